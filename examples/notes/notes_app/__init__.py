@@ -1,0 +1,1 @@
+"""The notes example service, built on bastion."""

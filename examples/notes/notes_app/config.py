@@ -1,0 +1,12 @@
+"""Settings of the notes service: bastion's, plus its own."""
+
+from __future__ import annotations
+
+from bastion import BastionSettings
+
+
+class NotesSettings(BastionSettings):
+    """The notes service's settings, read from `BASTION_*` variables."""
+
+    app_name: str = "notes"
+    app_description: str = "A small notes service showing how a bastion app is laid out."

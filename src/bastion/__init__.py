@@ -1,0 +1,44 @@
+"""bastion: production batteries for FastAPI.
+
+The names most apps need are re-exported here; each subpackage
+(`bastion.core`, `bastion.web`, `bastion.middleware`, ...) exports the rest.
+"""
+
+from bastion._version import __version__
+from bastion.app import create_app
+from bastion.core.errors import (
+    BastionError,
+    ConflictError,
+    NotFoundError,
+    PayloadTooLargeError,
+    PermissionDeniedError,
+    RateLimitedError,
+    ServiceUnavailableError,
+    UnauthenticatedError,
+    ValidationFailedError,
+)
+from bastion.core.settings import BastionSettings, Environment
+from bastion.resources import Resources
+from bastion.web.dependencies import AppResources, AppSettings
+from bastion.web.openapi import ErrorEnvelope, error_responses
+
+__all__ = [
+    "AppResources",
+    "AppSettings",
+    "BastionError",
+    "BastionSettings",
+    "ConflictError",
+    "Environment",
+    "ErrorEnvelope",
+    "NotFoundError",
+    "PayloadTooLargeError",
+    "PermissionDeniedError",
+    "RateLimitedError",
+    "Resources",
+    "ServiceUnavailableError",
+    "UnauthenticatedError",
+    "ValidationFailedError",
+    "__version__",
+    "create_app",
+    "error_responses",
+]

@@ -1,0 +1,116 @@
+"""`create_app`: composes settings, resources, middleware, error handlers and routers."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
+from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
+
+from fastapi import APIRouter, Depends, FastAPI
+from starlette.middleware import Middleware
+
+from bastion.core.settings import BastionSettings
+from bastion.middleware.errors import ErrorEnvelopeMiddleware
+from bastion.middleware.request_id import RequestIdConfig, RequestIdMiddleware
+from bastion.observability.logging import configure_logging
+from bastion.resources import Resources
+from bastion.web.encoding import reject_unencodable_body
+from bastion.web.handlers import install_exception_handlers
+from bastion.web.health import health_router
+from bastion.web.openapi import install_openapi
+from bastion.web.readiness import ReadyCheck
+
+__all__ = ["HostLifespan", "create_app"]
+
+#: A host app's own lifespan: entered after bastion's resources exist, exited before they close.
+HostLifespan = Callable[[FastAPI, Resources], AbstractAsyncContextManager[None]]
+
+
+def _openapi_metadata(settings: BastionSettings) -> dict[str, object]:
+    contact = {
+        key: value
+        for key, value in (
+            ("name", settings.contact_name),
+            ("url", settings.contact_url),
+            ("email", settings.contact_email),
+        )
+        if value
+    }
+    metadata: dict[str, object] = {}
+    if contact:
+        metadata["contact"] = contact
+    if settings.license_name:
+        license_info = {"name": settings.license_name}
+        if settings.license_url:
+            license_info["url"] = settings.license_url
+        metadata["license_info"] = license_info
+    return metadata
+
+
+def create_app(
+    settings: BastionSettings | None = None,
+    *,
+    routers: Sequence[APIRouter] = (),
+    ready_checks: Mapping[str, ReadyCheck] | None = None,
+    lifespan: HostLifespan | None = None,
+    openapi_tags: list[dict[str, object]] | None = None,
+    middleware: Iterable[Middleware] = (),
+) -> FastAPI:
+    """Build a configured FastAPI app.
+
+    Args:
+        settings: The app's settings; read from the environment when omitted.
+        routers: Routers mounted under `settings.api_prefix` (`/api/v1` by default).
+        ready_checks: Extra named `/ready` checks (each run under `settings.ready_timeout`).
+        lifespan: The host's own lifespan, run inside bastion's (resources already built).
+        openapi_tags: OpenAPI tag descriptions.
+        middleware: Extra host middleware, placed inside bastion's layers.
+
+    Returns:
+        The app. Its resources are built when the lifespan starts, not before.
+    """
+    settings = settings if settings is not None else BastionSettings()
+    if settings.configure_logging:
+        configure_logging(level=settings.log_level, json=settings.json_logs)
+
+    @asynccontextmanager
+    async def app_lifespan(app: FastAPI) -> AsyncIterator[None]:
+        async with AsyncExitStack() as stack:
+            resources = Resources(settings=settings)
+            for name, check in (ready_checks or {}).items():
+                resources.add_ready_check(name, check)
+            app.state.resources = resources
+            if lifespan is not None:
+                await stack.enter_async_context(lifespan(app, resources))
+            try:
+                yield
+            finally:
+                app.state.resources = None
+
+    docs = settings.docs_active
+    app = FastAPI(
+        title=settings.app_name,
+        version=settings.app_version,
+        description=settings.app_description,
+        openapi_tags=openapi_tags,
+        openapi_url="/openapi.json" if docs else None,
+        docs_url="/docs" if docs else None,
+        redoc_url="/redoc" if docs else None,
+        lifespan=app_lifespan,
+        dependencies=[Depends(reject_unencodable_body)],
+        middleware=[
+            # Outermost first: the request id wraps everything, so every
+            # response (500s included) carries it.
+            Middleware(RequestIdMiddleware, config=RequestIdConfig()),
+            Middleware(ErrorEnvelopeMiddleware),
+            *middleware,
+        ],
+        **_openapi_metadata(settings),  # type: ignore[arg-type]  # keys match FastAPI's keyword names
+    )
+    app.state.settings = settings
+    app.state.resources = None
+    install_exception_handlers(app)
+    install_openapi(app, always=(500,))
+    app.include_router(health_router())
+    for router in routers:
+        app.include_router(router, prefix=settings.api_prefix)
+    return app

@@ -1,0 +1,48 @@
+"""Framework-free core: settings, the error hierarchy and request context."""
+
+from bastion.core.context import get_request_id, request_id_var
+from bastion.core.errors import (
+    BadRequestError,
+    BastionError,
+    ConflictError,
+    ErrorDetails,
+    GatewayTimeoutError,
+    MethodNotAllowedError,
+    NotFoundError,
+    NotReadyError,
+    PayloadTooLargeError,
+    PermissionDeniedError,
+    RateLimitedError,
+    ServiceUnavailableError,
+    UnauthenticatedError,
+    ValidationFailedError,
+)
+from bastion.core.settings import (
+    DEFAULT_SECRET_KEY,
+    MIN_SECRET_KEY_BYTES,
+    BastionSettings,
+    Environment,
+)
+
+__all__ = [
+    "DEFAULT_SECRET_KEY",
+    "MIN_SECRET_KEY_BYTES",
+    "BadRequestError",
+    "BastionError",
+    "BastionSettings",
+    "ConflictError",
+    "Environment",
+    "ErrorDetails",
+    "GatewayTimeoutError",
+    "MethodNotAllowedError",
+    "NotFoundError",
+    "NotReadyError",
+    "PayloadTooLargeError",
+    "PermissionDeniedError",
+    "RateLimitedError",
+    "ServiceUnavailableError",
+    "UnauthenticatedError",
+    "ValidationFailedError",
+    "get_request_id",
+    "request_id_var",
+]

@@ -1,0 +1,120 @@
+"""Settings read from the environment, with production safety checks."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Self
+
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+__all__ = ["DEFAULT_SECRET_KEY", "MIN_SECRET_KEY_BYTES", "BastionSettings", "Environment"]
+
+#: The development signing key. Production refuses to start with it.
+DEFAULT_SECRET_KEY = "bastion-development-secret-key-do-not-use-in-production"  # noqa: S105
+#: The shortest signing key production accepts, in UTF-8 bytes.
+MIN_SECRET_KEY_BYTES = 32
+
+
+class Environment(StrEnum):
+    """Where the app runs; production turns on the strict checks."""
+
+    DEVELOPMENT = "development"
+    TEST = "test"
+    PRODUCTION = "production"
+
+
+class BastionSettings(BaseSettings):
+    """Every setting bastion reads, from `BASTION_*` environment variables.
+
+    Host apps subclass it to add their own settings; the `BASTION_` prefix and
+    the production checks are inherited. Secrets come from the environment only.
+    """
+
+    model_config = SettingsConfigDict(
+        env_prefix="BASTION_",
+        extra="ignore",
+        frozen=True,
+        validate_default=True,
+    )
+
+    environment: Environment = Field(
+        default=Environment.DEVELOPMENT,
+        description="`development`, `test` or `production`; production enforces the safety checks.",
+    )
+    app_name: str = Field(
+        default="bastion", min_length=1, description="Service name (OpenAPI title, logs)."
+    )
+    app_version: str = Field(default="0.1.0", description="Service version shown in OpenAPI.")
+    app_description: str = Field(default="", description="OpenAPI description (Markdown).")
+    contact_name: str | None = Field(default=None, description="OpenAPI contact name.")
+    contact_url: str | None = Field(default=None, description="OpenAPI contact URL.")
+    contact_email: str | None = Field(default=None, description="OpenAPI contact e-mail.")
+    license_name: str | None = Field(default=None, description="OpenAPI license name.")
+    license_url: str | None = Field(default=None, description="OpenAPI license URL.")
+    api_prefix: str = Field(
+        default="/api/v1",
+        pattern=r"^(/[A-Za-z0-9._~-]+)*$",
+        description="Prefix the app's routers are mounted under (empty for none).",
+    )
+    docs_enabled: bool | None = Field(
+        default=None,
+        description="Serve `/docs`, `/redoc`, `/openapi.json`; unset means on in development only.",
+    )
+    database_url: str = Field(
+        default="sqlite+aiosqlite:///./bastion.db",
+        description="SQLAlchemy async URL (`sqlite+aiosqlite://...` or `postgresql+asyncpg://...`).",
+    )
+    redis_url: str | None = Field(
+        default=None, description="Redis URL for shared state; unset means none."
+    )
+    secret_key: SecretStr = Field(
+        default=SecretStr(DEFAULT_SECRET_KEY),
+        description="Signing secret (tokens, cursors, CSRF). At least 32 bytes in production.",
+    )
+    log_level: str = Field(default="INFO", description="Root log level.")
+    log_json: bool | None = Field(
+        default=None, description="JSON log lines; unset means JSON in production, text elsewhere."
+    )
+    configure_logging: bool = Field(
+        default=True,
+        description="Let `create_app` configure stdlib logging (off if the host does).",
+    )
+    ready_timeout: float = Field(
+        default=2.0, gt=0, description="Default timeout, in seconds, of each `/ready` check."
+    )
+
+    @property
+    def is_production(self) -> bool:
+        """Whether the app runs in production."""
+        return self.environment is Environment.PRODUCTION
+
+    @property
+    def docs_active(self) -> bool:
+        """Whether the interactive docs and the OpenAPI document are served."""
+        if self.docs_enabled is None:
+            return self.environment is Environment.DEVELOPMENT
+        return self.docs_enabled
+
+    @property
+    def json_logs(self) -> bool:
+        """Whether log lines are JSON."""
+        return self.is_production if self.log_json is None else self.log_json
+
+    @model_validator(mode="after")
+    def _check_production(self) -> Self:
+        if not self.is_production:
+            return self
+        prefix = self.model_config.get("env_prefix", "")
+        key = self.secret_key.get_secret_value()
+        if not key or key == DEFAULT_SECRET_KEY or len(key.encode()) < MIN_SECRET_KEY_BYTES:
+            raise ValueError(
+                f"{prefix}SECRET_KEY must be set to a random value of at least "
+                f"{MIN_SECRET_KEY_BYTES} bytes in production (it is default, empty or short)"
+            )
+        # A subclass may default docs on; production only serves them when asked explicitly.
+        if self.docs_enabled and "docs_enabled" not in self.model_fields_set:
+            raise ValueError(
+                f"{prefix}DOCS_ENABLED must be set explicitly to serve the docs in production"
+            )
+        return self

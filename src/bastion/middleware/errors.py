@@ -1,0 +1,59 @@
+"""The catch-all that turns any unhandled exception into the 500 envelope."""
+
+from __future__ import annotations
+
+import logging
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from bastion.core.errors import BastionError
+from bastion.web.responses import error_response, render_error
+
+__all__ = ["ErrorEnvelopeMiddleware"]
+
+logger = logging.getLogger("bastion.errors")
+
+
+class ErrorEnvelopeMiddleware:
+    """Render every exception escaping the inner layers into the envelope; never re-raise.
+
+    Starlette's own `ServerErrorMiddleware` sits outside all user middleware,
+    so its 500 would miss the request id and the security headers. This layer
+    sits inside them. A `BastionError` raised by inner middleware keeps its own
+    status; anything else is a generic 500 `INTERNAL_ERROR`, with the traceback
+    logged server-side (the log record carries the request id).
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        """Wrap `app`."""
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Serve one ASGI connection."""
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tracking_send)
+        except BastionError as exc:
+            if started:
+                logger.exception("error after the response started")
+                return
+            await error_response(exc)(scope, receive, send)
+        except Exception:
+            logger.exception("unhandled exception in %s %s", scope["method"], scope["path"])
+            if started:
+                # Nothing more can be sent; the server closes the connection.
+                return
+            response = render_error(
+                "INTERNAL_ERROR", "An internal error occurred.", status_code=500
+            )
+            await response(scope, receive, send)

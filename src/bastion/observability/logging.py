@@ -1,0 +1,83 @@
+"""Stdlib logging: JSON lines in production, readable lines elsewhere, request ids on every record."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from datetime import UTC, datetime
+
+import orjson
+
+from bastion.core.context import get_request_id
+
+__all__ = ["JsonFormatter", "RequestIdFilter", "TextFormatter", "configure_logging"]
+
+# Attributes every LogRecord has; anything else was passed through `extra=`.
+_STANDARD_ATTRS = frozenset(
+    logging.LogRecord("", 0, "", 0, "", None, None).__dict__.keys()
+    | {"message", "asctime", "request_id"}
+)
+_HANDLER_NAME = "bastion"
+
+
+class RequestIdFilter(logging.Filter):
+    """Put the current request id (or `-`) on every record as `record.request_id`."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        """Annotate `record`; never drops it."""
+        if not hasattr(record, "request_id"):
+            record.request_id = get_request_id() or "-"
+        return True
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line: time, level, logger, message, request id, extras, exception."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        """Render `record` as a JSON line."""
+        payload: dict[str, object] = {
+            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "message": record.getMessage(),
+            "request_id": getattr(record, "request_id", None) or get_request_id(),
+        }
+        for key, value in record.__dict__.items():
+            if key not in _STANDARD_ATTRS and not key.startswith("_"):
+                payload[key] = value
+        if record.exc_info:
+            payload["exception"] = self.formatException(record.exc_info)
+        return orjson.dumps(payload, default=str).decode()
+
+
+class TextFormatter(logging.Formatter):
+    """Readable development lines: `time level [request id] logger: message`."""
+
+    def __init__(self) -> None:
+        """Use the bastion text layout."""
+        super().__init__("%(asctime)s %(levelname)-7s [%(request_id)s] %(name)s: %(message)s")
+
+
+def configure_logging(*, level: str | int = "INFO", json: bool = False) -> None:
+    """Configure the root logger for a bastion app (idempotent).
+
+    Replaces only the handler bastion installed before, so a host's own
+    handlers stay. Hosts that configure logging themselves turn this off with
+    `BASTION_CONFIGURE_LOGGING=false` and add `RequestIdFilter` to their handlers.
+
+    Args:
+        level: Root log level.
+        json: JSON lines (production) instead of text.
+    """
+    root = logging.getLogger()
+    for handler in list(root.handlers):
+        if handler.get_name() == _HANDLER_NAME:
+            root.removeHandler(handler)
+    handler = logging.StreamHandler(sys.stderr)
+    handler.set_name(_HANDLER_NAME)
+    handler.addFilter(RequestIdFilter())
+    handler.setFormatter(JsonFormatter() if json else TextFormatter())
+    root.addHandler(handler)
+    root.setLevel(level.upper() if isinstance(level, str) else level)
+    # Uvicorn's own access log would duplicate bastion's (which has the route and id).
+    logging.getLogger("uvicorn.access").disabled = True

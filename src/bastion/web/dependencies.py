@@ -1,0 +1,38 @@
+"""Dependency-injection providers for the app's resources and settings."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends
+from starlette.requests import HTTPConnection
+
+from bastion.core.errors import ServiceUnavailableError
+from bastion.core.settings import BastionSettings
+from bastion.resources import Resources
+
+__all__ = ["AppResources", "AppSettings", "get_resources", "get_settings"]
+
+
+def get_resources(connection: HTTPConnection) -> Resources:
+    """Return the resources the lifespan built.
+
+    Raises:
+        ServiceUnavailableError: The app is serving without its lifespan having run.
+    """
+    resources = getattr(connection.app.state, "resources", None)
+    if not isinstance(resources, Resources):
+        raise ServiceUnavailableError("The application has not finished starting.")
+    return resources
+
+
+def get_settings(connection: HTTPConnection) -> BastionSettings:
+    """Return the app's settings (the instance `create_app` was given)."""
+    settings: BastionSettings = connection.app.state.settings
+    return settings
+
+
+#: The lifespan's resources, for `Annotated` injection.
+AppResources = Annotated[Resources, Depends(get_resources)]
+#: The app's settings, for `Annotated` injection.
+AppSettings = Annotated[BastionSettings, Depends(get_settings)]

@@ -1,0 +1,109 @@
+"""Exception handlers that render framework and bastion errors into the envelope."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from http import HTTPStatus
+from typing import TYPE_CHECKING
+
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+
+from bastion.core.errors import BastionError
+from bastion.web.responses import error_response, render_error
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI
+
+__all__ = ["install_exception_handlers", "validation_details"]
+
+# Codes for the statuses Starlette and FastAPI raise `HTTPException` with themselves.
+_HTTP_CODES: dict[int, tuple[str, str]] = {
+    400: ("BAD_REQUEST", "The request is malformed."),
+    401: ("NOT_AUTHENTICATED", "Authentication is required."),
+    403: ("FORBIDDEN", "You do not have permission to do this."),
+    404: ("NOT_FOUND", "The resource was not found."),
+    405: ("METHOD_NOT_ALLOWED", "The method is not allowed for this resource."),
+    413: ("PAYLOAD_TOO_LARGE", "The request body is too large."),
+    415: ("UNSUPPORTED_MEDIA_TYPE", "The request's content type is not supported."),
+}
+
+
+def _http_code(status_code: int) -> tuple[str, str]:
+    known = _HTTP_CODES.get(status_code)
+    if known is not None:
+        return known
+    try:
+        phrase = HTTPStatus(status_code).phrase
+    except ValueError:
+        phrase = "Error"
+    return phrase.upper().replace(" ", "_").replace("-", "_"), f"{phrase}."
+
+
+def validation_details(errors: Sequence[object]) -> list[dict[str, object]]:
+    """Reduce Pydantic errors to `{"loc", "type", "msg"}` (no `input` or `ctx` echo)."""
+    details: list[dict[str, object]] = []
+    for error in errors:
+        if not isinstance(error, dict):
+            continue
+        loc = error.get("loc", ())
+        details.append(
+            {
+                "loc": list(loc) if isinstance(loc, list | tuple) else [str(loc)],
+                "type": str(error.get("type", "value_error")),
+                "msg": str(error.get("msg", "Invalid value")),
+            }
+        )
+    return details
+
+
+async def _bastion_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, BastionError)  # noqa: S101  # registered for this type only
+    return error_response(exc)
+
+
+async def _http_exception(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)  # noqa: S101  # registered for this type only
+    code, default_message = _http_code(exc.status_code)
+    # A host's own `HTTPException(404, "Note not found")` keeps its message;
+    # Starlette's bare phrase ("Not Found") is replaced by the sentence.
+    phrase = HTTPStatus(exc.status_code).phrase if 100 <= exc.status_code < 600 else ""
+    message = (
+        exc.detail if isinstance(exc.detail, str) and exc.detail != phrase else default_message
+    )
+    return render_error(code, message, status_code=exc.status_code, headers=exc.headers)
+
+
+async def _request_validation(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, RequestValidationError)  # noqa: S101  # registered for this type only
+    return render_error(
+        "VALIDATION_ERROR",
+        "The request is invalid.",
+        status_code=422,
+        details=validation_details(exc.errors()),
+    )
+
+
+async def _unencodable(request: Request, exc: Exception) -> Response:
+    # Text that cannot be encoded (a lone surrogate from a JSON "\ud800" escape)
+    # fails where it is first written or sent; it is the client's input at fault.
+    return render_error(
+        "VALIDATION_ERROR",
+        "The request contains text that cannot be encoded as UTF-8.",
+        status_code=422,
+        details=[{"loc": ["body"], "type": "unicode_error", "msg": "Invalid Unicode text"}],
+    )
+
+
+def install_exception_handlers(app: FastAPI) -> None:
+    """Register the envelope handlers on `app`.
+
+    Unhandled exceptions are not registered here: `ErrorEnvelopeMiddleware`
+    renders them, inside the request-id layer, so a 500 still carries the id.
+    """
+    app.add_exception_handler(BastionError, _bastion_error)
+    app.add_exception_handler(HTTPException, _http_exception)
+    app.add_exception_handler(RequestValidationError, _request_validation)
+    app.add_exception_handler(UnicodeEncodeError, _unencodable)

@@ -1,0 +1,52 @@
+"""Named readiness checks, each with its own timeout, run concurrently."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+
+__all__ = ["ReadinessCheck", "ReadyCheck", "run_checks"]
+
+logger = logging.getLogger("bastion.ready")
+
+#: A readiness probe: returns normally when healthy, raises (or returns False) when not.
+ReadyCheck = Callable[[], Awaitable[bool | None]]
+
+
+@dataclass(frozen=True, slots=True)
+class ReadinessCheck:
+    """A named readiness probe and its timeout in seconds (`None`: the settings default)."""
+
+    check: ReadyCheck
+    timeout: float | None = None
+
+
+async def _run_one(name: str, entry: ReadinessCheck, default_timeout: float) -> str:
+    timeout = entry.timeout if entry.timeout is not None else default_timeout
+    try:
+        async with asyncio.timeout(timeout):
+            result = await entry.check()
+    except TimeoutError:
+        logger.warning("readiness check %r timed out after %.3fs", name, timeout)
+        return "timeout"
+    except Exception:
+        logger.exception("readiness check %r failed", name)
+        return "failed"
+    return "failed" if result is False else "ok"
+
+
+async def run_checks(
+    checks: Mapping[str, ReadinessCheck], *, default_timeout: float
+) -> dict[str, str]:
+    """Run every check concurrently and return each one's outcome.
+
+    Returns:
+        `{name: "ok" | "failed" | "timeout"}`, in the checks' order.
+    """
+    names = list(checks)
+    outcomes = await asyncio.gather(
+        *(_run_one(name, checks[name], default_timeout) for name in names)
+    )
+    return dict(zip(names, outcomes, strict=True))

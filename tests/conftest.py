@@ -1,0 +1,70 @@
+"""Shared fixtures: settings, an app client inside the lifespan, integration service URLs."""
+
+from __future__ import annotations
+
+import inspect
+import os
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import httpx
+import pytest
+from fastapi import FastAPI
+
+from bastion import BastionSettings
+
+TEST_SECRET = "test-secret-key-that-is-long-enough-0123456789"
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Run every `async def` test under anyio (asyncio)."""
+    for item in items:
+        function = getattr(item, "function", None)
+        if function is not None and inspect.iscoroutinefunction(function):
+            item.add_marker(pytest.mark.anyio)
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+def _service_url(variable: str, what: str) -> str:
+    url = os.environ.get(variable)
+    if url:
+        return url
+    message = f"{what} integration test: set {variable} to run it"
+    if os.environ.get("CI"):
+        pytest.fail(f"{message} (it is required in CI)")
+    pytest.skip(message)
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> str:
+    """The PostgreSQL URL from BASTION_TEST_DATABASE_URL (skips locally, fails in CI)."""
+    return _service_url("BASTION_TEST_DATABASE_URL", "PostgreSQL")
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> str:
+    """The Redis URL from BASTION_TEST_REDIS_URL (skips locally, fails in CI)."""
+    return _service_url("BASTION_TEST_REDIS_URL", "Redis")
+
+
+@pytest.fixture
+def settings() -> BastionSettings:
+    """Test-environment settings with a strong key and bastion's logging left alone."""
+    return BastionSettings(environment="test", secret_key=TEST_SECRET, configure_logging=False)
+
+
+@asynccontextmanager
+async def serve(app: FastAPI, **client_options: object) -> AsyncIterator[httpx.AsyncClient]:
+    """Run `app`'s lifespan and yield a client talking to it over ASGI."""
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(
+            transport=transport,
+            base_url="http://testserver",
+            **client_options,  # type: ignore[arg-type]
+        ) as client:
+            yield client
