@@ -11,9 +11,7 @@ from pathlib import Path
 def main(argv: list[str]) -> None:
     here = Path(__file__).parent
     names = sorted(
-        info.name
-        for info in pkgutil.iter_modules([str(here)])
-        if not info.name.startswith("_")
+        info.name for info in pkgutil.iter_modules([str(here)]) if not info.name.startswith("_")
     )
     selected = argv or names
     for name in selected:

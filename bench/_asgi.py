@@ -9,7 +9,10 @@ from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
 Scope = MutableMapping[str, Any]
-ASGIApp = Callable[[Scope, Callable[[], Awaitable[dict[str, Any]]], Callable[[dict[str, Any]], Awaitable[None]]], Awaitable[None]]
+ASGIApp = Callable[
+    [Scope, Callable[[], Awaitable[dict[str, Any]]], Callable[[dict[str, Any]], Awaitable[None]]],
+    Awaitable[None],
+]
 
 
 def http_scope(
@@ -53,7 +56,9 @@ async def call(app: ASGIApp, scope: Scope, body: bytes = b"") -> int:
     return status
 
 
-async def measure(app: ASGIApp, scope: Scope, *, body: bytes = b"", requests: int, rounds: int = 5) -> float:
+async def measure(
+    app: ASGIApp, scope: Scope, *, body: bytes = b"", requests: int, rounds: int = 5
+) -> float:
     """Best-of-`rounds` mean µs per request (the minimum damps the machine's noise)."""
     status = await call(app, scope, body)
     assert status < 500, f"warm-up answered {status}"

@@ -13,7 +13,7 @@ _ESCAPE_LEN = 6  # len(b"\\ud800"): how much of a chunk's tail may start a split
 
 
 class UnicodeBodyMiddleware:
-    """Turn a JSON body with a lone surrogate escape into a 422, never a 500.
+    r"""Turn a JSON body with a lone surrogate escape into a 422, never a 500.
 
     `json` accepts `"\\ud800"`; the resulting string fails later, where it is
     written to a database or serialized, which would be a 500 or an error after

@@ -25,7 +25,9 @@ class UnencodableBodyError(HTTPException):
 
     def __init__(self, loc: list[str | int]) -> None:
         """Create the error for the field at `loc`."""
-        super().__init__(status_code=422, detail="The request contains text that is not valid Unicode.")
+        super().__init__(
+            status_code=422, detail="The request contains text that is not valid Unicode."
+        )
         self.loc = loc
 
 
@@ -74,7 +76,7 @@ def _locate(value: object, loc: list[str | int]) -> list[str | int] | None:
 
 
 def find_lone_surrogate(body: bytes) -> list[str | int] | None:
-    """Return the location (`["body", "field", ...]`) of unencodable text, or `None`.
+    r"""Return the location (`["body", "field", ...]`) of unencodable text, or `None`.
 
     Python's `json` accepts `"\\ud800"` and yields a string that can be neither
     stored nor serialized; a valid pair (`"\\ud83d\\ude00"`) is fine.
