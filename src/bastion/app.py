@@ -5,15 +5,15 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
 
-from fastapi import APIRouter, Depends, FastAPI
+from fastapi import APIRouter, FastAPI
 from starlette.middleware import Middleware
 
 from bastion.core.settings import BastionSettings
 from bastion.middleware.errors import ErrorEnvelopeMiddleware
 from bastion.middleware.request_id import RequestIdConfig, RequestIdMiddleware
-from bastion.observability.logging import configure_logging
+from bastion.middleware.unicode_body import UnicodeBodyMiddleware
+from bastion.observability.logging import configure_logging, install_request_id_factory
 from bastion.resources import Resources
-from bastion.web.encoding import reject_unencodable_body
 from bastion.web.handlers import install_exception_handlers
 from bastion.web.health import health_router
 from bastion.web.openapi import install_openapi
@@ -69,6 +69,7 @@ def create_app(
         The app. Its resources are built when the lifespan starts, not before.
     """
     settings = settings if settings is not None else BastionSettings()
+    install_request_id_factory()
     if settings.configure_logging:
         configure_logging(level=settings.log_level, json=settings.json_logs)
 
@@ -96,13 +97,13 @@ def create_app(
         docs_url="/docs" if docs else None,
         redoc_url="/redoc" if docs else None,
         lifespan=app_lifespan,
-        dependencies=[Depends(reject_unencodable_body)],
         middleware=[
             # Outermost first: the request id wraps everything, so every
             # response (500s included) carries it.
             Middleware(RequestIdMiddleware, config=RequestIdConfig()),
             Middleware(ErrorEnvelopeMiddleware),
             *middleware,
+            Middleware(UnicodeBodyMiddleware),
         ],
         **_openapi_metadata(settings),  # type: ignore[arg-type]  # keys match FastAPI's keyword names
     )
@@ -110,7 +111,8 @@ def create_app(
     app.state.resources = None
     install_exception_handlers(app)
     install_openapi(app, always=(500,))
-    app.include_router(health_router())
     for router in routers:
         app.include_router(router, prefix=settings.api_prefix)
+    # Probes last: API traffic, the bulk, is matched before them.
+    app.include_router(health_router())
     return app

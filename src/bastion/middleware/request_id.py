@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import logging
+import os
 import re
 import time
-import uuid
 from dataclasses import dataclass
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -84,7 +84,7 @@ class RequestIdMiddleware:
                     request_id = value.decode("ascii")
                 break
         if request_id is None:
-            request_id = uuid.uuid4().hex
+            request_id = os.urandom(16).hex()
         token = request_id_var.set(request_id)
         header = (self._header_lower, request_id.encode("ascii"))
         status = 500
@@ -105,15 +105,16 @@ class RequestIdMiddleware:
         finally:
             if self.config.access_log and access_logger.isEnabledFor(logging.INFO):
                 elapsed_ms = (time.perf_counter() - started) * 1000
+                route = _route_template(scope)
                 access_logger.info(
                     "%s %s %d %.2fms",
                     scope["method"],
-                    _route_template(scope),
+                    route,
                     status,
                     elapsed_ms,
                     extra={
                         "http_method": scope["method"],
-                        "route": _route_template(scope),
+                        "route": route,
                         "status": status,
                         "duration_ms": round(elapsed_ms, 3),
                     },

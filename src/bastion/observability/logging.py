@@ -10,7 +10,13 @@ import orjson
 
 from bastion.core.context import get_request_id
 
-__all__ = ["JsonFormatter", "RequestIdFilter", "TextFormatter", "configure_logging"]
+__all__ = [
+    "JsonFormatter",
+    "RequestIdFilter",
+    "TextFormatter",
+    "configure_logging",
+    "install_request_id_factory",
+]
 
 # Attributes every LogRecord has; anything else was passed through `extra=`.
 _STANDARD_ATTRS = frozenset(
@@ -18,6 +24,25 @@ _STANDARD_ATTRS = frozenset(
     | {"message", "asctime", "request_id"}
 )
 _HANDLER_NAME = "bastion"
+
+
+def install_request_id_factory() -> None:
+    """Give every `LogRecord` created from now on a `request_id` attribute (idempotent).
+
+    A record factory reaches records of every logger and handler, including
+    those of a host that configures logging itself; the id is `-` outside a request.
+    """
+    previous = logging.getLogRecordFactory()
+    if getattr(previous, "_bastion_request_id", False):
+        return
+
+    def factory(*args: object, **kwargs: object) -> logging.LogRecord:
+        record = previous(*args, **kwargs)
+        record.request_id = get_request_id() or "-"
+        return record
+
+    factory._bastion_request_id = True  # type: ignore[attr-defined]  # idempotence marker
+    logging.setLogRecordFactory(factory)
 
 
 class RequestIdFilter(logging.Filter):

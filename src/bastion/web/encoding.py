@@ -1,20 +1,59 @@
-"""Reject request bodies holding text that cannot be encoded (lone UTF-16 surrogates)."""
+"""Find text in a JSON body that cannot be encoded (lone UTF-16 surrogate escapes)."""
 
 from __future__ import annotations
 
 import json
 import re
 
-from fastapi.exceptions import RequestValidationError
-from starlette.requests import Request
+from starlette.exceptions import HTTPException
 
-__all__ = ["reject_unencodable_body"]
+__all__ = ["UnencodableBodyError", "find_lone_surrogate", "may_hold_surrogate"]
 
 # A JSON `\uD800`-`\uDFFF` escape: the only way a surrogate enters a UTF-8 body.
 _SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
+# Escapes in order: an escaped backslash, or a \uXXXX escape. Consuming `\\` as one token
+# keeps `\\ud800` (a backslash, then the text "ud800") from looking like an escape.
+_ESCAPE_TOKEN = re.compile(rb"\\\\|\\u([0-9a-fA-F]{4})")
 
 
-def _first_unencodable(value: object, loc: tuple[str | int, ...]) -> tuple[str | int, ...] | None:
+class UnencodableBodyError(HTTPException):
+    """A JSON body holds a lone surrogate; rendered as 422 `VALIDATION_ERROR`.
+
+    An `HTTPException` so that FastAPI's body reading lets it through unchanged
+    when it is raised from the ASGI `receive` channel.
+    """
+
+    def __init__(self, loc: list[str | int]) -> None:
+        """Create the error for the field at `loc`."""
+        super().__init__(
+            status_code=422, detail="The request contains text that is not valid Unicode."
+        )
+        self.loc = loc
+
+
+def may_hold_surrogate(chunk: bytes) -> bool:
+    """Cheap pre-check: whether `chunk` holds an escape in the surrogate range."""
+    return _SURROGATE_ESCAPE.search(chunk) is not None
+
+
+def _has_lone_surrogate(body: bytes) -> bool:
+    pending_high_end = -1  # end offset of a high surrogate awaiting its low half
+    for match in _ESCAPE_TOKEN.finditer(body):
+        hex_digits = match.group(1)
+        unit = int(hex_digits, 16) if hex_digits is not None else -1
+        if pending_high_end >= 0:
+            if match.start() == pending_high_end and 0xDC00 <= unit <= 0xDFFF:
+                pending_high_end = -1
+                continue
+            return True
+        if 0xD800 <= unit <= 0xDBFF:
+            pending_high_end = match.end()
+        elif 0xDC00 <= unit <= 0xDFFF:
+            return True
+    return pending_high_end >= 0
+
+
+def _locate(value: object, loc: list[str | int]) -> list[str | int] | None:
     if isinstance(value, str):
         try:
             value.encode("utf-8")
@@ -23,44 +62,29 @@ def _first_unencodable(value: object, loc: tuple[str | int, ...]) -> tuple[str |
         return None
     if isinstance(value, dict):
         for key, item in value.items():
-            if _first_unencodable(key, loc) is not None:
-                return (*loc, "<key>")
-            found = _first_unencodable(item, (*loc, key))
+            if _locate(key, loc) is not None:
+                return loc
+            found = _locate(item, [*loc, key])
             if found is not None:
                 return found
     elif isinstance(value, list):
         for index, item in enumerate(value):
-            found = _first_unencodable(item, (*loc, index))
+            found = _locate(item, [*loc, index])
             if found is not None:
                 return found
     return None
 
 
-async def reject_unencodable_body(request: Request) -> None:
-    r"""App-wide dependency: a JSON body with a lone surrogate is a 422, before any handler runs.
+def find_lone_surrogate(body: bytes) -> list[str | int] | None:
+    r"""Return the location (`["body", "field", ...]`) of unencodable text, or `None`.
 
-    `json` accepts `"\ud800"` and hands Python a string that cannot be written
-    to a database or serialized back; failing there would be a 500, or worse, a
-    response error after the write was committed. The raw body is scanned
-    first, so ordinary requests pay one regex search over bytes already read.
+    Python's `json` accepts `"\\ud800"` and yields a string that can be neither
+    stored nor serialized; a valid pair (`"\\ud83d\\ude00"`) is fine.
     """
-    if request.method in {"GET", "HEAD", "OPTIONS", "DELETE"}:
-        return
-    body = await request.body()
-    if not body or _SURROGATE_ESCAPE.search(body) is None:
-        return
+    if not _has_lone_surrogate(body):
+        return None
     try:
         parsed = json.loads(body)
     except ValueError:
-        return  # malformed JSON is reported by FastAPI's own body parsing
-    loc = _first_unencodable(parsed, ("body",))
-    if loc is not None:
-        raise RequestValidationError(
-            [
-                {
-                    "loc": loc,
-                    "type": "string_unicode",
-                    "msg": "Text must be valid Unicode (no lone surrogates)",
-                }
-            ]
-        )
+        return ["body"]
+    return _locate(parsed, ["body"]) or ["body"]

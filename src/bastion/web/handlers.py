@@ -12,6 +12,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from bastion.core.errors import BastionError
+from bastion.web.encoding import UnencodableBodyError
 from bastion.web.responses import error_response, render_error
 
 if TYPE_CHECKING:
@@ -86,9 +87,19 @@ async def _request_validation(request: Request, exc: Exception) -> Response:
     )
 
 
+async def _unencodable_body(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, UnencodableBodyError)  # noqa: S101  # registered for this type only
+    return render_error(
+        "VALIDATION_ERROR",
+        "The request is invalid.",
+        status_code=422,
+        details=[{"loc": exc.loc, "type": "string_unicode", "msg": str(exc.detail)}],
+    )
+
+
 async def _unencodable(request: Request, exc: Exception) -> Response:
-    # Text that cannot be encoded (a lone surrogate from a JSON "\ud800" escape)
-    # fails where it is first written or sent; it is the client's input at fault.
+    # Backstop for text that slipped past the body check (for example from a
+    # query string decoded by the host itself): the client's input is at fault.
     return render_error(
         "VALIDATION_ERROR",
         "The request contains text that cannot be encoded as UTF-8.",
@@ -106,4 +117,5 @@ def install_exception_handlers(app: FastAPI) -> None:
     app.add_exception_handler(BastionError, _bastion_error)
     app.add_exception_handler(HTTPException, _http_exception)
     app.add_exception_handler(RequestValidationError, _request_validation)
+    app.add_exception_handler(UnencodableBodyError, _unencodable_body)
     app.add_exception_handler(UnicodeEncodeError, _unencodable)

@@ -1,0 +1,19 @@
+"""A first bastion app: settings, one router, the error envelope, health and ready."""
+
+from fastapi import APIRouter, FastAPI
+
+from bastion import BastionSettings, NotFoundError, create_app, error_responses
+
+router = APIRouter(tags=["greetings"])
+GREETINGS = {"en": "Hello", "fr": "Bonjour"}
+
+
+@router.get("/greetings/{lang}", responses=error_responses(404))
+async def greeting(lang: str) -> dict[str, str]:
+    if lang not in GREETINGS:
+        raise NotFoundError(f"No greeting for {lang!r}.")
+    return {"greeting": GREETINGS[lang]}
+
+
+def build() -> FastAPI:
+    return create_app(BastionSettings(app_name="greetings"), routers=[router])

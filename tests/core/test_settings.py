@@ -1,0 +1,91 @@
+"""Settings: environment variables, defaults and the production refusals."""
+
+from __future__ import annotations
+
+import pytest
+from pydantic import ValidationError
+
+from bastion import BastionSettings, Environment
+from bastion.core.settings import DEFAULT_SECRET_KEY
+
+STRONG = "s" * 32
+
+
+def test_reads_bastion_prefixed_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("BASTION_ENVIRONMENT", "test")
+    monkeypatch.setenv("BASTION_APP_NAME", "orders")
+    monkeypatch.setenv("BASTION_API_PREFIX", "/api/v2")
+    monkeypatch.setenv("BASTION_REDIS_URL", "redis://127.0.0.1:6379/3")
+    settings = BastionSettings()
+    assert settings.environment is Environment.TEST
+    assert settings.app_name == "orders"
+    assert settings.api_prefix == "/api/v2"
+    assert settings.redis_url == "redis://127.0.0.1:6379/3"
+
+
+def test_defaults_suit_development() -> None:
+    settings = BastionSettings()
+    assert settings.environment is Environment.DEVELOPMENT
+    assert settings.database_url.startswith("sqlite+aiosqlite://")
+    assert settings.redis_url is None
+    assert settings.docs_active
+    assert not settings.json_logs
+
+
+def test_secret_key_is_never_shown() -> None:
+    settings = BastionSettings(secret_key="a-very-secret-value-nobody-should-see")
+    assert "a-very-secret-value" not in repr(settings)
+    assert "a-very-secret-value" not in str(settings.model_dump())
+
+
+@pytest.mark.parametrize(
+    "secret", [DEFAULT_SECRET_KEY, "", "short", "x" * 31], ids=["default", "empty", "short", "31"]
+)
+def test_production_refuses_weak_secret_naming_the_variable(secret: str) -> None:
+    with pytest.raises(ValidationError, match="BASTION_SECRET_KEY"):
+        BastionSettings(environment="production", secret_key=secret)
+
+
+def test_production_refuses_the_default_secret_from_the_environment(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("BASTION_ENVIRONMENT", "production")
+    with pytest.raises(ValidationError, match="BASTION_SECRET_KEY"):
+        BastionSettings()
+
+
+def test_production_accepts_a_strong_secret_and_hides_docs() -> None:
+    settings = BastionSettings(environment="production", secret_key=STRONG)
+    assert settings.is_production
+    assert not settings.docs_active
+    assert settings.json_logs
+
+
+def test_secret_length_counts_bytes_not_characters() -> None:
+    # 16 two-byte characters are 32 bytes.
+    assert BastionSettings(environment="production", secret_key="é" * 16).is_production
+
+
+def test_production_refuses_docs_enabled_by_a_subclass_default() -> None:
+    class Careless(BastionSettings):
+        docs_enabled: bool | None = True
+
+    with pytest.raises(ValidationError, match="BASTION_DOCS_ENABLED"):
+        Careless(environment="production", secret_key=STRONG)
+
+
+def test_production_serves_docs_when_told_explicitly(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("BASTION_DOCS_ENABLED", "true")
+    settings = BastionSettings(environment="production", secret_key=STRONG)
+    assert settings.docs_active
+
+
+@pytest.mark.parametrize("prefix", ["api", "/api/", "/a b", "/api?x=1"])
+def test_bad_api_prefix_is_refused(prefix: str) -> None:
+    with pytest.raises(ValidationError):
+        BastionSettings(api_prefix=prefix)
+
+
+def test_unknown_environment_is_refused() -> None:
+    with pytest.raises(ValidationError):
+        BastionSettings(environment="staging")

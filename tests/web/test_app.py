@@ -1,0 +1,161 @@
+"""`create_app`: docs visibility, routers under the prefix, OpenAPI, lifespan resources."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import pytest
+from fastapi import APIRouter, FastAPI
+
+from bastion import BastionSettings, NotFoundError, Resources, create_app, error_responses
+from tests.conftest import TEST_SECRET, serve
+
+DOC_PATHS = ["/docs", "/redoc", "/openapi.json"]
+
+
+def _router() -> APIRouter:
+    router = APIRouter(tags=["things"])
+
+    @router.get("/things/{thing_id}", responses=error_responses(404))
+    async def thing(thing_id: int) -> dict[str, int]:
+        if thing_id == 0:
+            raise NotFoundError()
+        return {"id": thing_id}
+
+    return router
+
+
+@pytest.mark.parametrize("path", DOC_PATHS)
+async def test_docs_served_in_development(path: str) -> None:
+    app = create_app(BastionSettings(environment="development", configure_logging=False))
+    async with serve(app) as client:
+        response = await client.get(path)
+    assert response.status_code == 200
+
+
+@pytest.mark.parametrize("path", DOC_PATHS)
+@pytest.mark.parametrize("environment", ["production", "test"])
+async def test_docs_hidden_outside_development(path: str, environment: str) -> None:
+    settings = BastionSettings(
+        environment=environment, secret_key=TEST_SECRET, configure_logging=False
+    )
+    app = create_app(settings)
+    async with serve(app) as client:
+        response = await client.get(path)
+    assert response.status_code == 404
+    assert response.json()["error"]["code"] == "NOT_FOUND"
+
+
+async def test_docs_served_in_production_when_enabled_explicitly() -> None:
+    settings = BastionSettings(
+        environment="production",
+        secret_key=TEST_SECRET,
+        docs_enabled=True,
+        configure_logging=False,
+    )
+    app = create_app(settings)
+    async with serve(app) as client:
+        assert (await client.get("/openapi.json")).status_code == 200
+
+
+async def test_routers_are_mounted_under_the_api_prefix(settings: BastionSettings) -> None:
+    app = create_app(settings, routers=[_router()])
+    async with serve(app) as client:
+        assert (await client.get("/api/v1/things/7")).json() == {"id": 7}
+        assert (await client.get("/things/7")).status_code == 404
+
+
+async def test_custom_api_prefix() -> None:
+    settings = BastionSettings(environment="test", api_prefix="/v2", configure_logging=False)
+    app = create_app(settings, routers=[_router()])
+    async with serve(app) as client:
+        assert (await client.get("/v2/things/7")).status_code == 200
+
+
+async def test_health_is_ok_and_touches_nothing(settings: BastionSettings) -> None:
+    async def broken() -> None:
+        raise ConnectionError("database down")
+
+    app = create_app(settings, ready_checks={"database": broken})
+    async with serve(app) as client:
+        response = await client.get("/health")
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok"}
+
+
+def test_openapi_metadata_and_envelope_component() -> None:
+    settings = BastionSettings(
+        environment="development",
+        app_name="orders",
+        app_version="2.3.4",
+        app_description="Orders service.",
+        contact_name="Ops",
+        contact_email="ops@example.com",
+        license_name="MIT",
+        license_url="https://opensource.org/licenses/MIT",
+        configure_logging=False,
+    )
+    app = create_app(
+        settings,
+        routers=[_router()],
+        openapi_tags=[{"name": "things", "description": "Things."}],
+    )
+    schema = app.openapi()
+    info = schema["info"]
+    assert info["title"] == "orders"
+    assert info["version"] == "2.3.4"
+    assert info["description"] == "Orders service."
+    assert info["contact"] == {"name": "Ops", "email": "ops@example.com"}
+    assert info["license"] == {"name": "MIT", "url": "https://opensource.org/licenses/MIT"}
+    assert schema["tags"] == [{"name": "things", "description": "Things."}]
+    components = schema["components"]["schemas"]
+    assert "ErrorEnvelope" in components
+    assert "HTTPValidationError" not in components
+    envelope_ref = {"$ref": "#/components/schemas/ErrorEnvelope"}
+    for path, item in schema["paths"].items():
+        for method, operation in item.items():
+            responses = operation["responses"]
+            assert "500" in responses, f"{method} {path} lacks 500"
+            for status, response in responses.items():
+                if int(status) >= 400:
+                    content = response["content"]["application/json"]["schema"]
+                    assert content == envelope_ref, f"{method} {path} {status}"
+    thing = schema["paths"]["/api/v1/things/{thing_id}"]["get"]["responses"]
+    assert {"200", "404", "422", "500"} <= set(thing)
+
+
+async def test_lifespan_builds_resources_and_runs_host_lifespan(
+    settings: BastionSettings,
+) -> None:
+    seen: list[str] = []
+
+    @asynccontextmanager
+    async def host(app: FastAPI, resources: Resources) -> AsyncIterator[None]:
+        assert resources.settings is settings
+        seen.append("start")
+        resources.add_ready_check("host", _ok)
+        yield
+        seen.append("stop")
+
+    app = create_app(settings, lifespan=host)
+    assert app.state.resources is None
+    async with serve(app) as client:
+        assert isinstance(app.state.resources, Resources)
+        ready = await client.get("/ready")
+        assert ready.json() == {"status": "ready", "checks": {"host": "ok"}}
+        assert seen == ["start"]
+    assert seen == ["start", "stop"]
+    assert app.state.resources is None
+
+
+async def _ok() -> None:
+    return None
+
+
+async def test_two_apps_share_nothing(settings: BastionSettings) -> None:
+    first = create_app(settings, ready_checks={"a": _ok})
+    second = create_app(settings)
+    async with serve(first) as one, serve(second) as two:
+        assert (await one.get("/ready")).json()["checks"] == {"a": "ok"}
+        assert (await two.get("/ready")).json()["checks"] == {}
