@@ -12,6 +12,9 @@ from bastion.core.settings import BastionSettings
 from bastion.middleware.errors import ErrorEnvelopeMiddleware
 from bastion.middleware.request_id import RequestIdConfig, RequestIdMiddleware
 from bastion.observability.logging import configure_logging
+from bastion.ratelimit.client_ip import TrustedProxies
+from bastion.ratelimit.storage import close_rate_limiter, create_rate_limiter
+from bastion.redis_client import create_redis_client
 from bastion.resources import Resources
 from bastion.web.encoding import reject_unencodable_body
 from bastion.web.handlers import install_exception_handlers
@@ -76,6 +79,19 @@ def create_app(
     async def app_lifespan(app: FastAPI) -> AsyncIterator[None]:
         async with AsyncExitStack() as stack:
             resources = Resources(settings=settings)
+            # --- edge ---
+            if settings.redis_url:
+                resources.redis = create_redis_client(settings.redis_url, settings)
+                stack.push_async_callback(resources.redis.aclose)
+            limiter_redis = resources.redis
+            if settings.ratelimit_storage_url is not None:
+                limiter_redis = None
+                if not settings.ratelimit_storage_url.startswith("memory://"):
+                    limiter_redis = create_redis_client(settings.ratelimit_storage_url, settings)
+                    stack.push_async_callback(limiter_redis.aclose)
+            resources.limiter = create_rate_limiter(settings, limiter_redis)
+            stack.push_async_callback(close_rate_limiter, resources.limiter)
+            resources.trusted_proxies = TrustedProxies(settings.trusted_proxies)
             for name, check in (ready_checks or {}).items():
                 resources.add_ready_check(name, check)
             app.state.resources = resources

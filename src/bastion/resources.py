@@ -3,9 +3,16 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from bastion.core.settings import BastionSettings
+from bastion.ratelimit.client_ip import TrustedProxies
+from bastion.ratelimit.limiter import RateLimiter
+from bastion.ratelimit.storage import rate_limit_storage
 from bastion.web.readiness import ReadinessCheck, ReadyCheck
+
+if TYPE_CHECKING:
+    from redis.asyncio import Redis
 
 __all__ = ["Resources"]
 
@@ -20,6 +27,13 @@ class Resources:
 
     settings: BastionSettings
     ready_checks: dict[str, ReadinessCheck] = field(default_factory=dict)
+    # --- edge ---
+    #: The app's redis-py client (from `BASTION_REDIS_URL`), or None.
+    redis: Redis | None = None
+    #: Rate-limit budgets (memory unless Redis is configured); see `bastion.ratelimit`.
+    limiter: RateLimiter = field(default_factory=lambda: RateLimiter(rate_limit_storage(None)))
+    #: Proxies whose forwarding headers are believed (from `BASTION_TRUSTED_PROXIES`).
+    trusted_proxies: TrustedProxies = field(default_factory=TrustedProxies)
 
     def add_ready_check(
         self, name: str, check: ReadyCheck, *, timeout: float | None = None
