@@ -9,13 +9,13 @@ from fastapi import APIRouter, Depends, FastAPI
 from starlette.middleware import Middleware
 
 from bastion.core.settings import BastionSettings
-from bastion.middleware.errors import ErrorEnvelopeMiddleware
-from bastion.middleware.request_id import RequestIdConfig, RequestIdMiddleware
+from bastion.middleware.stack import edge_middleware
 from bastion.observability.logging import configure_logging
 from bastion.ratelimit.client_ip import TrustedProxies
 from bastion.ratelimit.storage import close_rate_limiter, create_rate_limiter
 from bastion.redis_client import create_redis_client
 from bastion.resources import Resources
+from bastion.web.edge_openapi import edge_statuses
 from bastion.web.encoding import reject_unencodable_body
 from bastion.web.handlers import install_exception_handlers
 from bastion.web.health import health_router
@@ -113,19 +113,16 @@ def create_app(
         redoc_url="/redoc" if docs else None,
         lifespan=app_lifespan,
         dependencies=[Depends(reject_unencodable_body)],
-        middleware=[
-            # Outermost first: the request id wraps everything, so every
-            # response (500s included) carries it.
-            Middleware(RequestIdMiddleware, config=RequestIdConfig()),
-            Middleware(ErrorEnvelopeMiddleware),
-            *middleware,
-        ],
+        # Outermost first: request id, security headers, the envelope catch-all,
+        # CORS, trusted hosts, body limit, timeout, global rate limit; the
+        # host's own middleware sits inside them.
+        middleware=[*edge_middleware(settings), *middleware],
         **_openapi_metadata(settings),  # type: ignore[arg-type]  # keys match FastAPI's keyword names
     )
     app.state.settings = settings
     app.state.resources = None
     install_exception_handlers(app)
-    install_openapi(app, always=(500,))
+    install_openapi(app, always=(500,), per_route=edge_statuses(settings))
     app.include_router(health_router())
     for router in routers:
         app.include_router(router, prefix=settings.api_prefix)
