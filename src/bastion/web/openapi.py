@@ -2,15 +2,25 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, ConfigDict, Field
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
+    from fastapi.routing import APIRoute
 
-__all__ = ["ErrorBody", "ErrorEnvelope", "error_responses", "install_openapi"]
+#: Extra statuses one route can answer with (for example the edge's 413/429/504).
+RouteStatuses = Callable[["APIRoute"], Iterable[int]]
+
+__all__ = [
+    "ErrorBody",
+    "ErrorEnvelope",
+    "RouteStatuses",
+    "error_responses",
+    "install_openapi",
+]
 
 _DESCRIPTIONS: dict[int, str] = {
     400: "Malformed request",
@@ -71,13 +81,16 @@ def _envelope_response(status: int) -> dict[str, object]:
     }
 
 
-def install_openapi(app: FastAPI, *, always: Iterable[int] = (500,)) -> None:
+def install_openapi(
+    app: FastAPI, *, always: Iterable[int] = (500,), per_route: RouteStatuses | None = None
+) -> None:
     """Make the OpenAPI document describe the envelope on every operation.
 
     FastAPI documents 422 with its own `HTTPValidationError` schema; this swaps in
     the envelope, adds the statuses every route can answer with (`always`, for
     example 500 and the edge middleware's 413/429/504), and registers the
-    `ErrorEnvelope` component.
+    `ErrorEnvelope` component. `per_route` adds the statuses a given route
+    can answer with (413 where it takes a body, 429 where it is limited...).
     """
     original = app.openapi
     statuses = sorted(set(always))
@@ -98,12 +111,22 @@ def install_openapi(app: FastAPI, *, always: Iterable[int] = (500,)) -> None:
             ).items()
             if k != "$defs"
         }
-        for path_item in schema.get("paths", {}).values():
-            for operation in path_item.values():
+        extra: dict[tuple[str, str], list[int]] = {}
+        if per_route is not None:
+            from fastapi.routing import APIRoute
+
+            for route in app.routes:
+                if isinstance(route, APIRoute) and route.include_in_schema:
+                    codes = sorted(set(per_route(route)))
+                    for method in route.methods or ():
+                        extra[(route.path_format, method.lower())] = codes
+        for path, path_item in schema.get("paths", {}).items():
+            for method, operation in path_item.items():
                 if not isinstance(operation, dict) or "responses" not in operation:
                     continue
                 responses = operation["responses"]
-                for status in [*responses, *map(str, statuses)]:
+                route_codes = map(str, extra.get((path, method), ()))
+                for status in [*responses, *map(str, statuses), *route_codes]:
                     code = int(status) if str(status).isdigit() else 0
                     if code >= 400:
                         responses[str(status)] = _envelope_response(code) | {

@@ -1,0 +1,235 @@
+"""`RateLimiter`: test, hit, peek and reset keyed budgets on the `limits` async API."""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Literal
+
+from limits import RateLimitItem, parse
+from limits.aio.storage import Storage
+from limits.aio.strategies import (
+    FixedWindowRateLimiter,
+    MovingWindowRateLimiter,
+    SlidingWindowCounterRateLimiter,
+)
+from limits.aio.strategies import (
+    RateLimiter as LimitsStrategy,
+)
+from limits.errors import StorageError
+
+from bastion.core.errors import ServiceUnavailableError
+
+__all__ = ["Limit", "RateLimitResult", "RateLimiter", "Strategy", "parse_limit"]
+
+logger = logging.getLogger("bastion.ratelimit")
+
+#: A limit in `limits` notation (`"10/minute"`, `"5 per 30 seconds"`) or a parsed item.
+Limit = str | RateLimitItem
+#: The counting strategies `limits` offers.
+Strategy = Literal["sliding-window-counter", "moving-window", "fixed-window"]
+
+_STRATEGIES: dict[str, type[LimitsStrategy]] = {
+    "sliding-window-counter": SlidingWindowCounterRateLimiter,
+    "moving-window": MovingWindowRateLimiter,
+    "fixed-window": FixedWindowRateLimiter,
+}
+# Storage outages are logged at most this often (seconds); every one is counted.
+_LOG_EVERY = 10.0
+
+
+@dataclass(frozen=True, slots=True)
+class RateLimitResult:
+    """The state of one budget after a test, hit or peek.
+
+    Attributes:
+        allowed: Whether the request fits (for `hit`: it was counted).
+        limit: The budget per window.
+        remaining: Hits left in the current window (never negative).
+        reset_after: Seconds until the window frees capacity again (delta, never an epoch).
+        window: The window length in seconds.
+        name: The policy name reported in the `RateLimit-Policy` header.
+    """
+
+    allowed: bool
+    limit: int
+    remaining: int
+    reset_after: float
+    window: int = 0
+    name: str = "default"
+
+    @property
+    def retry_after(self) -> int:
+        """`reset_after` rounded up to whole seconds (at least 1), for `Retry-After`."""
+        return max(1, math.ceil(self.reset_after))
+
+
+def parse_limit(limit: Limit) -> RateLimitItem:
+    """Parse a limit in `limits` notation (`"10/minute"`); items pass through.
+
+    Raises:
+        ValueError: The string is not a single valid limit.
+    """
+    if isinstance(limit, RateLimitItem):
+        return limit
+    return parse(limit)
+
+
+class RateLimiter:
+    """Keyed budgets over a `limits` async storage, with an outage policy.
+
+    Every method takes a limit and the key as arbitrary string parts
+    (`"login", "ip", "203.0.113.9"`); the parts are joined under the
+    limiter's key prefix, so the same parts mean the same budget in every
+    worker sharing the storage. No method blocks the event loop.
+
+    When the storage fails (Redis down), a fail-open limiter logs, counts the
+    failure in `storage_errors` and answers "allowed"; a fail-closed one raises
+    `ServiceUnavailableError` (503). Either way the next call tries again, so
+    the limiter recovers when the storage returns.
+    """
+
+    def __init__(
+        self,
+        storage: Storage,
+        *,
+        strategy: Strategy = "sliding-window-counter",
+        key_prefix: str = "bastion",
+        fail_open: bool = True,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        """Create the limiter.
+
+        Args:
+            storage: A `limits.aio.storage` instance (memory or Redis).
+            strategy: `sliding-window-counter`, `moving-window` or `fixed-window`.
+            key_prefix: Namespace of every key (isolates apps sharing one Redis).
+            fail_open: Serve on a storage outage (True) or raise 503 (False).
+            clock: Epoch seconds; matches the clock `limits` stamps windows with.
+        """
+        if strategy not in _STRATEGIES:
+            raise ValueError(f"unknown rate-limit strategy {strategy!r}")
+        self.storage = storage
+        self.strategy: Strategy = strategy
+        self.key_prefix = key_prefix
+        self.fail_open = fail_open
+        self.storage_errors = 0
+        self._limiter = _STRATEGIES[strategy](storage)
+        self._clock = clock
+        self._items: dict[str, RateLimitItem] = {}
+        self._last_log = -math.inf
+
+    def _item(self, limit: Limit) -> RateLimitItem:
+        if isinstance(limit, RateLimitItem):
+            return limit
+        item = self._items.get(limit)
+        if item is None:
+            item = self._items[limit] = parse_limit(limit)
+        return item
+
+    async def hit(
+        self, limit: Limit, *key: str, cost: int = 1, name: str = "default"
+    ) -> RateLimitResult:
+        """Consume `cost` from the budget of `key` if it fits.
+
+        Returns:
+            The result; `allowed` is False (nothing consumed) when over the limit.
+
+        Raises:
+            ServiceUnavailableError: The storage failed and the limiter fails closed.
+        """
+        item = self._item(limit)
+        try:
+            allowed = await self._limiter.hit(item, self.key_prefix, *key, cost=cost)
+            return await self._result(item, key, allowed, name)
+        except StorageError as exc:
+            return self._outage(item, name, exc)
+
+    async def test(
+        self, limit: Limit, *key: str, cost: int = 1, name: str = "default"
+    ) -> RateLimitResult:
+        """Whether `cost` more hits would fit, without consuming anything.
+
+        Raises:
+            ServiceUnavailableError: The storage failed and the limiter fails closed.
+        """
+        item = self._item(limit)
+        try:
+            allowed = await self._limiter.test(item, self.key_prefix, *key, cost=cost)
+            return await self._result(item, key, allowed, name)
+        except StorageError as exc:
+            return self._outage(item, name, exc)
+
+    async def peek(self, limit: Limit, *key: str, name: str = "default") -> RateLimitResult:
+        """The window's remaining budget and reset delay, without consuming anything.
+
+        `allowed` is True while at least one more hit fits.
+
+        Raises:
+            ServiceUnavailableError: The storage failed and the limiter fails closed.
+        """
+        return await self.test(limit, *key, cost=1, name=name)
+
+    async def reset(self, limit: Limit, *key: str) -> None:
+        """Forget the budget of `key` (for example after a successful login).
+
+        Raises:
+            ServiceUnavailableError: The storage failed and the limiter fails closed.
+        """
+        item = self._item(limit)
+        try:
+            await self._limiter.clear(item, self.key_prefix, *key)
+        except StorageError as exc:
+            self._outage(item, "default", exc)
+
+    async def check(self) -> bool:
+        """Whether the storage answers (for a `/ready` check)."""
+        try:
+            return bool(await self.storage.check())
+        except Exception:  # a readiness probe reports, it never raises
+            return False
+
+    async def _result(
+        self, item: RateLimitItem, key: tuple[str, ...], allowed: bool, name: str
+    ) -> RateLimitResult:
+        stats = await self._limiter.get_window_stats(item, self.key_prefix, *key)
+        reset_after = max(0.0, stats.reset_time - self._clock())
+        if reset_after == 0.0 and stats.remaining < item.amount:
+            # Sliding-window stats report 0 for a window that started this instant
+            # (its expiry is a whole multiple of the window); the truth is a full window.
+            reset_after = float(item.get_expiry())
+        return RateLimitResult(
+            allowed=allowed,
+            limit=item.amount,
+            remaining=max(0, stats.remaining),
+            reset_after=reset_after,
+            window=item.get_expiry(),
+            name=name,
+        )
+
+    def _outage(self, item: RateLimitItem, name: str, exc: StorageError) -> RateLimitResult:
+        self.storage_errors += 1
+        now = time.monotonic()
+        if now - self._last_log >= _LOG_EVERY:
+            self._last_log = now
+            logger.warning(
+                "rate-limit storage unavailable (%s); failing %s (%d errors so far)",
+                type(exc.storage_error).__name__,
+                "open" if self.fail_open else "closed",
+                self.storage_errors,
+            )
+        if not self.fail_open:
+            raise ServiceUnavailableError(
+                "Rate limiting is temporarily unavailable.", headers={"Retry-After": "1"}
+            ) from exc
+        return RateLimitResult(
+            allowed=True,
+            limit=item.amount,
+            remaining=item.amount,
+            reset_after=float(item.get_expiry()),
+            window=item.get_expiry(),
+            name=name,
+        )
