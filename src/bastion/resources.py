@@ -16,6 +16,8 @@ from bastion.web.readiness import ReadinessCheck, ReadyCheck
 if TYPE_CHECKING:
     from redis.asyncio import Redis
 
+    from bastion.auth.kit import AuthState
+
 __all__ = ["Resources"]
 
 
@@ -41,6 +43,9 @@ class Resources:
     limiter: RateLimiter = field(default_factory=lambda: RateLimiter(rate_limit_storage(None)))
     #: Proxies whose forwarding headers are believed (from `BASTION_TRUSTED_PROXIES`).
     trusted_proxies: TrustedProxies = field(default_factory=TrustedProxies)
+    # --- auth ---
+    #: The auth feature (primitives, models, hooks), set when an auth router is mounted.
+    auth: AuthState | None = None
 
     def add_ready_check(
         self, name: str, check: ReadyCheck, *, timeout: float | None = None

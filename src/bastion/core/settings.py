@@ -324,3 +324,17 @@ class BastionSettings(BaseSettings):
         if problems:
             raise ValueError("; ".join(f"{prefix}{problem}" for problem in problems))
         return self
+
+    # --- auth ---
+    auth_login_limit: str = Field(
+        default="5/minute",
+        description="Failed logins (and MFA codes) allowed per client IP and account (`limits` notation).",
+    )
+    auth_stateless_tokens: bool = Field(
+        default=False,
+        description="Trust access tokens until they expire, without checking their session is still live.",
+    )
+    auth_cookie_mode: bool = Field(
+        default=False,
+        description="Also issue tokens in `__Host-`/`__Secure-` cookies, with a CSRF check on unsafe requests.",
+    )

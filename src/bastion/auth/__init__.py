@@ -1,0 +1,117 @@
+"""Authentication: users, argon2 passwords, JWT access + rotating refresh tokens, TOTP MFA, roles.
+
+Built on `bastion.db` and `bastion.security`. The host defines its concrete
+models from the mixins, hands them to `auth_router(AuthConfig(models=...))`,
+and protects its own routes with `CurrentUser`, `require_roles(...)` and
+`require_scopes(...)`. Every rule lives in `AuthService`, which never imports
+FastAPI.
+"""
+
+from bastion.auth.cookies import ACCESS_COOKIE, CSRF_COOKIE, CSRF_HEADER, REFRESH_COOKIE
+from bastion.auth.dependencies import (
+    AuthServiceDep,
+    AuthStateDep,
+    CurrentUser,
+    Meta,
+    current_user,
+    get_auth_service,
+    get_auth_state,
+    request_meta,
+    require_roles,
+    require_scopes,
+)
+from bastion.auth.errors import (
+    EmailTakenError,
+    InvalidCredentialsError,
+    InvalidMfaCodeError,
+    MfaStateError,
+    NotAuthenticatedError,
+    TokenReusedError,
+)
+from bastion.auth.hooks import AuthHooks, RequestMeta
+from bastion.auth.kit import AuthKit, AuthState
+from bastion.auth.models import (
+    AuthModels,
+    MfaChallengeMixin,
+    RecoveryCodeMixin,
+    RefreshSessionMixin,
+    UserMixin,
+)
+from bastion.auth.principal import IssuedTokens, MfaPending, Principal
+from bastion.auth.repositories import AuthRepository, SessionRecord, UserRecord
+from bastion.auth.router import AUTH_ROUTES, AuthConfig, AuthRoute, NoStoreRoute, auth_router
+from bastion.auth.schemas import (
+    CookieSession,
+    MfaCode,
+    MfaRequired,
+    MfaSetup,
+    MfaVerify,
+    NormalizedEmail,
+    PasswordChange,
+    RecoveryCodesOut,
+    RefreshRequest,
+    TokenPair,
+    UserCreate,
+    UserOut,
+    normalize_email,
+)
+from bastion.auth.service import ADMIN_ROLE, AuthService, principal_from_claims
+
+__all__ = [
+    "ACCESS_COOKIE",
+    "ADMIN_ROLE",
+    "AUTH_ROUTES",
+    "CSRF_COOKIE",
+    "CSRF_HEADER",
+    "REFRESH_COOKIE",
+    "AuthConfig",
+    "AuthHooks",
+    "AuthKit",
+    "AuthModels",
+    "AuthRepository",
+    "AuthRoute",
+    "AuthService",
+    "AuthServiceDep",
+    "AuthState",
+    "AuthStateDep",
+    "CookieSession",
+    "CurrentUser",
+    "EmailTakenError",
+    "InvalidCredentialsError",
+    "InvalidMfaCodeError",
+    "IssuedTokens",
+    "Meta",
+    "MfaChallengeMixin",
+    "MfaCode",
+    "MfaPending",
+    "MfaRequired",
+    "MfaSetup",
+    "MfaStateError",
+    "MfaVerify",
+    "NoStoreRoute",
+    "NormalizedEmail",
+    "NotAuthenticatedError",
+    "PasswordChange",
+    "Principal",
+    "RecoveryCodeMixin",
+    "RecoveryCodesOut",
+    "RefreshRequest",
+    "RefreshSessionMixin",
+    "RequestMeta",
+    "SessionRecord",
+    "TokenPair",
+    "TokenReusedError",
+    "UserCreate",
+    "UserMixin",
+    "UserOut",
+    "UserRecord",
+    "auth_router",
+    "current_user",
+    "get_auth_service",
+    "get_auth_state",
+    "normalize_email",
+    "principal_from_claims",
+    "request_meta",
+    "require_roles",
+    "require_scopes",
+]

@@ -1,0 +1,100 @@
+"""The shared state and helpers of the auth service's steps."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timedelta
+
+from bastion.auth.hooks import AuthHooks, RequestMeta
+from bastion.auth.kit import AuthKit
+from bastion.auth.models import AuthModels
+from bastion.auth.principal import IssuedTokens, Principal
+from bastion.auth.repositories import AuthRepository, UserRecord
+from bastion.auth.schemas import UserOut
+from bastion.core.errors import RateLimitedError
+from bastion.db.uow import UnitOfWork
+from bastion.ratelimit.limiter import RateLimiter
+from bastion.security.crypto import generate_token, hash_token
+from bastion.security.errors import InvalidTokenError
+
+__all__ = ["AuthCore"]
+
+
+class AuthCore:
+    """The unit of work, models, primitives and helpers every auth step shares."""
+
+    def __init__(
+        self,
+        uow: UnitOfWork,
+        *,
+        models: AuthModels,
+        kit: AuthKit,
+        limiter: RateLimiter,
+        hooks: AuthHooks | None = None,
+    ) -> None:
+        """Bind the service to a unit of work, the host's models and the primitives."""
+        self.uow = uow
+        self.models = models
+        self.kit = kit
+        self.limiter = limiter
+        self.hooks = hooks or AuthHooks()
+        self.repo = AuthRepository(uow.session, models)
+
+    @staticmethod
+    def user_out(user: UserRecord) -> UserOut:
+        """The public view of a user record."""
+        return UserOut.model_validate(user, from_attributes=True)
+
+    async def _throttle(self, *key: str) -> None:
+        """Spend one attempt of the (IP, account) budget; 429 when it is used up."""
+        result = await self.limiter.hit(self.kit.login_limit, *key, name="login")
+        if not result.allowed:
+            raise RateLimitedError(
+                headers={"Retry-After": str(result.retry_after)},
+                details={"retry_after": result.retry_after},
+            )
+
+    async def _forgive(self, *key: str) -> None:
+        await self.limiter.reset(self.kit.login_limit, *key)
+
+    async def _issue(
+        self,
+        user: UserRecord,
+        meta: RequestMeta,
+        *,
+        family_id: uuid.UUID | None = None,
+        parent_id: uuid.UUID | None = None,
+        absolute_expires_at: datetime | None = None,
+    ) -> IssuedTokens:
+        now = self.kit.now()
+        absolute = absolute_expires_at or now + timedelta(seconds=self.kit.absolute_ttl)
+        refresh_token = generate_token()
+        family = await self.repo.add_session(
+            user_id=user.id,
+            family_id=family_id,
+            parent_id=parent_id,
+            token_hash=hash_token(refresh_token),
+            now=now,
+            expires_at=min(now + timedelta(seconds=self.kit.refresh_ttl), absolute),
+            absolute_expires_at=absolute,
+            user_agent=meta.user_agent,
+            ip=meta.ip,
+        )
+        extra = dict(await self.hooks.access_claims(self.user_out(user)))
+        extra["roles"] = list(user.roles)
+        access = self.kit.tokens.issue_access_token(
+            str(user.id), session_id=str(family), claims=extra
+        )
+        return IssuedTokens(
+            access_token=access,
+            refresh_token=refresh_token,
+            expires_in=self.kit.tokens.access_ttl,
+            session_id=family,
+            user_id=user.id,
+        )
+
+    async def _user(self, principal: Principal) -> UserRecord:
+        user = await self.repo.user_by_id(principal.id)
+        if user is None or not user.is_active:
+            raise InvalidTokenError("inactive")
+        return user

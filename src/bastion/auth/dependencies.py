@@ -1,0 +1,175 @@
+"""FastAPI dependencies of the auth feature: `CurrentUser`, `require_roles`, `require_scopes`."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Annotated
+
+from fastapi import Depends
+from fastapi.params import Depends as DependsParam
+from starlette.requests import Request
+
+from bastion.auth.cookies import ACCESS_COOKIE, CSRF_COOKIE, CSRF_HEADER
+from bastion.auth.errors import NotAuthenticatedError
+from bastion.auth.hooks import RequestMeta
+from bastion.auth.kit import AuthState
+from bastion.auth.principal import Principal
+from bastion.auth.service import AuthService, principal_from_claims
+from bastion.core.errors import PermissionDeniedError, ServiceUnavailableError
+from bastion.db.uow import UnitOfWork
+from bastion.ratelimit.client_ip import client_ip
+from bastion.security.errors import CsrfFailedError
+from bastion.web.database import Uow
+from bastion.web.dependencies import AppResources
+
+__all__ = [
+    "AuthServiceDep",
+    "AuthStateDep",
+    "CurrentUser",
+    "Meta",
+    "current_user",
+    "get_auth_service",
+    "get_auth_state",
+    "request_meta",
+    "require_roles",
+    "require_scopes",
+]
+
+_SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
+_USER_AGENT_MAX = 255
+
+
+def get_auth_state(resources: AppResources) -> AuthState:
+    """The running app's auth feature.
+
+    Raises:
+        ServiceUnavailableError: No auth router is mounted (or the lifespan did not run).
+    """
+    if resources.auth is None:
+        raise ServiceUnavailableError("Authentication is not configured.")
+    return resources.auth
+
+
+#: The running app's `AuthState`.
+AuthStateDep = Annotated[AuthState, Depends(get_auth_state)]
+
+
+def get_auth_service(uow: Uow, state: AuthStateDep, resources: AppResources) -> AuthService:
+    """The request's `AuthService`, on the request's unit of work."""
+    return AuthService(
+        uow, models=state.models, kit=state.kit, limiter=resources.limiter, hooks=state.hooks
+    )
+
+
+#: The request's `AuthService`.
+AuthServiceDep = Annotated[AuthService, Depends(get_auth_service)]
+
+
+def request_meta(request: Request, resources: AppResources) -> RequestMeta:
+    """The client address (behind trusted proxies only) and user agent of the request."""
+    agent = request.headers.get("user-agent")
+    return RequestMeta(
+        ip=client_ip(request, resources.trusted_proxies),
+        user_agent=agent[:_USER_AGENT_MAX] if agent else None,
+    )
+
+
+#: The request's `RequestMeta`.
+Meta = Annotated[RequestMeta, Depends(request_meta)]
+
+
+def _bearer(request: Request) -> str | None:
+    header = request.headers.get("authorization")
+    if not header:
+        return None
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        return None
+    return token.strip()
+
+
+async def current_user(request: Request, state: AuthStateDep, resources: AppResources) -> Principal:
+    """Authenticate the request by its Bearer token (or, in cookie mode, its access cookie).
+
+    A cookie-authenticated unsafe request must also carry the CSRF token in
+    `X-CSRF-Token`, matching the CSRF cookie and signed for the session.
+
+    Raises:
+        NotAuthenticatedError: No credentials (401 `NOT_AUTHENTICATED`, `WWW-Authenticate: Bearer`).
+        InvalidTokenError: Bad, expired or revoked credentials (401 `INVALID_TOKEN`).
+        CsrfFailedError: Cookie mode, unsafe method, CSRF token missing or wrong (403).
+    """
+    kit = state.kit
+    token = _bearer(request)
+    from_cookie = False
+    if token is None and kit.cookie_mode:
+        token = request.cookies.get(ACCESS_COOKIE)
+        from_cookie = token is not None
+    if not token:
+        raise NotAuthenticatedError()
+    if kit.stateless:
+        principal = principal_from_claims(kit, token)
+    else:
+        if resources.sessionmaker is None:
+            raise ServiceUnavailableError("The database is not configured.")
+        async with UnitOfWork(resources.sessionmaker) as uow:
+            service = AuthService(
+                uow, models=state.models, kit=kit, limiter=resources.limiter, hooks=state.hooks
+            )
+            principal = await service.authenticate(token)
+    if from_cookie and request.method not in _SAFE_METHODS:
+        header = request.headers.get(CSRF_HEADER)
+        cookie = request.cookies.get(CSRF_COOKIE)
+        if not kit.csrf.verify_double_submit(header, cookie, str(principal.session_id)):
+            raise CsrfFailedError()
+    request.state.user_id = str(principal.id)
+    return principal
+
+
+#: The authenticated caller; 401 without valid credentials.
+CurrentUser = Annotated[Principal, Depends(current_user)]
+
+
+def require_roles(*roles: str) -> DependsParam:
+    """A dependency that lets through only callers holding every one of `roles`.
+
+    ```python
+    @router.get("/admin/users", dependencies=[require_roles("admin")])
+    ```
+
+    Raises:
+        PermissionDeniedError: 403 `FORBIDDEN` for an authenticated caller without them.
+    """
+    wanted = frozenset(roles)
+
+    async def check(principal: CurrentUser) -> Principal:
+        if not principal.roles.issuperset(wanted):
+            raise PermissionDeniedError()
+        return principal
+
+    dependency: DependsParam = Depends(check)
+    return dependency
+
+
+def require_scopes(*scopes: str) -> DependsParam:
+    """A dependency that lets through only tokens granting every one of `scopes`.
+
+    Scopes come from the access token's space-separated `scope` claim (set it
+    with `AuthHooks.access_claims`).
+
+    Raises:
+        PermissionDeniedError: 403 `FORBIDDEN` when a scope is missing.
+    """
+    wanted = frozenset(scopes)
+
+    async def check(principal: CurrentUser) -> Principal:
+        if not principal.scopes.issuperset(wanted):
+            raise PermissionDeniedError()
+        return principal
+
+    dependency: DependsParam = Depends(check)
+    return dependency
+
+
+#: The type of what `require_roles` and `require_scopes` wrap.
+PrincipalCheck = Callable[[Principal], Awaitable[Principal]]

@@ -1,0 +1,141 @@
+"""The MFA steps of the auth service: TOTP setup, enable, disable, and the login's second factor."""
+
+from __future__ import annotations
+
+import uuid
+
+from bastion.auth._core import AuthCore
+from bastion.auth.errors import InvalidMfaCodeError, MfaStateError
+from bastion.auth.hooks import RequestMeta
+from bastion.auth.principal import IssuedTokens, Principal
+from bastion.auth.repositories import UserRecord
+from bastion.auth.schemas import MfaSetup, RecoveryCodesOut
+from bastion.security.errors import DecryptionError, InvalidTokenError
+from bastion.security.tokens import MFA_TOKEN_TYPE
+
+__all__ = ["MfaSteps"]
+
+
+class MfaSteps(AuthCore):
+    """TOTP with a replay guard and single-use recovery codes."""
+
+    def _secret(self, user: UserRecord) -> str | None:
+        if user.totp_secret_encrypted is None:
+            return None
+        try:
+            return self.kit.secret_box.decrypt_text(
+                user.totp_secret_encrypted, associated_data=user.id.bytes
+            )
+        except DecryptionError:
+            return None  # a secret sealed under another key or row never verifies
+
+    async def _second_factor(self, user: UserRecord, code: str) -> bool:
+        """Accept a TOTP code (each time step once) or an unused recovery code, atomically."""
+        compact = code.replace(" ", "")
+        if compact.isascii() and compact.isdigit():
+            secret = self._secret(user)
+            if secret is None:
+                return False
+            step = self.kit.totp.verify(secret, compact, last_step=user.totp_last_step)
+            return step is not None and await self.repo.claim_totp_step(user.id, step)
+        code_hash = self.kit.recovery.hash(code)
+        return await self.repo.use_recovery_code(user.id, code_hash, self.kit.now())
+
+    async def verify_mfa(self, mfa_token: str, code: str, meta: RequestMeta) -> IssuedTokens:
+        """Finish a login with the second factor; the MFA token is spent on success.
+
+        Raises:
+            InvalidTokenError: The MFA token is unknown, expired, already used or not one.
+            RateLimitedError: Too many wrong codes for this IP and account.
+            InvalidMfaCodeError: The code is wrong or already used.
+        """
+        claims = self.kit.tokens.decode(mfa_token, token_type=MFA_TOKEN_TYPE)
+        try:
+            user_id, challenge = uuid.UUID(claims.subject), uuid.UUID(str(claims.session_id))
+        except ValueError as exc:
+            raise InvalidTokenError("claims") from exc
+        now = self.kit.now()
+        if not await self.repo.challenge_open(challenge, user_id, now):
+            raise InvalidTokenError("challenge")
+        key = ("mfa", meta.ip or "-", str(user_id))
+        await self._throttle(*key)
+        user = await self.repo.user_by_id(user_id)
+        if user is None or not user.is_active or not user.mfa_enabled:
+            raise InvalidTokenError("inactive")
+        if not await self._second_factor(user, code):
+            raise InvalidMfaCodeError()
+        if not await self.repo.use_challenge(challenge, user_id, now):
+            raise InvalidTokenError("challenge")
+        await self._forgive(*key)
+        issued = await self._issue(user, meta)
+        await self.hooks.after_login(self.user_out(user), meta)
+        return issued
+
+    async def setup_mfa(self, principal: Principal) -> MfaSetup:
+        """Start MFA setup: a new secret, stored encrypted, not active until confirmed.
+
+        Raises:
+            MfaStateError: MFA is already on (`MFA_ALREADY_ENABLED`).
+        """
+        user = await self._user(principal)
+        if user.mfa_enabled:
+            raise MfaStateError("MFA is already enabled.", code="MFA_ALREADY_ENABLED")
+        secret = self.kit.totp.generate_secret()
+        sealed = self.kit.secret_box.encrypt(secret, associated_data=user.id.bytes)
+        await self.repo.update_user(
+            user.id, self.kit.now(), totp_secret_encrypted=sealed, totp_last_step=None
+        )
+        uri = self.kit.totp.provisioning_uri(secret, user.email)
+        return MfaSetup(secret=secret, otpauth_uri=uri)
+
+    async def enable_mfa(self, principal: Principal, code: str) -> RecoveryCodesOut:
+        """Confirm setup with a TOTP code; MFA turns on and recovery codes are issued.
+
+        The user's other sessions are revoked.
+
+        Raises:
+            MfaStateError: Already on (`MFA_ALREADY_ENABLED`) or not set up (`MFA_NOT_SET_UP`).
+            InvalidMfaCodeError: The code is wrong.
+        """
+        user = await self._user(principal)
+        if user.mfa_enabled:
+            raise MfaStateError("MFA is already enabled.", code="MFA_ALREADY_ENABLED")
+        secret = self._secret(user)
+        if secret is None:
+            raise MfaStateError("Call /mfa/setup first.", code="MFA_NOT_SET_UP")
+        key = ("mfa", str(user.id))
+        await self._throttle(*key)
+        step = self.kit.totp.verify(secret, code, last_step=user.totp_last_step)
+        if step is None or not await self.repo.claim_totp_step(user.id, step):
+            raise InvalidMfaCodeError()
+        await self._forgive(*key)
+        codes = self.kit.recovery.generate()
+        now = self.kit.now()
+        await self.repo.replace_recovery_codes(user.id, codes.hashes)
+        await self.repo.update_user(user.id, now, mfa_enabled=True)
+        await self.repo.revoke_families(now, user_id=user.id, keep_family=principal.session_id)
+        await self.hooks.after_mfa_change(self.user_out(user), enabled=True)
+        return RecoveryCodesOut(recovery_codes=codes.codes)
+
+    async def disable_mfa(self, principal: Principal, code: str) -> None:
+        """Turn MFA off with a TOTP or recovery code; the user's other sessions are revoked.
+
+        Raises:
+            MfaStateError: MFA is not on (`MFA_NOT_ENABLED`).
+            InvalidMfaCodeError: The code is wrong (MFA stays on).
+        """
+        user = await self._user(principal)
+        if not user.mfa_enabled:
+            raise MfaStateError("MFA is not enabled.", code="MFA_NOT_ENABLED")
+        key = ("mfa", str(user.id))
+        await self._throttle(*key)
+        if not await self._second_factor(user, code):
+            raise InvalidMfaCodeError()
+        await self._forgive(*key)
+        now = self.kit.now()
+        await self.repo.replace_recovery_codes(user.id, [])
+        await self.repo.update_user(
+            user.id, now, mfa_enabled=False, totp_secret_encrypted=None, totp_last_step=None
+        )
+        await self.repo.revoke_families(now, user_id=user.id, keep_family=principal.session_id)
+        await self.hooks.after_mfa_change(self.user_out(user), enabled=False)

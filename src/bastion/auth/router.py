@@ -1,0 +1,396 @@
+"""`auth_router(...)`: the auth HTTP routes, thin over `AuthService`."""
+
+from collections.abc import AsyncIterator, Callable, Coroutine, Mapping, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Depends, FastAPI, Request, Response, status
+from fastapi.params import Depends as DependsParam
+from fastapi.routing import APIRoute
+from fastapi.security import OAuth2PasswordRequestForm
+from pydantic import BaseModel
+
+from bastion.auth.cookies import (
+    CSRF_COOKIE,
+    CSRF_HEADER,
+    REFRESH_COOKIE,
+    clear_auth_cookies,
+    set_auth_cookies,
+)
+from bastion.auth.dependencies import AuthServiceDep, AuthStateDep, CurrentUser, Meta, current_user
+from bastion.auth.errors import NotAuthenticatedError
+from bastion.auth.hooks import AuthHooks
+from bastion.auth.kit import AuthKit, AuthState
+from bastion.auth.models import AuthModels
+from bastion.auth.principal import IssuedTokens, MfaPending
+from bastion.auth.schemas import (
+    CookieSession,
+    MfaCode,
+    MfaRequired,
+    MfaSetup,
+    MfaVerify,
+    PasswordChange,
+    RecoveryCodesOut,
+    RefreshRequest,
+    TokenPair,
+    UserCreate,
+    UserOut,
+)
+from bastion.security.clock import Clock, system_clock
+from bastion.security.errors import CsrfFailedError, InvalidTokenError
+from bastion.security.policy import PasswordCheck
+from bastion.web.dependencies import AppResources
+from bastion.web.openapi import error_responses
+
+__all__ = ["AUTH_ROUTES", "AuthConfig", "AuthRoute", "NoStoreRoute", "auth_router"]
+
+#: The names of the routes `auth_router` builds (for `disabled=` and `dependencies=`).
+AuthRoute = Literal[
+    "register",
+    "login",
+    "mfa_verify",
+    "refresh",
+    "logout",
+    "me",
+    "password",
+    "mfa_setup",
+    "mfa_enable",
+    "mfa_disable",
+]
+AUTH_ROUTES: tuple[AuthRoute, ...] = (
+    "register",
+    "login",
+    "mfa_verify",
+    "refresh",
+    "logout",
+    "me",
+    "password",
+    "mfa_setup",
+    "mfa_enable",
+    "mfa_disable",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class AuthConfig:
+    """What the host plugs into the auth feature.
+
+    Attributes:
+        models: The host's concrete auth models.
+        hooks: Lifecycle hooks (audit, events, extra claims).
+        user_schema: The response model of `/register` and `/me` (a `UserOut` subclass
+            may add columns of the host's user model).
+        user_create_schema: The body of `/register` (extra fields become user columns).
+        password_checks: Extra password checks (a breached-password service, ...).
+        clock: The time source (tests pass a controllable one).
+    """
+
+    models: AuthModels
+    hooks: AuthHooks = field(default_factory=AuthHooks)
+    user_schema: type[BaseModel] = UserOut
+    user_create_schema: type[UserCreate] = UserCreate
+    password_checks: Sequence[PasswordCheck] = ()
+    clock: Clock = system_clock
+
+
+_Handler = Callable[[Request], Coroutine[object, object, Response]]
+
+
+class NoStoreRoute(APIRoute):
+    """A route whose every response, errors included, carries `Cache-Control: no-store`."""
+
+    def get_route_handler(self) -> _Handler:
+        """Wrap the handler: render errors through the app's handlers, then add the header."""
+        handler = super().get_route_handler()
+
+        async def no_store(request: Request) -> Response:
+            try:
+                response = await handler(request)
+            except Exception as exc:
+                render = _exception_handler(request, exc)
+                if render is None:
+                    raise
+                response = await render(request, exc)
+            response.headers["Cache-Control"] = "no-store"
+            response.headers["Pragma"] = "no-cache"
+            return response
+
+        return no_store
+
+
+def _exception_handler(
+    request: Request, exc: Exception
+) -> Callable[[Request, Exception], Coroutine[object, object, Response]] | None:
+    handlers = request.app.exception_handlers
+    for cls in type(exc).__mro__:
+        if cls in handlers:
+            found: Callable[[Request, Exception], Coroutine[object, object, Response]]
+            found = handlers[cls]
+            return found
+    return None
+
+
+def _tokens(
+    state: AuthState, issued: IssuedTokens, response: Response
+) -> TokenPair | CookieSession:
+    kit = state.kit
+    if not kit.cookie_mode:
+        return TokenPair(
+            access_token=issued.access_token,
+            refresh_token=issued.refresh_token,
+            expires_in=issued.expires_in,
+        )
+    csrf_token = kit.csrf.generate(str(issued.session_id))
+    set_auth_cookies(
+        response,
+        issued,
+        csrf_token=csrf_token,
+        refresh_path=state.refresh_path,
+        refresh_max_age=kit.refresh_ttl,
+    )
+    return CookieSession(expires_in=issued.expires_in, csrf_token=csrf_token)
+
+
+def auth_router(
+    config: AuthConfig,
+    *,
+    prefix: str = "/auth",
+    disabled: Sequence[AuthRoute] = (),
+    dependencies: Mapping[AuthRoute, Sequence[DependsParam]] | None = None,
+    tags: Sequence[str] = ("auth",),
+) -> APIRouter:
+    """Build the auth routes: register, login, MFA, refresh, logout, me, password.
+
+    ```python
+    create_app(settings, routers=[auth_router(AuthConfig(models=AUTH_MODELS))])
+    ```
+
+    Args:
+        config: The host's models, hooks and schemas.
+        prefix: Where the routes live under the API prefix (`/api/v1/auth`).
+        disabled: Routes not to build (e.g. `("register",)` for invite-only apps).
+        dependencies: Extra dependencies per route (e.g. a stricter `RateLimit`).
+        tags: OpenAPI tags.
+
+    Returns:
+        The router; its lifespan puts the auth feature on `Resources.auth`.
+    """
+    extra = dict(dependencies or {})
+    off = frozenset(disabled)
+    unknown = off.union(extra) - set(AUTH_ROUTES)
+    if unknown:
+        raise ValueError(f"unknown auth routes: {sorted(unknown)}")
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        resources = app.state.resources
+        kit = AuthKit.from_settings(
+            resources.settings, clock=config.clock, password_checks=config.password_checks
+        )
+        resources.auth = AuthState(
+            kit=kit,
+            models=config.models,
+            hooks=config.hooks,
+            refresh_path=f"{resources.settings.api_prefix}{prefix}/refresh",
+        )
+        yield
+
+    router = APIRouter(prefix=prefix, tags=list(tags), route_class=NoStoreRoute, lifespan=lifespan)
+
+    def add(name: AuthRoute, path: str, method: str, **options: object) -> Callable[..., object]:
+        def register(endpoint: Callable[..., object]) -> Callable[..., object]:
+            if name not in off:
+                router.add_api_route(
+                    path,
+                    endpoint,
+                    methods=[method],
+                    name=f"auth_{name}",
+                    dependencies=list(extra.get(name, ())),
+                    **options,  # type: ignore[arg-type]  # add_api_route's keyword arguments
+                )
+            return endpoint
+
+        return register
+
+    user_schema = config.user_schema
+    token_model = TokenPair | CookieSession
+
+    @add(
+        "register",
+        "/register",
+        "POST",
+        status_code=status.HTTP_201_CREATED,
+        response_model=user_schema,
+        responses=error_responses(409, 422),
+        summary="Create an account",
+    )
+    async def register(data: UserCreate, service: AuthServiceDep) -> BaseModel:
+        return await service.register(data, user_schema)
+
+    register.__annotations__["data"] = config.user_create_schema
+
+    @add(
+        "login",
+        "/login",
+        "POST",
+        response_model=TokenPair | MfaRequired | CookieSession,
+        responses=error_responses(401, 422, 429),
+        summary="Log in with e-mail and password (OAuth2 password form)",
+    )
+    async def login(
+        form: Annotated[OAuth2PasswordRequestForm, Depends()],
+        service: AuthServiceDep,
+        state: AuthStateDep,
+        meta: Meta,
+        response: Response,
+    ) -> TokenPair | MfaRequired | CookieSession:
+        result = await service.login(form.username, form.password, meta)
+        if isinstance(result, MfaPending):
+            return MfaRequired(mfa_token=result.mfa_token)
+        return _tokens(state, result, response)
+
+    @add(
+        "mfa_verify",
+        "/mfa/verify",
+        "POST",
+        response_model=token_model,
+        responses=error_responses(401, 422, 429),
+        summary="Finish a login with a TOTP or recovery code",
+    )
+    async def mfa_verify(
+        data: MfaVerify,
+        service: AuthServiceDep,
+        state: AuthStateDep,
+        meta: Meta,
+        response: Response,
+    ) -> TokenPair | CookieSession:
+        issued = await service.verify_mfa(data.mfa_token, data.code, meta)
+        return _tokens(state, issued, response)
+
+    @add(
+        "refresh",
+        "/refresh",
+        "POST",
+        response_model=token_model,
+        responses=error_responses(401, 403, 422),
+        summary="Rotate a refresh token for a new token pair",
+    )
+    async def refresh(
+        request: Request,
+        service: AuthServiceDep,
+        state: AuthStateDep,
+        meta: Meta,
+        response: Response,
+        data: RefreshRequest | None = None,
+    ) -> TokenPair | CookieSession:
+        token = data.refresh_token if data is not None else None
+        if token is None and state.kit.cookie_mode:
+            token = request.cookies.get(REFRESH_COOKIE)
+            if token is not None:
+                family = await service.session_of_refresh_token(token)
+                header = request.headers.get(CSRF_HEADER)
+                cookie = request.cookies.get(CSRF_COOKIE)
+                if family is not None and not state.kit.csrf.verify_double_submit(
+                    header, cookie, str(family)
+                ):
+                    raise CsrfFailedError()
+        if token is None:
+            raise InvalidTokenError("missing")
+        issued = await service.refresh(token, meta)
+        return _tokens(state, issued, response)
+
+    @add(
+        "logout",
+        "/logout",
+        "POST",
+        status_code=status.HTTP_204_NO_CONTENT,
+        response_class=Response,
+        responses=error_responses(401, 403, 422),
+        summary="Log out this session",
+    )
+    async def logout(
+        request: Request,
+        service: AuthServiceDep,
+        state: AuthStateDep,
+        resources: AppResources,
+        data: RefreshRequest | None = None,
+    ) -> Response:
+        response = Response(status_code=status.HTTP_204_NO_CONTENT)
+        if data is not None:
+            await service.logout(data.refresh_token)
+        elif state.kit.cookie_mode:
+            principal = await current_user(request, state, resources)
+            await service.logout_session(principal.id, principal.session_id)
+        else:
+            raise NotAuthenticatedError()
+        if state.kit.cookie_mode:
+            clear_auth_cookies(response, refresh_path=state.refresh_path)
+        return response
+
+    @add(
+        "me",
+        "/me",
+        "GET",
+        response_model=user_schema,
+        responses=error_responses(401),
+        summary="The current user",
+    )
+    async def me(principal: CurrentUser, service: AuthServiceDep) -> BaseModel:
+        return await service.load_user(principal.id, user_schema)
+
+    @add(
+        "password",
+        "/password",
+        "POST",
+        status_code=status.HTTP_204_NO_CONTENT,
+        response_class=Response,
+        responses=error_responses(401, 403, 422, 429),
+        summary="Change the password (other sessions are revoked)",
+    )
+    async def password(
+        data: PasswordChange, principal: CurrentUser, service: AuthServiceDep
+    ) -> Response:
+        await service.change_password(principal, data.current_password, data.new_password)
+        return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+    @add(
+        "mfa_setup",
+        "/mfa/setup",
+        "POST",
+        response_model=MfaSetup,
+        responses=error_responses(401, 403, 409),
+        summary="Start TOTP setup: a new secret to scan",
+    )
+    async def mfa_setup(principal: CurrentUser, service: AuthServiceDep) -> MfaSetup:
+        return await service.setup_mfa(principal)
+
+    @add(
+        "mfa_enable",
+        "/mfa/enable",
+        "POST",
+        response_model=RecoveryCodesOut,
+        responses=error_responses(401, 403, 409, 422, 429),
+        summary="Confirm TOTP setup and receive recovery codes",
+    )
+    async def mfa_enable(
+        data: MfaCode, principal: CurrentUser, service: AuthServiceDep
+    ) -> RecoveryCodesOut:
+        return await service.enable_mfa(principal, data.code)
+
+    @add(
+        "mfa_disable",
+        "/mfa/disable",
+        "POST",
+        status_code=status.HTTP_204_NO_CONTENT,
+        response_class=Response,
+        responses=error_responses(401, 403, 409, 422, 429),
+        summary="Turn MFA off with a TOTP or recovery code",
+    )
+    async def mfa_disable(
+        data: MfaCode, principal: CurrentUser, service: AuthServiceDep
+    ) -> Response:
+        await service.disable_mfa(principal, data.code)
+        return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+    return router

@@ -1,0 +1,159 @@
+"""Request and response models of the auth routes (input models forbid unknown fields)."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from datetime import datetime
+from typing import Annotated, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+
+from bastion.auth.models import EMAIL_MAX_LENGTH
+
+__all__ = [
+    "CookieSession",
+    "MfaCode",
+    "MfaRequired",
+    "MfaSetup",
+    "MfaVerify",
+    "NormalizedEmail",
+    "PasswordChange",
+    "RecoveryCodesOut",
+    "RefreshRequest",
+    "TokenPair",
+    "UserCreate",
+    "UserOut",
+    "normalize_email",
+]
+
+# One "@", no spaces, a dot in the domain: the rest is the mail server's business.
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+#: Longest password a request may carry; the policy's own maximum (128) is far below
+#: it and reports WEAK_PASSWORD, this only keeps megabyte bodies from being hashed.
+PASSWORD_INPUT_MAX = 4096
+
+
+def normalize_email(value: str) -> str:
+    """Trim and lower-case an e-mail address, as stored and as looked up.
+
+    Args:
+        value: The address as typed.
+
+    Returns:
+        The normalized address.
+    """
+    return value.strip().lower()
+
+
+def _email(value: str) -> str:
+    normalized = normalize_email(value)
+    if not _EMAIL.match(normalized):
+        raise ValueError("not a valid e-mail address")
+    return normalized
+
+
+#: An e-mail address, trimmed and lower-cased on input.
+NormalizedEmail = Annotated[
+    str, Field(min_length=3, max_length=EMAIL_MAX_LENGTH + 64), AfterValidator(_email)
+]
+_Password = Annotated[str, Field(min_length=1, max_length=PASSWORD_INPUT_MAX)]
+_Code = Annotated[str, Field(min_length=1, max_length=64, description="TOTP or recovery code.")]
+_Token = Annotated[str, Field(min_length=1, max_length=4096)]
+
+
+class _Input(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class UserCreate(_Input):
+    """`POST /register` body."""
+
+    email: NormalizedEmail
+    password: _Password = Field(description="12 to 128 characters; checked by the policy.")
+
+
+class UserOut(BaseModel):
+    """A user as the API shows it: never a hash, a secret or a token."""
+
+    model_config = ConfigDict(frozen=True, from_attributes=True)
+
+    id: uuid.UUID
+    email: str
+    is_active: bool
+    mfa_enabled: bool
+    roles: list[str]
+    created_at: datetime
+
+
+class TokenPair(BaseModel):
+    """A fresh access token and refresh token."""
+
+    model_config = ConfigDict(frozen=True)
+
+    access_token: str
+    refresh_token: str
+    token_type: Literal["bearer"] = "bearer"  # noqa: S105 - the OAuth2 token type, not a secret
+    expires_in: int = Field(description="Access-token lifetime, in seconds.")
+
+
+class MfaRequired(BaseModel):
+    """The password was right; send a second factor to `/mfa/verify` with this token."""
+
+    model_config = ConfigDict(frozen=True)
+
+    mfa_required: Literal[True] = True
+    mfa_token: str = Field(description="Single-use, short-lived; good for `/mfa/verify` only.")
+
+
+class CookieSession(BaseModel):
+    """Cookie mode: the tokens went into HttpOnly cookies; echo the CSRF token in a header."""
+
+    model_config = ConfigDict(frozen=True)
+
+    token_type: Literal["cookie"] = "cookie"  # noqa: S105 - a label, not a secret
+    expires_in: int = Field(description="Access-token lifetime, in seconds.")
+    csrf_token: str = Field(description="Send it back as `X-CSRF-Token` on unsafe requests.")
+
+
+class MfaVerify(_Input):
+    """`POST /mfa/verify` body."""
+
+    mfa_token: _Token
+    code: _Code
+
+
+class RefreshRequest(_Input):
+    """`POST /refresh` and `POST /logout` body (optional in cookie mode)."""
+
+    refresh_token: _Token
+
+
+class PasswordChange(_Input):
+    """`POST /password` body."""
+
+    current_password: _Password
+    new_password: _Password
+
+
+class MfaSetup(BaseModel):
+    """A new TOTP secret: show it (or its QR code) once, then confirm with `/mfa/enable`."""
+
+    model_config = ConfigDict(frozen=True)
+
+    secret: str
+    otpauth_uri: str
+
+
+class MfaCode(_Input):
+    """`POST /mfa/enable` and `POST /mfa/disable` body."""
+
+    code: _Code
+
+
+class RecoveryCodesOut(BaseModel):
+    """Recovery codes, shown this once; each works once instead of a TOTP code."""
+
+    model_config = ConfigDict(frozen=True)
+
+    recovery_codes: list[str]
