@@ -27,7 +27,7 @@ from tests.auth.models import MODELS, AuthTestBase
 from tests.conftest import serve
 from tests.db.conftest import db_settings  # noqa: F401  # the parametrized database fixture
 
-PASSWORD = "correct horse battery staple"  # noqa: S105 - a test password
+PASSWORD = "correct horse battery staple"
 
 
 class Clock:
@@ -125,6 +125,7 @@ def fast_settings(base: BastionSettings, **changes: object) -> BastionSettings:
         "password_hash_memory_cost": 8,
         "password_hash_parallelism": 1,
         "ratelimit_default": None,
+        "docs_enabled": True,
         "ratelimit_key_prefix": f"t{uuid.uuid4().hex[:8]}",
     }
     update.update(changes)
@@ -187,7 +188,9 @@ async def auth(make_app: AppFactory) -> AsyncIterator[tuple[AuthApp, httpx.Async
 
 async def register(client: httpx.AsyncClient, email: str = "ada@example.com") -> dict[str, object]:
     """Register a user; return the body."""
-    response = await client.post("/api/v1/auth/register", json={"email": email, "password": PASSWORD})
+    response = await client.post(
+        "/api/v1/auth/register", json={"email": email, "password": PASSWORD}
+    )
     assert response.status_code == 201, response.text
     body: dict[str, object] = response.json()
     return body
@@ -197,9 +200,7 @@ async def login(
     client: httpx.AsyncClient, email: str = "ada@example.com", password: str = PASSWORD
 ) -> httpx.Response:
     """Post the OAuth2 password form."""
-    return await client.post(
-        "/api/v1/auth/login", data={"username": email, "password": password}
-    )
+    return await client.post("/api/v1/auth/login", data={"username": email, "password": password})
 
 
 async def tokens(client: httpx.AsyncClient, email: str = "ada@example.com") -> dict[str, str]:
@@ -213,3 +214,12 @@ async def tokens(client: httpx.AsyncClient, email: str = "ada@example.com") -> d
 def bearer(token: str) -> dict[str, str]:
     """An Authorization header."""
     return {"Authorization": f"Bearer {token}"}
+
+
+@asynccontextmanager
+async def serve_https(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    """Like `serve`, over https:// so Secure cookies round-trip."""
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="https://testserver") as client:
+            yield client

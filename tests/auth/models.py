@@ -46,4 +46,6 @@ class MfaChallenge(MfaChallengeMixin, AuthTestBase):
     __tablename__ = "auth_mfa_challenges"
 
 
-MODELS = AuthModels(user=User, session=Session, recovery_code=RecoveryCode, mfa_challenge=MfaChallenge)
+MODELS = AuthModels(
+    user=User, session=Session, recovery_code=RecoveryCode, mfa_challenge=MfaChallenge
+)

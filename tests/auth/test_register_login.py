@@ -127,9 +127,7 @@ async def _deactivate(built: AuthApp, email: str) -> None:
 
     resources = built.app.state.resources
     async with UnitOfWork(resources.sessionmaker) as uow:
-        service = AuthService(
-            uow, models=MODELS, kit=resources.auth.kit, limiter=resources.limiter
-        )
+        service = AuthService(uow, models=MODELS, kit=resources.auth.kit, limiter=resources.limiter)
         user = await service.repo.user_by_email(email)
         assert user is not None
         await service.set_active(user.id, active=False)

@@ -141,7 +141,9 @@ async def test_logout_ends_that_session_only(auth: Client) -> None:
     await register(client)
     laptop = await tokens(client)
     phone = await tokens(client)
-    response = await client.post("/api/v1/auth/logout", json={"refresh_token": laptop["refresh_token"]})
+    response = await client.post(
+        "/api/v1/auth/logout", json={"refresh_token": laptop["refresh_token"]}
+    )
     assert response.status_code == 204
     assert response.headers["cache-control"] == "no-store"
     assert _code(await client.get(ME, headers=bearer(laptop["access_token"]))) == "INVALID_TOKEN"

@@ -1,0 +1,171 @@
+"""Cookie mode with CSRF, and the router factory's options."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+from fastapi import APIRouter, Depends
+
+from bastion import create_app
+from bastion.auth import AUTH_ROUTES, AuthConfig, CurrentUser, UserCreate, UserOut, auth_router
+from bastion.ratelimit import RateLimit
+from tests.auth.conftest import (
+    PASSWORD,
+    AppFactory,
+    Clock,
+    create_tables,
+    fast_settings,
+    login,
+    register,
+    serve_https,
+)
+from tests.auth.models import MODELS
+from tests.conftest import serve
+
+
+def _code(response: httpx.Response) -> str:
+    code: str = response.json()["error"]["code"]
+    return code
+
+
+async def test_cookie_mode_sets_host_cookies_and_requires_csrf(make_app: AppFactory) -> None:
+    built = make_app(auth_cookie_mode=True)
+    async with serve_https(built.app) as client:
+        await register(client)
+        response = await login(client)
+        assert response.status_code == 200
+        body = response.json()
+        assert set(body) == {"token_type", "expires_in", "csrf_token"}
+        cookies = response.headers.get_list("set-cookie")
+        access = next(c for c in cookies if c.startswith("__Host-access_token="))
+        refresh = next(c for c in cookies if c.startswith("__Secure-refresh_token="))
+        for cookie in (access, refresh):
+            assert "HttpOnly" in cookie
+            assert "Secure" in cookie
+            assert "samesite=lax" in cookie.lower()
+            assert "Domain" not in cookie
+        assert "Path=/;" in access or access.endswith("Path=/")
+        assert "Path=/api/v1/auth/refresh" in refresh
+        csrf = body["csrf_token"]
+        assert (await client.get("/api/v1/auth/me")).status_code == 200
+        missing = await client.post("/api/v1/private")
+        assert missing.status_code == 403
+        assert _code(missing) == "CSRF_FAILED"
+        wrong = await client.post("/api/v1/private", headers={"X-CSRF-Token": csrf[:-2] + "xx"})
+        assert _code(wrong) == "CSRF_FAILED"
+        ok = await client.post("/api/v1/private", headers={"X-CSRF-Token": csrf})
+        assert ok.status_code == 200
+        no_csrf_refresh = await client.post("/api/v1/auth/refresh")
+        assert _code(no_csrf_refresh) == "CSRF_FAILED"
+        refreshed = await client.post("/api/v1/auth/refresh", headers={"X-CSRF-Token": csrf})
+        assert refreshed.status_code == 200
+        new_csrf = refreshed.json()["csrf_token"]
+        bad_logout = await client.post("/api/v1/auth/logout")
+        assert _code(bad_logout) == "CSRF_FAILED"
+        out = await client.post("/api/v1/auth/logout", headers={"X-CSRF-Token": new_csrf})
+        assert out.status_code == 204
+        assert (await client.get("/api/v1/auth/me")).status_code == 401
+
+
+async def test_bearer_requests_need_no_csrf_in_cookie_mode(make_app: AppFactory) -> None:
+    built = make_app(auth_cookie_mode=True)
+    async with serve_https(built.app) as client:
+        await register(client)
+        await login(client)
+        access = client.cookies.get("__Host-access_token")
+        assert access is not None
+        client.cookies.clear()
+        response = await client.post(
+            "/api/v1/private", headers={"Authorization": f"Bearer {access}"}
+        )
+    assert response.status_code == 200
+
+
+class ProfileOut(UserOut):
+    """A host's user view with its own column."""
+
+    display_name: str | None
+
+
+class ProfileCreate(UserCreate):
+    """A host's registration body with its own field."""
+
+    display_name: str | None = None
+
+
+async def test_router_options_prefix_schemas_disabled_routes_and_extra_dependencies(
+    db_settings: object,
+) -> None:
+    from bastion import BastionSettings
+
+    assert isinstance(db_settings, BastionSettings)
+    config = AuthConfig(
+        models=MODELS, user_schema=ProfileOut, user_create_schema=ProfileCreate, clock=Clock()
+    )
+    router = auth_router(
+        config,
+        prefix="/account",
+        disabled=("mfa_setup", "mfa_enable", "mfa_disable"),
+        dependencies={"register": [Depends(RateLimit("1/minute", name="signup"))]},
+    )
+    app = create_app(fast_settings(db_settings), routers=[router], lifespan=create_tables)
+    async with serve(app) as client:
+        created = await client.post(
+            "/api/v1/account/register",
+            json={"email": "ada@example.com", "password": PASSWORD, "display_name": "Ada"},
+        )
+        assert created.status_code == 201
+        assert created.json()["display_name"] == "Ada"
+        limited = await client.post(
+            "/api/v1/account/register", json={"email": "bob@example.com", "password": PASSWORD}
+        )
+        assert limited.status_code == 429
+        assert (await client.post("/api/v1/account/mfa/setup")).status_code == 404
+        paths = set((await client.get("/openapi.json")).json()["paths"])
+    assert "/api/v1/account/login" in paths
+    assert "/api/v1/account/mfa/enable" not in paths
+
+
+def test_unknown_route_names_are_refused() -> None:
+    with pytest.raises(ValueError, match="unknown auth routes"):
+        auth_router(AuthConfig(models=MODELS), disabled=("nope",))  # type: ignore[arg-type]  # the point
+
+
+async def test_every_auth_operation_documents_its_errors(make_app: AppFactory) -> None:
+    built = make_app()
+    async with serve(built.app) as client:
+        schema = (await client.get("/openapi.json")).json()
+    expected = {
+        ("/api/v1/auth/register", "post"): {"201", "409", "422"},
+        ("/api/v1/auth/login", "post"): {"200", "401", "422", "429"},
+        ("/api/v1/auth/mfa/verify", "post"): {"200", "401", "422", "429"},
+        ("/api/v1/auth/refresh", "post"): {"200", "401", "403", "422"},
+        ("/api/v1/auth/logout", "post"): {"204", "401", "403", "422"},
+        ("/api/v1/auth/me", "get"): {"200", "401"},
+        ("/api/v1/auth/password", "post"): {"204", "401", "403", "422", "429"},
+        ("/api/v1/auth/mfa/setup", "post"): {"200", "401", "403", "409"},
+        ("/api/v1/auth/mfa/enable", "post"): {"200", "401", "403", "409", "422", "429"},
+        ("/api/v1/auth/mfa/disable", "post"): {"204", "401", "403", "409", "422", "429"},
+    }
+    assert len(expected) == len(AUTH_ROUTES)
+    for (path, method), codes in expected.items():
+        documented = set(schema["paths"][path][method]["responses"])
+        assert codes <= documented, (path, codes - documented)
+    login_body = schema["paths"]["/api/v1/auth/login"]["post"]["requestBody"]["content"]
+    assert "application/x-www-form-urlencoded" in login_body
+
+
+async def test_routes_without_an_auth_router_answer_503(db_settings: object) -> None:
+    from bastion import BastionSettings
+
+    assert isinstance(db_settings, BastionSettings)
+    router = APIRouter()
+
+    @router.get("/private")
+    async def private(user: CurrentUser) -> dict[str, str]:
+        return {"id": str(user.id)}
+
+    app = create_app(fast_settings(db_settings), routers=[router])
+    async with serve(app) as client:
+        response = await client.get("/api/v1/private", headers={"Authorization": "Bearer x"})
+    assert response.status_code == 503
