@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 
@@ -161,7 +161,7 @@ def clock() -> Clock:
 
 
 @pytest.fixture
-def make_app(db_settings: BastionSettings, clock: Clock) -> Iterator[AppFactory]:  # noqa: F811
+def make_app(db_settings: BastionSettings, clock: Clock) -> AppFactory:  # noqa: F811
     """Build an auth app on the parametrized database with settings changes."""
 
     def build(**changes: object) -> AuthApp:
@@ -175,7 +175,7 @@ def make_app(db_settings: BastionSettings, clock: Clock) -> Iterator[AppFactory]
         )
         return AuthApp(app=app, clock=clock, hooks=hooks, settings=settings)
 
-    yield build
+    return build
 
 
 @pytest.fixture
