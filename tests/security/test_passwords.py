@@ -125,8 +125,11 @@ def test_parameters_and_concurrency_come_from_settings() -> None:
     assert hasher._argon2.parallelism == 2
 
 
-def test_concurrency_defaults_to_the_cpu_count() -> None:
-    assert PasswordHasher().concurrency == (os.cpu_count() or 1)
+def test_concurrency_defaults_to_the_cores_divided_by_the_lanes_of_one_hash() -> None:
+    cores = os.cpu_count() or 1
+    assert PasswordHasher(parallelism=1).concurrency == cores
+    assert PasswordHasher(parallelism=2).concurrency == max(1, cores // 2)
+    assert PasswordHasher(parallelism=cores * 4).concurrency == 1
 
 
 class _GateSpy:

@@ -55,7 +55,9 @@ class PasswordHasher:
             time_cost: Argon2id passes.
             memory_cost: Argon2id memory, in KiB.
             parallelism: Argon2id lanes.
-            concurrency: Hashes run at once; `None` means the CPU count.
+            concurrency: Hashes run at once; `None` means the CPU count divided by
+                `parallelism` (at least 1), since each hash already keeps
+                `parallelism` threads busy.
         """
         self._argon2 = _Argon2Hasher(
             time_cost=time_cost,
@@ -63,7 +65,7 @@ class PasswordHasher:
             parallelism=parallelism,
             type=Type.ID,
         )
-        self.concurrency = concurrency or os.cpu_count() or 1
+        self.concurrency = concurrency or max(1, (os.cpu_count() or 1) // parallelism)
         self._limiter = anyio.CapacityLimiter(self.concurrency)
         self._dummy_hash: str | None = None
 
