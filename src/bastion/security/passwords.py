@@ -119,6 +119,18 @@ class PasswordHasher:
         except (VerificationError, InvalidHashError):
             return False
 
+    async def warm_up(self) -> None:
+        """Make the dummy hash now (for example in the lifespan), not at the first unknown user.
+
+        Otherwise the first `verify_dummy` also pays for one `hash`.
+        """
+        await self._dummy()
+
+    async def _dummy(self) -> str:
+        if self._dummy_hash is None:
+            self._dummy_hash = await self.hash(secrets.token_urlsafe(32))
+        return self._dummy_hash
+
     async def verify_dummy(self, password: str) -> bool:
         """Spend one verification on a constant dummy hash; always `False`.
 
@@ -132,9 +144,7 @@ class PasswordHasher:
         Returns:
             `False`, always.
         """
-        if self._dummy_hash is None:
-            self._dummy_hash = await self.hash(secrets.token_urlsafe(32))
-        await self.verify(self._dummy_hash, password)
+        await self.verify(await self._dummy(), password)
         return False
 
     def needs_rehash(self, password_hash: str) -> bool:
