@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import base64
 import json
-import re
 import secrets
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from typing import cast
 
 import jwt
@@ -17,6 +14,15 @@ from jwt.exceptions import InvalidKeyError, PyJWTError
 from pydantic import SecretStr
 
 from bastion.core.settings import BastionSettings, JwtAlgorithm
+from bastion.security.claims import (
+    ACCESS_TOKEN_TYPE,
+    FORBIDDEN_HEADERS,
+    MFA_TOKEN_TYPE,
+    REGISTERED_CLAIMS,
+    TokenClaims,
+    b64decode_segment,
+    check_claims,
+)
 from bastion.security.clock import Clock, system_clock
 from bastion.security.crypto import derive_key
 from bastion.security.errors import InvalidTokenError
@@ -29,53 +35,11 @@ __all__ = [
     "TokenService",
 ]
 
-#: `typ` of access tokens (RFC 9068).
-ACCESS_TOKEN_TYPE = "at+jwt"  # noqa: S105 - a type label, not a secret
-#: `typ` of the short-lived token that stands for "password checked, MFA pending".
-MFA_TOKEN_TYPE = "mfa+jwt"  # noqa: S105 - a type label, not a secret
-#: Claims the service sets itself; extra claims may not override them.
-REGISTERED_CLAIMS = frozenset({"iss", "aud", "sub", "exp", "iat", "nbf", "jti", "sid"})
-#: Header parameters that point at keys elsewhere or extend the format: never honoured,
-#: a token carrying any of them is refused.
-_FORBIDDEN_HEADERS = frozenset({"jku", "jwk", "x5u", "x5c", "x5t", "x5t#S256", "crit", "b64"})
-
 #: Longer tokens are refused before any parsing (ours are a few hundred bytes).
 _MAX_TOKEN_LENGTH = 8192
-_SEGMENT = re.compile(rb"[A-Za-z0-9_-]*")
 
 _VerifyKey = AllowedPublicKeys | bytes
 _SignKey = AllowedPrivateKeys | bytes
-
-
-@dataclass(frozen=True, slots=True)
-class TokenClaims:
-    """The verified content of a token.
-
-    Attributes:
-        subject: `sub`, the user id as text.
-        token_type: `typ` header, e.g. `at+jwt`.
-        token_id: `jti`, unique per token (for single-use tokens and denylists).
-        session_id: `sid`, the login session the token belongs to, if any.
-        issued_at: `iat`, POSIX seconds.
-        not_before: `nbf`, POSIX seconds.
-        expires_at: `exp`, POSIX seconds.
-        issuer: `iss`.
-        audience: `aud`.
-        key_id: `kid` of the key that signed it.
-        extra: Every other claim.
-    """
-
-    subject: str
-    token_type: str
-    token_id: str
-    session_id: str | None
-    issued_at: int
-    not_before: int
-    expires_at: int
-    issuer: str
-    audience: str
-    key_id: str
-    extra: Mapping[str, object] = field(default_factory=dict)
 
 
 class TokenService:
@@ -321,15 +285,15 @@ class TokenService:
             if len(token) > _MAX_TOKEN_LENGTH:
                 raise ValueError("token too long")
             header_segment, payload_segment, signature_segment = token.encode("ascii").split(b".")
-            header = json.loads(_b64decode(header_segment))
-            signature = _b64decode(signature_segment)
+            header = json.loads(b64decode_segment(header_segment))
+            signature = b64decode_segment(signature_segment)
         except (ValueError, TypeError, AttributeError) as exc:
             raise InvalidTokenError("malformed") from exc
         if not isinstance(header, dict):
             raise InvalidTokenError("malformed")
         if header.get("alg") != self.algorithm.value:
             raise InvalidTokenError("algorithm")
-        if _FORBIDDEN_HEADERS.intersection(header):
+        if FORBIDDEN_HEADERS.intersection(header):
             raise InvalidTokenError("header")
         typ = header.get("typ")
         if not isinstance(typ, str) or typ.lower() != token_type.lower():
@@ -347,57 +311,17 @@ class TokenService:
         if not valid:
             raise InvalidTokenError("signature")
         try:
-            payload = json.loads(_b64decode(payload_segment))
+            payload = json.loads(b64decode_segment(payload_segment))
         except ValueError as exc:
             raise InvalidTokenError("malformed") from exc
         if not isinstance(payload, dict):
             raise InvalidTokenError("malformed")
-        return self._claims(payload, typ, kid)
-
-    def _claims(self, payload: dict[str, object], typ: str, kid: str) -> TokenClaims:
-        if payload.get("iss") != self.issuer:
-            raise InvalidTokenError("iss")
-        audience = payload.get("aud")
-        if audience != self.audience and not (
-            isinstance(audience, list) and self.audience in audience
-        ):
-            raise InvalidTokenError("aud")
-        subject, token_id, session_id = payload.get("sub"), payload.get("jti"), payload.get("sid")
-        if not isinstance(subject, str) or not subject or not isinstance(token_id, str):
-            raise InvalidTokenError("claims")
-        if session_id is not None and not isinstance(session_id, str):
-            raise InvalidTokenError("claims")
-        times = [payload.get(name) for name in ("iat", "nbf", "exp")]
-        if not all(isinstance(value, int) and not isinstance(value, bool) for value in times):
-            raise InvalidTokenError("claims")
-        issued_at, not_before, expires_at = cast("list[int]", times)
-        now = self._clock()
-        if now >= expires_at + self.leeway:
-            raise InvalidTokenError("expired")
-        if now + self.leeway < not_before:
-            raise InvalidTokenError("not_yet_valid")
-        if now + self.leeway < issued_at:
-            raise InvalidTokenError("issued_in_future")
-        return TokenClaims(
-            subject=subject,
+        return check_claims(
+            payload,
             token_type=typ,
-            token_id=token_id,
-            session_id=session_id,
-            issued_at=issued_at,
-            not_before=not_before,
-            expires_at=expires_at,
+            key_id=kid,
             issuer=self.issuer,
             audience=self.audience,
-            key_id=kid,
-            extra={k: v for k, v in payload.items() if k not in REGISTERED_CLAIMS},
+            now=self._clock(),
+            leeway=self.leeway,
         )
-
-
-def _b64decode(segment: bytes) -> bytes:
-    """Decode one canonical, unpadded base64url segment; anything else is refused."""
-    if not _SEGMENT.fullmatch(segment) or len(segment) % 4 == 1:
-        raise ValueError("not base64url")
-    decoded = base64.urlsafe_b64decode(segment + b"=" * (-len(segment) % 4))
-    if base64.urlsafe_b64encode(decoded).rstrip(b"=") != segment:
-        raise ValueError("non-canonical base64url")
-    return decoded
