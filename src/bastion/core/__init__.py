@@ -22,6 +22,7 @@ from bastion.core.settings import (
     MIN_SECRET_KEY_BYTES,
     BastionSettings,
     Environment,
+    JwtAlgorithm,
 )
 
 __all__ = [
@@ -34,6 +35,7 @@ __all__ = [
     "Environment",
     "ErrorDetails",
     "GatewayTimeoutError",
+    "JwtAlgorithm",
     "MethodNotAllowedError",
     "NotFoundError",
     "NotReadyError",

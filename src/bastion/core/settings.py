@@ -8,7 +8,15 @@ from typing import Self
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-__all__ = ["DEFAULT_SECRET_KEY", "MIN_SECRET_KEY_BYTES", "BastionSettings", "Environment"]
+from bastion.core.security_settings import JwtAlgorithm, security_setting_problems
+
+__all__ = [
+    "DEFAULT_SECRET_KEY",
+    "MIN_SECRET_KEY_BYTES",
+    "BastionSettings",
+    "Environment",
+    "JwtAlgorithm",
+]
 
 #: The development signing key. Production refuses to start with it.
 DEFAULT_SECRET_KEY = "bastion-development-secret-key-do-not-use-in-production"  # noqa: S105
@@ -117,4 +125,75 @@ class BastionSettings(BaseSettings):
             raise ValueError(
                 f"{prefix}DOCS_ENABLED must be set explicitly to serve the docs in production"
             )
+        return self
+
+    # --- security ---
+    password_hash_time_cost: int = Field(
+        default=3, ge=1, description="Argon2id passes over memory (time cost)."
+    )
+    password_hash_memory_cost: int = Field(
+        default=65536, ge=8, description="Argon2id memory per hash, in KiB (64 MiB by default)."
+    )
+    password_hash_parallelism: int = Field(
+        default=4, ge=1, description="Argon2id lanes (parallelism) per hash."
+    )
+    password_hash_concurrency: int | None = Field(
+        default=None,
+        ge=1,
+        description="Hashes computed at once in worker threads; unset means CPU count / parallelism (at least 1).",
+    )
+    password_min_length: int = Field(
+        default=12, ge=1, description="Shortest accepted password, in characters."
+    )
+    password_max_length: int = Field(
+        default=128, ge=1, description="Longest accepted password, in characters (never truncated)."
+    )
+    jwt_algorithm: JwtAlgorithm = Field(
+        default=JwtAlgorithm.HS256,
+        description="The one JWT algorithm signed and accepted (`HS256`, `RS256`, `ES256`, `EdDSA`, ...).",
+    )
+    jwt_issuer: str | None = Field(
+        default=None, description="JWT `iss` set and required; unset means `BASTION_APP_NAME`."
+    )
+    jwt_audience: str | None = Field(
+        default=None, description="JWT `aud` set and required; unset means `BASTION_APP_NAME`."
+    )
+    jwt_key_id: str = Field(
+        default="default", min_length=1, description="`kid` of the active JWT signing key."
+    )
+    jwt_signing_key: SecretStr | None = Field(
+        default=None,
+        description="HMAC secret or PEM private key that signs JWTs; unset (HS* only) derives one from `BASTION_SECRET_KEY`.",
+    )
+    jwt_verification_keys: dict[str, SecretStr] = Field(
+        default_factory=dict,
+        description="Retired keys still accepted, as JSON `{kid: HMAC secret or PEM public key}`.",
+    )
+    jwt_leeway: int = Field(
+        default=0,
+        ge=0,
+        le=300,
+        description="Clock skew allowed on JWT `exp`/`nbf`/`iat`, in seconds.",
+    )
+    access_token_ttl: int = Field(
+        default=900, ge=1, description="Access token lifetime, in seconds (15 minutes)."
+    )
+    mfa_token_ttl: int = Field(
+        default=300, ge=1, description="Lifetime of the MFA-pending token, in seconds (5 minutes)."
+    )
+    refresh_token_ttl: int = Field(
+        default=1_209_600, ge=1, description="Refresh token lifetime, in seconds (14 days)."
+    )
+    refresh_token_absolute_ttl: int = Field(
+        default=2_592_000,
+        ge=1,
+        description="Absolute lifetime of a refresh-token family, in seconds (30 days).",
+    )
+
+    @model_validator(mode="after")
+    def _check_security(self) -> Self:
+        prefix = self.model_config.get("env_prefix", "")
+        problems = security_setting_problems(self, production=self.is_production)
+        if problems:
+            raise ValueError("; ".join(f"{prefix}{problem}" for problem in problems))
         return self

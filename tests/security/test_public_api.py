@@ -1,0 +1,42 @@
+"""The public surface of `bastion.security`: a sorted `__all__`, and no web or DB imports."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import bastion.security
+
+PACKAGE = Path(bastion.security.__file__).parent
+ALLOWED = ("bastion.core", "bastion.security")
+FORBIDDEN = ("fastapi", "starlette", "sqlalchemy", "httpx")
+
+
+def _isort_key(name: str) -> tuple[int, str]:
+    # ruff's RUF022 order: CONSTANTS, then Classes, then functions.
+    kind = 0 if name.isupper() else 1 if name[0].isupper() else 2
+    return kind, name
+
+
+def test_all_is_sorted_and_every_name_exists() -> None:
+    names = bastion.security.__all__
+    assert names == sorted(names, key=_isort_key)
+    assert len(set(names)) == len(names)
+    for name in names:
+        assert hasattr(bastion.security, name), name
+
+
+def test_the_package_imports_only_core_and_no_web_or_database_library() -> None:
+    for module in PACKAGE.glob("*.py"):
+        tree = ast.parse(module.read_text())
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                targets = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom):
+                targets = [node.module or ""]
+            else:
+                continue
+            for target in targets:
+                assert not target.startswith(FORBIDDEN), f"{module.name} imports {target}"
+                if target.startswith("bastion"):
+                    assert target.startswith(ALLOWED), f"{module.name} imports {target}"
