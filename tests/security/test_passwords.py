@@ -103,6 +103,15 @@ async def test_the_dummy_verify_runs_exactly_one_verification_and_never_succeeds
     assert hasher.hash_calls == 1
 
 
+async def test_warm_up_makes_the_dummy_hash_ahead_of_the_first_unknown_user() -> None:
+    hasher = CountingHasher(time_cost=1, memory_cost=1024, parallelism=1)
+    await hasher.warm_up()
+    await hasher.warm_up()
+    assert hasher.hash_calls == 1
+    await hasher.verify_dummy("x")
+    assert (hasher.hash_calls, hasher.verify_calls) == (1, 1)
+
+
 async def test_the_dummy_hash_uses_the_configured_parameters() -> None:
     hasher = PasswordHasher(time_cost=2, memory_cost=2048, parallelism=1)
     await hasher.verify_dummy("x")
@@ -125,8 +134,11 @@ def test_parameters_and_concurrency_come_from_settings() -> None:
     assert hasher._argon2.parallelism == 2
 
 
-def test_concurrency_defaults_to_the_cpu_count() -> None:
-    assert PasswordHasher().concurrency == (os.cpu_count() or 1)
+def test_concurrency_defaults_to_the_cores_divided_by_the_lanes_of_one_hash() -> None:
+    cores = os.cpu_count() or 1
+    assert PasswordHasher(parallelism=1).concurrency == cores
+    assert PasswordHasher(parallelism=2).concurrency == max(1, cores // 2)
+    assert PasswordHasher(parallelism=cores * 4).concurrency == 1
 
 
 class _GateSpy:

@@ -161,6 +161,16 @@ def test_an_empty_length_range_is_refused(low: int, high: int) -> None:
         PasswordPolicy(min_length=low, max_length=high)
 
 
+async def test_the_first_check_loads_the_list_and_later_ones_reuse_it(
+    policy: PasswordPolicy,
+) -> None:
+    load_common_passwords.cache_clear()
+    assert await policy.check("1qaz2wsx3edc") == ["common"]
+    assert load_common_passwords.cache_info().currsize == 1
+    assert await policy.check("1qaz2wsx3edc") == ["common"]
+    assert load_common_passwords.cache_info().misses == 1
+
+
 def test_the_bundled_list_has_at_least_10000_passwords_and_is_loaded_once() -> None:
     first = load_common_passwords()
     assert len(first) >= 10_000
@@ -179,3 +189,9 @@ def test_the_common_password_list_ships_in_the_wheel(tmp_path: Path) -> None:
     names = zipfile.ZipFile(wheel).namelist()
     assert "bastion/security/data/common-passwords.txt.gz" in names
     assert "bastion/security/data/common-passwords.LICENSE" in names
+
+
+async def test_blank_context_words_refuse_nothing_and_a_bare_name_counts_as_local_part() -> None:
+    policy = PasswordPolicy(app_name="   ")
+    assert await policy.check("a fine long passphrase", email=" @example.com") == []
+    assert await policy.check("robert the passphrase", email="robert") == ["contains_email"]

@@ -297,6 +297,41 @@ def test_garbage_is_refused_as_an_invalid_token(clock: FakeClock, token: str) ->
         service(clock).verify_access_token(token)
 
 
+def test_oversized_non_canonical_or_non_object_headers_are_refused_unparsed(
+    clock: FakeClock,
+) -> None:
+    tokens = service(clock)
+    good = tokens.issue_access_token("42", session_id="s")
+    header, payload, signature = good.split(".")
+    cases = [
+        "a" * 9000 + "." + good,  # longer than any token we issue
+        f"{header}=.{payload}.{signature}",  # padding
+        f"{b64(b'[]')}.{payload}.{signature}",  # header is not an object
+        f"{header[:-1]}{chr(ord(header[-1]) + 1)}.{payload}.{signature}",  # trailing bits
+        f"{header}.{payload}.{signature}.extra",
+    ]
+    for token in cases:
+        assert reason_of(tokens, token) == "malformed", token
+
+
+def test_a_signed_payload_that_is_not_base64url_json_is_refused(clock: FakeClock) -> None:
+    signing_input = f"{b64(json.dumps(HEADER).encode())}.not*base64"
+    signature = hmac.new(KEY, signing_input.encode(), hashlib.sha256).digest()
+    assert reason_of(service(clock), f"{signing_input}.{b64(signature)}") == "malformed"
+
+
+@pytest.mark.parametrize(
+    ("algorithm", "kind"), [("ES256", "ec"), ("EdDSA", "ed"), ("RS256", "rsa")]
+)
+@pytest.mark.parametrize("signature", [b"", b"x", b"x" * 63, b"x" * 1000])
+def test_asymmetric_signatures_of_any_length_are_refused(
+    clock: FakeClock, algorithm: str, kind: str, signature: bytes
+) -> None:
+    tokens = service(clock, algorithm=algorithm, signing_key=pem_pair(kind)[0])
+    header, payload, _ = tokens.issue_access_token("42", session_id="s").split(".")
+    assert reason_of(tokens, f"{header}.{payload}.{b64(signature)}") == "signature"
+
+
 def test_a_payload_that_is_not_an_object_is_refused(clock: FakeClock) -> None:
     signing_input = f"{b64(json.dumps(HEADER).encode())}.{b64(b'[1, 2]')}"
     signature = hmac.new(KEY, signing_input.encode(), hashlib.sha256).digest()

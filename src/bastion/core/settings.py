@@ -267,7 +267,7 @@ class BastionSettings(BaseSettings):
     password_hash_concurrency: int | None = Field(
         default=None,
         ge=1,
-        description="Hashes computed at once in worker threads; unset means the CPU count.",
+        description="Hashes computed at once in worker threads; unset means CPU count / parallelism (at least 1).",
     )
     password_min_length: int = Field(
         default=12, ge=1, description="Shortest accepted password, in characters."

@@ -6,6 +6,7 @@ composes these pieces. Every key is derived from `BastionSettings.secret_key`
 builder reads its parameters from the settings.
 """
 
+from bastion.security.claims import check_claims
 from bastion.security.clock import Clock, system_clock
 from bastion.security.crypto import (
     MIN_TOKEN_BYTES,
@@ -67,6 +68,7 @@ __all__ = [
     "TotpService",
     "WeakPasswordError",
     "WeakPasswordReason",
+    "check_claims",
     "constant_time_equals",
     "derive_key",
     "generate_token",

@@ -55,7 +55,9 @@ class PasswordHasher:
             time_cost: Argon2id passes.
             memory_cost: Argon2id memory, in KiB.
             parallelism: Argon2id lanes.
-            concurrency: Hashes run at once; `None` means the CPU count.
+            concurrency: Hashes run at once; `None` means the CPU count divided by
+                `parallelism` (at least 1), since each hash already keeps
+                `parallelism` threads busy.
         """
         self._argon2 = _Argon2Hasher(
             time_cost=time_cost,
@@ -63,7 +65,7 @@ class PasswordHasher:
             parallelism=parallelism,
             type=Type.ID,
         )
-        self.concurrency = concurrency or os.cpu_count() or 1
+        self.concurrency = concurrency or max(1, (os.cpu_count() or 1) // parallelism)
         self._limiter = anyio.CapacityLimiter(self.concurrency)
         self._dummy_hash: str | None = None
 
@@ -117,6 +119,18 @@ class PasswordHasher:
         except (VerificationError, InvalidHashError):
             return False
 
+    async def warm_up(self) -> None:
+        """Make the dummy hash now (for example in the lifespan), not at the first unknown user.
+
+        Otherwise the first `verify_dummy` also pays for one `hash`.
+        """
+        await self._dummy()
+
+    async def _dummy(self) -> str:
+        if self._dummy_hash is None:
+            self._dummy_hash = await self.hash(secrets.token_urlsafe(32))
+        return self._dummy_hash
+
     async def verify_dummy(self, password: str) -> bool:
         """Spend one verification on a constant dummy hash; always `False`.
 
@@ -130,9 +144,7 @@ class PasswordHasher:
         Returns:
             `False`, always.
         """
-        if self._dummy_hash is None:
-            self._dummy_hash = await self.hash(secrets.token_urlsafe(32))
-        await self.verify(self._dummy_hash, password)
+        await self.verify(await self._dummy(), password)
         return False
 
     def needs_rehash(self, password_hash: str) -> bool:

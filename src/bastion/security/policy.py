@@ -126,7 +126,10 @@ class PasswordPolicy:
         if length > self.max_length:
             reasons.append(WeakPasswordReason.TOO_LONG)
         folded = normalized.casefold()
-        common = await anyio.to_thread.run_sync(load_common_passwords)
+        if load_common_passwords.cache_info().currsize:
+            common = load_common_passwords()
+        else:  # the first check reads and unpacks the list off the event loop
+            common = await anyio.to_thread.run_sync(load_common_passwords)
         if folded in common:
             reasons.append(WeakPasswordReason.COMMON)
         if any(_refuses(folded, word) for word in _email_words(email)):
