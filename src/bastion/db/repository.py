@@ -175,26 +175,29 @@ class BaseRepository(Generic[ModelT, OutT]):
     # -- reads ---------------------------------------------------------------
 
     async def get_or_none(
-        self, id: object, *, load: Sequence[ExecutableOption] = ()
+        self, id: object, *filters: Filter, load: Sequence[ExecutableOption] = ()
     ) -> OutT | None:
         """Return the row with primary key `id` as a DTO, or `None`.
 
         Args:
             id: The primary key.
+            *filters: Extra conditions the row must meet (for example its owner).
             load: Eager-load options, for DTOs that include relationships
                 (the entity is loaded and validated from its attributes).
         """
         shape = self._shape()
-        found = await self._fetch([shape.pk == id, *self._where(())], load=load)
+        found = await self._fetch([shape.pk == id, *self._where(filters)], load=load)
         return found[0] if found else None
 
-    async def get(self, id: object, *, load: Sequence[ExecutableOption] = ()) -> OutT:
+    async def get(
+        self, id: object, *filters: Filter, load: Sequence[ExecutableOption] = ()
+    ) -> OutT:
         """Return the row with primary key `id` as a DTO.
 
         Raises:
             NotFoundError: No such (visible) row.
         """
-        found = await self.get_or_none(id, load=load)
+        found = await self.get_or_none(id, *filters, load=load)
         if found is None:
             raise NotFoundError()
         return found
@@ -346,13 +349,18 @@ class BaseRepository(Generic[ModelT, OutT]):
         return len(rows)
 
     async def update(
-        self, id: object, data: Values, *, expected_version: int | None = None
+        self,
+        id: object,
+        data: Values,
+        *filters: Filter,
+        expected_version: int | None = None,
     ) -> OutT:
         """Apply a partial update (a model's set fields) and return the new row.
 
         Args:
             id: The primary key.
             data: The changes; for a Pydantic model only the fields the client set.
+            *filters: Extra conditions the row must meet (for example its owner).
             expected_version: With `VersionMixin`, the version the caller read.
 
         Raises:
@@ -364,7 +372,7 @@ class BaseRepository(Generic[ModelT, OutT]):
         protected = values.keys() & _UPDATE_PROTECTED
         if protected:
             raise ValueError(f"{type(self).__name__}: cannot update {sorted(protected)}")
-        where = [shape.pk == id, *self._visible(shape)]
+        where = [shape.pk == id, *self._where(filters)]
         if shape.versioned:
             version = getattr(self.model, "version")  # noqa: B009  # column of a mixin
             values["version"] = version + 1
@@ -373,7 +381,7 @@ class BaseRepository(Generic[ModelT, OutT]):
         if shape.timestamped:
             values["updated_at"] = utcnow()
         if not values:
-            return await self.get(id)
+            return await self.get(id, *filters)
         stmt = sa_update(self.model).where(*where).values(values).returning(*shape.columns)
         with translate_errors(codes=self.conflict_codes, metadata=self.model.metadata):
             result = await self.session.execute(
@@ -382,18 +390,23 @@ class BaseRepository(Generic[ModelT, OutT]):
             row = result.first()
         if row is not None:
             return self._dto(row)
-        if expected_version is not None and await self.get_or_none(id) is not None:
+        if expected_version is not None and await self.get_or_none(id, *filters) is not None:
             raise StaleVersionError(details={"reason": "stale_version"})
         raise NotFoundError()
 
-    async def delete(self, id: object, *, hard: bool = False) -> None:
+    async def delete(self, id: object, *filters: Filter, hard: bool = False) -> None:
         """Delete a row; with `SoftDeleteMixin` mark it deleted unless `hard`.
+
+        Args:
+            id: The primary key.
+            *filters: Extra conditions the row must meet (for example its owner).
+            hard: Really delete a soft-deletable row.
 
         Raises:
             NotFoundError: No such (visible) row.
         """
         shape = self._shape()
-        where = [shape.pk == id, *self._visible(shape)]
+        where = [shape.pk == id, *self._where(filters)]
         stmt: Update | Delete
         if shape.soft_delete and not hard:
             stmt = sa_update(self.model).where(*where).values(deleted_at=utcnow())
