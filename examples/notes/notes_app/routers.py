@@ -35,9 +35,12 @@ def notes_router() -> APIRouter:
     async def create_note(data: NoteCreate, notes: Notes) -> NoteOut:
         return await notes.create(data)
 
+    # --8<-- [start:list]
     @router.get("", summary="List notes, newest first", responses=error_responses(422, 503))
     async def list_notes(notes: Notes, page: KeysetQuery) -> KeysetPage[NoteOut]:
         return await notes.list(page)
+
+    # --8<-- [end:list]
 
     @router.get("/{note_id}", summary="Read a note", responses=error_responses(404, 422, 503))
     async def get_note(note_id: uuid.UUID, notes: Notes) -> NoteOut:

@@ -156,11 +156,14 @@ class BaseRepository(Generic[ModelT, OutT]):
         if load or shape.relations:
             entities = select(self.model).options(*load).where(*where).order_by(*order)
             entities = entities.limit(limit).offset(offset or None)
-            result = (await self.session.execute(entities)).scalars()
+            with translate_errors(metadata=self.model.metadata):
+                result = (await self.session.execute(entities)).scalars()
             return [self.out.model_validate(entity, from_attributes=True) for entity in result]
         stmt = select(*shape.columns).where(*where).order_by(*order)
         stmt = stmt.limit(limit).offset(offset or None)
-        return [self._dto(row) for row in await self.session.execute(stmt)]
+        with translate_errors(metadata=self.model.metadata):
+            rows = await self.session.execute(stmt)
+        return [self._dto(row) for row in rows]
 
     def _dto(self, row: Row[*tuple[object, ...]]) -> OutT:
         return self.out.model_validate(dict(zip(self._shape().names, row, strict=True)))
@@ -241,12 +244,14 @@ class BaseRepository(Generic[ModelT, OutT]):
     async def count(self, *filters: Filter) -> int:
         """Count the rows matching every filter (a plain `COUNT(*)`)."""
         stmt = select(func.count()).select_from(self.model).where(*self._where(filters))
-        return int((await self.session.execute(stmt)).scalar_one())
+        with translate_errors(metadata=self.model.metadata):
+            return int((await self.session.execute(stmt)).scalar_one())
 
     async def exists(self, *filters: Filter) -> bool:
         """Whether any row matches every filter."""
         stmt = select(exists().where(*self._where(filters)).select_from(self.model))
-        return bool((await self.session.execute(stmt)).scalar_one())
+        with translate_errors(metadata=self.model.metadata):
+            return bool((await self.session.execute(stmt)).scalar_one())
 
     async def page(
         self,
