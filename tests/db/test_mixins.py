@@ -158,10 +158,11 @@ async def test_a_unit_of_work_is_used_only_while_open(sessionmaker: Maker) -> No
             await uow.__aenter__()
 
 
-async def test_timestamps_are_aware_utc_on_both_backends(sessionmaker: Maker) -> None:
+async def test_orm_inserts_get_equal_aware_utc_timestamps(sessionmaker: Maker) -> None:
     async with UnitOfWork(sessionmaker) as uow:
         uow.session.add(Widget(name="orm"))
         await uow.flush()
-        row = (await uow.session.execute(select(Widget.created_at))).scalar_one()
-    assert row.tzinfo is not None
-    assert row.utcoffset() == UTC.utcoffset(None)
+        row = (await uow.session.execute(select(Widget.created_at, Widget.updated_at))).one()
+    assert row.created_at.tzinfo is not None
+    assert row.created_at.utcoffset() == UTC.utcoffset(None)
+    assert row.updated_at == row.created_at

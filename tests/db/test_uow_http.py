@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import base64
+from typing import Annotated
 
 import pytest
+from fastapi import APIRouter, Depends
 
-from bastion import BastionSettings
+from bastion import BastionSettings, Uow, create_app
 from bastion.db import UnitOfWork
 from tests.conftest import serve
 from tests.db.app import widget_app
@@ -156,3 +158,26 @@ async def test_offset_pages_count_the_total_only_when_asked(db_settings: Bastion
     assert plain["total"] is None
     assert [w["name"] for w in counted["items"]] == ["c"]
     assert (counted["total"], counted["limit"], counted["offset"]) == (3, 2, 2)
+
+
+async def _request_uow(uow: Uow) -> UnitOfWork:
+    return uow
+
+
+def _same_uow_router() -> APIRouter:
+    router = APIRouter()
+
+    @router.get("/same")
+    async def same(
+        uow: Uow, other: Annotated[UnitOfWork, Depends(_request_uow)]
+    ) -> dict[str, bool]:
+        return {"same": uow is other}
+
+    return router
+
+
+async def test_every_dependency_of_a_request_shares_one_unit_of_work(
+    db_settings: BastionSettings,
+) -> None:
+    async with serve(create_app(db_settings, routers=[_same_uow_router()])) as client:
+        assert (await client.get("/api/v1/same")).json() == {"same": True}

@@ -5,12 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from alembic import command
 from sqlalchemy import inspect
 
 import notes_app.models  # noqa: F401  # registers the notes tables
 from bastion.cli import main
 from bastion.db import Base, create_engine
-from bastion.db.migrations import migration_diff
+from bastion.db.migrations import alembic_config, migration_diff
 from conftest import migrate  # type: ignore[import-not-found]  # this directory's conftest
 from notes_app.config import NotesSettings
 
@@ -53,3 +54,13 @@ def test_the_cli_needs_a_migrations_location(capsys: pytest.CaptureFixture[str])
     with pytest.raises(SystemExit):
         main(["db", "upgrade"])
     assert "--migrations" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "url", ["sqlite+aiosqlite:///offline.db", "postgresql+asyncpg://u@127.0.0.1/offline"]
+)
+def test_offline_mode_prints_the_sql_without_connecting(
+    url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    command.upgrade(alembic_config("notes_app:migrations", database_url=url), "head", sql=True)
+    assert "CREATE TABLE notes" in capsys.readouterr().out
