@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import pytest
@@ -21,30 +22,40 @@ from bastion.db import create_engine, create_sessionmaker
 from tests.db.models import TestBase
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-async def db_settings(
-    request: pytest.FixtureRequest, tmp_path: Path, settings: BastionSettings
+@asynccontextmanager
+async def temporary_database(
+    kind: str, settings: BastionSettings, tmp_path: Path, postgres_url: str | None = None
 ) -> AsyncIterator[BastionSettings]:
-    """Settings pointing at an empty database: a fresh SQLite file, or a fresh PostgreSQL schema.
+    """Yield `settings` pointing at an empty database: a new SQLite file or PostgreSQL schema.
 
-    PostgreSQL tests create a randomly named schema, point `search_path` at it and
-    drop only that schema afterwards, so parallel runs on the same server never meet.
+    The PostgreSQL schema has a random name, is put first on `search_path`, and
+    only it is dropped afterwards, so parallel runs on one server never meet.
     """
-    if request.param == "sqlite":
+    if kind == "sqlite":
         url = f"sqlite+aiosqlite:///{tmp_path / 'test.db'}"
         yield settings.model_copy(update={"database_url": url})
         return
-    url = request.getfixturevalue("postgres_url")
+    assert postgres_url is not None
     schema = f"bastion_test_{secrets.token_hex(6)}"
-    admin = create_async_engine(url, poolclass=NullPool)
+    admin = create_async_engine(postgres_url, poolclass=NullPool)
     async with admin.begin() as connection:
         await connection.execute(text(f'CREATE SCHEMA "{schema}"'))
     try:
-        yield settings.model_copy(update={"database_url": url, "database_schema": schema})
+        yield settings.model_copy(update={"database_url": postgres_url, "database_schema": schema})
     finally:
         async with admin.begin() as connection:
             await connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
         await admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+async def db_settings(
+    request: pytest.FixtureRequest, tmp_path: Path, settings: BastionSettings
+) -> AsyncIterator[BastionSettings]:
+    """Settings on an empty database, once on SQLite and once on PostgreSQL."""
+    url = request.getfixturevalue("postgres_url") if request.param == "postgres" else None
+    async with temporary_database(request.param, settings, tmp_path, url) as db:
+        yield db
 
 
 @pytest.fixture

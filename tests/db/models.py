@@ -48,6 +48,32 @@ class Part(UUIDPrimaryKeyMixin, TimestampMixin, TestBase):
     widget: Mapped[Widget] = relationship(back_populates="parts")
 
 
+class Tag(UUIDPrimaryKeyMixin, TestBase):
+    """Its foreign key is checked at COMMIT, so a bad one makes the commit itself fail."""
+
+    __tablename__ = "tags"
+
+    widget_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("widgets.id", deferrable=True, initially="DEFERRED")
+    )
+    label: Mapped[str] = mapped_column(String(50))
+
+
+class TagOut(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    id: uuid.UUID
+    widget_id: uuid.UUID
+    label: str
+
+
+class TagRepository(BaseRepository[Tag, TagOut]):
+    model = Tag
+    out = TagOut
+    default_sort = "label"
+    sortable = frozenset({"label"})
+
+
 class Doc(UUIDPrimaryKeyMixin, TimestampMixin, VersionMixin, SoftDeleteMixin, TestBase):
     __tablename__ = "docs"
 

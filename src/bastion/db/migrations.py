@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import sys
 from collections.abc import Callable
+from typing import Literal
 
 from alembic import command, context
 from alembic.autogenerate import compare_metadata
+from alembic.autogenerate.api import AutogenContext
 from alembic.config import Config
 from alembic.migration import MigrationContext
 from sqlalchemy import MetaData
@@ -14,11 +17,13 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bastion.core.settings import BastionSettings
+from bastion.db.base import UTCDateTime
 from bastion.db.engine import create_engine
 
 __all__ = [
     "alembic_config",
     "migration_diff",
+    "render_item",
     "run_migrations",
     "upgrade_database",
 ]
@@ -33,16 +38,28 @@ def alembic_config(script_location: str, *, database_url: str | None = None) -> 
         script_location: A directory or a package resource (`"notes_app:migrations"`).
         database_url: Overrides the URL `env.py` reads from the settings.
     """
-    config = Config()
+    config = Config(stdout=sys.stdout)
     config.set_main_option("script_location", script_location)
     if database_url is not None:
         config.set_main_option("sqlalchemy.url", database_url)
     return config
 
 
+def render_item(kind: str, obj: object, autogen_context: AutogenContext) -> str | Literal[False]:
+    """Render bastion's column types as plain SQLAlchemy ones, so migrations never import bastion.
+
+    Passed to Alembic as `render_item`; every other item renders the default way.
+    """
+    if kind == "type" and isinstance(obj, UTCDateTime):
+        autogen_context.imports.add("import sqlalchemy as sa")
+        return "sa.DateTime(timezone=True)"
+    return False
+
+
 def _configure(metadata: MetaData, dialect: str, **target: object) -> None:
     context.configure(
         target_metadata=metadata,
+        render_item=render_item,
         compare_type=True,
         compare_server_default=True,
         # SQLite cannot ALTER most things: batch mode recreates the table.

@@ -6,6 +6,7 @@ import uuid
 from datetime import datetime
 
 from sqlalchemy import Uuid
+from sqlalchemy.engine.default import DefaultExecutionContext
 from sqlalchemy.orm import Mapped, declared_attr, mapped_column
 
 from bastion.db.base import UTCDateTime, utcnow
@@ -20,6 +21,12 @@ class UUIDPrimaryKeyMixin:
     id: Mapped[uuid.UUID] = mapped_column(Uuid(), primary_key=True, default=uuid7, sort_order=-100)
 
 
+def _created_at(context: DefaultExecutionContext) -> datetime:
+    """`updated_at`'s insert default: the row's own `created_at`, so both start equal."""
+    created = context.get_current_parameters().get("created_at")  # type: ignore[no-untyped-call]  # SQLAlchemy leaves it unannotated
+    return created if isinstance(created, datetime) else utcnow()
+
+
 class TimestampMixin:
     """`created_at` and `updated_at`, timezone-aware UTC, set by Python on write."""
 
@@ -27,7 +34,7 @@ class TimestampMixin:
         UTCDateTime(), default=utcnow, nullable=False, sort_order=100
     )
     updated_at: Mapped[datetime] = mapped_column(
-        UTCDateTime(), default=utcnow, onupdate=utcnow, nullable=False, sort_order=100
+        UTCDateTime(), default=_created_at, onupdate=utcnow, nullable=False, sort_order=100
     )
 
 

@@ -156,11 +156,14 @@ class BaseRepository(Generic[ModelT, OutT]):
         if load or shape.relations:
             entities = select(self.model).options(*load).where(*where).order_by(*order)
             entities = entities.limit(limit).offset(offset or None)
-            result = (await self.session.execute(entities)).scalars()
+            with translate_errors(metadata=self.model.metadata):
+                result = (await self.session.execute(entities)).scalars()
             return [self.out.model_validate(entity, from_attributes=True) for entity in result]
         stmt = select(*shape.columns).where(*where).order_by(*order)
         stmt = stmt.limit(limit).offset(offset or None)
-        return [self._dto(row) for row in await self.session.execute(stmt)]
+        with translate_errors(metadata=self.model.metadata):
+            rows = await self.session.execute(stmt)
+        return [self._dto(row) for row in rows]
 
     def _dto(self, row: Row[*tuple[object, ...]]) -> OutT:
         return self.out.model_validate(dict(zip(self._shape().names, row, strict=True)))
@@ -175,26 +178,29 @@ class BaseRepository(Generic[ModelT, OutT]):
     # -- reads ---------------------------------------------------------------
 
     async def get_or_none(
-        self, id: object, *, load: Sequence[ExecutableOption] = ()
+        self, id: object, *filters: Filter, load: Sequence[ExecutableOption] = ()
     ) -> OutT | None:
         """Return the row with primary key `id` as a DTO, or `None`.
 
         Args:
             id: The primary key.
+            *filters: Extra conditions the row must meet (for example its owner).
             load: Eager-load options, for DTOs that include relationships
                 (the entity is loaded and validated from its attributes).
         """
         shape = self._shape()
-        found = await self._fetch([shape.pk == id, *self._where(())], load=load)
+        found = await self._fetch([shape.pk == id, *self._where(filters)], load=load)
         return found[0] if found else None
 
-    async def get(self, id: object, *, load: Sequence[ExecutableOption] = ()) -> OutT:
+    async def get(
+        self, id: object, *filters: Filter, load: Sequence[ExecutableOption] = ()
+    ) -> OutT:
         """Return the row with primary key `id` as a DTO.
 
         Raises:
             NotFoundError: No such (visible) row.
         """
-        found = await self.get_or_none(id, load=load)
+        found = await self.get_or_none(id, *filters, load=load)
         if found is None:
             raise NotFoundError()
         return found
@@ -238,12 +244,14 @@ class BaseRepository(Generic[ModelT, OutT]):
     async def count(self, *filters: Filter) -> int:
         """Count the rows matching every filter (a plain `COUNT(*)`)."""
         stmt = select(func.count()).select_from(self.model).where(*self._where(filters))
-        return int((await self.session.execute(stmt)).scalar_one())
+        with translate_errors(metadata=self.model.metadata):
+            return int((await self.session.execute(stmt)).scalar_one())
 
     async def exists(self, *filters: Filter) -> bool:
         """Whether any row matches every filter."""
         stmt = select(exists().where(*self._where(filters)).select_from(self.model))
-        return bool((await self.session.execute(stmt)).scalar_one())
+        with translate_errors(metadata=self.model.metadata):
+            return bool((await self.session.execute(stmt)).scalar_one())
 
     async def page(
         self,
@@ -346,13 +354,18 @@ class BaseRepository(Generic[ModelT, OutT]):
         return len(rows)
 
     async def update(
-        self, id: object, data: Values, *, expected_version: int | None = None
+        self,
+        id: object,
+        data: Values,
+        *filters: Filter,
+        expected_version: int | None = None,
     ) -> OutT:
         """Apply a partial update (a model's set fields) and return the new row.
 
         Args:
             id: The primary key.
             data: The changes; for a Pydantic model only the fields the client set.
+            *filters: Extra conditions the row must meet (for example its owner).
             expected_version: With `VersionMixin`, the version the caller read.
 
         Raises:
@@ -364,7 +377,7 @@ class BaseRepository(Generic[ModelT, OutT]):
         protected = values.keys() & _UPDATE_PROTECTED
         if protected:
             raise ValueError(f"{type(self).__name__}: cannot update {sorted(protected)}")
-        where = [shape.pk == id, *self._visible(shape)]
+        where = [shape.pk == id, *self._where(filters)]
         if shape.versioned:
             version = getattr(self.model, "version")  # noqa: B009  # column of a mixin
             values["version"] = version + 1
@@ -373,7 +386,7 @@ class BaseRepository(Generic[ModelT, OutT]):
         if shape.timestamped:
             values["updated_at"] = utcnow()
         if not values:
-            return await self.get(id)
+            return await self.get(id, *filters)
         stmt = sa_update(self.model).where(*where).values(values).returning(*shape.columns)
         with translate_errors(codes=self.conflict_codes, metadata=self.model.metadata):
             result = await self.session.execute(
@@ -382,18 +395,23 @@ class BaseRepository(Generic[ModelT, OutT]):
             row = result.first()
         if row is not None:
             return self._dto(row)
-        if expected_version is not None and await self.get_or_none(id) is not None:
+        if expected_version is not None and await self.get_or_none(id, *filters) is not None:
             raise StaleVersionError(details={"reason": "stale_version"})
         raise NotFoundError()
 
-    async def delete(self, id: object, *, hard: bool = False) -> None:
+    async def delete(self, id: object, *filters: Filter, hard: bool = False) -> None:
         """Delete a row; with `SoftDeleteMixin` mark it deleted unless `hard`.
+
+        Args:
+            id: The primary key.
+            *filters: Extra conditions the row must meet (for example its owner).
+            hard: Really delete a soft-deletable row.
 
         Raises:
             NotFoundError: No such (visible) row.
         """
         shape = self._shape()
-        where = [shape.pk == id, *self._visible(shape)]
+        where = [shape.pk == id, *self._where(filters)]
         stmt: Update | Delete
         if shape.soft_delete and not hard:
             stmt = sa_update(self.model).where(*where).values(deleted_at=utcnow())

@@ -36,7 +36,7 @@ async def get_uow(resources: AppResources) -> AsyncIterator[UnitOfWork]:
         yield uow
 
 
-def keyset_params(
+async def keyset_params(
     settings: AppSettings,
     limit: Annotated[
         int, Query(ge=1, le=MAX_PAGE_SIZE, description="Items per page.")
@@ -51,7 +51,7 @@ def keyset_params(
     return KeysetParams.parse(signer, limit=limit, cursor=cursor)
 
 
-def offset_params(
+async def offset_params(
     limit: Annotated[
         int, Query(ge=1, le=MAX_PAGE_SIZE, description="Items per page.")
     ] = DEFAULT_PAGE_SIZE,
