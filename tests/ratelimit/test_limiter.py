@@ -66,9 +66,9 @@ async def test_cost_consumes_several_hits(backend: dict[str, object]) -> None:
 
 
 def test_bad_limits_and_strategies_are_refused() -> None:
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="parse rate limit"):
         parse_limit("lots")
     with pytest.raises(ValueError, match="strategy"):
         RateLimiter(None, strategy="leaky-bucket")  # type: ignore[arg-type]
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="parse rate limit"):
         edge_app(edge_settings(ratelimit_default="ten per fortnight"))
