@@ -137,7 +137,8 @@ class TcpProxy:
         self.port = self._server.sockets[0].getsockname()[1]
 
     async def stop(self) -> None:
-        assert self._server is not None
+        if self._server is None or not self._server.is_serving():
+            return
         self._server.close()
         for writer in list(self._writers):
             writer.close()

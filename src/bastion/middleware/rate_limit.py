@@ -30,12 +30,21 @@ class RateLimitConfig:
         exempt_paths: Path prefixes the global limit never counts.
         headers: Which `RateLimit-*` header form is sent.
         trusted_proxies: Proxy CIDRs whose forwarding headers name the client.
+
+    Raises:
+        ValueError: The limit or a CIDR does not parse.
     """
 
     limit: str | None = "600/minute"
     exempt_paths: tuple[str, ...] = ("/health", "/ready", "/metrics")
     headers: HeaderMode = "both"
     trusted_proxies: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        """Fail at startup on a limit or proxy CIDR that does not parse."""
+        if self.limit is not None:
+            parse_limit(self.limit)
+        TrustedProxies(self.trusted_proxies)
 
     @classmethod
     def from_settings(cls, settings: BastionSettings) -> RateLimitConfig:

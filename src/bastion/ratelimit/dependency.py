@@ -65,8 +65,12 @@ class RateLimit:
         if self.name is not None:
             bucket, policy = self.name, self.name
         else:
-            route = request.scope.get("route")
-            bucket = f"{request.method} {getattr(route, 'path', request.url.path)}"
+            # The route's own path plus its endpoint: unique even when two routers
+            # mounted under different prefixes both define `/`, and stable across workers.
+            route = getattr(request.scope.get("route"), "path", request.url.path)
+            endpoint = request.scope.get("endpoint")
+            where = f"{getattr(endpoint, '__module__', '')}.{getattr(endpoint, '__qualname__', '')}"
+            bucket = f"{request.method} {route} {where}"
             policy = "route"
         result = await limiter.hit(
             self.item, "route", bucket, identity, cost=self.cost, name=policy

@@ -6,10 +6,10 @@ from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING
 
 from fastapi.dependencies.models import Dependant
-from fastapi.routing import APIRoute
 
 from bastion.middleware.paths import PathTable, any_prefix
 from bastion.ratelimit.dependency import RateLimit
+from bastion.web.openapi import OperationRoute
 
 if TYPE_CHECKING:
     from bastion.core.settings import BastionSettings
@@ -24,7 +24,7 @@ def has_rate_limit(dependant: Dependant) -> bool:
     return any(has_rate_limit(sub) for sub in dependant.dependencies)
 
 
-def edge_statuses(settings: BastionSettings) -> Callable[[APIRoute], Iterable[int]]:
+def edge_statuses(settings: BastionSettings) -> Callable[[OperationRoute], Iterable[int]]:
     """Map a route to the error statuses the edge may answer it with.
 
     413 where the route takes a body, 429 where a limit applies (the global
@@ -34,11 +34,11 @@ def edge_statuses(settings: BastionSettings) -> Callable[[APIRoute], Iterable[in
     """
     timeouts = PathTable(settings.request_timeout, settings.request_timeout_routes)
 
-    def statuses(route: APIRoute) -> list[int]:
+    def statuses(route: OperationRoute) -> list[int]:
         codes: list[int] = []
         if route.body_field is not None:
             codes.append(413)
-        limited = has_rate_limit(route.dependant) or (
+        limited = (route.dependant is not None and has_rate_limit(route.dependant)) or (
             settings.ratelimit_default is not None
             and not any_prefix(route.path_format, settings.ratelimit_exempt_paths)
         )

@@ -3,23 +3,51 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol, cast
 
 from pydantic import BaseModel, ConfigDict, Field
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
-    from fastapi.routing import APIRoute
+    from fastapi.dependencies.models import Dependant
+
+
+class OperationRoute(Protocol):
+    """What `per_route` sees of one documented route (an `APIRoute` or FastAPI's view of it)."""
+
+    path_format: str
+    methods: set[str] | None
+    body_field: object
+    dependant: Dependant | None
+
 
 #: Extra statuses one route can answer with (for example the edge's 413/429/504).
-RouteStatuses = Callable[["APIRoute"], Iterable[int]]
+RouteStatuses = Callable[[OperationRoute], Iterable[int]]
+
+
+def operation_routes(app: FastAPI) -> list[OperationRoute]:
+    """Every documented API route of `app`, with its full path (routers included)."""
+    from fastapi import routing
+
+    iter_contexts = getattr(routing, "iter_route_contexts", None)
+    candidates: Iterable[object] = (
+        iter_contexts(app.routes) if iter_contexts is not None else app.routes
+    )
+    return [
+        cast("OperationRoute", route)
+        for route in candidates
+        if getattr(route, "include_in_schema", False) and hasattr(route, "dependant")
+    ]
+
 
 __all__ = [
     "ErrorBody",
     "ErrorEnvelope",
+    "OperationRoute",
     "RouteStatuses",
     "error_responses",
     "install_openapi",
+    "operation_routes",
 ]
 
 _DESCRIPTIONS: dict[int, str] = {
@@ -113,13 +141,10 @@ def install_openapi(
         }
         extra: dict[tuple[str, str], list[int]] = {}
         if per_route is not None:
-            from fastapi.routing import APIRoute
-
-            for route in app.routes:
-                if isinstance(route, APIRoute) and route.include_in_schema:
-                    codes = sorted(set(per_route(route)))
-                    for method in route.methods or ():
-                        extra[(route.path_format, method.lower())] = codes
+            for route in operation_routes(app):
+                codes = sorted(set(per_route(route)))
+                for method in route.methods or ():
+                    extra[(route.path_format, method.lower())] = codes
         for path, path_item in schema.get("paths", {}).items():
             for method, operation in path_item.items():
                 if not isinstance(operation, dict) or "responses" not in operation:
