@@ -12,4 +12,4 @@ from notes_app.routers import api_routers
 def create_notes_app(settings: NotesSettings | None = None) -> FastAPI:
     """Build the notes app; settings come from the environment when omitted."""
     settings = settings if settings is not None else NotesSettings()
-    return create_app(settings, routers=api_routers())
+    return create_app(settings, routers=api_routers(settings))

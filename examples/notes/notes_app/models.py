@@ -1,19 +1,61 @@
-"""The notes service's ORM models."""
+"""The notes service's ORM models: its users (bastion's auth mixins) and their notes."""
 
 from __future__ import annotations
 
-from sqlalchemy import Index, String, Text
+import uuid
+
+from sqlalchemy import ForeignKey, Index, String, Text, Uuid
 from sqlalchemy.orm import Mapped, mapped_column
 
+from bastion.auth import (
+    AuthModels,
+    MfaChallengeMixin,
+    RecoveryCodeMixin,
+    RefreshSessionMixin,
+    UserMixin,
+)
 from bastion.db import Base, TimestampMixin, UUIDPrimaryKeyMixin
 
 
+class User(UserMixin, Base):
+    """An account: e-mail, argon2id password hash, roles, MFA state."""
+
+    __tablename__ = "users"
+
+
+class AuthSession(RefreshSessionMixin, Base):
+    """One refresh token of a login session (a rotating family)."""
+
+    __tablename__ = "auth_sessions"
+
+
+class RecoveryCode(RecoveryCodeMixin, Base):
+    """One hashed, single-use MFA recovery code."""
+
+    __tablename__ = "auth_recovery_codes"
+
+
+class MfaChallenge(MfaChallengeMixin, Base):
+    """A pending second factor, named by a login's `mfa_token`."""
+
+    __tablename__ = "auth_mfa_challenges"
+
+
+#: The models the auth router and service work on.
+AUTH_MODELS = AuthModels(
+    user=User, session=AuthSession, recovery_code=RecoveryCode, mfa_challenge=MfaChallenge
+)
+
+
 class Note(UUIDPrimaryKeyMixin, TimestampMixin, Base):
-    """A note: a title and a body (owner-scoped once auth lands)."""
+    """A note: a title and a body, owned by one user."""
 
     __tablename__ = "notes"
-    # Serves the newest-first keyset walk: (created_at, id) is the list's sort key.
-    __table_args__ = (Index("ix_notes_created_at_id", "created_at", "id"),)
+    # Serves the owner's newest-first keyset walk: (owner, created_at, id) is its sort key.
+    __table_args__ = (Index("ix_notes_owner_id_created_at_id", "owner_id", "created_at", "id"),)
 
+    owner_id: Mapped[uuid.UUID] = mapped_column(
+        Uuid(), ForeignKey("users.id", ondelete="CASCADE"), nullable=False
+    )
     title: Mapped[str] = mapped_column(String(200))
     body: Mapped[str] = mapped_column(Text, default="")

@@ -5,18 +5,21 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Response, status
+from fastapi import APIRouter, Depends, Query, Response, status
 
 from bastion import Uow, error_responses
+from bastion.auth import AuthServiceDep, CurrentUser, UserOut, require_roles
 from bastion.db import KeysetPage
 from bastion.web import KeysetQuery
+from notes_app.auth import auth_routes
+from notes_app.config import NotesSettings
 from notes_app.schemas import NoteCreate, NoteOut, NoteUpdate
 from notes_app.services import NoteService
 
 
-async def note_service(uow: Uow) -> NoteService:
-    """The request's `NoteService`, over the request's unit of work."""
-    return NoteService(uow)
+async def note_service(uow: Uow, user: CurrentUser) -> NoteService:
+    """The request's `NoteService`, over the request's unit of work, for the caller."""
+    return NoteService(uow, user.id)
 
 
 Notes = Annotated[NoteService, Depends(note_service)]
@@ -30,24 +33,26 @@ def notes_router() -> APIRouter:
         "",
         status_code=status.HTTP_201_CREATED,
         summary="Create a note",
-        responses=error_responses(409, 422, 503),
+        responses=error_responses(401, 403, 409, 422, 503),
     )
     async def create_note(data: NoteCreate, notes: Notes) -> NoteOut:
         return await notes.create(data)
 
     # --8<-- [start:list]
-    @router.get("", summary="List notes, newest first", responses=error_responses(422, 503))
+    @router.get("", summary="List notes, newest first", responses=error_responses(401, 422, 503))
     async def list_notes(notes: Notes, page: KeysetQuery) -> KeysetPage[NoteOut]:
         return await notes.list(page)
 
     # --8<-- [end:list]
 
-    @router.get("/{note_id}", summary="Read a note", responses=error_responses(404, 422, 503))
+    @router.get("/{note_id}", summary="Read a note", responses=error_responses(401, 404, 422, 503))
     async def get_note(note_id: uuid.UUID, notes: Notes) -> NoteOut:
         return await notes.get(note_id)
 
     @router.patch(
-        "/{note_id}", summary="Change a note", responses=error_responses(404, 409, 422, 503)
+        "/{note_id}",
+        summary="Change a note",
+        responses=error_responses(401, 403, 404, 409, 422, 503),
     )
     async def update_note(note_id: uuid.UUID, data: NoteUpdate, notes: Notes) -> NoteOut:
         return await notes.update(note_id, data)
@@ -57,7 +62,7 @@ def notes_router() -> APIRouter:
         status_code=status.HTTP_204_NO_CONTENT,
         response_class=Response,
         summary="Delete a note",
-        responses=error_responses(404, 409, 422, 503),
+        responses=error_responses(401, 403, 404, 409, 422, 503),
     )
     async def delete_note(note_id: uuid.UUID, notes: Notes) -> None:
         await notes.delete(note_id)
@@ -65,6 +70,27 @@ def notes_router() -> APIRouter:
     return router
 
 
-def api_routers() -> list[APIRouter]:
+def admin_router() -> APIRouter:
+    """`/admin`: routes for the `admin` role only (403 `FORBIDDEN` to anyone else)."""
+    router = APIRouter(prefix="/admin", tags=["admin"], dependencies=[require_roles("admin")])
+
+    @router.get(
+        "/users",
+        summary="List users (admins only)",
+        responses=error_responses(401, 403, 422, 503),
+    )
+    async def list_users(
+        principal: CurrentUser,
+        auth: AuthServiceDep,
+        limit: Annotated[int, Query(ge=1, le=200)] = 50,
+        offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
+    ) -> list[UserOut]:
+        return await auth.list_users(principal, limit=limit, offset=offset)
+
+    return router
+
+
+def api_routers(settings: NotesSettings | None = None) -> list[APIRouter]:
     """Return every router the service mounts under `/api/v1`."""
-    return [notes_router()]
+    settings = settings if settings is not None else NotesSettings()
+    return [auth_routes(settings), notes_router(), admin_router()]

@@ -4,37 +4,44 @@ from __future__ import annotations
 
 import uuid
 
-from bastion.db import Filter, KeysetPage, KeysetParams, Service, UnitOfWork
+from bastion.db import Eq, Filter, KeysetPage, KeysetParams, Service, UnitOfWork
 from notes_app.repositories import NoteRepository
 from notes_app.schemas import NoteCreate, NoteOut, NoteUpdate
 
 
 class NoteService(Service):
-    """Create, read, change and delete notes.
+    """Create, read, change and delete the caller's notes.
 
     Every read and write goes through `_scope()`, the one place that decides
-    which notes the caller may touch: today all of them; with auth, the
-    caller's own (`Eq("owner_id", user.id)`), and `create` sets the owner.
+    which notes the caller may touch: their own. Another user's note is
+    indistinguishable from a missing one (404 `NOT_FOUND`).
     """
 
-    def __init__(self, uow: UnitOfWork) -> None:
+    def __init__(self, uow: UnitOfWork, owner_id: uuid.UUID) -> None:
+        """Bind the service to the request's unit of work and the calling user."""
         super().__init__(uow)
+        self.owner_id = owner_id
         self.notes = NoteRepository(uow.session)
 
     def _scope(self) -> list[Filter]:
-        return []
+        return [Eq("owner_id", self.owner_id)]
 
     async def create(self, data: NoteCreate) -> NoteOut:
-        return await self.notes.add(data)
+        """Create a note owned by the caller."""
+        return await self.notes.add({**data.model_dump(), "owner_id": self.owner_id})
 
     async def get(self, note_id: uuid.UUID) -> NoteOut:
+        """Read one of the caller's notes (404 for anyone else's)."""
         return await self.notes.get(note_id, *self._scope())
 
     async def list(self, page: KeysetParams) -> KeysetPage[NoteOut]:
+        """One page of the caller's notes, newest first."""
         return await self.notes.page(page, *self._scope(), sort="-created_at")
 
     async def update(self, note_id: uuid.UUID, data: NoteUpdate) -> NoteOut:
+        """Change the fields sent of one of the caller's notes."""
         return await self.notes.update(note_id, data, *self._scope())
 
     async def delete(self, note_id: uuid.UUID) -> None:
+        """Delete one of the caller's notes."""
         await self.notes.delete(note_id, *self._scope())

@@ -10,7 +10,7 @@ from notes_app.config import NotesSettings
 from notes_app.limits import strict_auth
 from notes_app.main import create_notes_app
 
-SECRET = "notes-test-secret-key-that-is-long-enough-0123"  # noqa: S105  # a test-only key
+SECRET = "notes-test-secret-key-that-is-long-enough-0123"  # a test-only key
 
 
 def _settings(**overrides: object) -> NotesSettings:

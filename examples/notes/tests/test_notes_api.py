@@ -10,6 +10,7 @@ import httpx
 import pytest
 from pydantic import SecretStr
 
+from conftest import sign_up  # type: ignore[import-not-found]  # this directory's conftest
 from notes_app.config import NotesSettings
 from notes_app.main import create_notes_app
 from tests.conftest import TEST_SECRET, serve
@@ -137,6 +138,8 @@ async def test_a_cursor_signed_with_another_key_is_refused(
     cursor = (await client.get(NOTES, params={"limit": 1})).json()["next_cursor"]
     other = notes_settings.model_copy(update={"secret_key": SecretStr("k" * 48)})
     async with serve(create_notes_app(other)) as other_client:
+        token = await sign_up(other_client, "other@example.com")
+        other_client.headers["Authorization"] = f"Bearer {token}"
         response = await other_client.get(NOTES, params={"cursor": cursor})
     assert response.json()["error"]["code"] == "INVALID_CURSOR"
 

@@ -253,6 +253,19 @@ class AuthService(MfaSteps):
         if not active:
             await self.repo.revoke_families(now, user_id=user_id)
 
+    async def grant_role(self, email: str, role: str) -> UserRecord:
+        """Add `role` to the user with this e-mail (for admin commands, not HTTP).
+
+        Raises:
+            NotFoundError: No such user.
+        """
+        user = await self.repo.user_by_email(normalize_email(email))
+        if user is None:
+            raise NotFoundError()
+        if role not in user.roles:
+            await self.repo.update_user(user.id, self.kit.now(), roles=[*user.roles, role])
+        return user
+
     async def list_users(
         self, principal: Principal, *, limit: int = 50, offset: int = 0
     ) -> list[UserOut]:
