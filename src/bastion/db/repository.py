@@ -207,12 +207,16 @@ class BaseRepository(RepositoryCore[ModelT, OutT]):
         Raises:
             NotFoundError: No such (visible) row.
             StaleVersionError: The row's version is not `expected_version`.
+            ValueError: `data` names protected or unknown columns, or
+                `expected_version` is given for a model without a version.
         """
         shape = self._shape()
         values = self._values(data, partial=True)
         protected = values.keys() & _UPDATE_PROTECTED
         if protected:
             raise ValueError(f"{type(self).__name__}: cannot update {sorted(protected)}")
+        if expected_version is not None and not shape.versioned:
+            raise ValueError(f"{type(self).__name__}: the model has no VersionMixin version")
         where = [shape.pk == id, *self._where(filters)]
         if shape.versioned:
             version = getattr(self.model, "version")  # noqa: B009  # column of a mixin
