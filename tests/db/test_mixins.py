@@ -19,7 +19,7 @@ from bastion.db import (
     uuid7,
     uuid7_time,
 )
-from tests.db.models import Doc, DocRepository, Widget
+from tests.db.models import Doc, DocRepository, Widget, WidgetRepository
 
 Maker = async_sessionmaker[AsyncSession]
 
@@ -65,6 +65,16 @@ async def test_an_update_with_a_stale_version_is_a_conflict(sessionmaker: Maker)
         with pytest.raises(NotFoundError):
             await repo.update(uuid7(), {"title": "c"}, expected_version=1)
         assert (await repo.update(doc.id, {"title": "d"})).version == 3
+
+
+async def test_an_expected_version_on_a_model_without_versions_is_a_programming_error(
+    sessionmaker: Maker,
+) -> None:
+    async with UnitOfWork(sessionmaker) as uow:
+        repo = WidgetRepository(uow.session)
+        widget = await repo.add({"name": "bolt"})
+        with pytest.raises(ValueError, match="VersionMixin"):
+            await repo.update(widget.id, {"price": 1}, expected_version=1)
 
 
 async def test_the_orm_flush_of_a_stale_entity_is_a_conflict_too(sessionmaker: Maker) -> None:

@@ -232,3 +232,14 @@ async def test_docs_repository_default_sort_is_newest_first(sessionmaker: Maker)
         assert [d.id for d in newest] == [second.id, first.id] or (
             second.created_at == first.created_at
         )
+
+
+async def test_relationships_refuse_to_lazy_load(sessionmaker: Maker) -> None:
+    from sqlalchemy import select
+    from sqlalchemy.exc import InvalidRequestError
+
+    async with UnitOfWork(sessionmaker) as uow:
+        await WidgetRepository(uow.session).add(WidgetIn(name="bolt"))
+        entity = (await uow.session.execute(select(Widget))).scalar_one()
+        with pytest.raises(InvalidRequestError, match="lazy='raise'"):
+            _ = entity.parts
