@@ -18,6 +18,7 @@ from bastion.core.errors import (
     ValidationFailedError,
 )
 from bastion.core.settings import BastionSettings, Environment
+from bastion.ratelimit import RateLimit, limited_router
 from bastion.resources import Resources
 from bastion.web.dependencies import AppResources, AppSettings
 from bastion.web.openapi import ErrorEnvelope, error_responses
@@ -33,6 +34,7 @@ __all__ = [
     "NotFoundError",
     "PayloadTooLargeError",
     "PermissionDeniedError",
+    "RateLimit",
     "RateLimitedError",
     "Resources",
     "ServiceUnavailableError",
@@ -41,4 +43,5 @@ __all__ = [
     "__version__",
     "create_app",
     "error_responses",
+    "limited_router",
 ]
