@@ -70,7 +70,13 @@ async def test_a_chunked_body_within_the_limit_is_served() -> None:
     assert response.status_code == 201
 
 
-async def test_a_streamed_overflow_the_app_does_not_handle_is_still_a_413() -> None:
+@pytest.mark.parametrize(
+    ("http_version", "headers"),
+    [("1.1", [(b"transfer-encoding", b"chunked")]), ("2", [])],
+)
+async def test_a_streamed_overflow_the_app_does_not_handle_is_still_a_413(
+    http_version: str, headers: list[tuple[bytes, bytes]]
+) -> None:
     async def inner(scope: Scope, receive: Receive, send: Send) -> None:
         while (await receive()).get("more_body"):
             pass
@@ -85,7 +91,14 @@ async def test_a_streamed_overflow_the_app_does_not_handle_is_still_a_413() -> N
         sent.append(message)
 
     middleware = BodyLimitMiddleware(inner, config=BodyLimitConfig(max_bytes=10))
-    await middleware({"type": "http", "method": "POST", "path": "/", "headers": []}, receive, send)
+    scope = {
+        "type": "http",
+        "http_version": http_version,
+        "method": "POST",
+        "path": "/",
+        "headers": headers,
+    }
+    await middleware(scope, receive, send)
     assert sent[0]["status"] == 413
 
 

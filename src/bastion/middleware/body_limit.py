@@ -18,6 +18,7 @@ if TYPE_CHECKING:
 __all__ = ["BodyLimitConfig", "BodyLimitMiddleware"]
 
 _MESSAGE = "The request body is too large."
+_NO_BODY = frozenset({"1.0", "1.1"})
 
 
 class _BodyTooLarge(HTTPException):
@@ -76,13 +77,19 @@ class BodyLimitMiddleware:
             return
         limit = self._limits(scope["path"])
         declared: int | None = None
+        chunked = False
         for name, value in scope["headers"]:
             if name == b"content-length":
                 try:
                     declared = int(value)
                 except ValueError:
                     declared = None
-                break
+            elif name == b"transfer-encoding":
+                chunked = True
+        if declared is None and not chunked and scope.get("http_version", "1.1") in _NO_BODY:
+            # HTTP/1.x carries a body only with Content-Length or Transfer-Encoding.
+            await self.app(scope, receive, send)
+            return
         if declared is not None:
             if declared > limit:
                 await _too_large(limit)(scope, receive, send)

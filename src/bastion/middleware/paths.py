@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Generic, TypeVar
 
-__all__ = ["PathTable", "any_prefix", "matches_prefix"]
+__all__ = ["PathTable", "PrefixSet", "any_prefix", "matches_prefix"]
 
 T = TypeVar("T")
 
@@ -44,3 +44,23 @@ class PathTable(Generic[T]):
 def any_prefix(path: str, prefixes: Iterable[str]) -> bool:
     """Whether `path` lies under any of `prefixes`."""
     return any(matches_prefix(path, prefix) for prefix in prefixes)
+
+
+class PrefixSet:
+    """A fixed set of path prefixes, matched in one `str.startswith` call.
+
+    Args:
+        prefixes: The prefixes (`/health` matches `/health` and `/health/...`).
+    """
+
+    __slots__ = ("_exact", "_under")
+
+    def __init__(self, prefixes: Iterable[str]) -> None:
+        """Precompute the exact paths and the `prefix/` forms."""
+        cleaned = [p.rstrip("/") for p in prefixes]
+        self._exact = frozenset(cleaned) | ({"/"} if "" in cleaned else set())
+        self._under = tuple(p + "/" for p in cleaned)
+
+    def __contains__(self, path: object) -> bool:
+        """Whether `path` is one of the prefixes or lies under one."""
+        return isinstance(path, str) and (path in self._exact or path.startswith(self._under))

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from bastion.core.errors import ServiceUnavailableError
-from bastion.middleware.paths import any_prefix
+from bastion.middleware.paths import PrefixSet
 from bastion.ratelimit.client_ip import TrustedProxies, client_ip
 from bastion.ratelimit.headers import HeaderMode, RateLimitReport, rate_limit_headers
 from bastion.ratelimit.limiter import RateLimiter, parse_limit
@@ -75,6 +75,7 @@ class RateLimitMiddleware:
         self._item = parse_limit(self.config.limit) if self.config.limit else None
         self._proxies = TrustedProxies(self.config.trusted_proxies)
         self._mode: HeaderMode = self.config.headers
+        self._exempt = PrefixSet(self.config.exempt_paths)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Serve one ASGI connection."""
@@ -82,7 +83,7 @@ class RateLimitMiddleware:
             await self.app(scope, receive, send)
             return
         report = RateLimitReport.install(scope)
-        if self._item is not None and not any_prefix(scope["path"], self.config.exempt_paths):
+        if self._item is not None and scope["path"] not in self._exempt:
             resources = getattr(scope["app"].state, "resources", None)
             limiter = getattr(resources, "limiter", None)
             if isinstance(limiter, RateLimiter):

@@ -101,6 +101,7 @@ class SecurityHeadersMiddleware:
         self.config = config or SecurityHeadersConfig()
         self._api = self.config.headers()
         self._docs = self.config.headers(docs=True)
+        self._names = frozenset(name for name, _ in self._api) | {b"server"}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Serve one ASGI connection."""
@@ -112,9 +113,14 @@ class SecurityHeadersMiddleware:
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                headers = [h for h in message.get("headers", ()) if h[0].lower() != b"server"]
-                present = {name.lower() for name, _ in headers}
-                headers.extend(h for h in extra if h[0] not in present)
+                # ASGI header names are lowercase bytes.
+                headers = list(message.get("headers", ()))
+                present = {name for name, _ in headers}
+                if present.isdisjoint(self._names):
+                    headers += extra  # the usual case: nothing to keep or drop
+                else:
+                    headers = [h for h in headers if h[0] != b"server"]
+                    headers += [h for h in extra if h[0] not in present]
                 message["headers"] = headers
             await send(message)
 

@@ -70,18 +70,18 @@ def rate_limit_headers(
     """
     if mode == "none":
         return []
-    reset = str(math.ceil(result.reset_after)).encode()
+    reset = math.ceil(result.reset_after)
     headers: list[tuple[bytes, bytes]] = []
-    if mode in ("both", "legacy"):
+    if mode != "draft":
         headers += [
-            (b"ratelimit-limit", str(result.limit).encode()),
-            (b"ratelimit-remaining", str(result.remaining).encode()),
-            (b"ratelimit-reset", reset),
+            (b"ratelimit-limit", b"%d" % result.limit),
+            (b"ratelimit-remaining", b"%d" % result.remaining),
+            (b"ratelimit-reset", b"%d" % reset),
         ]
-    if mode in ("both", "draft"):
-        name = _quoted(result.name)
+    if mode != "legacy":
+        name = _quoted(result.name).encode()
         headers += [
-            (b"ratelimit-policy", f"{name};q={result.limit};w={result.window}".encode()),
-            (b"ratelimit", f"{name};r={result.remaining};t={reset.decode()}".encode()),
+            (b"ratelimit-policy", b"%s;q=%d;w=%d" % (name, result.limit, result.window)),
+            (b"ratelimit", b"%s;r=%d;t=%d" % (name, result.remaining, reset)),
         ]
     return headers

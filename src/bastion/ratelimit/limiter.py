@@ -130,6 +130,11 @@ class RateLimiter:
             item = self._items[limit] = parse_limit(limit)
         return item
 
+    def _key(self, key: tuple[str, ...]) -> str:
+        # One pre-joined identifier: `limits` joins identifiers with "/" too, so the
+        # stored key is the same, for a fraction of the per-part escaping work.
+        return "/".join((self.key_prefix, *key))
+
     async def hit(
         self, limit: Limit, *key: str, cost: int = 1, name: str = "default"
     ) -> RateLimitResult:
@@ -143,8 +148,9 @@ class RateLimiter:
         """
         item = self._item(limit)
         try:
-            allowed = await self._limiter.hit(item, self.key_prefix, *key, cost=cost)
-            return await self._result(item, key, allowed, name)
+            joined = self._key(key)
+            allowed = await self._limiter.hit(item, joined, cost=cost)
+            return await self._result(item, joined, allowed, name)
         except StorageError as exc:
             return self._outage(item, name, exc)
 
@@ -158,8 +164,9 @@ class RateLimiter:
         """
         item = self._item(limit)
         try:
-            allowed = await self._limiter.test(item, self.key_prefix, *key, cost=cost)
-            return await self._result(item, key, allowed, name)
+            joined = self._key(key)
+            allowed = await self._limiter.test(item, joined, cost=cost)
+            return await self._result(item, joined, allowed, name)
         except StorageError as exc:
             return self._outage(item, name, exc)
 
@@ -181,7 +188,7 @@ class RateLimiter:
         """
         item = self._item(limit)
         try:
-            await self._limiter.clear(item, self.key_prefix, *key)
+            await self._limiter.clear(item, self._key(key))
         except StorageError as exc:
             self._outage(item, "default", exc)
 
@@ -193,9 +200,9 @@ class RateLimiter:
             return False
 
     async def _result(
-        self, item: RateLimitItem, key: tuple[str, ...], allowed: bool, name: str
+        self, item: RateLimitItem, key: str, allowed: bool, name: str
     ) -> RateLimitResult:
-        stats = await self._limiter.get_window_stats(item, self.key_prefix, *key)
+        stats = await self._limiter.get_window_stats(item, key)
         reset_after = max(0.0, stats.reset_time - self._clock())
         if reset_after == 0.0 and stats.remaining < item.amount:
             # Sliding-window stats report 0 for a window that started this instant
