@@ -11,7 +11,14 @@ import pytest
 import bastion
 
 REFERENCE = Path(__file__).parents[1] / "docs" / "reference.md"
-PACKAGES = ["bastion", "bastion.core", "bastion.web", "bastion.middleware", "bastion.observability"]
+PACKAGES = [
+    "bastion",
+    "bastion.auth",
+    "bastion.core",
+    "bastion.web",
+    "bastion.middleware",
+    "bastion.observability",
+]
 
 
 def _isort_key(name: str) -> tuple[int, str]:

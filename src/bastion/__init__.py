@@ -6,6 +6,7 @@ The names most apps need are re-exported here; each subpackage
 
 from bastion._version import __version__
 from bastion.app import create_app
+from bastion.auth import AuthConfig, CurrentUser, auth_router, require_roles
 from bastion.core.errors import (
     BastionError,
     ConflictError,
@@ -28,11 +29,13 @@ from bastion.web.openapi import ErrorEnvelope, error_responses
 __all__ = [
     "AppResources",
     "AppSettings",
+    "AuthConfig",
     "Base",
     "BaseRepository",
     "BastionError",
     "BastionSettings",
     "ConflictError",
+    "CurrentUser",
     "Environment",
     "ErrorEnvelope",
     "NotFoundError",
@@ -47,7 +50,9 @@ __all__ = [
     "Uow",
     "ValidationFailedError",
     "__version__",
+    "auth_router",
     "create_app",
     "error_responses",
     "limited_router",
+    "require_roles",
 ]
