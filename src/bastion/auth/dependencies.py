@@ -14,10 +14,10 @@ from bastion.auth.errors import NotAuthenticatedError
 from bastion.auth.hooks import RequestMeta
 from bastion.auth.kit import AuthState
 from bastion.auth.principal import Principal
-from bastion.auth.service import AuthService, principal_from_claims
+from bastion.auth.service import AuthService, authenticate_token
 from bastion.core.errors import PermissionDeniedError, ServiceUnavailableError
-from bastion.db.uow import UnitOfWork
 from bastion.ratelimit.client_ip import client_ip
+from bastion.resources import Resources
 from bastion.security.errors import CsrfFailedError
 from bastion.web.database import Uow
 from bastion.web.dependencies import AppResources
@@ -39,7 +39,7 @@ _SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
 _USER_AGENT_MAX = 255
 
 
-def get_auth_state(resources: AppResources) -> AuthState:
+async def get_auth_state(resources: AppResources) -> AuthState:
     """The running app's auth feature.
 
     Raises:
@@ -54,7 +54,7 @@ def get_auth_state(resources: AppResources) -> AuthState:
 AuthStateDep = Annotated[AuthState, Depends(get_auth_state)]
 
 
-def get_auth_service(uow: Uow, state: AuthStateDep, resources: AppResources) -> AuthService:
+async def get_auth_service(uow: Uow, state: AuthStateDep, resources: AppResources) -> AuthService:
     """The request's `AuthService`, on the request's unit of work."""
     return AuthService(
         uow, models=state.models, kit=state.kit, limiter=resources.limiter, hooks=state.hooks
@@ -65,7 +65,7 @@ def get_auth_service(uow: Uow, state: AuthStateDep, resources: AppResources) -> 
 AuthServiceDep = Annotated[AuthService, Depends(get_auth_service)]
 
 
-def request_meta(request: Request, resources: AppResources) -> RequestMeta:
+async def request_meta(request: Request, resources: AppResources) -> RequestMeta:
     """The client address (behind trusted proxies only) and user agent of the request."""
     agent = request.headers.get("user-agent")
     return RequestMeta(
@@ -88,7 +88,15 @@ def _bearer(request: Request) -> str | None:
     return token.strip()
 
 
-async def current_user(request: Request, state: AuthStateDep, resources: AppResources) -> Principal:
+def _resources(request: Request) -> Resources:
+    # Read directly (no sub-dependencies): this runs on every authenticated request.
+    resources = getattr(request.app.state, "resources", None)
+    if not isinstance(resources, Resources):
+        raise ServiceUnavailableError("The application has not finished starting.")
+    return resources
+
+
+async def current_user(request: Request) -> Principal:
     """Authenticate the request by its Bearer token (or, in cookie mode, its access cookie).
 
     A cookie-authenticated unsafe request must also carry the CSRF token in
@@ -98,7 +106,12 @@ async def current_user(request: Request, state: AuthStateDep, resources: AppReso
         NotAuthenticatedError: No credentials (401 `NOT_AUTHENTICATED`, `WWW-Authenticate: Bearer`).
         InvalidTokenError: Bad, expired or revoked credentials (401 `INVALID_TOKEN`).
         CsrfFailedError: Cookie mode, unsafe method, CSRF token missing or wrong (403).
+        ServiceUnavailableError: No auth router is mounted.
     """
+    resources = _resources(request)
+    state = resources.auth
+    if state is None:
+        raise ServiceUnavailableError("Authentication is not configured.")
     kit = state.kit
     token = _bearer(request)
     from_cookie = False
@@ -107,16 +120,7 @@ async def current_user(request: Request, state: AuthStateDep, resources: AppReso
         from_cookie = token is not None
     if not token:
         raise NotAuthenticatedError()
-    if kit.stateless:
-        principal = principal_from_claims(kit, token)
-    else:
-        if resources.sessionmaker is None:
-            raise ServiceUnavailableError("The database is not configured.")
-        async with UnitOfWork(resources.sessionmaker) as uow:
-            service = AuthService(
-                uow, models=state.models, kit=kit, limiter=resources.limiter, hooks=state.hooks
-            )
-            principal = await service.authenticate(token)
+    principal = await authenticate_token(kit, state.models, resources.engine, token)
     if from_cookie and request.method not in _SAFE_METHODS:
         header = request.headers.get(CSRF_HEADER)
         cookie = request.cookies.get(CSRF_COOKIE)

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from bastion.auth.hooks import AuthHooks
 from bastion.auth.models import AuthModels
+from bastion.auth.principal import Principal
 from bastion.core.settings import BastionSettings
 from bastion.security.clock import Clock, system_clock
 from bastion.security.crypto import SecretBox
@@ -57,6 +58,9 @@ class AuthKit:
     login_limit: str
     stateless: bool
     cookie_mode: bool
+    #: Access tokens already verified, with their expiry: a repeat skips the signature
+    #: and claims work. Bounded (oldest evicted); entries are dropped once expired.
+    verified: dict[str, tuple[Principal, int]] = field(default_factory=dict)
 
     @classmethod
     def from_settings(

@@ -14,13 +14,13 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import ColumnElement, CursorResult, func, insert, or_, select, update
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from bastion.auth.models import AuthModels
 from bastion.db.errors import translate_errors
 from bastion.db.ids import uuid7
 
-__all__ = ["AuthRepository", "SessionRecord", "UserRecord"]
+__all__ = ["AuthRepository", "SessionRecord", "UserRecord", "live_session_roles"]
 
 _NO_SYNC = {"synchronize_session": False}
 
@@ -51,6 +51,34 @@ class SessionRecord:
     absolute_expires_at: datetime
     spent_at: datetime | None
     revoked_at: datetime | None
+
+
+async def live_session_roles(
+    connection: AsyncConnection,
+    models: AuthModels,
+    user_id: uuid.UUID,
+    family_id: uuid.UUID,
+    now: datetime,
+) -> list[str] | None:
+    """The roles of an active user whose session is live, or `None` (one indexed read).
+
+    Runs on a bare connection, not an ORM session: it is on the path of every
+    authenticated request, so it does the least work that answers the question.
+    """
+    user, root = models.user, models.session
+    stmt = (
+        select(user.roles)
+        .join(root, root.user_id == user.id)
+        .where(
+            root.id == family_id,
+            user.id == user_id,
+            root.revoked_at.is_(None),
+            root.absolute_expires_at > now,
+            user.is_active.is_(True),
+        )
+    )
+    roles = (await connection.execute(stmt)).scalar_one_or_none()
+    return None if roles is None else list(roles)
 
 
 def _rowcount(result: object) -> int:
@@ -120,25 +148,6 @@ class AuthRepository:
         """The user entity (every column of the host's model), for validating a host schema."""
         stmt = select(self.m.user).where(self.m.user.id == user_id)
         return (await self.session.execute(stmt)).scalar_one_or_none()
-
-    async def live_session_user(
-        self, user_id: uuid.UUID, family_id: uuid.UUID, now: datetime
-    ) -> UserRecord | None:
-        """The active user of a live session (one query by primary keys), or `None`."""
-        root = self.m.session
-        stmt = (
-            select(*self._user_columns)
-            .join(root, root.user_id == self.m.user.id)
-            .where(
-                root.id == family_id,
-                self.m.user.id == user_id,
-                root.revoked_at.is_(None),
-                root.absolute_expires_at > now,
-                self.m.user.is_active.is_(True),
-            )
-        )
-        row = (await self.session.execute(stmt)).one_or_none()
-        return None if row is None else UserRecord(*row)
 
     async def update_user(self, user_id: uuid.UUID, now: datetime, **values: object) -> None:
         """Set columns of a user."""

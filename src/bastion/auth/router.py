@@ -40,7 +40,6 @@ from bastion.auth.schemas import (
 from bastion.security.clock import Clock, system_clock
 from bastion.security.errors import CsrfFailedError, InvalidTokenError
 from bastion.security.policy import PasswordCheck
-from bastion.web.dependencies import AppResources
 from bastion.web.openapi import error_responses
 
 __all__ = ["AUTH_ROUTES", "AuthConfig", "AuthRoute", "NoStoreRoute", "auth_router"]
@@ -313,14 +312,13 @@ def auth_router(
         request: Request,
         service: AuthServiceDep,
         state: AuthStateDep,
-        resources: AppResources,
         data: RefreshRequest | None = None,
     ) -> Response:
         response = Response(status_code=status.HTTP_204_NO_CONTENT)
         if data is not None:
             await service.logout(data.refresh_token)
         elif state.kit.cookie_mode:
-            principal = await current_user(request, state, resources)
+            principal = await current_user(request)
             await service.logout_session(principal.id, principal.session_id)
         else:
             raise NotAuthenticatedError()

@@ -9,21 +9,29 @@ from datetime import timedelta
 from typing import TypeVar
 
 from pydantic import BaseModel
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bastion.auth.errors import EmailTakenError, InvalidCredentialsError, TokenReusedError
 from bastion.auth.hooks import RequestMeta
 from bastion.auth.kit import AuthKit
 from bastion.auth.mfa import MfaSteps
+from bastion.auth.models import AuthModels
 from bastion.auth.principal import IssuedTokens, MfaPending, Principal
-from bastion.auth.repositories import UserRecord
+from bastion.auth.repositories import UserRecord, live_session_roles
 from bastion.auth.schemas import UserCreate, UserOut, normalize_email
-from bastion.core.errors import NotFoundError, PermissionDeniedError
+from bastion.core.errors import NotFoundError, PermissionDeniedError, ServiceUnavailableError
 from bastion.db.errors import DuplicateError
 from bastion.security.crypto import hash_token
 from bastion.security.errors import InvalidTokenError
 from bastion.security.tokens import MFA_TOKEN_TYPE
 
-__all__ = ["ADMIN_ROLE", "AuthService", "principal_from_claims"]
+__all__ = [
+    "ADMIN_ROLE",
+    "VERIFIED_CACHE_SIZE",
+    "AuthService",
+    "authenticate_token",
+    "principal_from_claims",
+]
 
 #: The role `GET /admin/users` and the admin command use.
 ADMIN_ROLE = "admin"
@@ -37,18 +45,30 @@ def _uuid(value: str | None, reason: str) -> uuid.UUID:
         raise InvalidTokenError(reason) from exc
 
 
+#: How many verified access tokens `principal_from_claims` remembers.
+VERIFIED_CACHE_SIZE = 4096
+
+
 def principal_from_claims(kit: AuthKit, access_token: str) -> Principal:
     """Verify an access token's signature and claims alone (no database).
 
-    Roles come from the token's `roles` claim, scopes from its `scope` claim.
+    Roles come from the token's `roles` claim, scopes from its `scope` claim. A
+    token verified before is served from `kit.verified` until it expires: the
+    signature cannot change, only time can invalidate it.
 
     Raises:
         InvalidTokenError: The token is not a valid access token now.
     """
+    cached = kit.verified.get(access_token)
+    if cached is not None:
+        principal, expires_at = cached
+        if kit.clock() < expires_at + kit.tokens.leeway:
+            return principal
+        del kit.verified[access_token]
     claims = kit.tokens.verify_access_token(access_token)
     scope = claims.extra.get("scope")
     roles = claims.extra.get("roles")
-    return Principal(
+    principal = Principal(
         id=_uuid(claims.subject, "sub"),
         session_id=_uuid(claims.session_id, "sid"),
         roles=frozenset(r for r in roles if isinstance(r, str))
@@ -56,6 +76,35 @@ def principal_from_claims(kit: AuthKit, access_token: str) -> Principal:
         else frozenset(),
         scopes=frozenset(scope.split()) if isinstance(scope, str) else frozenset(),
     )
+    if len(kit.verified) >= VERIFIED_CACHE_SIZE:
+        kit.verified.pop(next(iter(kit.verified)))
+    kit.verified[access_token] = (principal, claims.expires_at)
+    return principal
+
+
+async def authenticate_token(
+    kit: AuthKit, models: AuthModels, engine: AsyncEngine | None, access_token: str
+) -> Principal:
+    """Authenticate an access token, checking its session on `engine` unless stateless.
+
+    The per-request path: one read on a pooled connection, no ORM session.
+
+    Raises:
+        InvalidTokenError: Bad, expired, of another type, or its session is revoked.
+        ServiceUnavailableError: Sessions are checked but no database is configured.
+    """
+    principal = principal_from_claims(kit, access_token)
+    if kit.stateless:
+        return principal
+    if engine is None:
+        raise ServiceUnavailableError("The database is not configured.")
+    async with engine.connect() as connection:
+        roles = await live_session_roles(
+            connection, models, principal.id, principal.session_id, kit.now()
+        )
+    if roles is None:
+        raise InvalidTokenError("session")
+    return replace(principal, roles=frozenset(roles))
 
 
 class AuthService(MfaSteps):
@@ -133,6 +182,9 @@ class AuthService(MfaSteps):
         key = ("login", meta.ip or "-", email)
         await self._throttle(*key)
         user = await self.repo.user_by_email(email)
+        # End the read before the slow hash: no connection, lock or snapshot is held
+        # while argon2 runs (on SQLite a stale read snapshot could not write afterwards).
+        await self.uow.rollback()
         if user is None:
             await self.kit.hasher.verify_dummy(password)
         elif await self.kit.hasher.verify(user.password_hash, password) and user.is_active:
@@ -221,10 +273,16 @@ class AuthService(MfaSteps):
         principal = principal_from_claims(self.kit, access_token)
         if self.kit.stateless:
             return principal
-        user = await self.repo.live_session_user(principal.id, principal.session_id, self.kit.now())
-        if user is None:
+        roles = await live_session_roles(
+            await self.uow.session.connection(),
+            self.models,
+            principal.id,
+            principal.session_id,
+            self.kit.now(),
+        )
+        if roles is None:
             raise InvalidTokenError("session")
-        return replace(principal, roles=frozenset(user.roles))
+        return replace(principal, roles=frozenset(roles))
 
     # -- account ---------------------------------------------------------------------
     async def change_password(self, principal: Principal, current: str, new: str) -> None:
@@ -235,6 +293,7 @@ class AuthService(MfaSteps):
             WeakPasswordError: `new` fails the policy.
         """
         user = await self._user(principal)
+        await self.uow.rollback()  # as in `login`: hold nothing while argon2 runs
         key = ("password", str(user.id))
         await self._throttle(*key)
         if not await self.kit.hasher.verify(user.password_hash, current):
