@@ -187,6 +187,8 @@ def auth_router(
         kit = AuthKit.from_settings(
             resources.settings, clock=config.clock, password_checks=config.password_checks
         )
+        # The dummy hash for unknown e-mails is made now, so the first one costs one verify.
+        await kit.hasher.warm_up()
         resources.auth = AuthState(
             kit=kit,
             models=config.models,

@@ -1,0 +1,73 @@
+"""Auth quickstart: models from the mixins, the auth router, and protected routes."""
+
+from fastapi import APIRouter, FastAPI
+from sqlalchemy import MetaData
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from bastion import BastionSettings, create_app
+from bastion.auth import (
+    AuthConfig,
+    AuthModels,
+    CurrentUser,
+    MfaChallengeMixin,
+    RecoveryCodeMixin,
+    RefreshSessionMixin,
+    UserMixin,
+    UserOut,
+    auth_router,
+    require_roles,
+)
+from bastion.db import NAMING_CONVENTION
+
+
+class Base(DeclarativeBase):  # in an app, use `bastion.db.Base` (with Alembic migrations)
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+# 1. Concrete models: the mixins carry every column auth needs; add your own.
+class User(UserMixin, Base):
+    __tablename__ = "users"
+    display_name: Mapped[str | None] = mapped_column(default=None)
+
+
+class AuthSession(RefreshSessionMixin, Base):
+    __tablename__ = "auth_sessions"
+
+
+class RecoveryCode(RecoveryCodeMixin, Base):
+    __tablename__ = "auth_recovery_codes"
+
+
+class MfaChallenge(MfaChallengeMixin, Base):
+    __tablename__ = "auth_mfa_challenges"
+
+
+MODELS = AuthModels(
+    user=User, session=AuthSession, recovery_code=RecoveryCode, mfa_challenge=MfaChallenge
+)
+
+
+# 2. Your own user view: a UserOut subclass may show extra columns.
+class Profile(UserOut):
+    display_name: str | None
+
+
+# 3. Protect your routes with the dependencies.
+def reports_router() -> APIRouter:
+    router = APIRouter(prefix="/reports", tags=["reports"])
+
+    @router.get("/mine")
+    async def mine(user: CurrentUser) -> dict[str, str]:
+        return {"owner": str(user.id)}
+
+    @router.get("/all", dependencies=[require_roles("admin")])
+    async def everything() -> dict[str, bool]:
+        return {"admin": True}
+
+    return router
+
+
+# 4. Mount the auth router: /api/v1/auth/register, /login, /refresh, /me, ...
+def build_app(settings: BastionSettings) -> FastAPI:
+    auth = auth_router(AuthConfig(models=MODELS, user_schema=Profile))
+    return create_app(settings, routers=[auth, reports_router()])
