@@ -223,7 +223,7 @@ def auth_router(
         "POST",
         status_code=status.HTTP_201_CREATED,
         response_model=user_schema,
-        responses=error_responses(409, 422),
+        responses=error_responses(409, 422, 503),
         summary="Create an account",
     )
     async def register(data: UserCreate, service: AuthServiceDep) -> BaseModel:
@@ -236,7 +236,7 @@ def auth_router(
         "/login",
         "POST",
         response_model=TokenPair | MfaRequired | CookieSession,
-        responses=error_responses(401, 422, 429),
+        responses=error_responses(401, 422, 429, 503),
         summary="Log in with e-mail and password (OAuth2 password form)",
     )
     async def login(
@@ -256,7 +256,7 @@ def auth_router(
         "/mfa/verify",
         "POST",
         response_model=token_model,
-        responses=error_responses(401, 422, 429),
+        responses=error_responses(401, 422, 429, 503),
         summary="Finish a login with a TOTP or recovery code",
     )
     async def mfa_verify(
@@ -274,7 +274,7 @@ def auth_router(
         "/refresh",
         "POST",
         response_model=token_model,
-        responses=error_responses(401, 403, 422),
+        responses=error_responses(401, 403, 422, 503),
         summary="Rotate a refresh token for a new token pair",
     )
     async def refresh(
@@ -307,7 +307,7 @@ def auth_router(
         "POST",
         status_code=status.HTTP_204_NO_CONTENT,
         response_class=Response,
-        responses=error_responses(401, 403, 422),
+        responses=error_responses(401, 403, 422, 503),
         summary="Log out this session",
     )
     async def logout(
@@ -333,7 +333,7 @@ def auth_router(
         "/me",
         "GET",
         response_model=user_schema,
-        responses=error_responses(401),
+        responses=error_responses(401, 503),
         summary="The current user",
     )
     async def me(principal: CurrentUser, service: AuthServiceDep) -> BaseModel:
@@ -345,7 +345,7 @@ def auth_router(
         "POST",
         status_code=status.HTTP_204_NO_CONTENT,
         response_class=Response,
-        responses=error_responses(401, 403, 422, 429),
+        responses=error_responses(401, 403, 422, 429, 503),
         summary="Change the password (other sessions are revoked)",
     )
     async def password(
@@ -359,7 +359,7 @@ def auth_router(
         "/mfa/setup",
         "POST",
         response_model=MfaSetup,
-        responses=error_responses(401, 403, 409),
+        responses=error_responses(401, 403, 409, 503),
         summary="Start TOTP setup: a new secret to scan",
     )
     async def mfa_setup(principal: CurrentUser, service: AuthServiceDep) -> MfaSetup:
@@ -370,7 +370,7 @@ def auth_router(
         "/mfa/enable",
         "POST",
         response_model=RecoveryCodesOut,
-        responses=error_responses(401, 403, 409, 422, 429),
+        responses=error_responses(401, 403, 409, 422, 429, 503),
         summary="Confirm TOTP setup and receive recovery codes",
     )
     async def mfa_enable(
@@ -384,7 +384,7 @@ def auth_router(
         "POST",
         status_code=status.HTTP_204_NO_CONTENT,
         response_class=Response,
-        responses=error_responses(401, 403, 409, 422, 429),
+        responses=error_responses(401, 403, 409, 422, 429, 503),
         summary="Turn MFA off with a TOTP or recovery code",
     )
     async def mfa_disable(
