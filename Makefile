@@ -23,8 +23,9 @@ $(STAMP): $(BIN)/python pyproject.toml examples/notes/pyproject.toml
 
 install: $(STAMP)  ## Create .venv and install bastion, the example and the dev tools.
 
-run: $(STAMP)  ## Serve examples/notes on HOST:PORT (SQLite unless BASTION_DATABASE_URL is set).
-	cd examples/notes && BASTION_ENVIRONMENT=$${BASTION_ENVIRONMENT:-development} \
+run: $(STAMP)  ## Migrate, then serve examples/notes on HOST:PORT (SQLite unless BASTION_DATABASE_URL is set).
+	cd examples/notes && export BASTION_ENVIRONMENT=$${BASTION_ENVIRONMENT:-development} && \
+		../../$(BIN)/bastion db upgrade --migrations notes_app:migrations && \
 		../../$(BIN)/python -m notes_app
 
 lint: $(STAMP)  ## ruff check, ruff format --check, mypy --strict.

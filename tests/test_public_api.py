@@ -11,7 +11,15 @@ import pytest
 import bastion
 
 REFERENCE = Path(__file__).parents[1] / "docs" / "reference.md"
-PACKAGES = ["bastion", "bastion.core", "bastion.web", "bastion.middleware", "bastion.observability"]
+PACKAGES = [
+    "bastion",
+    "bastion.core",
+    "bastion.db",
+    "bastion.security",
+    "bastion.web",
+    "bastion.middleware",
+    "bastion.observability",
+]
 
 
 def _isort_key(name: str) -> tuple[int, str]:

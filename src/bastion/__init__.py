@@ -18,13 +18,17 @@ from bastion.core.errors import (
     ValidationFailedError,
 )
 from bastion.core.settings import BastionSettings, Environment
+from bastion.db import Base, BaseRepository, UnitOfWork
 from bastion.resources import Resources
+from bastion.web.database import Uow
 from bastion.web.dependencies import AppResources, AppSettings
 from bastion.web.openapi import ErrorEnvelope, error_responses
 
 __all__ = [
     "AppResources",
     "AppSettings",
+    "Base",
+    "BaseRepository",
     "BastionError",
     "BastionSettings",
     "ConflictError",
@@ -37,6 +41,8 @@ __all__ = [
     "Resources",
     "ServiceUnavailableError",
     "UnauthenticatedError",
+    "UnitOfWork",
+    "Uow",
     "ValidationFailedError",
     "__version__",
     "create_app",

@@ -9,6 +9,7 @@ from fastapi import APIRouter, FastAPI
 from starlette.middleware import Middleware
 
 from bastion.core.settings import BastionSettings
+from bastion.db.engine import create_engine, create_sessionmaker, database_ready_check
 from bastion.middleware.errors import ErrorEnvelopeMiddleware
 from bastion.middleware.request_id import RequestIdConfig, RequestIdMiddleware
 from bastion.middleware.unicode_body import UnicodeBodyMiddleware
@@ -77,6 +78,11 @@ def create_app(
     async def app_lifespan(app: FastAPI) -> AsyncIterator[None]:
         async with AsyncExitStack() as stack:
             resources = Resources(settings=settings)
+            # --- persistence ---
+            resources.engine = create_engine(settings)
+            stack.push_async_callback(resources.engine.dispose)
+            resources.sessionmaker = create_sessionmaker(resources.engine)
+            resources.add_ready_check("database", database_ready_check(resources.engine))
             for name, check in (ready_checks or {}).items():
                 resources.add_ready_check(name, check)
             app.state.resources = resources

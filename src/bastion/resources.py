@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
 from bastion.core.settings import BastionSettings
 from bastion.web.readiness import ReadinessCheck, ReadyCheck
 
@@ -20,6 +22,11 @@ class Resources:
 
     settings: BastionSettings
     ready_checks: dict[str, ReadinessCheck] = field(default_factory=dict)
+    # --- persistence ---
+    #: The async engine (`None` until the lifespan builds it).
+    engine: AsyncEngine | None = None
+    #: The session factory units of work open sessions from.
+    sessionmaker: async_sessionmaker[AsyncSession] | None = None
 
     def add_ready_check(
         self, name: str, check: ReadyCheck, *, timeout: float | None = None

@@ -143,7 +143,7 @@ async def test_lifespan_builds_resources_and_runs_host_lifespan(
     async with serve(app) as client:
         assert isinstance(app.state.resources, Resources)
         ready = await client.get("/ready")
-        assert ready.json() == {"status": "ready", "checks": {"host": "ok"}}
+        assert ready.json() == {"status": "ready", "checks": {"database": "ok", "host": "ok"}}
         assert seen == ["start"]
     assert seen == ["start", "stop"]
     assert app.state.resources is None
@@ -157,5 +157,6 @@ async def test_two_apps_share_nothing(settings: BastionSettings) -> None:
     first = create_app(settings, ready_checks={"a": _ok})
     second = create_app(settings)
     async with serve(first) as one, serve(second) as two:
-        assert (await one.get("/ready")).json()["checks"] == {"a": "ok"}
-        assert (await two.get("/ready")).json()["checks"] == {}
+        assert (await one.get("/ready")).json()["checks"] == {"database": "ok", "a": "ok"}
+        assert (await two.get("/ready")).json()["checks"] == {"database": "ok"}
+        assert first.state.resources.engine is not second.state.resources.engine

@@ -92,6 +92,36 @@ class BastionSettings(BaseSettings):
         default=2.0, gt=0, description="Default timeout, in seconds, of each `/ready` check."
     )
 
+    # --- persistence ---
+    database_echo: bool = Field(
+        default=False, description="Log every SQL statement (development only)."
+    )
+    database_pool_size: int = Field(
+        default=5, ge=1, description="Connections kept open in the pool (PostgreSQL)."
+    )
+    database_max_overflow: int = Field(
+        default=10, ge=0, description="Extra connections opened under load beyond the pool size."
+    )
+    database_pool_recycle: int = Field(
+        default=1800,
+        ge=-1,
+        description="Seconds after which a pooled connection is replaced (-1: never).",
+    )
+    database_pool_pre_ping: bool = Field(
+        default=True, description="Test each pooled connection before handing it out."
+    )
+    database_pool_timeout: float = Field(
+        default=10.0, gt=0, description="Seconds to wait for a free pooled connection."
+    )
+    database_schema: str | None = Field(
+        default=None,
+        pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,62}$",
+        description="PostgreSQL schema put first on the `search_path`; unset means the server default.",
+    )
+    sqlite_busy_timeout: int = Field(
+        default=5000, ge=0, description="Milliseconds SQLite waits for a lock before failing."
+    )
+
     @property
     def is_production(self) -> bool:
         """Whether the app runs in production."""

@@ -1,0 +1,97 @@
+"""Persistence: SQLAlchemy 2.x async engine, models, repositories, unit of work, pagination."""
+
+from bastion.db.base import NAMING_CONVENTION, Base, UTCDateTime, relationship, utcnow
+from bastion.db.engine import create_engine, create_sessionmaker, database_ready_check, is_sqlite
+from bastion.db.errors import (
+    ConstraintViolationError,
+    DatabaseUnavailableError,
+    DuplicateError,
+    ForeignKeyViolationError,
+    InvalidCursorError,
+    InvalidFilterError,
+    InvalidSortError,
+    StaleVersionError,
+    translate_errors,
+)
+from bastion.db.filters import (
+    After,
+    Before,
+    Eq,
+    Filter,
+    Ge,
+    Gt,
+    In,
+    IsNull,
+    Le,
+    Lt,
+    Ne,
+    NotIn,
+    Search,
+)
+from bastion.db.ids import uuid7, uuid7_time
+from bastion.db.mixins import SoftDeleteMixin, TimestampMixin, UUIDPrimaryKeyMixin, VersionMixin
+from bastion.db.pagination import (
+    DEFAULT_PAGE_SIZE,
+    MAX_PAGE_SIZE,
+    CursorPayload,
+    CursorSigner,
+    KeysetPage,
+    KeysetParams,
+    OffsetPage,
+    OffsetParams,
+)
+from bastion.db.repository import BaseRepository, Values
+from bastion.db.service import Service
+from bastion.db.uow import UnitOfWork
+
+__all__ = [
+    "DEFAULT_PAGE_SIZE",
+    "MAX_PAGE_SIZE",
+    "NAMING_CONVENTION",
+    "After",
+    "Base",
+    "BaseRepository",
+    "Before",
+    "ConstraintViolationError",
+    "CursorPayload",
+    "CursorSigner",
+    "DatabaseUnavailableError",
+    "DuplicateError",
+    "Eq",
+    "Filter",
+    "ForeignKeyViolationError",
+    "Ge",
+    "Gt",
+    "In",
+    "InvalidCursorError",
+    "InvalidFilterError",
+    "InvalidSortError",
+    "IsNull",
+    "KeysetPage",
+    "KeysetParams",
+    "Le",
+    "Lt",
+    "Ne",
+    "NotIn",
+    "OffsetPage",
+    "OffsetParams",
+    "Search",
+    "Service",
+    "SoftDeleteMixin",
+    "StaleVersionError",
+    "TimestampMixin",
+    "UTCDateTime",
+    "UUIDPrimaryKeyMixin",
+    "UnitOfWork",
+    "Values",
+    "VersionMixin",
+    "create_engine",
+    "create_sessionmaker",
+    "database_ready_check",
+    "is_sqlite",
+    "relationship",
+    "translate_errors",
+    "utcnow",
+    "uuid7",
+    "uuid7_time",
+]

@@ -1,0 +1,225 @@
+"""The internals every repository shares: the model's shape, row-to-DTO, ordering, values."""
+
+from __future__ import annotations
+
+import builtins
+import functools
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import ClassVar, Generic, TypeVar
+
+from pydantic import BaseModel, TypeAdapter, ValidationError
+from sqlalchemy import Boolean, Column, ColumnElement, Integer, Row, String, Uuid, inspect, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import DeclarativeBase, InstrumentedAttribute, Mapper
+from sqlalchemy.sql.base import ExecutableOption
+from sqlalchemy.sql.schema import CallableColumnDefault, ScalarElementColumnDefault
+
+from bastion.db.base import UTCDateTime, utcnow
+from bastion.db.errors import InvalidCursorError, InvalidSortError, translate_errors
+from bastion.db.filters import Filter
+from bastion.db.pagination import CursorPayload
+
+__all__ = ["ModelT", "OutT", "RepositoryCore", "Values"]
+
+ModelT = TypeVar("ModelT", bound=DeclarativeBase)
+OutT = TypeVar("OutT", bound=BaseModel)
+
+#: Input a write accepts: a Pydantic model (its set fields) or a mapping of column values.
+Values = BaseModel | Mapping[str, object]
+
+
+@dataclass(frozen=True, slots=True)
+class _Shape:
+    """What a repository class reads from its model and DTO once."""
+
+    names: tuple[str, ...]
+    columns: tuple[InstrumentedAttribute[object], ...]
+    column_names: frozenset[str]
+    pk: InstrumentedAttribute[object]
+    pk_adapter: TypeAdapter[object]
+    timestamped: bool
+    versioned: bool
+    soft_delete: bool
+    scope: str
+    relations: frozenset[str]
+    #: Insert defaults made in Python, or `None` when some value only the database knows.
+    python_defaults: tuple[tuple[str, Callable[[], object]], ...] | None
+
+
+# Column types whose stored value reads back exactly as written (so an insert need not read it).
+_EXACT_TYPES = (String, Integer, Boolean, Uuid, UTCDateTime)
+
+
+def _python_defaults(
+    mapper: Mapper[DeclarativeBase], *, timestamped: bool
+) -> tuple[tuple[str, Callable[[], object]], ...] | None:
+    """How to complete an inserted row in Python, or `None` if it must be read back."""
+    defaults: list[tuple[str, Callable[[], object]]] = []
+    for column in mapper.columns:
+        if not isinstance(column, Column) or not isinstance(column.type, _EXACT_TYPES):
+            return None
+        if column.server_default is not None or column.computed is not None:
+            return None
+        key = mapper.get_property_by_column(column).key
+        default = column.default
+        if default is None or (timestamped and key in ("created_at", "updated_at")):
+            defaults.append((key, _none))
+        elif isinstance(default, ScalarElementColumnDefault):
+            defaults.append((key, functools.partial(_constant, default.arg)))
+        elif isinstance(default, CallableColumnDefault) and hasattr(default.arg, "__wrapped__"):
+            # SQLAlchemy wraps a no-argument callable; the original is safe to call.
+            defaults.append((key, default.arg.__wrapped__))
+        else:
+            return None
+    return tuple(defaults)
+
+
+def _none() -> None:
+    return None
+
+
+def _constant(value: object) -> object:
+    return value
+
+
+class RepositoryCore(Generic[ModelT, OutT]):
+    """What `BaseRepository` is built on: configuration and private helpers only."""
+
+    model: type[ModelT]
+    out: type[OutT]
+    default_sort: ClassVar[str] = "-created_at"
+    sortable: ClassVar[frozenset[str]] = frozenset({"created_at"})
+    conflict_codes: ClassVar[Mapping[str, str]] = {}
+    _shape_cache: ClassVar[_Shape | None] = None
+
+    def __init__(self, session: AsyncSession) -> None:
+        """Bind the repository to a session (normally `uow.session`)."""
+        self.session = session
+
+    # -- shape ---------------------------------------------------------------
+
+    @classmethod
+    def _shape(cls) -> _Shape:
+        shape = cls.__dict__.get("_shape_cache")
+        if isinstance(shape, _Shape):
+            return shape
+        mapper = inspect(cls.model)
+        relations = frozenset(cls.out.model_fields) & set(mapper.relationships.keys())
+        names = tuple(name for name in cls.out.model_fields if name not in relations)
+        missing = [name for name in names if name not in mapper.columns]
+        if missing:
+            raise TypeError(f"{cls.__name__}.out fields are not columns of the model: {missing}")
+        if len(mapper.primary_key) != 1:
+            raise TypeError(f"{cls.__name__}: the model needs a single-column primary key")
+        pk_name = mapper.get_property_by_column(mapper.primary_key[0]).key
+        pk_type = mapper.primary_key[0].type.python_type
+        columns = set(mapper.columns.keys())
+        shape = _Shape(
+            names=names,
+            columns=tuple(getattr(cls.model, name) for name in names),
+            column_names=frozenset(columns),
+            pk=getattr(cls.model, pk_name),
+            pk_adapter=TypeAdapter(pk_type),
+            timestamped={"created_at", "updated_at"} <= columns,
+            versioned="version" in columns,
+            soft_delete="deleted_at" in columns,
+            scope=str(getattr(mapper.local_table, "name", cls.model.__name__)),
+            relations=relations,
+            python_defaults=_python_defaults(mapper, timestamped="created_at" in columns),
+        )
+        cls._shape_cache = shape
+        return shape
+
+    def _visible(self, shape: _Shape) -> builtins.list[ColumnElement[bool]]:
+        if shape.soft_delete:
+            return [getattr(self.model, "deleted_at").is_(None)]  # noqa: B009  # column of a mixin
+        return []
+
+    def _where(self, filters: Iterable[Filter]) -> builtins.list[ColumnElement[bool]]:
+        return [*self._visible(self._shape()), *(f.clause(self.model) for f in filters)]
+
+    async def _fetch(
+        self,
+        where: Sequence[ColumnElement[bool]],
+        *,
+        order: Sequence[ColumnElement[object]] = (),
+        limit: int | None = None,
+        offset: int = 0,
+        load: Sequence[ExecutableOption] = (),
+    ) -> builtins.list[OutT]:
+        """Select the DTO's columns (or, with loads or relationship fields, the entity)."""
+        shape = self._shape()
+        if load or shape.relations:
+            entities = select(self.model).options(*load).where(*where).order_by(*order)
+            entities = entities.limit(limit).offset(offset or None)
+            with translate_errors(metadata=self.model.metadata):
+                result = (await self.session.execute(entities)).scalars()
+            return [self.out.model_validate(entity, from_attributes=True) for entity in result]
+        stmt = select(*shape.columns).where(*where).order_by(*order)
+        stmt = stmt.limit(limit).offset(offset or None)
+        with translate_errors(metadata=self.model.metadata):
+            rows = await self.session.execute(stmt)
+        return [self._dto(row) for row in rows]
+
+    def _dto(self, row: Row[*tuple[object, ...]]) -> OutT:
+        return self.out.model_validate(dict(zip(self._shape().names, row, strict=True)))
+
+    def _order(self, sort: str | None) -> tuple[str, InstrumentedAttribute[object], bool]:
+        sort = sort or self.default_sort
+        field = sort.removeprefix("-")
+        if field not in self.sortable or field not in self._shape().names:
+            raise InvalidSortError(f"Cannot sort by {field!r}.", details={"sort": sort})
+        return sort, getattr(self.model, field), sort.startswith("-")
+
+    def _ordering(self, sort: str | None) -> tuple[ColumnElement[object], ...]:
+        _, column, descending = self._order(sort)
+        pk = self._shape().pk
+        return (column.desc(), pk.desc()) if descending else (column.asc(), pk.asc())
+
+    def _scope(self) -> str:
+        return self._shape().scope
+
+    def _cursor_values(self, cursor: CursorPayload, sort: str, field: str) -> tuple[object, object]:
+        if cursor.scope != self._scope() or cursor.sort != sort:
+            raise InvalidCursorError("The cursor belongs to another list or sort.")
+        try:
+            annotation = self.out.model_fields[field].annotation
+            key = TypeAdapter(annotation or object).validate_python(cursor.key)
+            last_id = self._shape().pk_adapter.validate_python(cursor.id)
+        except ValidationError as exc:
+            raise InvalidCursorError() from exc
+        return key, last_id
+
+    # -- writes --------------------------------------------------------------
+
+    def _values(self, data: Values, *, partial: bool = False) -> dict[str, object]:
+        if isinstance(data, BaseModel):
+            values = data.model_dump(exclude_unset=partial)
+        else:
+            values = dict(data)
+        unknown = values.keys() - self._shape().column_names
+        if unknown:
+            raise ValueError(f"{type(self).__name__}: not columns of the model: {sorted(unknown)}")
+        return values
+
+    def _stamped(self, values: dict[str, object]) -> dict[str, object]:
+        if self._shape().timestamped:
+            now = utcnow()
+            values.setdefault("created_at", now)
+            values.setdefault("updated_at", now)
+        return values
+
+    def _completed(self, values: dict[str, object]) -> dict[str, object] | None:
+        """The full row an insert of `values` stores, when Python alone can tell."""
+        defaults = self._shape().python_defaults
+        if defaults is None:
+            return None
+        row = dict(values)
+        for key, make in defaults:
+            value = row[key] if key in row else make()
+            if isinstance(value, datetime) and value.tzinfo is not None:
+                value = value.astimezone(UTC)  # as UTCDateTime reads it back
+            row[key] = value
+        return row

@@ -1,0 +1,106 @@
+"""The async engine and session factory, built from settings (in the lifespan, never at import)."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+from sqlalchemy import event, text
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.engine.interfaces import DBAPIConnection
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
+from sqlalchemy.pool import ConnectionPoolEntry, StaticPool
+
+from bastion.core.settings import BastionSettings
+
+__all__ = ["create_engine", "create_sessionmaker", "database_ready_check", "is_sqlite"]
+
+
+def is_sqlite(url: str | URL) -> bool:
+    """Whether `url` points at SQLite."""
+    return make_url(url).get_backend_name() == "sqlite"
+
+
+def _is_memory(url: URL) -> bool:
+    return url.database in (None, "", ":memory:") or "mode=memory" in str(url)
+
+
+def _install_sqlite_pragmas(engine: AsyncEngine, *, busy_timeout: int, wal: bool) -> None:
+    """Foreign keys on, WAL, a busy timeout; and let SQLAlchemy own BEGIN (for SAVEPOINTs)."""
+
+    @event.listens_for(engine.sync_engine, "connect")
+    def _on_connect(dbapi_connection: DBAPIConnection, _record: ConnectionPoolEntry) -> None:
+        # The sqlite3 module's own transaction handling breaks SAVEPOINT: turn it off
+        # and emit BEGIN from the "begin" event below instead.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout)}")
+        if wal:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    @event.listens_for(engine.sync_engine, "begin")
+    def _on_begin(connection: object) -> None:
+        connection.exec_driver_sql("BEGIN")  # type: ignore[attr-defined]  # a sync Connection
+
+
+def create_engine(settings: BastionSettings) -> AsyncEngine:
+    """Build the async engine `settings.database_url` names.
+
+    SQLite (`sqlite+aiosqlite`) gets foreign keys, WAL and the busy timeout on
+    every connection; an in-memory database shares one connection. PostgreSQL
+    (`postgresql+asyncpg`) gets the pool settings and, when set,
+    `database_schema` first on its `search_path`.
+
+    Args:
+        settings: The app's settings.
+
+    Returns:
+        The engine; dispose of it at shutdown.
+    """
+    url = make_url(settings.database_url)
+    options: dict[str, object] = {"echo": settings.database_echo}
+    if is_sqlite(url):
+        if _is_memory(url):
+            options |= {"poolclass": StaticPool, "connect_args": {"check_same_thread": False}}
+        else:
+            options |= {"pool_pre_ping": settings.database_pool_pre_ping}
+        engine = create_async_engine(url, **options)
+        _install_sqlite_pragmas(
+            engine, busy_timeout=settings.sqlite_busy_timeout, wal=not _is_memory(url)
+        )
+        return engine
+    options |= {
+        "pool_size": settings.database_pool_size,
+        "max_overflow": settings.database_max_overflow,
+        "pool_recycle": settings.database_pool_recycle,
+        "pool_pre_ping": settings.database_pool_pre_ping,
+        "pool_timeout": settings.database_pool_timeout,
+    }
+    if settings.database_schema and url.get_backend_name() == "postgresql":
+        options["connect_args"] = {
+            "server_settings": {"search_path": f"{settings.database_schema},public"}
+        }
+    return create_async_engine(url, **options)
+
+
+def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    """Build the session factory: `expire_on_commit=False`, so DTOs read after a commit work."""
+    return async_sessionmaker(engine, expire_on_commit=False)
+
+
+def database_ready_check(engine: AsyncEngine) -> Callable[[], Awaitable[bool | None]]:
+    """Return a `/ready` check that runs `SELECT 1` on a pooled connection."""
+
+    async def check() -> bool:
+        async with engine.connect() as connection:
+            await connection.execute(text("SELECT 1"))
+        return True
+
+    return check

@@ -1,0 +1,117 @@
+"""`UnitOfWork`: one session and one transaction, committed before the response is sent."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
+from types import TracebackType
+from typing import Self
+
+from sqlalchemy import MetaData
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bastion.db.errors import translate_errors
+
+__all__ = ["UnitOfWork"]
+
+
+class UnitOfWork:
+    """A transaction over one `AsyncSession`, shared by the repositories of a request.
+
+    ```python
+    async with UnitOfWork(sessionmaker) as uow:
+        await NoteRepository(uow.session).add(...)
+    # committed here; rolled back instead if the block raised
+    ```
+
+    In an app, inject it with `Uow`: the dependency exits (and commits) after
+    the endpoint returns but before the response is sent, so a failed commit
+    becomes an error response and never a lost write behind a 201.
+    """
+
+    def __init__(
+        self,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        *,
+        conflict_codes: Mapping[str, str] | None = None,
+        metadata: MetaData | None = None,
+    ) -> None:
+        """Prepare a unit of work; the session opens on `async with`.
+
+        Args:
+            sessionmaker: The app's session factory (`resources.sessionmaker`).
+            conflict_codes: Constraint name to error code, for errors raised at commit.
+            metadata: Used to name SQLite constraints in errors (default: `Base.metadata`).
+        """
+        self._sessionmaker = sessionmaker
+        self._codes = dict(conflict_codes or {})
+        self._metadata = metadata
+        self._session: AsyncSession | None = None
+
+    @property
+    def session(self) -> AsyncSession:
+        """The open session.
+
+        Raises:
+            RuntimeError: The unit of work has not been entered.
+        """
+        if self._session is None:
+            raise RuntimeError("the UnitOfWork is not open: use `async with`")
+        return self._session
+
+    async def __aenter__(self) -> Self:
+        """Open the session."""
+        if self._session is not None:
+            raise RuntimeError("the UnitOfWork is already open")
+        self._session = self._sessionmaker()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        """Commit if the block succeeded, roll back if it raised; close the session."""
+        try:
+            if exc_type is None:
+                await self.commit()
+            else:
+                await self.rollback()
+        finally:
+            session, self._session = self._session, None
+            if session is not None:
+                await session.close()
+
+    async def flush(self) -> None:
+        """Send pending ORM changes to the database (constraint errors surface here)."""
+        with translate_errors(codes=self._codes, metadata=self._metadata):
+            await self.session.flush()
+
+    async def commit(self) -> None:
+        """Commit the transaction; driver errors become bastion errors.
+
+        A failed commit is rolled back before the error propagates. Work may go
+        on after a commit: the next statement begins a new transaction.
+        """
+        try:
+            with translate_errors(codes=self._codes, metadata=self._metadata):
+                await self.session.commit()
+        except BaseException:
+            await self.session.rollback()
+            raise
+
+    async def rollback(self) -> None:
+        """Roll back everything since the last commit."""
+        await self.session.rollback()
+
+    @asynccontextmanager
+    async def nested(self) -> AsyncIterator[None]:
+        """Run the block in a SAVEPOINT: an error inside rolls back only the block.
+
+        The error still propagates (translated), so the caller decides whether
+        the outer transaction goes on.
+        """
+        with translate_errors(codes=self._codes, metadata=self._metadata):
+            async with self.session.begin_nested():
+                yield

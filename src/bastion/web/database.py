@@ -1,0 +1,70 @@
+"""Dependency-injection providers for persistence: the unit of work and page parameters."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Annotated
+
+from fastapi import Depends, Query
+
+from bastion.core.errors import ServiceUnavailableError
+from bastion.db.pagination import (
+    DEFAULT_PAGE_SIZE,
+    MAX_PAGE_SIZE,
+    CursorSigner,
+    KeysetParams,
+    OffsetParams,
+)
+from bastion.db.uow import UnitOfWork
+from bastion.web.dependencies import AppResources, AppSettings
+
+__all__ = ["KeysetQuery", "OffsetQuery", "Uow", "get_uow", "keyset_params", "offset_params"]
+
+
+async def get_uow(resources: AppResources) -> AsyncIterator[UnitOfWork]:
+    """Yield the request's unit of work; commit on success, roll back on error.
+
+    Used with `scope="function"` (see `Uow`), so the exit, and the commit, run
+    after the endpoint returns and before the response is sent.
+
+    Raises:
+        ServiceUnavailableError: The app has no database configured.
+    """
+    if resources.sessionmaker is None:
+        raise ServiceUnavailableError("The database is not configured.")
+    async with UnitOfWork(resources.sessionmaker) as uow:
+        yield uow
+
+
+async def keyset_params(
+    settings: AppSettings,
+    limit: Annotated[
+        int, Query(ge=1, le=MAX_PAGE_SIZE, description="Items per page.")
+    ] = DEFAULT_PAGE_SIZE,
+    cursor: Annotated[
+        str | None,
+        Query(max_length=1024, description="`next_cursor` of the previous page."),
+    ] = None,
+) -> KeysetParams:
+    """Read `limit` and `cursor` from the query; a bad cursor is a 422 `INVALID_CURSOR`."""
+    signer = CursorSigner(settings.secret_key.get_secret_value())
+    return KeysetParams.parse(signer, limit=limit, cursor=cursor)
+
+
+async def offset_params(
+    limit: Annotated[
+        int, Query(ge=1, le=MAX_PAGE_SIZE, description="Items per page.")
+    ] = DEFAULT_PAGE_SIZE,
+    offset: Annotated[int, Query(ge=0, le=1_000_000, description="Items to skip.")] = 0,
+    total: Annotated[bool, Query(description="Also count every matching item.")] = False,
+) -> OffsetParams:
+    """Read `limit`, `offset` and `total` from the query."""
+    return OffsetParams(limit=limit, offset=offset, with_total=total)
+
+
+#: The request's `UnitOfWork`, committed before the response is sent.
+Uow = Annotated[UnitOfWork, Depends(get_uow, scope="function")]
+#: Keyset page parameters (`limit`, `cursor`) from the query string.
+KeysetQuery = Annotated[KeysetParams, Depends(keyset_params)]
+#: Offset page parameters (`limit`, `offset`, `total`) from the query string.
+OffsetQuery = Annotated[OffsetParams, Depends(offset_params)]

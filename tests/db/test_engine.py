@@ -1,0 +1,125 @@
+"""The engine from settings: SQLite pragmas, PostgreSQL schema, readiness, unavailability."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bastion import BastionSettings, create_app
+from bastion.db import (
+    DatabaseUnavailableError,
+    UnitOfWork,
+    create_engine,
+    create_sessionmaker,
+    is_sqlite,
+    translate_errors,
+)
+from tests.conftest import serve
+from tests.db.models import TestBase, WidgetIn, WidgetRepository
+
+CLOSED_PORT_URL = "postgresql+asyncpg://postgres@127.0.0.1:9/nothing"
+
+
+async def test_sqlite_connections_get_foreign_keys_wal_and_the_busy_timeout(
+    settings: BastionSettings, tmp_path: Path
+) -> None:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'p.db'}"
+    engine = create_engine(
+        settings.model_copy(update={"database_url": url, "sqlite_busy_timeout": 1234})
+    )
+    try:
+        async with engine.connect() as connection:
+            pragmas = [
+                (await connection.execute(text(f"PRAGMA {name}"))).scalar_one()
+                for name in ("foreign_keys", "journal_mode", "busy_timeout")
+            ]
+    finally:
+        await engine.dispose()
+    assert pragmas == [1, "wal", 1234]
+
+
+async def test_an_in_memory_sqlite_database_is_shared_by_every_session(
+    settings: BastionSettings,
+) -> None:
+    engine = create_engine(settings.model_copy(update={"database_url": "sqlite+aiosqlite://"}))
+    try:
+        async with engine.begin() as connection:
+            await connection.run_sync(TestBase.metadata.create_all)
+        maker = create_sessionmaker(engine)
+        async with UnitOfWork(maker) as uow:
+            await WidgetRepository(uow.session).add(WidgetIn(name="bolt"))
+        async with UnitOfWork(maker) as uow:
+            assert await WidgetRepository(uow.session).count() == 1
+    finally:
+        await engine.dispose()
+
+
+@pytest.mark.postgres
+async def test_the_postgres_schema_setting_leads_the_search_path(
+    settings: BastionSettings, postgres_url: str
+) -> None:
+    configured = settings.model_copy(
+        update={"database_url": postgres_url, "database_schema": "bastion_nowhere"}
+    )
+    engine = create_engine(configured)
+    try:
+        async with engine.connect() as connection:
+            path = (await connection.execute(text("SHOW search_path"))).scalar_one()
+    finally:
+        await engine.dispose()
+    assert path.startswith("bastion_nowhere")
+
+
+def test_is_sqlite_tells_backends_apart() -> None:
+    assert is_sqlite("sqlite+aiosqlite:///x.db")
+    assert not is_sqlite("postgresql+asyncpg://u@h/db")
+
+
+async def test_ready_fails_when_the_database_cannot_be_reached(settings: BastionSettings) -> None:
+    app = create_app(settings.model_copy(update={"database_url": CLOSED_PORT_URL}))
+    async with serve(app) as client:
+        response = await client.get("/ready")
+    assert response.status_code == 503
+    assert "database" in response.text
+
+
+async def test_an_unreachable_database_is_a_503_not_a_500(settings: BastionSettings) -> None:
+    engine = create_engine(settings.model_copy(update={"database_url": CLOSED_PORT_URL}))
+    try:
+        async with UnitOfWork(create_sessionmaker(engine)) as uow:
+            with pytest.raises(DatabaseUnavailableError) as caught:
+                await WidgetRepository(uow.session).count()
+    finally:
+        await engine.dispose()
+    assert caught.value.status_code == 503
+    assert caught.value.headers == {"Retry-After": "1"}
+
+
+async def test_a_locked_sqlite_database_is_a_503(settings: BastionSettings, tmp_path: Path) -> None:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'locked.db'}"
+    engine = create_engine(
+        settings.model_copy(update={"database_url": url, "sqlite_busy_timeout": 0})
+    )
+    try:
+        async with engine.begin() as connection:
+            await connection.run_sync(TestBase.metadata.create_all)
+        maker = create_sessionmaker(engine)
+        async with UnitOfWork(maker) as holder:
+            await WidgetRepository(holder.session).add(WidgetIn(name="a"))
+            async with UnitOfWork(maker) as blocked:
+                with pytest.raises(DatabaseUnavailableError):
+                    await WidgetRepository(blocked.session).add(WidgetIn(name="b"))
+    finally:
+        await engine.dispose()
+
+
+async def test_other_driver_errors_pass_through_untranslated(
+    sessionmaker: async_sessionmaker[AsyncSession],
+) -> None:
+    async with UnitOfWork(sessionmaker) as uow:
+        with pytest.raises(DBAPIError), translate_errors():
+            await uow.session.execute(text("SELECT * FROM no_such_table"))
