@@ -103,7 +103,9 @@ def install_openapi(app: FastAPI, *, always: Iterable[int] = (500,)) -> None:
                 if not isinstance(operation, dict) or "responses" not in operation:
                     continue
                 responses = operation["responses"]
-                for status in [*responses, *map(str, statuses)]:
+                # A body that cannot be parsed at all (a broken multipart form) is a 400.
+                extra = [400] if "requestBody" in operation else []
+                for status in [*responses, *map(str, [*statuses, *extra])]:
                     code = int(status) if str(status).isdigit() else 0
                     if code >= 400:
                         responses[str(status)] = _envelope_response(code) | {
