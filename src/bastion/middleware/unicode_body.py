@@ -23,7 +23,7 @@ def _is_json(scope: Scope) -> bool:
 
 
 class UnicodeBodyMiddleware:
-    """Turn undecodable JSON text into a 422 `VALIDATION_ERROR`, never a 400 or a 500.
+    r"""Turn undecodable JSON text into a 422 `VALIDATION_ERROR`, never a 400 or a 500.
 
     JSON is UTF-8 (RFC 8259); FastAPI answers other bytes with a 400. And `json`
     accepts `"\\ud800"`, whose string fails later, where it is written to a
