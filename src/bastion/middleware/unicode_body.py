@@ -17,7 +17,7 @@ _ESCAPE_LEN = 6  # len(b"\\ud800"): how much of a chunk's tail may start a split
 def _is_json(scope: Scope) -> bool:
     for name, value in scope["headers"]:
         if name == b"content-type":
-            media_type = value.split(b";", 1)[0].strip().lower()
+            media_type: bytes = value.split(b";", 1)[0].strip().lower()
             return media_type == b"application/json" or media_type.endswith(b"+json")
     return True  # FastAPI parses a body without a content type as JSON
 
