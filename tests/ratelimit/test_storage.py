@@ -8,7 +8,8 @@ import pytest
 from limits.aio.storage import MemoryStorage
 
 from bastion.ratelimit import RateLimiter
-from bastion.ratelimit.storage import MemoryRateLimitStorage, close_rate_limiter
+from bastion.ratelimit.memory import MemoryRateLimitStorage
+from bastion.ratelimit.storage import close_rate_limiter
 
 
 @pytest.mark.parametrize("strategy", ["sliding-window-counter", "moving-window", "fixed-window"])
@@ -21,8 +22,12 @@ async def test_the_lean_storage_answers_like_the_stock_one(strategy: str) -> Non
             expected = await stock.hit("5/minute", key, cost=cost)
             actual = await lean.hit("5/minute", key, cost=cost)
             assert (actual.allowed, actual.remaining) == (expected.allowed, expected.remaining)
+            assert actual.reset_after == pytest.approx(expected.reset_after, abs=1.0)
             peeked = await lean.peek("5/minute", key)
-            assert peeked.remaining == (await stock.peek("5/minute", key)).remaining
+            stock_peek = await stock.peek("5/minute", key)
+            assert (peeked.allowed, peeked.remaining) == (stock_peek.allowed, stock_peek.remaining)
+            tested = await lean.test("5/minute", key, cost=4)
+            assert tested.allowed == (await stock.test("5/minute", key, cost=4)).allowed
     finally:
         await close_rate_limiter(stock)
         await close_rate_limiter(lean)

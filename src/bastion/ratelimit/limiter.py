@@ -22,6 +22,7 @@ from limits.aio.strategies import (
 from limits.errors import StorageError
 
 from bastion.core.errors import ServiceUnavailableError
+from bastion.ratelimit.memory import MemoryRateLimitStorage
 
 __all__ = ["Limit", "RateLimitResult", "RateLimiter", "Strategy", "parse_limit"]
 
@@ -118,6 +119,13 @@ class RateLimiter:
         self.fail_open = fail_open
         self.storage_errors = 0
         self._limiter = _STRATEGIES[strategy](storage)
+        # In process memory the sliding window counter is computed in one call
+        # (same keys, same arithmetic as `limits`); elsewhere `limits` does it.
+        self._memory = (
+            storage
+            if isinstance(storage, MemoryRateLimitStorage) and strategy == "sliding-window-counter"
+            else None
+        )
         self._clock = clock
         self._items: dict[str, RateLimitItem] = {}
         self._last_log = -math.inf
@@ -149,6 +157,8 @@ class RateLimiter:
         item = self._item(limit)
         try:
             joined = self._key(key)
+            if self._memory is not None:
+                return self._memory_result(item, joined, cost, name, consume=True)
             allowed = await self._limiter.hit(item, joined, cost=cost)
             return await self._result(item, joined, allowed, name)
         except StorageError as exc:
@@ -165,6 +175,8 @@ class RateLimiter:
         item = self._item(limit)
         try:
             joined = self._key(key)
+            if self._memory is not None:
+                return self._memory_result(item, joined, cost, name, consume=False)
             allowed = await self._limiter.test(item, joined, cost=cost)
             return await self._result(item, joined, allowed, name)
         except StorageError as exc:
@@ -216,6 +228,18 @@ class RateLimiter:
             window=item.get_expiry(),
             name=name,
         )
+
+    def _memory_result(
+        self, item: RateLimitItem, key: str, cost: int, name: str, *, consume: bool
+    ) -> RateLimitResult:
+        assert self._memory is not None  # noqa: S101  # checked by the callers
+        expiry = item.get_expiry()
+        allowed, remaining, reset_after = self._memory.sliding_window_hit(
+            item.key_for(key), item.amount, expiry, cost, consume=consume
+        )
+        if reset_after == 0.0 and remaining < item.amount:
+            reset_after = float(expiry)
+        return RateLimitResult(allowed, item.amount, remaining, reset_after, expiry, name)
 
     def _outage(self, item: RateLimitItem, name: str, exc: StorageError) -> RateLimitResult:
         self.storage_errors += 1
