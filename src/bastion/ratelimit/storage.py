@@ -65,6 +65,7 @@ def create_rate_limiter(settings: BastionSettings, redis: Redis | None = None) -
         strategy=settings.ratelimit_strategy,
         key_prefix=settings.ratelimit_key_prefix,
         fail_open=settings.ratelimit_fail_open,
+        outage_cooldown=settings.ratelimit_outage_cooldown,
     )
 
 
