@@ -19,6 +19,7 @@ from bastion.core.errors import (
 )
 from bastion.core.settings import BastionSettings, Environment
 from bastion.db import Base, BaseRepository, UnitOfWork
+from bastion.ratelimit import RateLimit, limited_router
 from bastion.resources import Resources
 from bastion.web.database import Uow
 from bastion.web.dependencies import AppResources, AppSettings
@@ -37,6 +38,7 @@ __all__ = [
     "NotFoundError",
     "PayloadTooLargeError",
     "PermissionDeniedError",
+    "RateLimit",
     "RateLimitedError",
     "Resources",
     "ServiceUnavailableError",
@@ -47,4 +49,5 @@ __all__ = [
     "__version__",
     "create_app",
     "error_responses",
+    "limited_router",
 ]

@@ -10,11 +10,13 @@ from starlette.middleware import Middleware
 
 from bastion.core.settings import BastionSettings
 from bastion.db.engine import create_engine, create_sessionmaker, database_ready_check
-from bastion.middleware.errors import ErrorEnvelopeMiddleware
-from bastion.middleware.request_id import RequestIdConfig, RequestIdMiddleware
-from bastion.middleware.unicode_body import UnicodeBodyMiddleware
+from bastion.middleware.stack import edge_middleware
 from bastion.observability.logging import configure_logging, install_request_id_factory
+from bastion.ratelimit.client_ip import TrustedProxies
+from bastion.ratelimit.storage import close_rate_limiter, create_rate_limiter
+from bastion.redis_client import create_redis_client
 from bastion.resources import Resources
+from bastion.web.edge_openapi import edge_statuses
 from bastion.web.handlers import install_exception_handlers
 from bastion.web.health import health_router
 from bastion.web.openapi import install_openapi
@@ -83,6 +85,19 @@ def create_app(
             stack.push_async_callback(resources.engine.dispose)
             resources.sessionmaker = create_sessionmaker(resources.engine)
             resources.add_ready_check("database", database_ready_check(resources.engine))
+            # --- edge ---
+            if settings.redis_url:
+                resources.redis = create_redis_client(settings.redis_url, settings)
+                stack.push_async_callback(resources.redis.aclose)
+            limiter_redis = resources.redis
+            if settings.ratelimit_storage_url is not None:
+                limiter_redis = None
+                if not settings.ratelimit_storage_url.startswith("memory://"):
+                    limiter_redis = create_redis_client(settings.ratelimit_storage_url, settings)
+                    stack.push_async_callback(limiter_redis.aclose)
+            resources.limiter = create_rate_limiter(settings, limiter_redis)
+            stack.push_async_callback(close_rate_limiter, resources.limiter)
+            resources.trusted_proxies = TrustedProxies(settings.trusted_proxies)
             for name, check in (ready_checks or {}).items():
                 resources.add_ready_check(name, check)
             app.state.resources = resources
@@ -103,20 +118,16 @@ def create_app(
         docs_url="/docs" if docs else None,
         redoc_url="/redoc" if docs else None,
         lifespan=app_lifespan,
-        middleware=[
-            # Outermost first: the request id wraps everything, so every
-            # response (500s included) carries it.
-            Middleware(RequestIdMiddleware, config=RequestIdConfig()),
-            Middleware(ErrorEnvelopeMiddleware),
-            *middleware,
-            Middleware(UnicodeBodyMiddleware),
-        ],
+        # Outermost first: request id, security headers, the envelope catch-all,
+        # CORS, trusted hosts, body limit, timeout, global rate limit, the JSON
+        # text check; the host's own middleware sits inside them.
+        middleware=[*edge_middleware(settings), *middleware],
         **_openapi_metadata(settings),  # type: ignore[arg-type]  # keys match FastAPI's keyword names
     )
     app.state.settings = settings
     app.state.resources = None
     install_exception_handlers(app)
-    install_openapi(app, always=(500,))
+    install_openapi(app, always=(500,), per_route=edge_statuses(settings))
     for router in routers:
         app.include_router(router, prefix=settings.api_prefix)
     # Probes last: API traffic, the bulk, is matched before them.

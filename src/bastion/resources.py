@@ -3,11 +3,18 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bastion.core.settings import BastionSettings
+from bastion.ratelimit.client_ip import TrustedProxies
+from bastion.ratelimit.limiter import RateLimiter
+from bastion.ratelimit.storage import rate_limit_storage
 from bastion.web.readiness import ReadinessCheck, ReadyCheck
+
+if TYPE_CHECKING:
+    from redis.asyncio import Redis
 
 __all__ = ["Resources"]
 
@@ -27,6 +34,13 @@ class Resources:
     engine: AsyncEngine | None = None
     #: The session factory units of work open sessions from.
     sessionmaker: async_sessionmaker[AsyncSession] | None = None
+    # --- edge ---
+    #: The app's redis-py client (from `BASTION_REDIS_URL`), or None.
+    redis: Redis | None = None
+    #: Rate-limit budgets (memory unless Redis is configured); see `bastion.ratelimit`.
+    limiter: RateLimiter = field(default_factory=lambda: RateLimiter(rate_limit_storage(None)))
+    #: Proxies whose forwarding headers are believed (from `BASTION_TRUSTED_PROXIES`).
+    trusted_proxies: TrustedProxies = field(default_factory=TrustedProxies)
 
     def add_ready_check(
         self, name: str, check: ReadyCheck, *, timeout: float | None = None

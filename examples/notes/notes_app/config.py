@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pydantic import Field
+
 from bastion import BastionSettings
 
 
@@ -10,3 +12,7 @@ class NotesSettings(BastionSettings):
 
     app_name: str = "notes"
     app_description: str = "A small notes service showing how a bastion app is laid out."
+    auth_rate_limit: str = Field(
+        default="10/minute",
+        description="Budget per client IP shared by the auth routes (login, register, reset).",
+    )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Self
+from typing import Literal, Self
 
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -120,6 +120,108 @@ class BastionSettings(BaseSettings):
     )
     sqlite_busy_timeout: int = Field(
         default=5000, ge=0, description="Milliseconds SQLite waits for a lock before failing."
+    )
+
+    # --- edge ---
+    security_headers_enabled: bool = Field(
+        default=True, description="Add the security headers to every response."
+    )
+    hsts_enabled: bool = Field(
+        default=False,
+        description="Send `Strict-Transport-Security` (only when every client reaches the app over HTTPS).",
+    )
+    hsts_max_age: int = Field(default=31536000, ge=0, description="HSTS `max-age`, in seconds.")
+    content_security_policy: str = Field(
+        default="default-src 'none'; frame-ancestors 'none'",
+        description="`Content-Security-Policy` of API responses (the docs pages get their own).",
+    )
+    cors_allow_origins: list[str] = Field(
+        default_factory=list,
+        description='Origins allowed cross-origin (JSON list; `["*"]` for any); empty denies all.',
+    )
+    cors_allow_methods: list[str] = Field(
+        default_factory=lambda: ["GET", "POST", "PUT", "PATCH", "DELETE"],
+        description="Methods a cross-origin request may use.",
+    )
+    cors_allow_headers: list[str] = Field(
+        default_factory=lambda: ["Authorization", "Content-Type", "X-Request-ID"],
+        description="Request headers a cross-origin request may send.",
+    )
+    cors_expose_headers: list[str] = Field(
+        default_factory=lambda: [
+            "X-Request-ID",
+            "RateLimit-Limit",
+            "RateLimit-Remaining",
+            "RateLimit-Reset",
+            "RateLimit-Policy",
+            "RateLimit",
+            "Retry-After",
+        ],
+        description="Response headers cross-origin scripts may read.",
+    )
+    cors_allow_credentials: bool = Field(
+        default=False, description="Allow cookies and credentials cross-origin (never with `*`)."
+    )
+    cors_max_age: int = Field(
+        default=600, ge=0, description="How long, in seconds, browsers cache a preflight answer."
+    )
+    trusted_hosts: list[str] = Field(
+        default_factory=list,
+        description="Allowed `Host` values (`*.example.com` wildcards); empty turns the check off.",
+    )
+    trusted_proxies: list[str] = Field(
+        default_factory=list,
+        description="Proxy CIDRs whose `X-Forwarded-For`/`Forwarded` headers are honoured.",
+    )
+    body_limit: int = Field(
+        default=1048576, ge=0, description="Largest request body, in bytes (413 above it)."
+    )
+    body_limit_routes: dict[str, int] = Field(
+        default_factory=dict,
+        description="Per-path-prefix body limits in bytes (JSON object), overriding `BODY_LIMIT`.",
+    )
+    request_timeout: float = Field(
+        default=30.0, ge=0, description="Seconds a request may take before a 504 (0 turns it off)."
+    )
+    request_timeout_routes: dict[str, float] = Field(
+        default_factory=dict,
+        description="Per-path-prefix timeouts in seconds (JSON object; 0 turns it off there).",
+    )
+    redis_socket_timeout: float = Field(
+        default=1.0,
+        gt=0,
+        description="Socket and connect timeout, in seconds, of the Redis client.",
+    )
+    ratelimit_default: str | None = Field(
+        default="600/minute",
+        description="Global limit per client IP (`limits` notation); unset means none.",
+    )
+    ratelimit_storage_url: str | None = Field(
+        default=None,
+        description="`memory://` or a Redis URL for the counters; unset uses `REDIS_URL`, else memory.",
+    )
+    ratelimit_strategy: Literal["sliding-window-counter", "moving-window", "fixed-window"] = Field(
+        default="sliding-window-counter", description="The `limits` strategy counting hits."
+    )
+    ratelimit_key_prefix: str = Field(
+        default="bastion", min_length=1, description="Prefix of every rate-limit key in storage."
+    )
+    ratelimit_fail_open: bool = Field(
+        default=True,
+        description="On a storage outage serve the request (log and count); false answers 503.",
+    )
+    ratelimit_outage_cooldown: float = Field(
+        default=1.0,
+        ge=0,
+        description="Seconds the outage policy applies without asking a failed storage again.",
+    )
+    ratelimit_headers: Literal["both", "legacy", "draft", "none"] = Field(
+        default="both",
+        description="`legacy` (`RateLimit-Limit/-Remaining/-Reset`), `draft` (`RateLimit-Policy` + `RateLimit`), both or none.",
+    )
+    ratelimit_exempt_paths: list[str] = Field(
+        default_factory=lambda: ["/health", "/ready", "/metrics"],
+        description="Paths the global limit never counts.",
     )
 
     @property

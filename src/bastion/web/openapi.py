@@ -2,15 +2,53 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, Protocol, cast
 
 from pydantic import BaseModel, ConfigDict, Field
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
+    from fastapi.dependencies.models import Dependant
 
-__all__ = ["ErrorBody", "ErrorEnvelope", "error_responses", "install_openapi"]
+
+class OperationRoute(Protocol):
+    """What `per_route` sees of one documented route (an `APIRoute` or FastAPI's view of it)."""
+
+    path_format: str
+    methods: set[str] | None
+    body_field: object
+    dependant: Dependant | None
+
+
+#: Extra statuses one route can answer with (for example the edge's 413/429/504).
+RouteStatuses = Callable[[OperationRoute], Iterable[int]]
+
+
+def operation_routes(app: FastAPI) -> list[OperationRoute]:
+    """Every documented API route of `app`, with its full path (routers included)."""
+    from fastapi import routing
+
+    iter_contexts = getattr(routing, "iter_route_contexts", None)
+    candidates: Iterable[object] = (
+        iter_contexts(app.routes) if iter_contexts is not None else app.routes
+    )
+    return [
+        cast("OperationRoute", route)
+        for route in candidates
+        if getattr(route, "include_in_schema", False) and hasattr(route, "dependant")
+    ]
+
+
+__all__ = [
+    "ErrorBody",
+    "ErrorEnvelope",
+    "OperationRoute",
+    "RouteStatuses",
+    "error_responses",
+    "install_openapi",
+    "operation_routes",
+]
 
 _DESCRIPTIONS: dict[int, str] = {
     400: "Malformed request",
@@ -71,13 +109,16 @@ def _envelope_response(status: int) -> dict[str, object]:
     }
 
 
-def install_openapi(app: FastAPI, *, always: Iterable[int] = (500,)) -> None:
+def install_openapi(
+    app: FastAPI, *, always: Iterable[int] = (500,), per_route: RouteStatuses | None = None
+) -> None:
     """Make the OpenAPI document describe the envelope on every operation.
 
     FastAPI documents 422 with its own `HTTPValidationError` schema; this swaps in
     the envelope, adds the statuses every route can answer with (`always`, for
     example 500 and the edge middleware's 413/429/504), and registers the
-    `ErrorEnvelope` component.
+    `ErrorEnvelope` component. `per_route` adds the statuses a given route
+    can answer with (413 where it takes a body, 429 where it is limited...).
     """
     original = app.openapi
     statuses = sorted(set(always))
@@ -98,14 +139,21 @@ def install_openapi(app: FastAPI, *, always: Iterable[int] = (500,)) -> None:
             ).items()
             if k != "$defs"
         }
-        for path_item in schema.get("paths", {}).values():
-            for operation in path_item.values():
+        extra: dict[tuple[str, str], list[int]] = {}
+        if per_route is not None:
+            for route in operation_routes(app):
+                codes = sorted(set(per_route(route)))
+                for method in route.methods or ():
+                    extra[(route.path_format, method.lower())] = codes
+        for path, path_item in schema.get("paths", {}).items():
+            for method, operation in path_item.items():
                 if not isinstance(operation, dict) or "responses" not in operation:
                     continue
                 responses = operation["responses"]
+                route_codes = map(str, extra.get((path, method), ()))
                 # A body that cannot be parsed at all (a broken multipart form) is a 400.
-                extra = [400] if "requestBody" in operation else []
-                for status in [*responses, *map(str, [*statuses, *extra])]:
+                body_codes = ["400"] if "requestBody" in operation else []
+                for status in [*responses, *map(str, statuses), *route_codes, *body_codes]:
                     code = int(status) if str(status).isdigit() else 0
                     if code >= 400:
                         responses[str(status)] = _envelope_response(code) | {

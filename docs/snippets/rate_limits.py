@@ -1,0 +1,52 @@
+"""Rate limits in a host app: a stricter budget for a factory router, and login throttling."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, FastAPI
+from pydantic import BaseModel
+
+from bastion import AppResources, BastionSettings, RateLimitedError, create_app
+from bastion.ratelimit import RateLimit, by_user, limited_router
+
+
+class LoginIn(BaseModel):
+    email: str
+    password: str
+
+
+def auth_router() -> APIRouter:
+    """Stands for a router built by a factory you do not edit."""
+    router = APIRouter(prefix="/auth")
+
+    @router.post("/login")
+    async def login(body: LoginIn, resources: AppResources) -> dict[str, str]:
+        # Throttle failed logins per account with the limiter's own API:
+        # peek first (no cost), count only failures, forget them on success.
+        limiter = resources.limiter
+        key = ("login-failures", body.email.lower())
+        if not (await limiter.peek("5/15 minutes", *key)).allowed:
+            raise RateLimitedError("Too many failed logins; try again later.")
+        if body.password != "correct horse":  # noqa: S105  # stands for your real check
+            await limiter.hit("5/15 minutes", *key)
+            return {"status": "denied"}
+        await limiter.reset("5/15 minutes", *key)
+        return {"status": "ok"}
+
+    return router
+
+
+def notes_router() -> APIRouter:
+    """A router that limits each user on one costly route."""
+    router = APIRouter(prefix="/notes")
+
+    @router.post("/export", dependencies=[Depends(RateLimit("2/hour", key=by_user))])
+    async def export() -> dict[str, str]:
+        return {"status": "queued"}
+
+    return router
+
+
+def create_limited_app(settings: BastionSettings) -> FastAPI:
+    """Every auth route shares one stricter per-IP budget on top of the global limit."""
+    strict_auth = limited_router(auth_router(), RateLimit("10/minute", name="auth"))
+    return create_app(settings, routers=[strict_auth, notes_router()])

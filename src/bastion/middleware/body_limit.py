@@ -1,0 +1,134 @@
+"""Request body size limit: early on `Content-Length`, counted for streamed bodies."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from starlette.exceptions import HTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from bastion.core.errors import PayloadTooLargeError
+from bastion.middleware.paths import PathTable
+from bastion.web.responses import render_error
+
+if TYPE_CHECKING:
+    from bastion.core.settings import BastionSettings
+
+__all__ = ["BodyLimitConfig", "BodyLimitMiddleware"]
+
+_MESSAGE = "The request body is too large."
+_NO_BODY = frozenset({"1.0", "1.1"})
+
+
+class _BodyTooLarge(PayloadTooLargeError, HTTPException):  # type: ignore[misc]  # both define `headers`; the bastion one is used
+    """Raised from `receive`.
+
+    An `HTTPException`, because FastAPI re-raises those when met while reading a
+    body (anything else becomes a 400); a `PayloadTooLargeError` first, so the
+    app's bastion handler renders it, with the same details as the early 413.
+    """
+
+    def __init__(self, limit: int) -> None:
+        # Not the cooperative chain: `HTTPException.__init__` would take the message
+        # for a status code. Set both bases' fields directly.
+        Exception.__init__(self, _MESSAGE)
+        self.message = _MESSAGE
+        self.details = {"max_bytes": limit}
+        self.headers = {}
+        self.detail = _MESSAGE
+
+
+@dataclass(frozen=True, slots=True)
+class BodyLimitConfig:
+    """How large a request body may be.
+
+    Attributes:
+        max_bytes: The limit for every path without an override (1 MiB).
+        routes: `{path_prefix: max_bytes}` overrides, longest prefix wins
+            (`{"/api/v1/uploads": 50 * 2**20}`).
+    """
+
+    max_bytes: int = 1024 * 1024
+    routes: Mapping[str, int] = field(default_factory=dict)
+
+    @classmethod
+    def from_settings(cls, settings: BastionSettings) -> BodyLimitConfig:
+        """The config the settings describe."""
+        return cls(max_bytes=settings.body_limit, routes=dict(settings.body_limit_routes))
+
+
+def _too_large(limit: int) -> ASGIApp:
+    return render_error(
+        "PAYLOAD_TOO_LARGE", _MESSAGE, status_code=413, details={"max_bytes": limit}
+    )
+
+
+class BodyLimitMiddleware:
+    """Refuse request bodies over the limit with 413 `PAYLOAD_TOO_LARGE`.
+
+    A declared `Content-Length` over the limit is refused before the app runs
+    (before routing and authentication). A body without one (chunked) is
+    counted as it streams in; the read that crosses the limit fails, and the
+    413 is rendered by the app's error handler or, failing that, here. A body
+    within its declared length is not counted again: the server enforces it.
+    """
+
+    def __init__(self, app: ASGIApp, *, config: BodyLimitConfig | None = None) -> None:
+        """Wrap `app`."""
+        self.app = app
+        self.config = config or BodyLimitConfig()
+        self._limits = PathTable(self.config.max_bytes, self.config.routes)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Serve one ASGI connection."""
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        limit = self._limits(scope["path"])
+        declared: int | None = None
+        chunked = False
+        for name, value in scope["headers"]:
+            if name == b"content-length":
+                try:
+                    declared = int(value)
+                except ValueError:
+                    declared = None
+            elif name == b"transfer-encoding":
+                chunked = True
+        if declared is None and not chunked and scope.get("http_version", "1.1") in _NO_BODY:
+            # HTTP/1.x carries a body only with Content-Length or Transfer-Encoding.
+            await self.app(scope, receive, send)
+            return
+        if declared is not None:
+            if declared > limit:
+                await _too_large(limit)(scope, receive, send)
+                return
+            await self.app(scope, receive, send)
+            return
+
+        received = 0
+        started = False
+
+        async def counting_receive() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > limit:
+                    raise _BodyTooLarge(limit)
+            return message
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, counting_receive, tracking_send)
+        except _BodyTooLarge:
+            if started:
+                raise
+            await _too_large(limit)(scope, receive, send)

@@ -1,0 +1,65 @@
+"""Optional `Host` allow-list: requests for unknown hosts get a 400 envelope."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from bastion.web.responses import render_error
+
+__all__ = ["TrustedHostConfig", "TrustedHostMiddleware"]
+
+
+@dataclass(frozen=True, slots=True)
+class TrustedHostConfig:
+    """The hosts the app answers for.
+
+    Attributes:
+        allowed_hosts: Exact names (`api.example.com`) or `*.example.com`
+            wildcards (any subdomain, not the apex). `*` allows every host.
+    """
+
+    allowed_hosts: tuple[str, ...] = ("*",)
+
+
+class TrustedHostMiddleware:
+    """Refuse requests whose `Host` header is not allowed (400 `INVALID_HOST`).
+
+    Guards against host-header injection into absolute URLs the app builds
+    (password-reset links, redirects) when no proxy pins the host.
+    """
+
+    def __init__(self, app: ASGIApp, *, config: TrustedHostConfig | None = None) -> None:
+        """Wrap `app`."""
+        self.app = app
+        self.config = config or TrustedHostConfig()
+        hosts = [h.lower() for h in self.config.allowed_hosts]
+        self._any = "*" in hosts
+        self._exact = frozenset(h for h in hosts if not h.startswith("*."))
+        self._suffixes = tuple(h[1:] for h in hosts if h.startswith("*."))
+
+    def _allowed(self, host: str) -> bool:
+        if self._any or host in self._exact:
+            return True
+        return bool(self._suffixes) and host.endswith(self._suffixes)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Serve one ASGI connection."""
+        if scope["type"] not in ("http", "websocket") or self._any:
+            await self.app(scope, receive, send)
+            return
+        host = ""
+        for name, value in scope["headers"]:
+            if name == b"host":
+                host = value.decode("latin-1").lower()
+                break
+        host = host[: host.find("]") + 1] if host.startswith("[") else host.split(":", 1)[0]
+        if self._allowed(host):
+            await self.app(scope, receive, send)
+            return
+        if scope["type"] == "websocket":
+            await send({"type": "websocket.close", "code": 1008})
+            return
+        response = render_error("INVALID_HOST", "The Host header is not allowed.", status_code=400)
+        await response(scope, receive, send)

@@ -1,0 +1,45 @@
+"""Rate limiting on the `limits` async API: the limiter, client IPs, keys and the dependency.
+
+The stable core, for other capabilities (login throttling) to build on:
+
+- `RateLimiter` (on `Resources.limiter`): `await limiter.test(limit, *key)`,
+  `hit(limit, *key, cost=1)`, `peek(limit, *key)`, `reset(limit, *key)`, each
+  returning a `RateLimitResult(allowed, limit, remaining, reset_after, ...)`.
+- `client_ip(scope_or_request, trusted_proxies)` with `TrustedProxies`.
+"""
+
+from bastion.ratelimit.client_ip import TrustedProxies, client_ip
+from bastion.ratelimit.dependency import RateLimit, limited_router
+from bastion.ratelimit.headers import (
+    HeaderMode,
+    RateLimitReport,
+    rate_limit_headers,
+    report_rate_limit,
+)
+from bastion.ratelimit.keys import KeyFunc, by_ip, by_user
+from bastion.ratelimit.limiter import Limit, RateLimiter, RateLimitResult, Strategy, parse_limit
+from bastion.ratelimit.memory import MemoryRateLimitStorage
+from bastion.ratelimit.storage import close_rate_limiter, create_rate_limiter, rate_limit_storage
+
+__all__ = [
+    "HeaderMode",
+    "KeyFunc",
+    "Limit",
+    "MemoryRateLimitStorage",
+    "RateLimit",
+    "RateLimitReport",
+    "RateLimitResult",
+    "RateLimiter",
+    "Strategy",
+    "TrustedProxies",
+    "by_ip",
+    "by_user",
+    "client_ip",
+    "close_rate_limiter",
+    "create_rate_limiter",
+    "limited_router",
+    "parse_limit",
+    "rate_limit_headers",
+    "rate_limit_storage",
+    "report_rate_limit",
+]

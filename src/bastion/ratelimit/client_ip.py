@@ -1,0 +1,127 @@
+"""The client's IP address, honouring forwarding headers only from trusted proxies."""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Iterable
+
+from starlette.requests import HTTPConnection
+from starlette.types import Scope
+
+__all__ = ["TrustedProxies", "client_ip"]
+
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+class TrustedProxies:
+    """A parsed set of proxy CIDRs (`10.0.0.0/8`, `::1`, a bare address is a /32 or /128).
+
+    Args:
+        cidrs: The networks whose forwarding headers are believed.
+
+    Raises:
+        ValueError: A CIDR is malformed.
+    """
+
+    __slots__ = ("networks",)
+
+    def __init__(self, cidrs: Iterable[str | IPNetwork] = ()) -> None:
+        """Parse `cidrs` (host bits set are tolerated: `10.0.0.1/8` means `10.0.0.0/8`)."""
+        self.networks: tuple[IPNetwork, ...] = tuple(
+            n if not isinstance(n, str) else ipaddress.ip_network(n.strip(), strict=False)
+            for n in cidrs
+        )
+
+    def __bool__(self) -> bool:
+        """Whether any proxy is trusted."""
+        return bool(self.networks)
+
+    def __contains__(self, address: object) -> bool:
+        """Whether `address` lies in a trusted network."""
+        if not isinstance(address, ipaddress.IPv4Address | ipaddress.IPv6Address):
+            return False
+        if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+            address = address.ipv4_mapped
+        return any(address in network for network in self.networks)
+
+
+def _parse_ip(value: str) -> IPAddress | None:
+    """Parse one address from a header hop: strips quotes, `[v6]:port` and `v4:port`."""
+    value = value.strip().strip('"')
+    if value.startswith("["):
+        value = value[1 : value.find("]")] if "]" in value else ""
+    elif value.count(":") == 1:
+        value = value.split(":", 1)[0]
+    try:
+        return ipaddress.ip_address(value)
+    except ValueError:
+        return None
+
+
+def _forwarded_hops(headers: list[tuple[bytes, bytes]]) -> list[str] | None:
+    """The hops of `Forwarded` (RFC 7239 `for=`), else of `X-Forwarded-For`, left to right."""
+    forwarded: list[str] = []
+    xff: list[str] = []
+    for name, value in headers:
+        if name == b"forwarded":
+            for element in value.decode("latin-1").split(","):
+                hop = ""
+                for pair in element.split(";"):
+                    key, _, item = pair.strip().partition("=")
+                    if key.lower() == "for":
+                        hop = item
+                forwarded.append(hop)
+        elif name == b"x-forwarded-for":
+            xff.extend(value.decode("latin-1").split(","))
+    if forwarded:
+        return forwarded
+    return xff or None
+
+
+def client_ip(
+    source: Scope | HTTPConnection, trusted_proxies: TrustedProxies | Iterable[str] = ()
+) -> str | None:
+    """The address of the client that sent the request.
+
+    The socket peer is the client unless it is a trusted proxy. Then the
+    `Forwarded` (or, without it, `X-Forwarded-For`) hops are walked right to
+    left, skipping trusted proxies; the first untrusted address is the client.
+    A hop that is not an address (`unknown`, garbage) stops the walk: the last
+    trusted hop is returned, so a forged header can neither pick a victim's
+    bucket nor mint new ones. Headers from an untrusted peer change nothing.
+
+    Args:
+        source: An ASGI scope or a Starlette `Request`/`WebSocket`.
+        trusted_proxies: Parsed `TrustedProxies` or CIDR strings (parse once and reuse).
+
+    Returns:
+        The address in canonical text form, or None when the server gave no peer.
+    """
+    scope: Scope = source.scope if isinstance(source, HTTPConnection) else source
+    client = scope.get("client")
+    if not client:
+        return None
+    peer_text: str = client[0]
+    proxies = (
+        trusted_proxies
+        if isinstance(trusted_proxies, TrustedProxies)
+        else TrustedProxies(trusted_proxies)
+    )
+    if not proxies:
+        return peer_text
+    peer = _parse_ip(peer_text)
+    if peer is None or peer not in proxies:
+        return peer_text
+    hops = _forwarded_hops(scope.get("headers", []))
+    if not hops:
+        return str(peer)
+    last_trusted = peer
+    for hop in reversed(hops):
+        address = _parse_ip(hop)
+        if address is None:
+            break
+        if address not in proxies:
+            return str(address)
+        last_trusted = address
+    return str(last_trusted)

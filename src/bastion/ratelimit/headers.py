@@ -1,0 +1,87 @@
+"""The `RateLimit-*` response headers, and the per-request slot limits report into."""
+
+from __future__ import annotations
+
+import math
+from typing import Literal
+
+from starlette.types import Scope
+
+from bastion.ratelimit.limiter import RateLimitResult
+
+__all__ = ["HeaderMode", "RateLimitReport", "rate_limit_headers", "report_rate_limit"]
+
+#: Which header form is sent: the `RateLimit-Limit/-Remaining/-Reset` trio clients
+#: read today (`legacy`), the IETF draft's `RateLimit-Policy` + `RateLimit` (`draft`),
+#: both, or none.
+HeaderMode = Literal["both", "legacy", "draft", "none"]
+
+_SCOPE_KEY = "bastion.ratelimit"
+
+
+class RateLimitReport:
+    """The tightest limit seen while serving one request (lives in the ASGI scope).
+
+    Attributes:
+        result: The result with the least remaining so far, or None.
+    """
+
+    __slots__ = ("result",)
+
+    def __init__(self) -> None:
+        """Start empty."""
+        self.result: RateLimitResult | None = None
+
+    def add(self, result: RateLimitResult) -> None:
+        """Keep `result` if it leaves less remaining (ties: the later reset wins)."""
+        current = self.result
+        if (
+            current is None
+            or result.remaining < current.remaining
+            or (result.remaining == current.remaining and result.reset_after > current.reset_after)
+        ):
+            self.result = result
+
+    @staticmethod
+    def install(scope: Scope) -> RateLimitReport:
+        """Put a fresh report in `scope` and return it."""
+        report = scope[_SCOPE_KEY] = RateLimitReport()
+        return report
+
+
+def report_rate_limit(scope: Scope, result: RateLimitResult) -> None:
+    """Report `result` for the response headers (no-op without the rate-limit middleware)."""
+    report = scope.get(_SCOPE_KEY)
+    if isinstance(report, RateLimitReport):
+        report.add(result)
+
+
+def _quoted(name: str) -> str:
+    return '"' + name.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def rate_limit_headers(
+    result: RateLimitResult, mode: HeaderMode = "both"
+) -> list[tuple[bytes, bytes]]:
+    """Render `result` as raw ASGI headers.
+
+    `RateLimit-Reset` and the draft's `t=` are delta seconds (rounded up), never
+    an epoch.
+    """
+    if mode == "none":
+        return []
+    reset = math.ceil(result.reset_after)
+    headers: list[tuple[bytes, bytes]] = []
+    if mode != "draft":
+        headers += [
+            (b"ratelimit-limit", b"%d" % result.limit),
+            (b"ratelimit-remaining", b"%d" % result.remaining),
+            (b"ratelimit-reset", b"%d" % reset),
+        ]
+    if mode != "legacy":
+        name = _quoted(result.name).encode()
+        headers += [
+            (b"ratelimit-policy", b"%s;q=%d;w=%d" % (name, result.limit, result.window)),
+            (b"ratelimit", b"%s;r=%d;t=%d" % (name, result.remaining, reset)),
+        ]
+    return headers

@@ -1,0 +1,286 @@
+"""`RateLimiter`: test, hit, peek and reset keyed budgets on the `limits` async API."""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Literal
+
+from limits import RateLimitItem, parse
+from limits.aio.storage import Storage
+from limits.aio.strategies import (
+    FixedWindowRateLimiter,
+    MovingWindowRateLimiter,
+    SlidingWindowCounterRateLimiter,
+)
+from limits.aio.strategies import (
+    RateLimiter as LimitsStrategy,
+)
+from limits.errors import StorageError
+
+from bastion.core.errors import ServiceUnavailableError
+from bastion.ratelimit.memory import MemoryRateLimitStorage
+
+__all__ = ["Limit", "RateLimitResult", "RateLimiter", "Strategy", "parse_limit"]
+
+logger = logging.getLogger("bastion.ratelimit")
+
+#: A limit in `limits` notation (`"10/minute"`, `"5 per 30 seconds"`) or a parsed item.
+Limit = str | RateLimitItem
+#: The counting strategies `limits` offers.
+Strategy = Literal["sliding-window-counter", "moving-window", "fixed-window"]
+
+_STRATEGIES: dict[str, type[LimitsStrategy]] = {
+    "sliding-window-counter": SlidingWindowCounterRateLimiter,
+    "moving-window": MovingWindowRateLimiter,
+    "fixed-window": FixedWindowRateLimiter,
+}
+# Storage outages are logged at most this often (seconds); every one is counted.
+_LOG_EVERY = 10.0
+
+
+@dataclass(frozen=True, slots=True)
+class RateLimitResult:
+    """The state of one budget after a test, hit or peek.
+
+    Attributes:
+        allowed: Whether the request fits (for `hit`: it was counted).
+        limit: The budget per window.
+        remaining: Hits left in the current window (never negative).
+        reset_after: Seconds until the window frees capacity again (delta, never an epoch).
+        window: The window length in seconds.
+        name: The policy name reported in the `RateLimit-Policy` header.
+    """
+
+    allowed: bool
+    limit: int
+    remaining: int
+    reset_after: float
+    window: int = 0
+    name: str = "default"
+
+    @property
+    def retry_after(self) -> int:
+        """`reset_after` rounded up to whole seconds (at least 1), for `Retry-After`."""
+        return max(1, math.ceil(self.reset_after))
+
+
+def parse_limit(limit: Limit) -> RateLimitItem:
+    """Parse a limit in `limits` notation (`"10/minute"`); items pass through.
+
+    Raises:
+        ValueError: The string is not a single valid limit.
+    """
+    if isinstance(limit, RateLimitItem):
+        return limit
+    return parse(limit)
+
+
+class RateLimiter:
+    """Keyed budgets over a `limits` async storage, with an outage policy.
+
+    Every method takes a limit and the key as arbitrary string parts
+    (`"login", "ip", "203.0.113.9"`); the parts are joined under the
+    limiter's key prefix, so the same parts mean the same budget in every
+    worker sharing the storage. No method blocks the event loop.
+
+    When the storage fails (Redis down), a fail-open limiter logs, counts the
+    request in `storage_errors` and answers "allowed"; a fail-closed one raises
+    `ServiceUnavailableError` (503). For `outage_cooldown` seconds after a
+    failure the storage is not asked again (the policy applies at once, so a
+    Redis that hangs does not stall every request for its timeout); the first
+    call after that tries again, so the limiter recovers when the storage does.
+    """
+
+    def __init__(
+        self,
+        storage: Storage,
+        *,
+        strategy: Strategy = "sliding-window-counter",
+        key_prefix: str = "bastion",
+        fail_open: bool = True,
+        clock: Callable[[], float] = time.time,
+        outage_cooldown: float = 1.0,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        """Create the limiter.
+
+        Args:
+            storage: A `limits.aio.storage` instance (memory or Redis).
+            strategy: `sliding-window-counter`, `moving-window` or `fixed-window`.
+            key_prefix: Namespace of every key (isolates apps sharing one Redis).
+            fail_open: Serve on a storage outage (True) or raise 503 (False).
+            clock: Epoch seconds; matches the clock `limits` stamps windows with.
+            outage_cooldown: Seconds to apply the outage policy without asking
+                the storage, after it failed (0: ask every time).
+            monotonic: The clock of the cooldown and of log throttling.
+        """
+        if strategy not in _STRATEGIES:
+            raise ValueError(f"unknown rate-limit strategy {strategy!r}")
+        self.storage = storage
+        self.strategy: Strategy = strategy
+        self.key_prefix = key_prefix
+        self.fail_open = fail_open
+        self.storage_errors = 0
+        self._limiter = _STRATEGIES[strategy](storage)
+        # In process memory the sliding window counter is computed in one call
+        # (same keys, same arithmetic as `limits`); elsewhere `limits` does it.
+        self._memory = (
+            storage
+            if isinstance(storage, MemoryRateLimitStorage) and strategy == "sliding-window-counter"
+            else None
+        )
+        self._clock = clock
+        self._items: dict[str, RateLimitItem] = {}
+        self._last_log = -math.inf
+        self.outage_cooldown = outage_cooldown
+        self._monotonic = monotonic
+        self._down_until = -math.inf
+
+    def _item(self, limit: Limit) -> RateLimitItem:
+        if isinstance(limit, RateLimitItem):
+            return limit
+        item = self._items.get(limit)
+        if item is None:
+            item = self._items[limit] = parse_limit(limit)
+        return item
+
+    def _key(self, key: tuple[str, ...]) -> str:
+        # One pre-joined identifier: `limits` joins identifiers with "/" too, so the
+        # stored key is the same, for a fraction of the per-part escaping work.
+        return "/".join((self.key_prefix, *key))
+
+    async def hit(
+        self, limit: Limit, *key: str, cost: int = 1, name: str = "default"
+    ) -> RateLimitResult:
+        """Consume `cost` from the budget of `key` if it fits.
+
+        Returns:
+            The result; `allowed` is False (nothing consumed) when over the limit.
+
+        Raises:
+            ServiceUnavailableError: The storage failed and the limiter fails closed.
+        """
+        item = self._item(limit)
+        if self._down_until > self._monotonic():
+            return self._outage(item, name, None)
+        try:
+            joined = self._key(key)
+            if self._memory is not None:
+                return self._memory_result(item, joined, cost, name, consume=True)
+            allowed = await self._limiter.hit(item, joined, cost=cost)
+            return await self._result(item, joined, allowed, name)
+        except StorageError as exc:
+            return self._outage(item, name, exc)
+
+    async def test(
+        self, limit: Limit, *key: str, cost: int = 1, name: str = "default"
+    ) -> RateLimitResult:
+        """Whether `cost` more hits would fit, without consuming anything.
+
+        Raises:
+            ServiceUnavailableError: The storage failed and the limiter fails closed.
+        """
+        item = self._item(limit)
+        if self._down_until > self._monotonic():
+            return self._outage(item, name, None)
+        try:
+            joined = self._key(key)
+            if self._memory is not None:
+                return self._memory_result(item, joined, cost, name, consume=False)
+            allowed = await self._limiter.test(item, joined, cost=cost)
+            return await self._result(item, joined, allowed, name)
+        except StorageError as exc:
+            return self._outage(item, name, exc)
+
+    async def peek(self, limit: Limit, *key: str, name: str = "default") -> RateLimitResult:
+        """The window's remaining budget and reset delay, without consuming anything.
+
+        `allowed` is True while at least one more hit fits.
+
+        Raises:
+            ServiceUnavailableError: The storage failed and the limiter fails closed.
+        """
+        return await self.test(limit, *key, cost=1, name=name)
+
+    async def reset(self, limit: Limit, *key: str) -> None:
+        """Forget the budget of `key` (for example after a successful login).
+
+        Raises:
+            ServiceUnavailableError: The storage failed and the limiter fails closed.
+        """
+        item = self._item(limit)
+        if self._down_until > self._monotonic():
+            self._outage(item, "default", None)
+            return
+        try:
+            await self._limiter.clear(item, self._key(key))
+        except StorageError as exc:
+            self._outage(item, "default", exc)
+
+    async def check(self) -> bool:
+        """Whether the storage answers (for a `/ready` check)."""
+        try:
+            return bool(await self.storage.check())
+        except Exception:  # a readiness probe reports, it never raises
+            return False
+
+    async def _result(
+        self, item: RateLimitItem, key: str, allowed: bool, name: str
+    ) -> RateLimitResult:
+        stats = await self._limiter.get_window_stats(item, key)
+        reset_after = max(0.0, stats.reset_time - self._clock())
+        if reset_after == 0.0 and stats.remaining < item.amount:
+            # Sliding-window stats report 0 for a window that started this instant
+            # (its expiry is a whole multiple of the window); the truth is a full window.
+            reset_after = float(item.get_expiry())
+        return RateLimitResult(
+            allowed=allowed,
+            limit=item.amount,
+            remaining=max(0, stats.remaining),
+            reset_after=reset_after,
+            window=item.get_expiry(),
+            name=name,
+        )
+
+    def _memory_result(
+        self, item: RateLimitItem, key: str, cost: int, name: str, *, consume: bool
+    ) -> RateLimitResult:
+        assert self._memory is not None  # noqa: S101  # checked by the callers
+        expiry = item.get_expiry()
+        allowed, remaining, reset_after = self._memory.sliding_window_hit(
+            item.key_for(key), item.amount, expiry, cost, consume=consume
+        )
+        if reset_after == 0.0 and remaining < item.amount:
+            reset_after = float(expiry)
+        return RateLimitResult(allowed, item.amount, remaining, reset_after, expiry, name)
+
+    def _outage(self, item: RateLimitItem, name: str, exc: StorageError | None) -> RateLimitResult:
+        """Apply the outage policy; `exc` is None while the cooldown skips the storage."""
+        self.storage_errors += 1
+        now = self._monotonic()
+        if exc is not None:
+            self._down_until = now + self.outage_cooldown
+        if exc is not None and now - self._last_log >= _LOG_EVERY:
+            self._last_log = now
+            logger.warning(
+                "rate-limit storage unavailable (%s); failing %s (%d errors so far)",
+                type(exc.storage_error).__name__,
+                "open" if self.fail_open else "closed",
+                self.storage_errors,
+            )
+        if not self.fail_open:
+            raise ServiceUnavailableError(
+                "Rate limiting is temporarily unavailable.", headers={"Retry-After": "1"}
+            ) from exc
+        return RateLimitResult(
+            allowed=True,
+            limit=item.amount,
+            remaining=item.amount,
+            reset_after=float(item.get_expiry()),
+            window=item.get_expiry(),
+            name=name,
+        )

@@ -1,0 +1,178 @@
+"""Helpers for the edge-stack tests: a small app, a client with a chosen peer, a Redis proxy."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import httpx
+from fastapi import APIRouter, FastAPI, Response
+from pydantic import BaseModel
+
+from bastion import BastionSettings, create_app
+from tests.conftest import TEST_SECRET
+
+SECURITY_HEADERS = {
+    "x-content-type-options": "nosniff",
+    "x-frame-options": "DENY",
+    "referrer-policy": "no-referrer",
+    "content-security-policy": "default-src 'none'; frame-ancestors 'none'",
+    "cross-origin-opener-policy": "same-origin",
+    "cross-origin-resource-policy": "same-origin",
+    "cache-control": "no-store",
+}
+
+
+class ItemIn(BaseModel):
+    name: str
+
+
+class ItemOut(BaseModel):
+    id: int
+    name: str
+
+
+def edge_router() -> APIRouter:
+    """Routes exercising each edge behaviour."""
+    router = APIRouter()
+
+    @router.get("/items")
+    async def list_items() -> dict[str, bool]:
+        return {"ok": True}
+
+    @router.post("/items", status_code=201)
+    async def create_item(item: ItemIn) -> ItemOut:
+        return ItemOut(id=1, name=item.name)
+
+    @router.post("/uploads")
+    async def upload(item: ItemIn) -> dict[str, int]:
+        return {"size": len(item.name)}
+
+    @router.get("/boom")
+    async def boom() -> None:
+        raise RuntimeError("secret internals")
+
+    @router.get("/slow")
+    async def slow() -> None:
+        await asyncio.sleep(30)
+
+    @router.get("/own-headers")
+    async def own_headers(response: Response) -> dict[str, bool]:
+        response.headers["Cache-Control"] = "public, max-age=60"
+        response.headers["X-Frame-Options"] = "SAMEORIGIN"
+        response.headers["Server"] = "leaky/1.0"
+        return {"ok": True}
+
+    @router.get("/own-timeout")
+    async def own_timeout() -> None:
+        raise TimeoutError
+
+    return router
+
+
+def edge_settings(**overrides: object) -> BastionSettings:
+    """Test settings with a private rate-limit key prefix."""
+    values: dict[str, object] = {
+        "environment": "test",
+        "secret_key": TEST_SECRET,
+        "configure_logging": False,
+        "ratelimit_key_prefix": f"bastion-test-{uuid.uuid4().hex}",
+    }
+    values.update(overrides)
+    return BastionSettings(**values)  # type: ignore[arg-type]
+
+
+def edge_app(settings: BastionSettings, *routers: APIRouter) -> FastAPI:
+    """The full stack over the edge routes (and any extra routers)."""
+    return create_app(settings, routers=[edge_router(), *routers])
+
+
+@asynccontextmanager
+async def serve_as(
+    app: FastAPI, peer: str = "198.51.100.7", *, lifespan: bool = True
+) -> AsyncIterator[httpx.AsyncClient]:
+    """Run the lifespan and yield a client whose requests come from `peer`."""
+    async with contextlib.AsyncExitStack() as stack:
+        if lifespan:
+            await stack.enter_async_context(app.router.lifespan_context(app))
+        transport = httpx.ASGITransport(app=app, client=(peer, 40000), raise_app_exceptions=False)
+        client = await stack.enter_async_context(
+            httpx.AsyncClient(transport=transport, base_url="http://testserver")
+        )
+        yield client
+
+
+async def clear_redis_keys(url: str, prefix: str) -> None:
+    """Delete the keys a test created under its own prefix."""
+    from redis.asyncio import Redis
+
+    client = Redis.from_url(url)
+    try:
+        keys = [key async for key in client.scan_iter(match=f"*{prefix}*", count=500)]
+        if keys:
+            await client.delete(*keys)
+    finally:
+        await client.aclose()
+
+
+class TcpProxy:
+    """A TCP relay to Redis that a test can take down and bring back on the same port.
+
+    Stopping it closes the listener and every relayed connection: to the app
+    this is Redis going away, without touching the shared Redis server.
+    """
+
+    def __init__(self, target_host: str, target_port: int) -> None:
+        self.target = (target_host, target_port)
+        self.port = 0
+        self._server: asyncio.Server | None = None
+        self._writers: set[asyncio.StreamWriter] = set()
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    async def start(self) -> None:
+        self._server = await asyncio.start_server(self._handle, "127.0.0.1", self.port)
+        self.port = self._server.sockets[0].getsockname()[1]
+
+    async def stop(self) -> None:
+        if self._server is None or not self._server.is_serving():
+            return
+        self._server.close()
+        for writer in list(self._writers):
+            writer.close()
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self._server.wait_closed()
+        self._writers.clear()
+
+    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            up_reader, up_writer = await asyncio.open_connection(*self.target)
+        except OSError:
+            writer.close()
+            return
+        self._writers.update((writer, up_writer))
+        pumps = [
+            asyncio.create_task(self._pump(reader, up_writer)),
+            asyncio.create_task(self._pump(up_reader, writer)),
+        ]
+        self._tasks.update(pumps)
+        await asyncio.gather(*pumps, return_exceptions=True)
+        self._tasks.difference_update(pumps)
+        for w in (writer, up_writer):
+            w.close()
+            self._writers.discard(w)
+
+    @staticmethod
+    async def _pump(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            while data := await reader.read(65536):
+                writer.write(data)
+                await writer.drain()
+        except (ConnectionError, asyncio.CancelledError):
+            pass
+        finally:
+            writer.close()

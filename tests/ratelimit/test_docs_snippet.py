@@ -1,0 +1,48 @@
+"""The rate-limiting docs snippet runs as documented."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+from types import ModuleType
+
+from tests.edge import edge_settings, serve_as
+
+SNIPPET = Path(__file__).parents[2] / "docs" / "snippets" / "rate_limits.py"
+
+
+def _snippet() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("rate_limits_snippet", SNIPPET)
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+async def test_failed_logins_are_throttled_per_account_and_auth_shares_a_budget() -> None:
+    app = _snippet().create_limited_app(edge_settings())
+    wrong = {"email": "Ann@example.com", "password": "guess"}
+    async with serve_as(app) as client:
+        failures = [(await client.post("/api/v1/auth/login", json=wrong)).json() for _ in range(5)]
+        locked = await client.post("/api/v1/auth/login", json=wrong | {"password": "correct horse"})
+        exports = [(await client.post("/api/v1/notes/export")).status_code for _ in range(3)]
+        auth_budget = await client.post("/api/v1/auth/login", json=wrong)
+    assert failures == [{"status": "denied"}] * 5
+    assert locked.status_code == 429
+    assert exports == [200, 200, 429]
+    assert auth_budget.headers["ratelimit-policy"].startswith('"auth";q=10')
+
+
+async def test_a_successful_login_forgets_earlier_failures() -> None:
+    app = _snippet().create_limited_app(edge_settings())
+    async with serve_as(app) as client:
+        for _ in range(4):
+            await client.post("/api/v1/auth/login", json={"email": "b@x.io", "password": "no"})
+        ok = await client.post(
+            "/api/v1/auth/login", json={"email": "b@x.io", "password": "correct horse"}
+        )
+        limiter = app.state.resources.limiter
+        after = await limiter.peek("5/15 minutes", "login-failures", "b@x.io")
+    assert ok.json() == {"status": "ok"}
+    assert after.remaining == 5

@@ -1,0 +1,133 @@
+"""The `RateLimiter` contract, on memory and on real Redis: exact counts, test, peek, reset."""
+
+from __future__ import annotations
+
+import pytest
+from limits.errors import StorageError
+
+from bastion.core.errors import ServiceUnavailableError
+from bastion.ratelimit import MemoryRateLimitStorage, RateLimiter, RateLimitResult, parse_limit
+from tests.edge import edge_app, edge_settings, serve_as
+
+
+@pytest.mark.parametrize("strategy", ["sliding-window-counter", "moving-window", "fixed-window"])
+async def test_hits_are_counted_exactly_until_the_budget_is_spent(
+    backend: dict[str, object], strategy: str
+) -> None:
+    app = edge_app(edge_settings(ratelimit_strategy=strategy, **backend))
+    async with serve_as(app):
+        limiter: RateLimiter = app.state.resources.limiter
+        results = [await limiter.hit("3/minute", "login", "alice") for _ in range(5)]
+    assert [r.allowed for r in results] == [True, True, True, False, False]
+    assert [r.remaining for r in results] == [2, 1, 0, 0, 0]
+    assert all(r.limit == 3 and r.window == 60 for r in results)
+    assert all(0 < r.reset_after <= 60 for r in results)
+    assert results[-1].retry_after >= 1
+
+
+async def test_test_and_peek_never_consume(backend: dict[str, object]) -> None:
+    app = edge_app(edge_settings(**backend))
+    async with serve_as(app):
+        limiter: RateLimiter = app.state.resources.limiter
+        fresh = await limiter.peek("2/minute", "k")
+        for _ in range(3):
+            assert (await limiter.test("2/minute", "k")).allowed
+        await limiter.hit("2/minute", "k")
+        would_two = await limiter.test("2/minute", "k", cost=2)
+        would_one = await limiter.test("2/minute", "k")
+        after = await limiter.peek("2/minute", "k")
+    assert fresh == RateLimitResult(allowed=True, limit=2, remaining=2, reset_after=0.0, window=60)
+    assert not would_two.allowed
+    assert would_one.allowed
+    assert after.remaining == 1
+
+
+async def test_keys_are_isolated_and_reset_forgets_one(backend: dict[str, object]) -> None:
+    app = edge_app(edge_settings(**backend))
+    async with serve_as(app):
+        limiter: RateLimiter = app.state.resources.limiter
+        await limiter.hit("1/minute", "login", "alice")
+        blocked = await limiter.hit("1/minute", "login", "alice")
+        other = await limiter.hit("1/minute", "login", "bob")
+        await limiter.reset("1/minute", "login", "alice")
+        again = await limiter.hit("1/minute", "login", "alice")
+        assert await limiter.check()
+    assert not blocked.allowed
+    assert other.allowed
+    assert again.allowed
+
+
+async def test_cost_consumes_several_hits(backend: dict[str, object]) -> None:
+    app = edge_app(edge_settings(**backend))
+    async with serve_as(app):
+        limiter: RateLimiter = app.state.resources.limiter
+        first = await limiter.hit("5/minute", "k", cost=3)
+        second = await limiter.hit("5/minute", "k", cost=3)
+    assert (first.allowed, first.remaining) == (True, 2)
+    assert (second.allowed, second.remaining) == (False, 2)
+
+
+def test_bad_limits_and_strategies_are_refused() -> None:
+    with pytest.raises(ValueError, match="parse rate limit"):
+        parse_limit("lots")
+    with pytest.raises(ValueError, match="strategy"):
+        RateLimiter(None, strategy="leaky-bucket")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="parse rate limit"):
+        edge_app(edge_settings(ratelimit_default="ten per fortnight"))
+
+
+class _FlakyStorage(MemoryRateLimitStorage):
+    """The real memory storage, which can be switched off like a Redis going away."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.down = False
+        self.calls = 0
+
+    def _count(self, key: str, now: float) -> int:
+        self.calls += 1
+        if self.down:
+            raise StorageError(ConnectionError("storage down"))
+        return super()._count(key, now)
+
+
+@pytest.mark.parametrize("fail_open", [True, False])
+async def test_after_an_outage_the_storage_rests_for_the_cooldown_then_is_asked_again(
+    fail_open: bool, caplog: pytest.LogCaptureFixture
+) -> None:
+    now = [1000.0]
+    storage = _FlakyStorage()
+    limiter = RateLimiter(
+        storage,
+        fail_open=fail_open,
+        outage_cooldown=5.0,
+        monotonic=lambda: now[0],
+    )
+    await limiter.hit("2/minute", "k")
+    storage.down = True
+
+    async def attempt() -> RateLimitResult | None:
+        try:
+            return await limiter.hit("2/minute", "k")
+        except ServiceUnavailableError:
+            return None
+
+    first = await attempt()
+    calls = storage.calls
+    skipped = [await attempt() for _ in range(3)]
+    assert storage.calls == calls  # nothing asked during the cooldown
+    now[0] += 5.0
+    storage.down = False
+    recovered = await limiter.hit("2/minute", "k")
+    blocked = await limiter.hit("2/minute", "k")
+    assert limiter.storage_errors == 4
+    if fail_open:
+        assert first is not None
+        assert first.allowed
+        assert all(r is not None and r.allowed for r in skipped)
+    else:
+        assert first is None
+        assert skipped == [None, None, None]
+    assert (recovered.allowed, recovered.remaining) == (True, 0)  # the count survived
+    assert not blocked.allowed
+    assert caplog.text.count("rate-limit storage unavailable") == 1

@@ -1,0 +1,111 @@
+"""bastion's memory storage counts exactly like `limits`' own, and sweeps at most once per interval."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from limits.aio.storage import MemoryStorage
+
+from bastion.ratelimit import RateLimiter
+from bastion.ratelimit.memory import MemoryRateLimitStorage
+from bastion.ratelimit.storage import close_rate_limiter
+
+
+@pytest.mark.parametrize("strategy", ["sliding-window-counter", "moving-window", "fixed-window"])
+async def test_the_lean_storage_answers_like_the_stock_one(strategy: str) -> None:
+    stock = RateLimiter(MemoryStorage(wrap_exceptions=True), strategy=strategy)  # type: ignore[arg-type]
+    lean = RateLimiter(MemoryRateLimitStorage(), strategy=strategy)  # type: ignore[arg-type]
+    sequence = [("a", 1), ("a", 2), ("b", 1), ("a", 1), ("a", 3), ("b", 4), ("a", 1)]
+    try:
+        for key, cost in sequence:
+            expected = await stock.hit("5/minute", key, cost=cost)
+            actual = await lean.hit("5/minute", key, cost=cost)
+            assert (actual.allowed, actual.remaining) == (expected.allowed, expected.remaining)
+            assert actual.reset_after == pytest.approx(expected.reset_after, abs=1.0)
+            peeked = await lean.peek("5/minute", key)
+            stock_peek = await stock.peek("5/minute", key)
+            assert (peeked.allowed, peeked.remaining) == (stock_peek.allowed, stock_peek.remaining)
+            tested = await lean.test("5/minute", key, cost=4)
+            assert tested.allowed == (await stock.test("5/minute", key, cost=4)).allowed
+    finally:
+        await close_rate_limiter(stock)
+        await close_rate_limiter(lean)
+
+
+async def test_expired_counters_are_dropped_on_read() -> None:
+    storage = MemoryRateLimitStorage()
+    await storage.incr("k", expiry=60)
+    storage.expirations["k"] = 0.0  # as if the window ended
+    assert await storage.get("k") == 0
+    assert "k" not in storage.storage
+
+
+async def test_the_expiry_sweep_runs_at_most_once_per_interval() -> None:
+    storage = MemoryRateLimitStorage(sweep_interval=3600)
+    await storage.incr("a", expiry=60)
+    first = storage.timer
+    await asyncio.sleep(0)  # the sweep task runs and ends
+    await storage.incr("b", expiry=60)
+    await storage.acquire_sliding_window_entry("c", limit=5, expiry=60)
+    assert first is not None
+    assert storage.timer is first  # no new sweep within the interval
+    assert not await storage.acquire_sliding_window_entry("c", limit=5, expiry=60, amount=6)
+
+
+def test_the_stock_hooks_the_lean_storage_overrides_still_exist() -> None:
+    # A `limits` upgrade renaming these would silently bring back a sweep per hit.
+    assert hasattr(MemoryStorage, "_MemoryStorage__schedule_expiry")
+    assert hasattr(MemoryStorage, "_MemoryStorage__expire_events")
+
+
+def test_memory_counters_warn_when_several_production_workers_would_each_count(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    from bastion import BastionSettings
+    from bastion.ratelimit import create_rate_limiter
+
+    settings = BastionSettings(
+        environment="production", secret_key="p" * 48, configure_logging=False
+    )
+    monkeypatch.setenv("WEB_CONCURRENCY", "4")
+    with caplog.at_level("WARNING", logger="bastion.ratelimit"):
+        create_rate_limiter(settings)
+    assert "4 workers" in caplog.text
+    caplog.clear()
+    monkeypatch.setenv("WEB_CONCURRENCY", "not-a-number")
+    with caplog.at_level("WARNING", logger="bastion.ratelimit"):
+        create_rate_limiter(settings)
+    assert caplog.text == ""
+
+
+@pytest.mark.redis
+async def test_the_storage_setting_picks_memory_or_a_dedicated_redis(redis_url: str) -> None:
+    from limits.aio.storage import RedisStorage
+
+    from tests.edge import clear_redis_keys, edge_app, edge_settings, serve_as
+
+    forced_memory = edge_app(edge_settings(redis_url=redis_url, ratelimit_storage_url="memory://"))
+    async with serve_as(forced_memory):
+        assert isinstance(forced_memory.state.resources.limiter.storage, MemoryRateLimitStorage)
+        assert forced_memory.state.resources.redis is not None
+    settings = edge_settings(ratelimit_storage_url=redis_url)
+    dedicated = edge_app(settings)
+    try:
+        async with serve_as(dedicated) as client:
+            assert isinstance(dedicated.state.resources.limiter.storage, RedisStorage)
+            assert dedicated.state.resources.redis is None
+            assert await dedicated.state.resources.limiter.check()
+            assert (await client.get("/api/v1/items")).headers["ratelimit-remaining"] == "599"
+    finally:
+        await clear_redis_keys(redis_url, settings.ratelimit_key_prefix)
+
+
+async def test_an_unreachable_storage_fails_its_readiness_check() -> None:
+    from bastion.ratelimit import RateLimiter
+
+    class Broken(MemoryRateLimitStorage):
+        async def check(self) -> bool:
+            raise ConnectionError("down")
+
+    assert not await RateLimiter(Broken()).check()
