@@ -66,8 +66,9 @@ async def measure(
     for _ in range(rounds):
         started = time.perf_counter()
         for _ in range(requests):
-            await call(app, scope, body)
+            status = await call(app, scope, body)
         per_round.append((time.perf_counter() - started) / requests * 1e6)
+        assert status < 400, f"the benchmark measured {status} answers"
     return min(per_round)
 
 

@@ -254,7 +254,7 @@ def edge_only_app() -> FastAPI:
     return app
 
 
-async def asgi_table() -> None:
+async def asgi_table(redis_url: str | None = None) -> None:
     from contextlib import AsyncExitStack
 
     stacks: dict[str, Callable[[], FastAPI]] = {
@@ -291,6 +291,19 @@ async def asgi_table() -> None:
             print(
                 f"small GET from {clients:>4} client IPs: bare {f['bare']:.1f} µs, "
                 f"bastion {f['bastion']:.1f} µs ({f['bastion'] / f['bare']:.2f}x)"
+            )
+        if redis_url:
+            app = bastion_app(redis_url)
+            prefix = app.state.settings.ratelimit_key_prefix
+            async with app.router.lifespan_context(app):
+                f = await _interleaved({"bare": apps["bare FastAPI"], "redis": app}, scope, body)
+                client = app.state.resources.redis
+                keys = [k async for k in client.scan_iter(match=f"*{prefix}*", count=1000)]
+                if keys:
+                    await client.delete(*keys)
+            print(
+                f"small GET, bastion with Redis rate limiting (local Redis): {f['redis']:.1f} µs "
+                f"({f['redis'] / f['bare']:.2f}x bare)"
             )
 
 
@@ -428,7 +441,7 @@ def main() -> None:
     redis_url = os.environ.get("BASTION_BENCH_REDIS_URL") or os.environ.get(
         "BASTION_TEST_REDIS_URL"
     )
-    asyncio.run(asgi_table())
+    asyncio.run(asgi_table(redis_url))
     asyncio.run(limiter_table(redis_url))
     if os.environ.get("BENCH_SKIP_HTTP") != "1":
         http_table()

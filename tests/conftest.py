@@ -43,6 +43,12 @@ def redis_url() -> str:
     return _service_url("BASTION_TEST_REDIS_URL", "Redis")
 
 
+@pytest.fixture(autouse=True)
+def _in_memory_database(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Apps built from default settings use an in-memory SQLite, not a file in the cwd."""
+    monkeypatch.setenv("BASTION_DATABASE_URL", "sqlite+aiosqlite:///:memory:")
+
+
 @pytest.fixture
 def settings() -> BastionSettings:
     """Test-environment settings with a strong key and bastion's logging left alone."""

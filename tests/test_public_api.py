@@ -15,6 +15,8 @@ PACKAGES = [
     "bastion",
     "bastion.auth",
     "bastion.core",
+    "bastion.db",
+    "bastion.security",
     "bastion.web",
     "bastion.middleware",
     "bastion.observability",

@@ -11,7 +11,6 @@ from starlette.middleware import Middleware
 from bastion.core.settings import BastionSettings
 from bastion.db.engine import create_engine, create_sessionmaker, database_ready_check
 from bastion.middleware.stack import edge_middleware
-from bastion.middleware.unicode_body import UnicodeBodyMiddleware
 from bastion.observability.logging import configure_logging, install_request_id_factory
 from bastion.ratelimit.client_ip import TrustedProxies
 from bastion.ratelimit.storage import close_rate_limiter, create_rate_limiter
@@ -120,9 +119,9 @@ def create_app(
         redoc_url="/redoc" if docs else None,
         lifespan=app_lifespan,
         # Outermost first: request id, security headers, the envelope catch-all,
-        # CORS, trusted hosts, body limit, timeout, global rate limit; the
-        # host's own middleware sits inside them, the Unicode body check innermost.
-        middleware=[*edge_middleware(settings), *middleware, Middleware(UnicodeBodyMiddleware)],
+        # CORS, trusted hosts, body limit, timeout, global rate limit, the JSON
+        # text check; the host's own middleware sits inside them.
+        middleware=[*edge_middleware(settings), *middleware],
         **_openapi_metadata(settings),  # type: ignore[arg-type]  # keys match FastAPI's keyword names
     )
     app.state.settings = settings

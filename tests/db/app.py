@@ -61,6 +61,13 @@ def widget_router() -> APIRouter:
         await WidgetService(uow).widgets.add(data)
         raise ConflictError("written, then refused")
 
+    @router.post("/numbered", status_code=201, responses=error_responses(409, 422))
+    async def numbered(uow: Uow) -> WidgetOut:
+        # Reads, then writes what it read: the pattern that races between transactions.
+        widgets = WidgetService(uow).widgets
+        count = await widgets.count()
+        return await widgets.add(WidgetIn(name=f"widget-{count}", price=count))
+
     return router
 
 

@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict
-from sqlalchemy import CheckConstraint, ForeignKey, MetaData, String, UniqueConstraint
+from sqlalchemy import CheckConstraint, ForeignKey, MetaData, String, UniqueConstraint, text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from bastion.db import (
@@ -45,6 +45,8 @@ class Part(UUIDPrimaryKeyMixin, TimestampMixin, TestBase):
 
     widget_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("widgets.id", ondelete="RESTRICT"))
     label: Mapped[str] = mapped_column(String(50))
+    # A value only the database knows, so inserts read the row back.
+    weight: Mapped[int] = mapped_column(server_default=text("1"))
     widget: Mapped[Widget] = relationship(back_populates="parts")
 
 
@@ -114,6 +116,7 @@ class PartOut(BaseModel):
     id: uuid.UUID
     widget_id: uuid.UUID
     label: str
+    weight: int
 
 
 class PartLabel(BaseModel):

@@ -58,6 +58,31 @@ async def test_get_reads_back_the_committed_row_and_missing_ids_raise_not_found(
             await repo.get(uuid7())
 
 
+async def test_an_add_without_reading_back_returns_what_a_read_returns(
+    sessionmaker: Maker,
+) -> None:
+    from datetime import datetime, timedelta, timezone
+
+    local = datetime(2026, 5, 1, 12, 0, tzinfo=timezone(timedelta(hours=2)))
+    async with UnitOfWork(sessionmaker) as uow:
+        repo = WidgetRepository(uow.session)
+        added = await repo.add({"name": "bolt", "created_at": local})
+        assert added.created_at == local
+        assert added.created_at.utcoffset() == timedelta(0)
+        assert added.category is None
+        assert added.price == 0
+    async with UnitOfWork(sessionmaker) as uow:
+        assert await WidgetRepository(uow.session).get(added.id) == added
+
+
+async def test_an_add_reads_back_values_only_the_database_knows(sessionmaker: Maker) -> None:
+    async with UnitOfWork(sessionmaker) as uow:
+        widget = await WidgetRepository(uow.session).add(WidgetIn(name="bolt"))
+        part = await PartRepository(uow.session).add({"widget_id": widget.id, "label": "x"})
+        assert part.weight == 1
+        assert await PartRepository(uow.session).get(part.id) == part
+
+
 async def test_get_many_keeps_the_requested_order_and_skips_missing_ids(
     sessionmaker: Maker,
 ) -> None:

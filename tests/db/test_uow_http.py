@@ -181,3 +181,22 @@ async def test_every_dependency_of_a_request_shares_one_unit_of_work(
 ) -> None:
     async with serve(create_app(db_settings, routers=[_same_uow_router()])) as client:
         assert (await client.get("/api/v1/same")).json() == {"same": True}
+
+
+async def test_concurrent_read_then_write_requests_never_fail_with_busy(
+    db_settings: BastionSettings,
+) -> None:
+    # Each request counts the rows, then inserts "widget-<count>". On SQLite a
+    # deferred transaction fails with SQLITE_BUSY (a 503) when another commits in
+    # between; with the write lock taken at BEGIN they queue and see each other.
+    app = widget_app(db_settings)
+    async with serve(app) as client:
+        responses = await asyncio.gather(
+            *(client.post("/api/v1/widgets/numbered") for _ in range(8))
+        )
+    statuses = [r.status_code for r in responses]
+    assert 503 not in statuses
+    assert 500 not in statuses
+    if db_settings.database_url.startswith("sqlite"):
+        # Serialized: every insert saw the previous ones, so every name is unique.
+        assert statuses == [201] * 8

@@ -57,7 +57,7 @@ async def test_a_chunked_upload_without_content_length_is_counted_and_refused() 
     assert response.json()["error"] == {
         "code": "PAYLOAD_TOO_LARGE",
         "message": "The request body is too large.",
-        "details": None,
+        "details": {"max_bytes": 1024},
         "request_id": response.headers["x-request-id"],
     }
 

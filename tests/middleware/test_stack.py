@@ -15,6 +15,7 @@ from bastion.middleware import (
     SecurityHeadersMiddleware,
     TimeoutMiddleware,
     TrustedHostMiddleware,
+    UnicodeBodyMiddleware,
 )
 from tests.edge import SECURITY_HEADERS, edge_app, edge_settings, serve_as
 
@@ -32,6 +33,7 @@ def test_create_app_composes_the_stack_in_the_documented_order() -> None:
         BodyLimitMiddleware,
         TimeoutMiddleware,
         RateLimitMiddleware,
+        UnicodeBodyMiddleware,
     ]
     assert tuple(classes) == EDGE_ORDER
 

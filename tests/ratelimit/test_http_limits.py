@@ -215,6 +215,7 @@ async def test_a_redis_outage_follows_the_policy_and_recovers(
         ratelimit_default="3/minute",
         redis_url=url,
         ratelimit_fail_open=fail_open,
+        ratelimit_outage_cooldown=0,  # ask Redis on every request: recovery is immediate
         redis_socket_timeout=0.5,
     )
     app = edge_app(settings)

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import pytest
+from limits.errors import StorageError
 
-from bastion.ratelimit import RateLimiter, RateLimitResult, parse_limit
+from bastion.core.errors import ServiceUnavailableError
+from bastion.ratelimit import MemoryRateLimitStorage, RateLimiter, RateLimitResult, parse_limit
 from tests.edge import edge_app, edge_settings, serve_as
 
 
@@ -72,3 +74,60 @@ def test_bad_limits_and_strategies_are_refused() -> None:
         RateLimiter(None, strategy="leaky-bucket")  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="parse rate limit"):
         edge_app(edge_settings(ratelimit_default="ten per fortnight"))
+
+
+class _FlakyStorage(MemoryRateLimitStorage):
+    """The real memory storage, which can be switched off like a Redis going away."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.down = False
+        self.calls = 0
+
+    def _count(self, key: str, now: float) -> int:
+        self.calls += 1
+        if self.down:
+            raise StorageError(ConnectionError("storage down"))
+        return super()._count(key, now)
+
+
+@pytest.mark.parametrize("fail_open", [True, False])
+async def test_after_an_outage_the_storage_rests_for_the_cooldown_then_is_asked_again(
+    fail_open: bool, caplog: pytest.LogCaptureFixture
+) -> None:
+    now = [1000.0]
+    storage = _FlakyStorage()
+    limiter = RateLimiter(
+        storage,
+        fail_open=fail_open,
+        outage_cooldown=5.0,
+        monotonic=lambda: now[0],
+    )
+    await limiter.hit("2/minute", "k")
+    storage.down = True
+
+    async def attempt() -> RateLimitResult | None:
+        try:
+            return await limiter.hit("2/minute", "k")
+        except ServiceUnavailableError:
+            return None
+
+    first = await attempt()
+    calls = storage.calls
+    skipped = [await attempt() for _ in range(3)]
+    assert storage.calls == calls  # nothing asked during the cooldown
+    now[0] += 5.0
+    storage.down = False
+    recovered = await limiter.hit("2/minute", "k")
+    blocked = await limiter.hit("2/minute", "k")
+    assert limiter.storage_errors == 4
+    if fail_open:
+        assert first is not None
+        assert first.allowed
+        assert all(r is not None and r.allowed for r in skipped)
+    else:
+        assert first is None
+        assert skipped == [None, None, None]
+    assert (recovered.allowed, recovered.remaining) == (True, 0)  # the count survived
+    assert not blocked.allowed
+    assert caplog.text.count("rate-limit storage unavailable") == 1

@@ -8,7 +8,8 @@ import pytest
 from limits.aio.storage import MemoryStorage
 
 from bastion.ratelimit import RateLimiter
-from bastion.ratelimit.storage import MemoryRateLimitStorage, close_rate_limiter
+from bastion.ratelimit.memory import MemoryRateLimitStorage
+from bastion.ratelimit.storage import close_rate_limiter
 
 
 @pytest.mark.parametrize("strategy", ["sliding-window-counter", "moving-window", "fixed-window"])
@@ -21,8 +22,12 @@ async def test_the_lean_storage_answers_like_the_stock_one(strategy: str) -> Non
             expected = await stock.hit("5/minute", key, cost=cost)
             actual = await lean.hit("5/minute", key, cost=cost)
             assert (actual.allowed, actual.remaining) == (expected.allowed, expected.remaining)
+            assert actual.reset_after == pytest.approx(expected.reset_after, abs=1.0)
             peeked = await lean.peek("5/minute", key)
-            assert peeked.remaining == (await stock.peek("5/minute", key)).remaining
+            stock_peek = await stock.peek("5/minute", key)
+            assert (peeked.allowed, peeked.remaining) == (stock_peek.allowed, stock_peek.remaining)
+            tested = await lean.test("5/minute", key, cost=4)
+            assert tested.allowed == (await stock.test("5/minute", key, cost=4)).allowed
     finally:
         await close_rate_limiter(stock)
         await close_rate_limiter(lean)
@@ -52,3 +57,55 @@ def test_the_stock_hooks_the_lean_storage_overrides_still_exist() -> None:
     # A `limits` upgrade renaming these would silently bring back a sweep per hit.
     assert hasattr(MemoryStorage, "_MemoryStorage__schedule_expiry")
     assert hasattr(MemoryStorage, "_MemoryStorage__expire_events")
+
+
+def test_memory_counters_warn_when_several_production_workers_would_each_count(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    from bastion import BastionSettings
+    from bastion.ratelimit import create_rate_limiter
+
+    settings = BastionSettings(
+        environment="production", secret_key="p" * 48, configure_logging=False
+    )
+    monkeypatch.setenv("WEB_CONCURRENCY", "4")
+    with caplog.at_level("WARNING", logger="bastion.ratelimit"):
+        create_rate_limiter(settings)
+    assert "4 workers" in caplog.text
+    caplog.clear()
+    monkeypatch.setenv("WEB_CONCURRENCY", "not-a-number")
+    with caplog.at_level("WARNING", logger="bastion.ratelimit"):
+        create_rate_limiter(settings)
+    assert caplog.text == ""
+
+
+@pytest.mark.redis
+async def test_the_storage_setting_picks_memory_or_a_dedicated_redis(redis_url: str) -> None:
+    from limits.aio.storage import RedisStorage
+
+    from tests.edge import clear_redis_keys, edge_app, edge_settings, serve_as
+
+    forced_memory = edge_app(edge_settings(redis_url=redis_url, ratelimit_storage_url="memory://"))
+    async with serve_as(forced_memory):
+        assert isinstance(forced_memory.state.resources.limiter.storage, MemoryRateLimitStorage)
+        assert forced_memory.state.resources.redis is not None
+    settings = edge_settings(ratelimit_storage_url=redis_url)
+    dedicated = edge_app(settings)
+    try:
+        async with serve_as(dedicated) as client:
+            assert isinstance(dedicated.state.resources.limiter.storage, RedisStorage)
+            assert dedicated.state.resources.redis is None
+            assert await dedicated.state.resources.limiter.check()
+            assert (await client.get("/api/v1/items")).headers["ratelimit-remaining"] == "599"
+    finally:
+        await clear_redis_keys(redis_url, settings.ratelimit_key_prefix)
+
+
+async def test_an_unreachable_storage_fails_its_readiness_check() -> None:
+    from bastion.ratelimit import RateLimiter
+
+    class Broken(MemoryRateLimitStorage):
+        async def check(self) -> bool:
+            raise ConnectionError("down")
+
+    assert not await RateLimiter(Broken()).check()

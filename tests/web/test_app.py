@@ -159,3 +159,4 @@ async def test_two_apps_share_nothing(settings: BastionSettings) -> None:
     async with serve(first) as one, serve(second) as two:
         assert (await one.get("/ready")).json()["checks"] == {"database": "ok", "a": "ok"}
         assert (await two.get("/ready")).json()["checks"] == {"database": "ok"}
+        assert first.state.resources.engine is not second.state.resources.engine

@@ -31,7 +31,7 @@ async def _responses(**overrides: object) -> dict[str, dict[str, list[str]]]:
 
 async def test_each_operation_lists_the_edge_statuses_that_apply_to_it() -> None:
     paths = await _responses()
-    assert paths["/api/v1/items"]["post"] == ["201", "413", "422", "429", "500", "504"]
+    assert paths["/api/v1/items"]["post"] == ["201", "400", "413", "422", "429", "500", "504"]
     assert paths["/api/v1/items"]["get"] == ["200", "429", "500", "504"]
     assert paths["/health"]["get"] == ["200", "500", "504"]  # exempt from the global limit
 

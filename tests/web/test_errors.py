@@ -86,7 +86,27 @@ async def test_wrong_method_is_405_envelope_with_allow(app: FastAPI) -> None:
     async with serve(app) as client:
         response = await client.delete("/health")
     assert_envelope(response, 405, "METHOD_NOT_ALLOWED")
-    assert "GET" in response.headers["allow"]
+    assert response.headers["allow"] == "GET"
+
+
+async def test_405_allow_lists_the_methods_of_every_route_at_the_path(
+    settings: BastionSettings,
+) -> None:
+    router = APIRouter()
+
+    @router.get("/things/{thing_id}")
+    async def read(thing_id: int) -> None: ...
+
+    @router.patch("/things/{thing_id}")
+    async def change(thing_id: int) -> None: ...
+
+    @router.delete("/things/{thing_id}")
+    async def remove(thing_id: int) -> None: ...
+
+    async with serve(create_app(settings, routers=[router])) as client:
+        response = await client.put("/api/v1/things/3")
+    assert_envelope(response, 405, "METHOD_NOT_ALLOWED")
+    assert response.headers["allow"] == "DELETE, GET, PATCH"
 
 
 @pytest.mark.parametrize(
@@ -214,6 +234,29 @@ async def test_valid_escapes_are_accepted(app: FastAPI, email: bytes) -> None:
         )
     assert response.status_code == 201
     assert response.json()["email"] in {"\N{GRINNING FACE}@x.y", "\\ud800@x.y"}
+
+
+@pytest.mark.parametrize(
+    "content",
+    [b'{"email": "\xff\xfe", "password": "x"}', b'{"email": "caf\xc3'],
+    ids=["invalid-bytes", "truncated-sequence"],
+)
+async def test_body_that_is_not_utf8_json_is_422_not_400(app: FastAPI, content: bytes) -> None:
+    async with serve(app) as client:
+        response = await client.post(
+            "/api/v1/signup", content=content, headers={"content-type": "application/json"}
+        )
+    error = assert_envelope(response, 422, "VALIDATION_ERROR")
+    assert error["details"][0]["type"] == "json_invalid"  # type: ignore[index]
+
+
+async def test_non_json_body_is_not_inspected(app: FastAPI) -> None:
+    async with serve(app) as client:
+        response = await client.post(
+            "/api/v1/signup", content=b"\xff\\ud800", headers={"content-type": "text/plain"}
+        )
+    assert_envelope(response, 422, "VALIDATION_ERROR")
+    assert response.json()["error"]["details"][0]["type"] != "json_invalid"
 
 
 async def test_surrogate_escape_split_across_chunks_is_caught(app: FastAPI) -> None:

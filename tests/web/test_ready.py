@@ -52,7 +52,6 @@ async def test_check_returning_false_fails(settings: BastionSettings) -> None:
     async with serve(app) as client:
         response = await client.get("/ready")
     assert response.status_code == 503
-    # The app's own `database` check (built in by the persistence layer) passes beside it.
     assert response.json()["error"]["details"] == {"checks": {"database": "ok", "queue": "failed"}}
 
 

@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Annotated, Self
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic.json_schema import SkipJsonSchema
 
 Title = Annotated[str, Field(min_length=1, max_length=200, description="1 to 200 characters.")]
 Body = Annotated[str, Field(max_length=10_000, description="Up to 10,000 characters.")]
@@ -26,8 +27,9 @@ class NoteUpdate(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    title: Title | None = None
-    body: Body | None = None
+    # `None` only marks "not sent": the schema offers no null (a sent null is a 422).
+    title: Title | SkipJsonSchema[None] = None
+    body: Body | SkipJsonSchema[None] = None
 
     @model_validator(mode="after")
     def _no_nulls(self) -> Self:

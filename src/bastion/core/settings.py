@@ -210,6 +210,11 @@ class BastionSettings(BaseSettings):
         default=True,
         description="On a storage outage serve the request (log and count); false answers 503.",
     )
+    ratelimit_outage_cooldown: float = Field(
+        default=1.0,
+        ge=0,
+        description="Seconds the outage policy applies without asking a failed storage again.",
+    )
     ratelimit_headers: Literal["both", "legacy", "draft", "none"] = Field(
         default="both",
         description="`legacy` (`RateLimit-Limit/-Remaining/-Reset`), `draft` (`RateLimit-Policy` + `RateLimit`), both or none.",

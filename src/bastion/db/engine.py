@@ -30,7 +30,7 @@ def _is_memory(url: URL) -> bool:
 
 
 def _install_sqlite_pragmas(engine: AsyncEngine, *, busy_timeout: int, wal: bool) -> None:
-    """Foreign keys on, WAL, a busy timeout; and let SQLAlchemy own BEGIN (for SAVEPOINTs)."""
+    """Foreign keys on, WAL, a busy timeout; SQLAlchemy owns BEGIN (for SAVEPOINTs), IMMEDIATE."""
 
     @event.listens_for(engine.sync_engine, "connect")
     def _on_connect(dbapi_connection: DBAPIConnection, _record: ConnectionPoolEntry) -> None:
@@ -47,7 +47,11 @@ def _install_sqlite_pragmas(engine: AsyncEngine, *, busy_timeout: int, wal: bool
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(connection: object) -> None:
-        connection.exec_driver_sql("BEGIN")  # type: ignore[attr-defined]  # a sync Connection
+        # IMMEDIATE takes the write lock up front. A deferred transaction that reads,
+        # then writes while another commits fails at once with SQLITE_BUSY (the busy
+        # timeout cannot help: waiting would deadlock), which would surface as a 503;
+        # taking the lock first makes concurrent requests queue under the busy timeout.
+        connection.exec_driver_sql("BEGIN IMMEDIATE")  # type: ignore[attr-defined]  # a sync Connection
 
 
 def create_engine(settings: BastionSettings) -> AsyncEngine:

@@ -1,4 +1,4 @@
-"""Pure-ASGI middleware: the edge stack, from request ids to the global rate limit."""
+"""Pure-ASGI middleware: the edge stack, from request ids to the JSON text check."""
 
 from bastion.middleware.body_limit import BodyLimitConfig, BodyLimitMiddleware
 from bastion.middleware.cors import CORSConfig, CORSMiddleware
@@ -18,6 +18,7 @@ from bastion.middleware.security_headers import (
 from bastion.middleware.stack import EDGE_ORDER, edge_middleware
 from bastion.middleware.timeout import TimeoutConfig, TimeoutMiddleware
 from bastion.middleware.trusted_hosts import TrustedHostConfig, TrustedHostMiddleware
+from bastion.middleware.unicode_body import UnicodeBodyMiddleware
 
 __all__ = [
     "DOCS_CONTENT_SECURITY_POLICY",
@@ -38,6 +39,7 @@ __all__ = [
     "TimeoutMiddleware",
     "TrustedHostConfig",
     "TrustedHostMiddleware",
+    "UnicodeBodyMiddleware",
     "edge_middleware",
     "is_valid_request_id",
 ]

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from bastion.core.errors import PayloadTooLargeError
 from bastion.middleware.paths import PathTable
 from bastion.web.responses import render_error
 
@@ -21,12 +22,22 @@ _MESSAGE = "The request body is too large."
 _NO_BODY = frozenset({"1.0", "1.1"})
 
 
-class _BodyTooLarge(HTTPException):
-    """Raised from `receive`; FastAPI re-raises `HTTPException`s met while reading a body."""
+class _BodyTooLarge(PayloadTooLargeError, HTTPException):  # type: ignore[misc]  # both define `headers`; the bastion one is used
+    """Raised from `receive`.
+
+    An `HTTPException`, because FastAPI re-raises those when met while reading a
+    body (anything else becomes a 400); a `PayloadTooLargeError` first, so the
+    app's bastion handler renders it, with the same details as the early 413.
+    """
 
     def __init__(self, limit: int) -> None:
-        super().__init__(status_code=413, detail=_MESSAGE)
-        self.limit = limit
+        # Not the cooperative chain: `HTTPException.__init__` would take the message
+        # for a status code. Set both bases' fields directly.
+        Exception.__init__(self, _MESSAGE)
+        self.message = _MESSAGE
+        self.details = {"max_bytes": limit}
+        self.headers = {}
+        self.detail = _MESSAGE
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,6 +14,7 @@ from bastion.middleware.request_id import RequestIdConfig, RequestIdMiddleware
 from bastion.middleware.security_headers import SecurityHeadersConfig, SecurityHeadersMiddleware
 from bastion.middleware.timeout import TimeoutConfig, TimeoutMiddleware
 from bastion.middleware.trusted_hosts import TrustedHostConfig, TrustedHostMiddleware
+from bastion.middleware.unicode_body import UnicodeBodyMiddleware
 
 if TYPE_CHECKING:
     from bastion.core.settings import BastionSettings
@@ -28,7 +29,9 @@ __all__ = ["EDGE_ORDER", "edge_middleware"]
 #:   with the CORS headers, and preflights never spend rate-limit budget;
 #: - trusted hosts, body limit, timeout: cheap refusals before any work;
 #: - the global rate limit last, so only requests that will really run are counted
-#:   and its storage round trip sits inside the time budget.
+#:   and its storage round trip sits inside the time budget;
+#: - the JSON text check innermost: it reads the body as the app does, after the
+#:   body limit, and turns undecodable JSON into a 422 before a handler runs.
 EDGE_ORDER: tuple[type, ...] = (
     RequestIdMiddleware,
     SecurityHeadersMiddleware,
@@ -38,6 +41,7 @@ EDGE_ORDER: tuple[type, ...] = (
     BodyLimitMiddleware,
     TimeoutMiddleware,
     RateLimitMiddleware,
+    UnicodeBodyMiddleware,
 )
 
 
@@ -72,4 +76,5 @@ def edge_middleware(settings: BastionSettings) -> list[Middleware]:
     if settings.request_timeout > 0 or any(settings.request_timeout_routes.values()):
         stack.append(Middleware(TimeoutMiddleware, config=TimeoutConfig.from_settings(settings)))
     stack.append(Middleware(RateLimitMiddleware, config=RateLimitConfig.from_settings(settings)))
+    stack.append(Middleware(UnicodeBodyMiddleware))
     return stack

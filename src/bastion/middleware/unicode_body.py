@@ -1,6 +1,8 @@
-"""Reject JSON bodies holding lone surrogates before any handler sees them."""
+"""Reject JSON bodies that are not valid UTF-8 or hold lone surrogates, before any handler."""
 
 from __future__ import annotations
+
+import codecs
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -12,15 +14,24 @@ _BODYLESS = frozenset({"GET", "HEAD", "OPTIONS", "DELETE", "TRACE"})
 _ESCAPE_LEN = 6  # len(b"\\ud800"): how much of a chunk's tail may start a split escape
 
 
-class UnicodeBodyMiddleware:
-    r"""Turn a JSON body with a lone surrogate escape into a 422, never a 500.
+def _is_json(scope: Scope) -> bool:
+    for name, value in scope["headers"]:
+        if name == b"content-type":
+            media_type: bytes = value.split(b";", 1)[0].strip().lower()
+            return media_type == b"application/json" or media_type.endswith(b"+json")
+    return True  # FastAPI parses a body without a content type as JSON
 
-    `json` accepts `"\\ud800"`; the resulting string fails later, where it is
-    written to a database or serialized, which would be a 500 or an error after
-    a committed write. This layer watches the body as the app reads it: each
-    chunk costs one regex search over bytes already in memory; only a body that
-    holds an escape in the surrogate range is checked exactly, and a lone one
-    raises `UnencodableBodyError` out of `receive`, before the handler runs.
+
+class UnicodeBodyMiddleware:
+    r"""Turn undecodable JSON text into a 422 `VALIDATION_ERROR`, never a 400 or a 500.
+
+    JSON is UTF-8 (RFC 8259); FastAPI answers other bytes with a 400. And `json`
+    accepts `"\\ud800"`, whose string fails later, where it is written to a
+    database or serialized: a 500, or an error after a committed write. This
+    layer watches a JSON body as the app reads it: an ASCII chunk costs one
+    regex search over bytes already in memory; only a body holding an escape
+    in the surrogate range is checked exactly. A failure raises
+    `UnencodableBodyError` out of `receive`, before the handler runs.
     """
 
     def __init__(self, app: ASGIApp) -> None:
@@ -29,11 +40,12 @@ class UnicodeBodyMiddleware:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Serve one ASGI connection."""
-        if scope["type"] != "http" or scope["method"] in _BODYLESS:
+        if scope["type"] != "http" or scope["method"] in _BODYLESS or not _is_json(scope):
             await self.app(scope, receive, send)
             return
         chunks: list[bytes] = []
         suspicious = False
+        decoder = codecs.getincrementaldecoder("utf-8")()
 
         async def checked_receive() -> Message:
             nonlocal suspicious
@@ -41,15 +53,27 @@ class UnicodeBodyMiddleware:
             if message["type"] != "http.request":
                 return message
             body: bytes = message.get("body", b"")
+            more_body: bool = message.get("more_body", False)
+            try:
+                if not body.isascii():
+                    decoder.decode(body)
+                if not more_body:
+                    decoder.decode(b"", final=True)
+            except UnicodeDecodeError:
+                raise UnencodableBodyError(
+                    ["body"], "json_invalid", "The body is not valid UTF-8."
+                ) from None
             if body:
                 if not suspicious:
                     tail = chunks[-1][-_ESCAPE_LEN:] if chunks else b""
                     suspicious = may_hold_surrogate(tail + body if tail else body)
                 chunks.append(body)
-            if suspicious and not message.get("more_body", False):
+            if suspicious and not more_body:
                 loc = find_lone_surrogate(b"".join(chunks))
                 if loc is not None:
-                    raise UnencodableBodyError(loc)
+                    raise UnencodableBodyError(
+                        loc, "string_unicode", "Text must be valid Unicode (no lone surrogates)."
+                    )
             return message
 
         await self.app(scope, checked_receive, send)

@@ -18,12 +18,14 @@ from bastion.ratelimit.headers import (
 )
 from bastion.ratelimit.keys import KeyFunc, by_ip, by_user
 from bastion.ratelimit.limiter import Limit, RateLimiter, RateLimitResult, Strategy, parse_limit
+from bastion.ratelimit.memory import MemoryRateLimitStorage
 from bastion.ratelimit.storage import close_rate_limiter, create_rate_limiter, rate_limit_storage
 
 __all__ = [
     "HeaderMode",
     "KeyFunc",
     "Limit",
+    "MemoryRateLimitStorage",
     "RateLimit",
     "RateLimitReport",
     "RateLimitResult",

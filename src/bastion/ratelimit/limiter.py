@@ -22,6 +22,7 @@ from limits.aio.strategies import (
 from limits.errors import StorageError
 
 from bastion.core.errors import ServiceUnavailableError
+from bastion.ratelimit.memory import MemoryRateLimitStorage
 
 __all__ = ["Limit", "RateLimitResult", "RateLimiter", "Strategy", "parse_limit"]
 
@@ -87,9 +88,11 @@ class RateLimiter:
     worker sharing the storage. No method blocks the event loop.
 
     When the storage fails (Redis down), a fail-open limiter logs, counts the
-    failure in `storage_errors` and answers "allowed"; a fail-closed one raises
-    `ServiceUnavailableError` (503). Either way the next call tries again, so
-    the limiter recovers when the storage returns.
+    request in `storage_errors` and answers "allowed"; a fail-closed one raises
+    `ServiceUnavailableError` (503). For `outage_cooldown` seconds after a
+    failure the storage is not asked again (the policy applies at once, so a
+    Redis that hangs does not stall every request for its timeout); the first
+    call after that tries again, so the limiter recovers when the storage does.
     """
 
     def __init__(
@@ -100,6 +103,8 @@ class RateLimiter:
         key_prefix: str = "bastion",
         fail_open: bool = True,
         clock: Callable[[], float] = time.time,
+        outage_cooldown: float = 1.0,
+        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         """Create the limiter.
 
@@ -109,6 +114,9 @@ class RateLimiter:
             key_prefix: Namespace of every key (isolates apps sharing one Redis).
             fail_open: Serve on a storage outage (True) or raise 503 (False).
             clock: Epoch seconds; matches the clock `limits` stamps windows with.
+            outage_cooldown: Seconds to apply the outage policy without asking
+                the storage, after it failed (0: ask every time).
+            monotonic: The clock of the cooldown and of log throttling.
         """
         if strategy not in _STRATEGIES:
             raise ValueError(f"unknown rate-limit strategy {strategy!r}")
@@ -118,9 +126,19 @@ class RateLimiter:
         self.fail_open = fail_open
         self.storage_errors = 0
         self._limiter = _STRATEGIES[strategy](storage)
+        # In process memory the sliding window counter is computed in one call
+        # (same keys, same arithmetic as `limits`); elsewhere `limits` does it.
+        self._memory = (
+            storage
+            if isinstance(storage, MemoryRateLimitStorage) and strategy == "sliding-window-counter"
+            else None
+        )
         self._clock = clock
         self._items: dict[str, RateLimitItem] = {}
         self._last_log = -math.inf
+        self.outage_cooldown = outage_cooldown
+        self._monotonic = monotonic
+        self._down_until = -math.inf
 
     def _item(self, limit: Limit) -> RateLimitItem:
         if isinstance(limit, RateLimitItem):
@@ -147,8 +165,12 @@ class RateLimiter:
             ServiceUnavailableError: The storage failed and the limiter fails closed.
         """
         item = self._item(limit)
+        if self._down_until > self._monotonic():
+            return self._outage(item, name, None)
         try:
             joined = self._key(key)
+            if self._memory is not None:
+                return self._memory_result(item, joined, cost, name, consume=True)
             allowed = await self._limiter.hit(item, joined, cost=cost)
             return await self._result(item, joined, allowed, name)
         except StorageError as exc:
@@ -163,8 +185,12 @@ class RateLimiter:
             ServiceUnavailableError: The storage failed and the limiter fails closed.
         """
         item = self._item(limit)
+        if self._down_until > self._monotonic():
+            return self._outage(item, name, None)
         try:
             joined = self._key(key)
+            if self._memory is not None:
+                return self._memory_result(item, joined, cost, name, consume=False)
             allowed = await self._limiter.test(item, joined, cost=cost)
             return await self._result(item, joined, allowed, name)
         except StorageError as exc:
@@ -187,6 +213,9 @@ class RateLimiter:
             ServiceUnavailableError: The storage failed and the limiter fails closed.
         """
         item = self._item(limit)
+        if self._down_until > self._monotonic():
+            self._outage(item, "default", None)
+            return
         try:
             await self._limiter.clear(item, self._key(key))
         except StorageError as exc:
@@ -217,10 +246,25 @@ class RateLimiter:
             name=name,
         )
 
-    def _outage(self, item: RateLimitItem, name: str, exc: StorageError) -> RateLimitResult:
+    def _memory_result(
+        self, item: RateLimitItem, key: str, cost: int, name: str, *, consume: bool
+    ) -> RateLimitResult:
+        assert self._memory is not None  # noqa: S101  # checked by the callers
+        expiry = item.get_expiry()
+        allowed, remaining, reset_after = self._memory.sliding_window_hit(
+            item.key_for(key), item.amount, expiry, cost, consume=consume
+        )
+        if reset_after == 0.0 and remaining < item.amount:
+            reset_after = float(expiry)
+        return RateLimitResult(allowed, item.amount, remaining, reset_after, expiry, name)
+
+    def _outage(self, item: RateLimitItem, name: str, exc: StorageError | None) -> RateLimitResult:
+        """Apply the outage policy; `exc` is None while the cooldown skips the storage."""
         self.storage_errors += 1
-        now = time.monotonic()
-        if now - self._last_log >= _LOG_EVERY:
+        now = self._monotonic()
+        if exc is not None:
+            self._down_until = now + self.outage_cooldown
+        if exc is not None and now - self._last_log >= _LOG_EVERY:
             self._last_log = now
             logger.warning(
                 "rate-limit storage unavailable (%s); failing %s (%d errors so far)",

@@ -17,18 +17,17 @@ _ESCAPE_TOKEN = re.compile(rb"\\\\|\\u([0-9a-fA-F]{4})")
 
 
 class UnencodableBodyError(HTTPException):
-    """A JSON body holds a lone surrogate; rendered as 422 `VALIDATION_ERROR`.
+    """A JSON body is not valid UTF-8 or holds a lone surrogate: 422 `VALIDATION_ERROR`.
 
     An `HTTPException` so that FastAPI's body reading lets it through unchanged
     when it is raised from the ASGI `receive` channel.
     """
 
-    def __init__(self, loc: list[str | int]) -> None:
-        """Create the error for the field at `loc`."""
-        super().__init__(
-            status_code=422, detail="The request contains text that is not valid Unicode."
-        )
+    def __init__(self, loc: list[str | int], error_type: str, message: str) -> None:
+        """Create the error for the part of the body at `loc`."""
+        super().__init__(status_code=422, detail=message)
         self.loc = loc
+        self.error_type = error_type
 
 
 def may_hold_surrogate(chunk: bytes) -> bool:

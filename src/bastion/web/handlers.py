@@ -6,10 +6,12 @@ from collections.abc import Sequence
 from http import HTTPStatus
 from typing import TYPE_CHECKING
 
+import fastapi.routing
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
+from starlette.routing import compile_path
 
 from bastion.core.errors import BastionError
 from bastion.web.encoding import UnencodableBodyError
@@ -32,14 +34,18 @@ _HTTP_CODES: dict[int, tuple[str, str]] = {
 }
 
 
+def _phrase(status_code: int) -> str:
+    try:
+        return HTTPStatus(status_code).phrase
+    except ValueError:
+        return "Error"
+
+
 def _http_code(status_code: int) -> tuple[str, str]:
     known = _HTTP_CODES.get(status_code)
     if known is not None:
         return known
-    try:
-        phrase = HTTPStatus(status_code).phrase
-    except ValueError:
-        phrase = "Error"
+    phrase = _phrase(status_code)
     return phrase.upper().replace(" ", "_").replace("-", "_"), f"{phrase}."
 
 
@@ -60,6 +66,21 @@ def validation_details(errors: Sequence[object]) -> list[dict[str, object]]:
     return details
 
 
+def _allowed_methods(request: Request) -> str | None:
+    """Every method any route serves at this path (Starlette names only the first route's)."""
+    iter_contexts = getattr(fastapi.routing, "iter_route_contexts", None)
+    routes = iter_contexts(request.app.routes) if iter_contexts else request.app.routes
+    path = request.scope.get("path", "")
+    methods: set[str] = set()
+    for route in routes:
+        route_path, route_methods = getattr(route, "path", None), getattr(route, "methods", None)
+        if not isinstance(route_path, str) or not route_methods:
+            continue
+        if compile_path(route_path)[0].match(path):
+            methods.update(route_methods)
+    return ", ".join(sorted(methods)) if methods else None
+
+
 async def _bastion_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, BastionError)  # noqa: S101  # registered for this type only
     return error_response(exc)
@@ -70,11 +91,15 @@ async def _http_exception(request: Request, exc: Exception) -> Response:
     code, default_message = _http_code(exc.status_code)
     # A host's own `HTTPException(404, "Note not found")` keeps its message;
     # Starlette's bare phrase ("Not Found") is replaced by the sentence.
-    phrase = HTTPStatus(exc.status_code).phrase if 100 <= exc.status_code < 600 else ""
-    message = (
-        exc.detail if isinstance(exc.detail, str) and exc.detail != phrase else default_message
-    )
-    return render_error(code, message, status_code=exc.status_code, headers=exc.headers)
+    message = default_message
+    if isinstance(exc.detail, str) and exc.detail != _phrase(exc.status_code):
+        message = exc.detail
+    headers = dict(exc.headers or {})
+    if exc.status_code == 405:
+        allow = _allowed_methods(request)
+        if allow:
+            headers["Allow"] = allow
+    return render_error(code, message, status_code=exc.status_code, headers=headers)
 
 
 async def _request_validation(request: Request, exc: Exception) -> Response:
@@ -93,7 +118,7 @@ async def _unencodable_body(request: Request, exc: Exception) -> Response:
         "VALIDATION_ERROR",
         "The request is invalid.",
         status_code=422,
-        details=[{"loc": exc.loc, "type": "string_unicode", "msg": str(exc.detail)}],
+        details=[{"loc": exc.loc, "type": exc.error_type, "msg": str(exc.detail)}],
     )
 
 

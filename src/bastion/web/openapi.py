@@ -151,7 +151,9 @@ def install_openapi(
                     continue
                 responses = operation["responses"]
                 route_codes = map(str, extra.get((path, method), ()))
-                for status in [*responses, *map(str, statuses), *route_codes]:
+                # A body that cannot be parsed at all (a broken multipart form) is a 400.
+                body_codes = ["400"] if "requestBody" in operation else []
+                for status in [*responses, *map(str, statuses), *route_codes, *body_codes]:
                     code = int(status) if str(status).isdigit() else 0
                     if code >= 400:
                         responses[str(status)] = _envelope_response(code) | {
