@@ -22,8 +22,7 @@ from tests.edge import SECURITY_HEADERS, edge_app, edge_settings, serve_as
 
 def test_create_app_composes_the_stack_in_the_documented_order() -> None:
     app = edge_app(edge_settings(trusted_hosts=["testserver"]))
-    # The Unicode body check (foundation) sits innermost, after the edge layers.
-    classes = [m.cls for m in app.user_middleware if m.cls.__name__ != "UnicodeBodyMiddleware"]
+    classes = [m.cls for m in app.user_middleware]
     assert classes == [
         RequestIdMiddleware,
         SecurityHeadersMiddleware,
@@ -40,8 +39,7 @@ def test_create_app_composes_the_stack_in_the_documented_order() -> None:
 
 def test_optional_layers_drop_out_without_reordering_the_rest() -> None:
     app = edge_app(edge_settings(security_headers_enabled=False, request_timeout=0))
-    # The Unicode body check (foundation) sits innermost, after the edge layers.
-    classes = [m.cls for m in app.user_middleware if m.cls.__name__ != "UnicodeBodyMiddleware"]
+    classes = [m.cls for m in app.user_middleware]
     assert TrustedHostMiddleware not in classes
     assert SecurityHeadersMiddleware not in classes
     assert TimeoutMiddleware not in classes
