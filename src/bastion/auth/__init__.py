@@ -7,6 +7,7 @@ and protects its own routes with `CurrentUser`, `require_roles(...)` and
 FastAPI.
 """
 
+from bastion.auth.config import AuthConfig
 from bastion.auth.cookies import ACCESS_COOKIE, CSRF_COOKIE, CSRF_HEADER, REFRESH_COOKIE
 from bastion.auth.dependencies import (
     AuthServiceDep,
@@ -39,7 +40,8 @@ from bastion.auth.models import (
 )
 from bastion.auth.principal import IssuedTokens, MfaPending, Principal
 from bastion.auth.repositories import AuthRepository, SessionRecord, UserRecord
-from bastion.auth.router import AUTH_ROUTES, AuthConfig, AuthRoute, NoStoreRoute, auth_router
+from bastion.auth.route import NoStoreRoute
+from bastion.auth.router import AUTH_ROUTES, AuthRoute, auth_router
 from bastion.auth.schemas import (
     CookieSession,
     MfaCode,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from typing import Annotated
 
 from fastapi import Depends
@@ -173,7 +172,3 @@ def require_scopes(*scopes: str) -> DependsParam:
 
     dependency: DependsParam = Depends(check)
     return dependency
-
-
-#: The type of what `require_roles` and `require_scopes` wrap.
-PrincipalCheck = Callable[[Principal], Awaitable[Principal]]

@@ -1,16 +1,15 @@
 """`auth_router(...)`: the auth HTTP routes, thin over `AuthService`."""
 
-from collections.abc import AsyncIterator, Callable, Coroutine, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, FastAPI, Request, Response, status
 from fastapi.params import Depends as DependsParam
-from fastapi.routing import APIRoute
 from fastapi.security import OAuth2PasswordRequestForm
 from pydantic import BaseModel
 
+from bastion.auth.config import AuthConfig
 from bastion.auth.cookies import (
     CSRF_COOKIE,
     CSRF_HEADER,
@@ -20,10 +19,9 @@ from bastion.auth.cookies import (
 )
 from bastion.auth.dependencies import AuthServiceDep, AuthStateDep, CurrentUser, Meta, current_user
 from bastion.auth.errors import NotAuthenticatedError
-from bastion.auth.hooks import AuthHooks
 from bastion.auth.kit import AuthKit, AuthState
-from bastion.auth.models import AuthModels
 from bastion.auth.principal import IssuedTokens, MfaPending
+from bastion.auth.route import NoStoreRoute
 from bastion.auth.schemas import (
     CookieSession,
     MfaCode,
@@ -35,14 +33,11 @@ from bastion.auth.schemas import (
     RefreshRequest,
     TokenPair,
     UserCreate,
-    UserOut,
 )
-from bastion.security.clock import Clock, system_clock
 from bastion.security.errors import CsrfFailedError, InvalidTokenError
-from bastion.security.policy import PasswordCheck
 from bastion.web.openapi import error_responses
 
-__all__ = ["AUTH_ROUTES", "AuthConfig", "AuthRoute", "NoStoreRoute", "auth_router"]
+__all__ = ["AUTH_ROUTES", "AuthRoute", "auth_router"]
 
 #: The names of the routes `auth_router` builds (for `disabled=` and `dependencies=`).
 AuthRoute = Literal[
@@ -69,65 +64,6 @@ AUTH_ROUTES: tuple[AuthRoute, ...] = (
     "mfa_enable",
     "mfa_disable",
 )
-
-
-@dataclass(frozen=True, slots=True)
-class AuthConfig:
-    """What the host plugs into the auth feature.
-
-    Attributes:
-        models: The host's concrete auth models.
-        hooks: Lifecycle hooks (audit, events, extra claims).
-        user_schema: The response model of `/register` and `/me` (a `UserOut` subclass
-            may add columns of the host's user model).
-        user_create_schema: The body of `/register` (extra fields become user columns).
-        password_checks: Extra password checks (a breached-password service, ...).
-        clock: The time source (tests pass a controllable one).
-    """
-
-    models: AuthModels
-    hooks: AuthHooks = field(default_factory=AuthHooks)
-    user_schema: type[BaseModel] = UserOut
-    user_create_schema: type[UserCreate] = UserCreate
-    password_checks: Sequence[PasswordCheck] = ()
-    clock: Clock = system_clock
-
-
-_Handler = Callable[[Request], Coroutine[object, object, Response]]
-
-
-class NoStoreRoute(APIRoute):
-    """A route whose every response, errors included, carries `Cache-Control: no-store`."""
-
-    def get_route_handler(self) -> _Handler:
-        """Wrap the handler: render errors through the app's handlers, then add the header."""
-        handler = super().get_route_handler()
-
-        async def no_store(request: Request) -> Response:
-            try:
-                response = await handler(request)
-            except Exception as exc:
-                render = _exception_handler(request, exc)
-                if render is None:
-                    raise
-                response = await render(request, exc)
-            response.headers["Cache-Control"] = "no-store"
-            response.headers["Pragma"] = "no-cache"
-            return response
-
-        return no_store
-
-
-def _exception_handler(
-    request: Request, exc: Exception
-) -> Callable[[Request, Exception], Coroutine[object, object, Response]] | None:
-    handlers = request.app.exception_handlers
-    for cls in type(exc).__mro__:
-        if cls in handlers:
-            found: Callable[[Request, Exception], Coroutine[object, object, Response]]
-            found = handlers[cls]
-            return found
-    return None
 
 
 def _tokens(
