@@ -202,3 +202,19 @@ async def test_the_totp_secret_is_stored_encrypted(auth: Client) -> None:
     assert user.totp_secret_encrypted is not None
     assert secret not in user.totp_secret_encrypted
     assert user.totp_secret_encrypted.startswith("v1.")
+
+
+async def test_enabling_mfa_revokes_the_other_sessions(auth: Client) -> None:
+    built, client = auth
+    await register(client)
+    here = (await tokens(client))["access_token"]
+    elsewhere = (await tokens(client))["access_token"]
+    secret = (await client.post(f"{AUTH}/mfa/setup", headers=bearer(here))).json()["secret"]
+    enabled = await client.post(
+        f"{AUTH}/mfa/enable", json={"code": _totp(built, secret)}, headers=bearer(here)
+    )
+    assert enabled.status_code == 200
+    assert (await client.get(f"{AUTH}/me", headers=bearer(here))).status_code == 200
+    gone = await client.get(f"{AUTH}/me", headers=bearer(elsewhere))
+    assert _code(gone) == "INVALID_TOKEN"
+    assert ("mfa_change", True) in built.hooks.events

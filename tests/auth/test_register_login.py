@@ -206,3 +206,27 @@ async def test_extra_fields_of_a_host_user_model_are_stored(auth: Client) -> Non
         entity = await service.repo.user_entity(record.id)
     assert getattr(entity, "display_name", None) == "Carol"
     assert record.roles == ["admin"]
+
+
+async def test_login_rehashes_a_password_hashed_with_old_parameters(
+    make_app: AppFactory,
+) -> None:
+    old = make_app()
+    async with serve(old.app) as client:
+        await register(client)
+    new = make_app(password_hash_time_cost=2)
+    async with serve(new.app) as client:
+        assert (await login(client)).status_code == 200
+        from bastion.auth import AuthService
+        from bastion.db import UnitOfWork
+        from tests.auth.models import MODELS
+
+        resources = new.app.state.resources
+        async with UnitOfWork(resources.sessionmaker) as uow:
+            service = AuthService(
+                uow, models=MODELS, kit=resources.auth.kit, limiter=resources.limiter
+            )
+            user = await service.repo.user_by_email("ada@example.com")
+        assert user is not None
+        assert ",t=2," in user.password_hash
+        assert (await login(client)).status_code == 200
