@@ -28,7 +28,7 @@ __all__ = ["HostLifespan", "create_app"]
 HostLifespan = Callable[[FastAPI, Resources], AbstractAsyncContextManager[None]]
 
 
-def _openapi_metadata(settings: BastionSettings) -> dict[str, object]:
+def _contact(settings: BastionSettings) -> dict[str, str] | None:
     contact = {
         key: value
         for key, value in (
@@ -38,15 +38,16 @@ def _openapi_metadata(settings: BastionSettings) -> dict[str, object]:
         )
         if value
     }
-    metadata: dict[str, object] = {}
-    if contact:
-        metadata["contact"] = contact
-    if settings.license_name:
-        license_info = {"name": settings.license_name}
-        if settings.license_url:
-            license_info["url"] = settings.license_url
-        metadata["license_info"] = license_info
-    return metadata
+    return contact or None
+
+
+def _license(settings: BastionSettings) -> dict[str, str] | None:
+    if not settings.license_name:
+        return None
+    license_info = {"name": settings.license_name}
+    if settings.license_url:
+        license_info["url"] = settings.license_url
+    return license_info
 
 
 def create_app(
@@ -122,7 +123,8 @@ def create_app(
         # CORS, trusted hosts, body limit, timeout, global rate limit, the JSON
         # text check; the host's own middleware sits inside them.
         middleware=[*edge_middleware(settings), *middleware],
-        **_openapi_metadata(settings),  # type: ignore[arg-type]  # keys match FastAPI's keyword names
+        contact=_contact(settings),
+        license_info=_license(settings),
     )
     app.state.settings = settings
     app.state.resources = None

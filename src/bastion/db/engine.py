@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 
 from sqlalchemy import event, text
-from sqlalchemy.engine import URL, make_url
+from sqlalchemy.engine import URL, Connection, make_url
 from sqlalchemy.engine.interfaces import DBAPIConnection
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -46,12 +46,12 @@ def _install_sqlite_pragmas(engine: AsyncEngine, *, busy_timeout: int, wal: bool
         cursor.close()
 
     @event.listens_for(engine.sync_engine, "begin")
-    def _on_begin(connection: object) -> None:
+    def _on_begin(connection: Connection) -> None:
         # IMMEDIATE takes the write lock up front. A deferred transaction that reads,
         # then writes while another commits fails at once with SQLITE_BUSY (the busy
         # timeout cannot help: waiting would deadlock), which would surface as a 503;
         # taking the lock first makes concurrent requests queue under the busy timeout.
-        connection.exec_driver_sql("BEGIN IMMEDIATE")  # type: ignore[attr-defined]  # a sync Connection
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def create_engine(settings: BastionSettings) -> AsyncEngine:
