@@ -98,7 +98,10 @@ async def authenticate_token(
         return principal
     if engine is None:
         raise ServiceUnavailableError("The database is not configured.")
+    # Autocommit: one statement, no BEGIN/ROLLBACK round trips, and on SQLite
+    # no write lock taken for a read.
     async with engine.connect() as connection:
+        await connection.execution_options(isolation_level="AUTOCOMMIT")
         roles = await live_session_roles(
             connection, models, principal.id, principal.session_id, kit.now()
         )

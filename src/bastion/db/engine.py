@@ -47,6 +47,8 @@ def _install_sqlite_pragmas(engine: AsyncEngine, *, busy_timeout: int, wal: bool
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(connection: Connection) -> None:
+        if connection.get_execution_options().get("isolation_level") == "AUTOCOMMIT":
+            return  # a read-only check on its own connection: no transaction, no lock
         # IMMEDIATE takes the write lock up front. A deferred transaction that reads,
         # then writes while another commits fails at once with SQLITE_BUSY (the busy
         # timeout cannot help: waiting would deadlock), which would surface as a 503;
@@ -73,8 +75,8 @@ def create_engine(settings: BastionSettings) -> AsyncEngine:
     if is_sqlite(url):
         if _is_memory(url):
             options |= {"poolclass": StaticPool, "connect_args": {"check_same_thread": False}}
-        else:
-            options |= {"pool_pre_ping": settings.database_pool_pre_ping}
+        # No pre-ping on SQLite: a connection to a local file cannot go stale,
+        # and the ping is a thread hop and a statement on every checkout.
         engine = create_async_engine(url, **options)
         _install_sqlite_pragmas(
             engine, busy_timeout=settings.sqlite_busy_timeout, wal=not _is_memory(url)
