@@ -97,6 +97,25 @@ async def test_login_returns_a_bearer_pair_and_me_works(auth: Client) -> None:
     assert built.hooks.names() == ["register", "login"]
 
 
+@pytest.mark.parametrize(
+    "form",
+    [{"username": "", "password": PASSWORD}, {"username": "ada@example.com", "password": ""}],
+    ids=["empty-username", "empty-password"],
+)
+async def test_empty_login_fields_are_validation_errors_as_the_schema_says(
+    auth: Client, form: dict[str, str]
+) -> None:
+    built, client = auth
+    response = await client.post("/api/v1/auth/login", data=form)
+    assert response.status_code == 422
+    assert response.json()["error"]["code"] == "VALIDATION_ERROR"
+    schema = built.app.openapi()["components"]["schemas"]
+    login_form = next(v for k, v in schema.items() if k.startswith("Body_") and "login" in k)
+    assert login_form["properties"]["username"]["minLength"] == 1
+    assert login_form["properties"]["password"]["minLength"] == 1
+    assert set(login_form["required"]) == {"username", "password"}
+
+
 async def test_wrong_password_unknown_email_and_inactive_user_look_the_same(
     make_app: AppFactory,
 ) -> None:

@@ -6,7 +6,6 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, FastAPI, Request, Response, status
 from fastapi.params import Depends as DependsParam
-from fastapi.security import OAuth2PasswordRequestForm
 from pydantic import BaseModel
 
 from bastion.auth.config import AuthConfig
@@ -19,6 +18,7 @@ from bastion.auth.cookies import (
 )
 from bastion.auth.dependencies import AuthServiceDep, AuthStateDep, CurrentUser, Meta, current_user
 from bastion.auth.errors import NotAuthenticatedError
+from bastion.auth.forms import LoginForm
 from bastion.auth.kit import AuthKit, AuthState
 from bastion.auth.principal import IssuedTokens, MfaPending
 from bastion.auth.route import NoStoreRoute
@@ -176,7 +176,7 @@ def auth_router(
         summary="Log in with e-mail and password (OAuth2 password form)",
     )
     async def login(
-        form: Annotated[OAuth2PasswordRequestForm, Depends()],
+        form: Annotated[LoginForm, Depends()],
         service: AuthServiceDep,
         state: AuthStateDep,
         meta: Meta,
