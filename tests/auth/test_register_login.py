@@ -42,7 +42,9 @@ async def test_duplicate_email_is_email_taken_whatever_its_case(auth: Client) ->
     ("password", "reason"),
     [
         ("short", "too_short"),
+        ("", "too_short"),
         ("x" * 129, "too_long"),
+        ("correct horse " * 700, "too_long"),
         ("password1234", "common"),
         ("ada-is-my-secret-word", "contains_email"),
     ],

@@ -23,7 +23,7 @@ class LoginForm:
         *,
         username: Annotated[str, Form(min_length=1, description="The account's e-mail.")],
         password: Annotated[str, Form(min_length=1, json_schema_extra={"format": "password"})],
-        grant_type: Annotated[str | None, Form(pattern="^password$")] = None,
+        grant_type: Annotated[str, Form(pattern="^password$")] = "password",
         scope: Annotated[str, Form()] = "",
         client_id: Annotated[str | None, Form()] = None,
         client_secret: Annotated[str | None, Form(json_schema_extra={"format": "password"})] = None,

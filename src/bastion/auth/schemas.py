@@ -55,9 +55,26 @@ def _email(value: str) -> str:
 
 #: An e-mail address, trimmed and lower-cased on input.
 NormalizedEmail = Annotated[
-    str, Field(min_length=3, max_length=EMAIL_MAX_LENGTH + 64), AfterValidator(_email)
+    str,
+    Field(
+        min_length=3,
+        max_length=EMAIL_MAX_LENGTH + 64,
+        # The same rule as `_email`, around the spaces that are trimmed.
+        pattern=r"^\s*[^@\s]+@[^@\s]+\.[^@\s]+\s*$",
+    ),
+    AfterValidator(_email),
 ]
 _Password = Annotated[str, Field(min_length=1, max_length=PASSWORD_INPUT_MAX)]
+# A new password is judged by the policy alone, so that any length it refuses is a
+# 422 WEAK_PASSWORD with its reason, never a generic validation error; the schema
+# shows the default policy's bounds (the body limit bounds what is read).
+_NewPassword = Annotated[
+    str,
+    Field(
+        description="12 to 128 characters by default; checked by the password policy.",
+        json_schema_extra={"minLength": 12, "maxLength": 128, "format": "password"},
+    ),
+]
 _Code = Annotated[str, Field(min_length=1, max_length=64, description="TOTP or recovery code.")]
 _Token = Annotated[str, Field(min_length=1, max_length=4096)]
 
@@ -70,7 +87,7 @@ class UserCreate(_Input):
     """`POST /register` body."""
 
     email: NormalizedEmail
-    password: _Password = Field(description="12 to 128 characters; checked by the policy.")
+    password: _NewPassword
 
 
 class UserOut(BaseModel):
@@ -133,7 +150,7 @@ class PasswordChange(_Input):
     """`POST /password` body."""
 
     current_password: _Password
-    new_password: _Password
+    new_password: _NewPassword
 
 
 class MfaSetup(BaseModel):
