@@ -66,6 +66,9 @@ async def test_weak_passwords_are_refused_with_reasons(
     "body",
     [
         {"email": "not-an-email", "password": PASSWORD},
+        {"email": "ada lovelace@example.com", "password": PASSWORD},
+        {"email": "ada\x1c@example.com", "password": PASSWORD},
+        {"email": "ada@example", "password": PASSWORD},
         {"email": "ada@example.com"},
         {"email": "ada@example.com", "password": PASSWORD, "is_admin": True},
         {"email": "ada@example.com", "password": PASSWORD, "roles": ["admin"]},

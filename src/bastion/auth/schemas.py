@@ -27,8 +27,13 @@ __all__ = [
     "normalize_email",
 ]
 
-# One "@", no spaces, a dot in the domain: the rest is the mail server's business.
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+# One "@", no spaces or control characters, a dot in the domain: the rest is the
+# mail server's business. Explicit classes, not `\s`, so that Python here and the
+# Rust regex checking the schema pattern agree on every character.
+_TRIMMED = " \t\n\r"
+_CHAR = r"[^@\x00-\x20\x7f-\x9f]"
+_EMAIL = re.compile(rf"^{_CHAR}+@{_CHAR}+\.{_CHAR}+$")
+_EMAIL_INPUT = rf"^[ \t\n\r]*{_CHAR}+@{_CHAR}+\.{_CHAR}+[ \t\n\r]*$"
 #: Longest password a request may carry; the policy's own maximum (128) is far below
 #: it and reports WEAK_PASSWORD, this only keeps megabyte bodies from being hashed.
 PASSWORD_INPUT_MAX = 4096
@@ -43,7 +48,7 @@ def normalize_email(value: str) -> str:
     Returns:
         The normalized address.
     """
-    return value.strip().lower()
+    return value.strip(_TRIMMED).lower()
 
 
 def _email(value: str) -> str:
@@ -59,8 +64,8 @@ NormalizedEmail = Annotated[
     Field(
         min_length=3,
         max_length=EMAIL_MAX_LENGTH + 64,
-        # The same rule as `_email`, around the spaces that are trimmed.
-        pattern=r"^\s*[^@\s]+@[^@\s]+\.[^@\s]+\s*$",
+        # The same rule as `_email`, around the white space that is trimmed.
+        pattern=_EMAIL_INPUT,
     ),
     AfterValidator(_email),
 ]
