@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import logging
 
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from bastion.core.errors import BastionError
+from bastion.middleware.response_state import tracked_send
 from bastion.web.responses import error_response, render_error
 
 __all__ = ["ErrorEnvelopeMiddleware"]
@@ -33,27 +34,18 @@ class ErrorEnvelopeMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        started = False
-
-        async def tracking_send(message: Message) -> None:
-            nonlocal started
-            if message["type"] == "http.response.start":
-                started = True
-            await send(message)
-
+        response, app_send = tracked_send(scope, send)
         try:
-            await self.app(scope, receive, tracking_send)
+            await self.app(scope, receive, app_send)
         except BastionError as exc:
-            if started:
+            if response.started:
                 logger.exception("error after the response started")
                 return
             await error_response(exc)(scope, receive, send)
         except Exception:
             logger.exception("unhandled exception in %s %s", scope["method"], scope["path"])
-            if started:
+            if response.started:
                 # Nothing more can be sent; the server closes the connection.
                 return
-            response = render_error(
-                "INTERNAL_ERROR", "An internal error occurred.", status_code=500
-            )
-            await response(scope, receive, send)
+            error = render_error("INTERNAL_ERROR", "An internal error occurred.", status_code=500)
+            await error(scope, receive, send)

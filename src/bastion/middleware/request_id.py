@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from bastion.core.context import request_id_var
+from bastion.middleware.response_state import ResponseState
 
 __all__ = ["RequestIdConfig", "RequestIdMiddleware", "is_valid_request_id"]
 
@@ -87,13 +88,13 @@ class RequestIdMiddleware:
             request_id = os.urandom(16).hex()
         token = request_id_var.set(request_id)
         header = (self._header_lower, request_id.encode("ascii"))
-        status = 500
+        response = ResponseState()
+        response.install(scope)
         started = time.perf_counter()
 
         async def send_with_id(message: Message) -> None:
-            nonlocal status
             if message["type"] == "http.response.start":
-                status = message["status"]
+                response.observe(message)
                 message["headers"] = [
                     *(h for h in message.get("headers", ()) if h[0].lower() != header[0]),
                     header,
@@ -110,12 +111,12 @@ class RequestIdMiddleware:
                     "%s %s %d %.2fms",
                     scope["method"],
                     route,
-                    status,
+                    response.status,
                     elapsed_ms,
                     extra={
                         "http_method": scope["method"],
                         "route": route,
-                        "status": status,
+                        "status": response.status,
                         "duration_ms": round(elapsed_ms, 3),
                     },
                 )

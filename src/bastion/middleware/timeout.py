@@ -8,9 +8,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from bastion.middleware.paths import PathTable
+from bastion.middleware.response_state import tracked_send
 from bastion.web.responses import render_error
 
 if TYPE_CHECKING:
@@ -65,14 +66,7 @@ class TimeoutMiddleware:
         if seconds <= 0:
             await self.app(scope, receive, send)
             return
-        started = False
-
-        async def tracking_send(message: Message) -> None:
-            nonlocal started
-            if message["type"] == "http.response.start":
-                started = True
-            await send(message)
-
+        response, app_send = tracked_send(scope, send)
         # A bare timer handle costs less than `asyncio.timeout()`; `uncancel`
         # tells our cancellation apart from one the server (or anyone) requested.
         task = asyncio.current_task()
@@ -86,7 +80,7 @@ class TimeoutMiddleware:
 
         timer = asyncio.get_running_loop().call_later(seconds, expire)
         try:
-            await self.app(scope, receive, tracking_send)
+            await self.app(scope, receive, app_send)
         except asyncio.CancelledError:
             if not expired or task.uncancel() > 0:
                 raise
@@ -94,15 +88,15 @@ class TimeoutMiddleware:
             logger.warning(
                 "request exceeded its %.3gs budget: %s %s", seconds, scope["method"], route
             )
-            if started:
+            if response.started:
                 return
-            response = render_error(
+            error = render_error(
                 "REQUEST_TIMEOUT",
                 "The request took too long to complete.",
                 status_code=504,
                 details={"timeout_seconds": seconds},
             )
-            await response(scope, receive, send)
+            await error(scope, receive, send)
         else:
             if expired:  # the app swallowed our cancellation and finished anyway
                 task.uncancel()
