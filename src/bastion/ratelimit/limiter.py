@@ -164,17 +164,7 @@ class RateLimiter:
         Raises:
             ServiceUnavailableError: The storage failed and the limiter fails closed.
         """
-        item = self._item(limit)
-        if self._down_until > self._monotonic():
-            return self._outage(item, name, None)
-        try:
-            joined = self._key(key)
-            if self._memory is not None:
-                return self._memory_result(item, joined, cost, name, consume=True)
-            allowed = await self._limiter.hit(item, joined, cost=cost)
-            return await self._result(item, joined, allowed, name)
-        except StorageError as exc:
-            return self._outage(item, name, exc)
+        return await self._apply(limit, key, cost, name, consume=True)
 
     async def test(
         self, limit: Limit, *key: str, cost: int = 1, name: str = "default"
@@ -184,17 +174,7 @@ class RateLimiter:
         Raises:
             ServiceUnavailableError: The storage failed and the limiter fails closed.
         """
-        item = self._item(limit)
-        if self._down_until > self._monotonic():
-            return self._outage(item, name, None)
-        try:
-            joined = self._key(key)
-            if self._memory is not None:
-                return self._memory_result(item, joined, cost, name, consume=False)
-            allowed = await self._limiter.test(item, joined, cost=cost)
-            return await self._result(item, joined, allowed, name)
-        except StorageError as exc:
-            return self._outage(item, name, exc)
+        return await self._apply(limit, key, cost, name, consume=False)
 
     async def peek(self, limit: Limit, *key: str, name: str = "default") -> RateLimitResult:
         """The window's remaining budget and reset delay, without consuming anything.
@@ -205,6 +185,22 @@ class RateLimiter:
             ServiceUnavailableError: The storage failed and the limiter fails closed.
         """
         return await self.test(limit, *key, cost=1, name=name)
+
+    async def _apply(
+        self, limit: Limit, key: tuple[str, ...], cost: int, name: str, *, consume: bool
+    ) -> RateLimitResult:
+        item = self._item(limit)
+        if self._down_until > self._monotonic():
+            return self._outage(item, name, None)
+        try:
+            joined = self._key(key)
+            if self._memory is not None:
+                return self._memory_result(item, joined, cost, name, consume=consume)
+            check = self._limiter.hit if consume else self._limiter.test
+            allowed = await check(item, joined, cost=cost)
+            return await self._result(item, joined, allowed, name)
+        except StorageError as exc:
+            return self._outage(item, name, exc)
 
     async def reset(self, limit: Limit, *key: str) -> None:
         """Forget the budget of `key` (for example after a successful login).
