@@ -12,7 +12,11 @@ class NotesSettings(BastionSettings):
 
     app_name: str = "notes"
     app_description: str = "A small notes service showing how a bastion app is laid out."
+    # Per-IP budgets are sized for many people behind one address (an office NAT, a
+    # mobile carrier): the global one generous, the auth entry points stricter. The
+    # per-account login throttle (5 failures a minute) is what stops password guessing.
+    ratelimit_default: str | None = "3000/minute"
     auth_rate_limit: str = Field(
-        default="10/minute",
-        description="Budget per client IP shared by the auth routes (login, register, reset).",
+        default="300/minute",
+        description="Budget per client IP shared by login, registration and the second factor.",
     )

@@ -49,3 +49,38 @@ async def test_auth_routes_get_a_stricter_shared_limit() -> None:
             last = await client.post("/api/v1/auth/login")
     assert statuses == [200, 200, 429]
     assert last.headers["ratelimit-policy"] == '"auth";q=2;w=60'
+
+
+async def test_a_client_exercising_the_auth_flow_is_not_throttled_by_the_ip_budgets(
+    client: httpx.AsyncClient,
+) -> None:
+    # Many accounts from one address (a test suite, an office NAT): only the
+    # per-account login throttle bites, after five failures of one account.
+    password = "a long enough passphrase 42"
+    for n in range(12):
+        email = f"user{n}@example.com"
+        created = await client.post(
+            "/api/v1/auth/register", json={"email": email, "password": password}
+        )
+        assert created.status_code == 201
+        ok = await client.post("/api/v1/auth/login", data={"username": email, "password": password})
+        assert ok.status_code == 200
+    failures = [
+        (
+            await client.post(
+                "/api/v1/auth/login",
+                data={"username": "user0@example.com", "password": "wrong one"},
+            )
+        ).status_code
+        for _ in range(6)
+    ]
+    assert failures == [401] * 5 + [429]
+    other = await client.post(
+        "/api/v1/auth/login", data={"username": "user1@example.com", "password": "wrong one"}
+    )
+    assert other.status_code == 401
+    # Registration draws on the shared auth budget: it reports that, the tightest limit.
+    registered = await client.post(
+        "/api/v1/auth/register", json={"email": "last@example.com", "password": password}
+    )
+    assert registered.headers["ratelimit-limit"] == "300"
