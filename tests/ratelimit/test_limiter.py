@@ -84,11 +84,11 @@ class _FlakyStorage(MemoryRateLimitStorage):
         self.down = False
         self.calls = 0
 
-    def _count(self, key: str, now: float) -> int:
+    def _counts(self, key: str, expiry: int, now: float) -> tuple[int, int]:
         self.calls += 1
         if self.down:
             raise StorageError(ConnectionError("storage down"))
-        return super()._count(key, now)
+        return super()._counts(key, expiry, now)
 
 
 @pytest.mark.parametrize("fail_open", [True, False])

@@ -72,7 +72,11 @@ class RateLimitMiddleware:
         """Wrap `app`; the limit is parsed here, so a typo fails at startup."""
         self.app = app
         self.config = config or RateLimitConfig()
-        self._item = parse_limit(self.config.limit) if self.config.limit else None
+        # Parsed here so a typo fails at startup; the limiter is handed the string,
+        # whose cached hash makes its per-limit lookups cheaper than an item's.
+        self._limit = self.config.limit or None
+        if self._limit is not None:
+            parse_limit(self._limit)
         self._proxies = TrustedProxies(self.config.trusted_proxies)
         self._mode: HeaderMode = self.config.headers
         self._exempt = PrefixSet(self.config.exempt_paths)
@@ -83,13 +87,13 @@ class RateLimitMiddleware:
             await self.app(scope, receive, send)
             return
         report = RateLimitReport.install(scope)
-        if self._item is not None and scope["path"] not in self._exempt:
+        if self._limit is not None and scope["path"] not in self._exempt:
             resources = getattr(scope["app"].state, "resources", None)
             limiter = getattr(resources, "limiter", None)
             if isinstance(limiter, RateLimiter):
                 ip = client_ip(scope, self._proxies) or "unknown"
                 try:
-                    result = await limiter.hit(self._item, "global", ip, name="global")
+                    result = await limiter.hit(self._limit, "global", ip, name="global")
                 except ServiceUnavailableError as exc:
                     await error_response(exc)(scope, receive, send)
                     return
