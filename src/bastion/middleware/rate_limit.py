@@ -5,10 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from bastion.core.errors import ServiceUnavailableError
 from bastion.middleware.paths import PrefixSet
+from bastion.middleware.response_state import header_send
 from bastion.ratelimit.client_ip import TrustedProxies, client_ip
 from bastion.ratelimit.headers import HeaderMode, RateLimitReport, rate_limit_headers
 from bastion.ratelimit.limiter import RateLimiter, parse_limit
@@ -113,12 +114,11 @@ class RateLimitMiddleware:
             await self.app(scope, receive, send)
             return
 
-        async def send_with_headers(message: Message) -> None:
-            if message["type"] == "http.response.start" and report.result is not None:
-                message["headers"] = [
-                    *message.get("headers", ()),
-                    *rate_limit_headers(report.result, self._mode),
-                ]
-            await send(message)
+        mode = self._mode
 
-        await self.app(scope, receive, send_with_headers)
+        def add_rate_limit(headers: list[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
+            if report.result is not None:
+                headers += rate_limit_headers(report.result, mode)
+            return headers
+
+        await self.app(scope, receive, header_send(scope, send, add_rate_limit))

@@ -71,6 +71,7 @@ class TimeoutMiddleware:
             await self.app(scope, receive, send)
             return
         response, app_send = tracked_send(scope, send)
+        mark = len(response.header_hooks)
         # One shared timer for every request (see `_Watchdog`) costs less than
         # a timer handle or `asyncio.timeout()` each; `uncancel` tells our
         # cancellation apart from one the server (or anyone) requested.
@@ -88,6 +89,7 @@ class TimeoutMiddleware:
             )
             if response.started:
                 return
+            response.bypass_inner(mark)
             error = render_error(
                 "REQUEST_TIMEOUT",
                 "The request took too long to complete.",
