@@ -93,12 +93,15 @@ class RateLimitMiddleware:
             limiter = getattr(resources, "limiter", None)
             if isinstance(limiter, RateLimiter):
                 ip = client_ip(scope, self._proxies) or "unknown"
-                try:
-                    result = await limiter.hit(self._limit, "global", ip, name="global")
-                except ServiceUnavailableError as exc:
-                    await error_response(exc)(scope, receive, send)
-                    return
-                report.add(result)
+                # In process memory the hit needs no await (two coroutines fewer).
+                result = limiter.hit_nowait(self._limit, "global", ip, name="global")
+                if result is None:
+                    try:
+                        result = await limiter.hit(self._limit, "global", ip, name="global")
+                    except ServiceUnavailableError as exc:
+                        await error_response(exc)(scope, receive, send)
+                        return
+                report.result = result  # the first limit of the request
                 if not result.allowed:
                     response = render_error(
                         "RATE_LIMITED",

@@ -173,6 +173,22 @@ class RateLimiter:
         """
         return await self._apply(limit, key, cost, name, consume=True)
 
+    def hit_nowait(
+        self, limit: Limit, *key: str, cost: int = 1, name: str = "default"
+    ) -> RateLimitResult | None:
+        """`hit` without awaiting, when the storage is in process memory.
+
+        Returns:
+            The result, or None when the storage must be awaited (Redis, another
+            strategy, or after an outage): then call `hit`.
+        """
+        if self._memory is None or self._down_until != -math.inf:
+            return None
+        try:
+            return self._memory_result(self._plan(limit), key, cost, name, consume=True)
+        except StorageError:
+            return None  # `hit` meets the error again and applies the outage policy
+
     async def test(
         self, limit: Limit, *key: str, cost: int = 1, name: str = "default"
     ) -> RateLimitResult:
