@@ -84,11 +84,13 @@ class _FlakyStorage(MemoryRateLimitStorage):
         self.down = False
         self.calls = 0
 
-    def _counts(self, key: str, expiry: int, now: float) -> tuple[int, int]:
+    def sliding_window_hit(
+        self, key: str, limit: int, expiry: int, cost: int, *, consume: bool
+    ) -> tuple[bool, int, float]:
         self.calls += 1
         if self.down:
             raise StorageError(ConnectionError("storage down"))
-        return super()._counts(key, expiry, now)
+        return super().sliding_window_hit(key, limit, expiry, cost, consume=consume)
 
 
 @pytest.mark.parametrize("fail_open", [True, False])

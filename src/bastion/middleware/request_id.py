@@ -98,7 +98,9 @@ class RequestIdMiddleware:
             if message["type"] == "http.response.start":
                 response.observe(message)
                 headers = response.response_headers(message)
-                headers = [h for h in headers if h[0].lower() != name]
+                # One C-level scan of all names first; filtering per header is rare.
+                if name in b"\n".join([h[0] for h in headers]).lower():
+                    headers = [h for h in headers if h[0].lower() != name]
                 headers.append(header)
                 message["headers"] = headers
             await send(message)

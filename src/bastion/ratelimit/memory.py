@@ -37,6 +37,7 @@ class MemoryRateLimitStorage(MemoryStorage):
         super().__init__(wrap_exceptions=True)
         self.sweep_interval = sweep_interval
         self._next_sweep = 0.0
+        self._sweep_at = 0.0  # epoch time of the next possible sweep (a cheap pre-check)
         # key -> (window index, current count, previous count, window seconds)
         self._windows: dict[str, tuple[int, int, int, int]] = {}
 
@@ -45,8 +46,11 @@ class MemoryRateLimitStorage(MemoryStorage):
         if now < self._next_sweep:
             return
         self._next_sweep = now + self.sweep_interval
-        self._drop_ended_windows(time.time())
-        if self.timer is None or self.timer.done():
+        epoch = time.time()
+        self._sweep_at = epoch + self.sweep_interval
+        self._drop_ended_windows(epoch)
+        # The sliding window table needs no task; the stock counters and lists do.
+        if (self.storage or self.events) and (self.timer is None or self.timer.done()):
             sweep = self._MemoryStorage__expire_events  # type: ignore[attr-defined]  # the stock sweep
             self.timer = asyncio.create_task(sweep())
 
@@ -77,11 +81,11 @@ class MemoryRateLimitStorage(MemoryStorage):
         return self.storage.get(key, 0)
 
     def _add(self, key: str, expiry: float, amount: int, now: float) -> int:
-        self._sweep_soon()
         count = self._count(key, now) + amount
         self.storage[key] = count
         if count == amount:
             self.expirations[key] = now + expiry
+        self._sweep_soon()
         return count
 
     async def get(self, key: str) -> int:
@@ -129,23 +133,39 @@ class MemoryRateLimitStorage(MemoryStorage):
         table entry per key instead of two expiring counters.
         """
         now = time.time()
-        previous, current = self._counts(key, expiry, now)
-        previous_ttl = _previous_ttl(previous, expiry, now)
-        weighted = previous * previous_ttl / expiry + current
+        index = int(now / expiry)
+        # `_counts` and the ttl helpers, inlined: this runs on every request.
+        window = self._windows.get(key)
+        if window is None:
+            previous = current = 0
+        elif window[0] == index:
+            previous, current = window[2], window[1]
+        else:
+            previous, current = (window[1] if window[0] == index - 1 else 0), 0
+        if previous:
+            previous_ttl = (1 - (((now - expiry) / expiry) % 1)) * expiry
+            weighted = previous * previous_ttl / expiry + current
+        else:
+            previous_ttl = 0.0
+            weighted = current
         allowed = cost <= limit and math.floor(weighted) + cost <= limit
         if allowed and consume:
-            self._sweep_soon()
+            if now >= self._sweep_at:
+                self._sweep_soon()
             current += cost
             weighted += cost
-            self._windows[key] = (int(now / expiry), current, previous, expiry)
-        if not (previous or current):
-            return allowed, max(0, limit - math.floor(weighted)), 0.0
-        reset_after = math.inf
+            self._windows[key] = (index, current, previous, expiry)
+        remaining = limit - math.floor(weighted)
+        if remaining < 0:
+            remaining = 0
+        if not current:
+            if not previous:
+                return allowed, remaining, 0.0
+            return allowed, remaining, previous_ttl % (expiry / previous)
+        reset_after = ((1 - ((now / expiry) % 1)) * expiry + expiry) % expiry
         if previous:
-            reset_after = previous_ttl % (expiry / previous)
-        if current:
-            reset_after = min(reset_after, _current_ttl(expiry, now) % expiry)
-        return allowed, max(0, limit - math.floor(weighted)), reset_after
+            reset_after = min(previous_ttl % (expiry / previous), reset_after)
+        return allowed, remaining, reset_after
 
 
 def _previous_ttl(previous: int, expiry: int, now: float) -> float:
