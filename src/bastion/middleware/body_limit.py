@@ -87,7 +87,6 @@ class BodyLimitMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        limit = self._limits(scope["path"])
         declared: int | None = None
         chunked = False
         for name, value in scope["headers"]:
@@ -102,6 +101,7 @@ class BodyLimitMiddleware:
             # HTTP/1.x carries a body only with Content-Length or Transfer-Encoding.
             await self.app(scope, receive, send)
             return
+        limit = self._limits(scope["path"])
         if declared is not None:
             if declared > limit:
                 await _too_large(limit)(scope, receive, send)

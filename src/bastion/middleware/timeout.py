@@ -7,7 +7,7 @@ import logging
 import math
 import time
 from collections import deque
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -126,13 +126,14 @@ class _Watchdog:
     later sift out of the event loop's heap.
     """
 
-    __slots__ = ("_loop", "_queues", "_resolution", "_timer", "_when")
+    __slots__ = ("_clock", "_loop", "_queues", "_resolution", "_timer", "_when")
 
     def __init__(self) -> None:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._queues: dict[float, deque[_Watch]] = {}
         self._timer: asyncio.TimerHandle | None = None
         self._when = math.inf
+        self._clock: Callable[[], float] = time.monotonic
         # The event loop runs a timer up to this much early (asyncio's own rule).
         self._resolution = time.get_clock_info("monotonic").resolution
 
@@ -141,7 +142,10 @@ class _Watchdog:
         loop = task.get_loop()
         if loop is not self._loop:  # a middleware reused on another event loop
             self._loop, self._queues, self._timer, self._when = loop, {}, None, math.inf
-        watch = _Watch(task, loop.time() + seconds)
+            # asyncio's own loops read `time.monotonic`; others keep their clock.
+            default = type(loop).time is asyncio.BaseEventLoop.time
+            self._clock = time.monotonic if default else loop.time
+        watch = _Watch(task, self._clock() + seconds)
         queue = self._queues.get(seconds)
         if queue is None:
             queue = self._queues[seconds] = deque()
