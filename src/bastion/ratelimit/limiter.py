@@ -182,12 +182,20 @@ class RateLimiter:
             The result, or None when the storage must be awaited (Redis, another
             strategy, or after an outage): then call `hit`.
         """
-        if self._memory is None or self._down_until != -math.inf:
+        memory = self._memory
+        if memory is None or self._down_until != -math.inf:
             return None
+        plan = self._plans.get(limit) or self._plan(limit)
+        expiry, amount = plan.expiry, plan.amount
         try:
-            return self._memory_result(self._plan(limit), key, cost, name, consume=True)
+            allowed, remaining, reset_after = memory.sliding_window_hit(
+                plan.head + "/".join(key) + plan.tail, amount, expiry, cost, consume=True
+            )
         except StorageError:
             return None  # `hit` meets the error again and applies the outage policy
+        if reset_after == 0.0 and remaining < amount:
+            reset_after = float(expiry)  # as in `_memory_result`
+        return RateLimitResult(allowed, amount, remaining, reset_after, expiry, name)
 
     async def test(
         self, limit: Limit, *key: str, cost: int = 1, name: str = "default"
