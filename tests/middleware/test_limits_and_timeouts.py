@@ -174,3 +174,42 @@ async def test_a_zero_budget_turns_the_timeout_off_for_a_prefix(seconds: float) 
     )
     await middleware({"type": "http", "method": "GET", "path": "/events/1"}, None, None)  # type: ignore[arg-type]
     assert calls == ["/events/1"]
+
+
+async def test_a_shorter_budget_started_later_still_times_out_at_its_own_deadline() -> None:
+    import asyncio
+
+    import anyio
+
+    from bastion.middleware import TimeoutConfig, TimeoutMiddleware
+
+    async def inner(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["path"] != "/fast":
+            await asyncio.sleep(30)
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b""})
+
+    middleware = TimeoutMiddleware(
+        inner, config=TimeoutConfig(seconds=60, routes={"/short": 0.01, "/fast": 0.01})
+    )
+
+    async def call(path: str) -> list[Message]:
+        sent: list[Message] = []
+
+        async def send(message: Message) -> None:
+            sent.append(message)
+
+        scope = {"type": "http", "method": "GET", "path": path, "headers": []}
+        await middleware(scope, None, send)  # type: ignore[arg-type]
+        return sent
+
+    long_task = asyncio.ensure_future(call("/long"))
+    await asyncio.sleep(0)  # the 60 s budget is watched first
+    with anyio.fail_after(5):  # a bound for a hang, not a timing assertion
+        assert (await call("/fast"))[0]["status"] == 200
+        assert (await call("/short"))[0]["status"] == 504
+        assert (await call("/short"))[0]["status"] == 504
+    assert not long_task.done()
+    long_task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await long_task

@@ -28,3 +28,32 @@ async def test_without_an_outer_layer_send_is_wrapped_and_tracks_the_start() -> 
     assert (state.started, state.status) == (True, 204)
     await send({"type": "http.response.body", "body": b""})
     assert state.status == 204
+
+
+async def test_header_hooks_run_innermost_first_and_inner_ones_can_be_bypassed() -> None:
+    from bastion.middleware.response_state import header_send
+
+    scope: dict[str, object] = {"type": "http"}
+    state = ResponseState()
+    state.install(scope)
+    for name in (b"outer", b"middle", b"inner"):
+        assert header_send(scope, _send, lambda h, n=name: [*h, (n, b"1")]) is _send
+    start = {"type": "http.response.start", "status": 200, "headers": [(b"app", b"1")]}
+    assert [n for n, _ in state.response_headers(start)] == [b"app", b"inner", b"middle", b"outer"]
+    state.bypass_inner(1)  # an outer layer answers instead of the two inner ones
+    assert [n for n, _ in state.response_headers(start)] == [b"app", b"outer"]
+
+
+async def test_without_an_outer_layer_a_header_hook_wraps_send() -> None:
+    from bastion.middleware.response_state import header_send
+
+    sent: list[Message] = []
+
+    async def collect(message: Message) -> None:
+        sent.append(message)
+
+    send = header_send({"type": "http"}, collect, lambda h: [*h, (b"x-added", b"1")])
+    await send({"type": "http.response.start", "status": 200})
+    await send({"type": "http.response.body", "body": b""})
+    assert sent[0]["headers"] == [(b"x-added", b"1")]
+    assert "headers" not in sent[1]

@@ -109,3 +109,39 @@ async def test_an_unreachable_storage_fails_its_readiness_check() -> None:
             raise ConnectionError("down")
 
     assert not await RateLimiter(Broken()).check()
+
+
+async def test_limits_own_sliding_window_strategy_counts_alike_on_the_lean_storage() -> None:
+    from limits import parse
+    from limits.aio.strategies import SlidingWindowCounterRateLimiter
+
+    stock = SlidingWindowCounterRateLimiter(MemoryStorage(wrap_exceptions=True))
+    lean_storage = MemoryRateLimitStorage()
+    lean = SlidingWindowCounterRateLimiter(lean_storage)
+    item = parse("3/minute")
+    for cost in (1, 2, 1, 3):
+        assert await lean.hit(item, "k", cost=cost) == await stock.hit(item, "k", cost=cost)
+        stock_stats = await stock.get_window_stats(item, "k")
+        lean_stats = await lean.get_window_stats(item, "k")
+        assert lean_stats.remaining == stock_stats.remaining
+        assert lean_stats.reset_time == pytest.approx(stock_stats.reset_time, abs=1.0)
+    await lean.clear(item, "k")
+    await stock.clear(item, "k")
+    assert await lean.hit(item, "k") == await stock.hit(item, "k")
+    assert await lean_storage.reset() == 1
+    assert (await lean.get_window_stats(item, "k")).remaining == 3
+    if lean_storage.timer is not None:
+        lean_storage.timer.cancel()
+
+
+async def test_sliding_windows_are_forgotten_once_both_their_windows_ended() -> None:
+    storage = MemoryRateLimitStorage(sweep_interval=0)
+    assert await storage.acquire_sliding_window_entry("old", limit=5, expiry=60)
+    assert await storage.acquire_sliding_window_entry("new", limit=5, expiry=60)
+    index, current, previous, expiry = storage._windows["old"]
+    storage._windows["old"] = (index - 2, current, previous, expiry)  # as if 2 windows passed
+    assert await storage.get_sliding_window("old", 60) == (0, 0.0, 0, pytest.approx(90, abs=31))
+    await storage.acquire_sliding_window_entry("new", limit=5, expiry=60)  # a sweep runs
+    assert set(storage._windows) == {"new"}
+    if storage.timer is not None:
+        storage.timer.cancel()

@@ -11,6 +11,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from bastion.core.errors import PayloadTooLargeError
 from bastion.middleware.paths import PathTable
+from bastion.middleware.response_state import tracked_send
 from bastion.web.responses import render_error
 
 if TYPE_CHECKING:
@@ -86,7 +87,6 @@ class BodyLimitMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        limit = self._limits(scope["path"])
         declared: int | None = None
         chunked = False
         for name, value in scope["headers"]:
@@ -101,6 +101,7 @@ class BodyLimitMiddleware:
             # HTTP/1.x carries a body only with Content-Length or Transfer-Encoding.
             await self.app(scope, receive, send)
             return
+        limit = self._limits(scope["path"])
         if declared is not None:
             if declared > limit:
                 await _too_large(limit)(scope, receive, send)
@@ -109,7 +110,8 @@ class BodyLimitMiddleware:
             return
 
         received = 0
-        started = False
+        response, app_send = tracked_send(scope, send)
+        mark = len(response.header_hooks)
 
         async def counting_receive() -> Message:
             nonlocal received
@@ -120,15 +122,10 @@ class BodyLimitMiddleware:
                     raise _BodyTooLarge(limit)
             return message
 
-        async def tracking_send(message: Message) -> None:
-            nonlocal started
-            if message["type"] == "http.response.start":
-                started = True
-            await send(message)
-
         try:
-            await self.app(scope, counting_receive, tracking_send)
+            await self.app(scope, counting_receive, app_send)
         except _BodyTooLarge:
-            if started:
+            if response.started:
                 raise
+            response.bypass_inner(mark)
             await _too_large(limit)(scope, receive, send)

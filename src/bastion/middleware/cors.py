@@ -6,8 +6,9 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from starlette.responses import Response
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
+from bastion.middleware.response_state import header_send
 from bastion.web.responses import render_error
 
 if TYPE_CHECKING:
@@ -135,12 +136,11 @@ class CORSMiddleware:
             [*self._origin_headers(origin), *self._simple] if allowed else [(b"vary", b"Origin")]
         )
 
-        async def send_with_cors(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                message["headers"] = [*message.get("headers", ()), *extra]
-            await send(message)
+        def add_cors(headers: list[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
+            headers += extra
+            return headers
 
-        await self.app(scope, receive, send_with_cors)
+        await self.app(scope, receive, header_send(scope, send, add_cors))
 
     def _preflight_response(self, origin: bytes, method: bytes, headers: bytes | None) -> ASGIApp:
         problems: list[str] = []

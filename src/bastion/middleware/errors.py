@@ -35,17 +35,20 @@ class ErrorEnvelopeMiddleware:
             await self.app(scope, receive, send)
             return
         response, app_send = tracked_send(scope, send)
+        mark = len(response.header_hooks)
         try:
             await self.app(scope, receive, app_send)
         except BastionError as exc:
             if response.started:
                 logger.exception("error after the response started")
                 return
+            response.bypass_inner(mark)
             await error_response(exc)(scope, receive, send)
         except Exception:
             logger.exception("unhandled exception in %s %s", scope["method"], scope["path"])
             if response.started:
                 # Nothing more can be sent; the server closes the connection.
                 return
+            response.bypass_inner(mark)
             error = render_error("INTERNAL_ERROR", "An internal error occurred.", status_code=500)
             await error(scope, receive, send)

@@ -92,13 +92,17 @@ class RequestIdMiddleware:
         response.install(scope)
         started = time.perf_counter()
 
+        name = self._header_lower
+
         async def send_with_id(message: Message) -> None:
             if message["type"] == "http.response.start":
                 response.observe(message)
-                message["headers"] = [
-                    *(h for h in message.get("headers", ()) if h[0].lower() != header[0]),
-                    header,
-                ]
+                headers = response.response_headers(message)
+                # One C-level scan of all names first; filtering per header is rare.
+                if name in b"\n".join([h[0] for h in headers]).lower():
+                    headers = [h for h in headers if h[0].lower() != name]
+                headers.append(header)
+                message["headers"] = headers
             await send(message)
 
         try:

@@ -5,7 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from bastion.middleware.response_state import header_send
 
 if TYPE_CHECKING:
     from bastion.core.settings import BastionSettings
@@ -109,19 +111,24 @@ class SecurityHeadersMiddleware:
             await self.app(scope, receive, send)
             return
         path: str = scope["path"]
-        extra = self._docs if path.startswith(self.config.docs_paths) else self._api
+        docs = path.startswith(self.config.docs_paths)
+        hook = self._add_docs if docs else self._add_api
+        await self.app(scope, receive, header_send(scope, send, hook))
 
-        async def send_with_headers(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                # ASGI header names are lowercase bytes.
-                headers = list(message.get("headers", ()))
-                present = {name for name, _ in headers}
-                if present.isdisjoint(self._names):
-                    headers += extra  # the usual case: nothing to keep or drop
-                else:
-                    headers = [h for h in headers if h[0] != b"server"]
-                    headers += [h for h in extra if h[0] not in present]
-                message["headers"] = headers
-            await send(message)
+    def _add_api(self, headers: list[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
+        return self._add(headers, self._api)
 
-        await self.app(scope, receive, send_with_headers)
+    def _add_docs(self, headers: list[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
+        return self._add(headers, self._docs)
+
+    def _add(
+        self, headers: list[tuple[bytes, bytes]], extra: list[tuple[bytes, bytes]]
+    ) -> list[tuple[bytes, bytes]]:
+        # ASGI header names are lowercase bytes.
+        present = {name for name, _ in headers}
+        if present.isdisjoint(self._names):
+            headers += extra  # the usual case: nothing to keep or drop
+            return headers
+        headers = [h for h in headers if h[0] != b"server"]
+        headers += [h for h in extra if h[0] not in present]
+        return headers

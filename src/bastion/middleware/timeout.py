@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Mapping
+import math
+import time
+from collections import deque
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -56,6 +59,7 @@ class TimeoutMiddleware:
         self.app = app
         self.config = config or TimeoutConfig()
         self._budgets = PathTable(self.config.seconds, self.config.routes)
+        self._watchdog = _Watchdog()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Serve one ASGI connection."""
@@ -67,22 +71,17 @@ class TimeoutMiddleware:
             await self.app(scope, receive, send)
             return
         response, app_send = tracked_send(scope, send)
-        # A bare timer handle costs less than `asyncio.timeout()`; `uncancel`
-        # tells our cancellation apart from one the server (or anyone) requested.
+        mark = len(response.header_hooks)
+        # One shared timer for every request (see `_Watchdog`) costs less than
+        # a timer handle or `asyncio.timeout()` each; `uncancel` tells our
+        # cancellation apart from one the server (or anyone) requested.
         task = asyncio.current_task()
         assert task is not None  # noqa: S101  # ASGI apps always run in a task
-        expired = False
-
-        def expire() -> None:
-            nonlocal expired
-            expired = True
-            task.cancel()
-
-        timer = asyncio.get_running_loop().call_later(seconds, expire)
+        watch = self._watchdog.watch(task, seconds)
         try:
             await self.app(scope, receive, app_send)
         except asyncio.CancelledError:
-            if not expired or task.uncancel() > 0:
+            if not watch.expired or task.uncancel() > 0:
                 raise
             route = getattr(scope.get("route"), "path", "<unmatched>")
             logger.warning(
@@ -90,6 +89,7 @@ class TimeoutMiddleware:
             )
             if response.started:
                 return
+            response.bypass_inner(mark)
             error = render_error(
                 "REQUEST_TIMEOUT",
                 "The request took too long to complete.",
@@ -98,7 +98,85 @@ class TimeoutMiddleware:
             )
             await error(scope, receive, send)
         else:
-            if expired:  # the app swallowed our cancellation and finished anyway
+            if watch.expired:  # the app swallowed our cancellation and finished anyway
                 task.uncancel()
         finally:
-            timer.cancel()
+            watch.task = None
+
+
+class _Watch:
+    """One request under watch: its task (None once finished) and deadline."""
+
+    __slots__ = ("deadline", "expired", "task")
+
+    def __init__(self, task: asyncio.Task[object], deadline: float) -> None:
+        self.task: asyncio.Task[object] | None = task
+        self.deadline = deadline
+        self.expired = False
+
+
+class _Watchdog:
+    """Cancel the requests past their deadline, with one timer for all of them.
+
+    Requests with the same budget end their budgets in the order they
+    started, so each budget keeps a FIFO queue; the one timer is set for the
+    earliest deadline at the head of a queue. Finished requests are dropped
+    from the heads as new ones arrive or the timer fires, so a request costs
+    an append and a flag instead of a timer handle to create, cancel and
+    later sift out of the event loop's heap.
+    """
+
+    __slots__ = ("_clock", "_loop", "_queues", "_resolution", "_timer", "_when")
+
+    def __init__(self) -> None:
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._queues: dict[float, deque[_Watch]] = {}
+        self._timer: asyncio.TimerHandle | None = None
+        self._when = math.inf
+        self._clock: Callable[[], float] = time.monotonic
+        # The event loop runs a timer up to this much early (asyncio's own rule).
+        self._resolution = time.get_clock_info("monotonic").resolution
+
+    def watch(self, task: asyncio.Task[object], seconds: float) -> _Watch:
+        """Start watching `task`, which must finish within `seconds`."""
+        loop = task.get_loop()
+        if loop is not self._loop:  # a middleware reused on another event loop
+            self._loop, self._queues, self._timer, self._when = loop, {}, None, math.inf
+            # asyncio's own loops read `time.monotonic`; others keep their clock.
+            default = type(loop).time is asyncio.BaseEventLoop.time
+            self._clock = time.monotonic if default else loop.time
+        watch = _Watch(task, self._clock() + seconds)
+        queue = self._queues.get(seconds)
+        if queue is None:
+            queue = self._queues[seconds] = deque()
+        while queue and queue[0].task is None:
+            queue.popleft()
+        queue.append(watch)
+        if watch.deadline < self._when:
+            self._schedule(loop, watch.deadline)
+        return watch
+
+    def _schedule(self, loop: asyncio.AbstractEventLoop, when: float) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+        self._when = when
+        self._timer = loop.call_at(when, self._fire, loop)
+
+    def _fire(self, loop: asyncio.AbstractEventLoop) -> None:
+        if loop is not self._loop:  # a timer left on an event loop no longer served
+            return
+        self._timer, self._when = None, math.inf
+        now = loop.time() + self._resolution
+        earliest = math.inf
+        for queue in self._queues.values():
+            while queue:
+                head = queue[0]
+                if head.task is not None and head.deadline > now:
+                    earliest = min(earliest, head.deadline)
+                    break
+                queue.popleft()
+                if head.task is not None:
+                    head.expired = True
+                    head.task.cancel()
+        if earliest < math.inf:
+            self._schedule(loop, earliest)

@@ -98,7 +98,10 @@ def client_ip(
     Returns:
         The address in canonical text form, or None when the server gave no peer.
     """
-    scope: Scope = source.scope if isinstance(source, HTTPConnection) else source
+    # `HTTPConnection` is an ABC (a slow isinstance); a scope is a plain dict.
+    scope: Scope = (
+        source if type(source) is dict or not isinstance(source, HTTPConnection) else source.scope
+    )
     client = scope.get("client")
     if not client:
         return None
@@ -108,7 +111,7 @@ def client_ip(
         if isinstance(trusted_proxies, TrustedProxies)
         else TrustedProxies(trusted_proxies)
     )
-    if not proxies:
+    if not proxies.networks:
         return peer_text
     peer = _parse_ip(peer_text)
     if peer is None or peer not in proxies:

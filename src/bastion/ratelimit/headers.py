@@ -79,9 +79,25 @@ def rate_limit_headers(
             (b"ratelimit-reset", b"%d" % reset),
         ]
     if mode != "legacy":
-        name = _quoted(result.name).encode()
+        policy = (result.name, result.limit, result.window)
+        name, policy_header = _POLICIES.get(policy) or _policy(*policy)
         headers += [
-            (b"ratelimit-policy", b"%s;q=%d;w=%d" % (name, result.limit, result.window)),
+            policy_header,
             (b"ratelimit", b"%s;r=%d;t=%d" % (name, result.remaining, reset)),
         ]
     return headers
+
+
+# Limits are few and fixed at startup: their quoted names and policy headers
+# are rendered once (bounded, should names ever come from requests).
+_POLICIES: dict[tuple[str, int, int], tuple[bytes, tuple[bytes, bytes]]] = {}
+_MAX_POLICIES = 1024
+
+
+def _policy(name: str, limit: int, window: int) -> tuple[bytes, tuple[bytes, bytes]]:
+    quoted = _quoted(name).encode()
+    rendered = (quoted, (b"ratelimit-policy", b"%s;q=%d;w=%d" % (quoted, limit, window)))
+    if len(_POLICIES) >= _MAX_POLICIES:
+        _POLICIES.clear()
+    _POLICIES[name, limit, window] = rendered
+    return rendered

@@ -135,6 +135,7 @@ class RateLimiter:
         )
         self._clock = clock
         self._items: dict[str, RateLimitItem] = {}
+        self._plans: dict[Limit, _Plan] = {}
         self._last_log = -math.inf
         self.outage_cooldown = outage_cooldown
         self._monotonic = monotonic
@@ -147,6 +148,12 @@ class RateLimiter:
         if item is None:
             item = self._items[limit] = parse_limit(limit)
         return item
+
+    def _plan(self, limit: Limit) -> _Plan:
+        plan = self._plans.get(limit)
+        if plan is None:
+            plan = self._plans[limit] = _Plan(self._item(limit), self.key_prefix)
+        return plan
 
     def _key(self, key: tuple[str, ...]) -> str:
         # One pre-joined identifier: `limits` joins identifiers with "/" too, so the
@@ -165,6 +172,30 @@ class RateLimiter:
             ServiceUnavailableError: The storage failed and the limiter fails closed.
         """
         return await self._apply(limit, key, cost, name, consume=True)
+
+    def hit_nowait(
+        self, limit: Limit, *key: str, cost: int = 1, name: str = "default"
+    ) -> RateLimitResult | None:
+        """`hit` without awaiting, when the storage is in process memory.
+
+        Returns:
+            The result, or None when the storage must be awaited (Redis, another
+            strategy, or after an outage): then call `hit`.
+        """
+        memory = self._memory
+        if memory is None or self._down_until != -math.inf:
+            return None
+        plan = self._plans.get(limit) or self._plan(limit)
+        expiry, amount = plan.expiry, plan.amount
+        try:
+            allowed, remaining, reset_after = memory.sliding_window_hit(
+                plan.head + "/".join(key) + plan.tail, amount, expiry, cost, consume=True
+            )
+        except StorageError:
+            return None  # `hit` meets the error again and applies the outage policy
+        if reset_after == 0.0 and remaining < amount:
+            reset_after = float(expiry)  # as in `_memory_result`
+        return RateLimitResult(allowed, amount, remaining, reset_after, expiry, name)
 
     async def test(
         self, limit: Limit, *key: str, cost: int = 1, name: str = "default"
@@ -189,13 +220,19 @@ class RateLimiter:
     async def _apply(
         self, limit: Limit, key: tuple[str, ...], cost: int, name: str, *, consume: bool
     ) -> RateLimitResult:
+        if self._memory is not None and self._down_until == -math.inf:
+            # In process memory, never down so far: no cooldown clock to read.
+            try:
+                return self._memory_result(self._plan(limit), key, cost, name, consume=consume)
+            except StorageError as exc:
+                return self._outage(self._item(limit), name, exc)
         item = self._item(limit)
         if self._down_until > self._monotonic():
             return self._outage(item, name, None)
         try:
-            joined = self._key(key)
             if self._memory is not None:
-                return self._memory_result(item, joined, cost, name, consume=consume)
+                return self._memory_result(self._plan(limit), key, cost, name, consume=consume)
+            joined = self._key(key)
             check = self._limiter.hit if consume else self._limiter.test
             allowed = await check(item, joined, cost=cost)
             return await self._result(item, joined, allowed, name)
@@ -243,16 +280,16 @@ class RateLimiter:
         )
 
     def _memory_result(
-        self, item: RateLimitItem, key: str, cost: int, name: str, *, consume: bool
+        self, plan: _Plan, key: tuple[str, ...], cost: int, name: str, *, consume: bool
     ) -> RateLimitResult:
-        assert self._memory is not None  # noqa: S101  # checked by the callers
-        expiry = item.get_expiry()
+        assert self._memory is not None  # noqa: S101  # checked by the caller
+        expiry = plan.expiry
         allowed, remaining, reset_after = self._memory.sliding_window_hit(
-            item.key_for(key), item.amount, expiry, cost, consume=consume
+            plan.head + "/".join(key) + plan.tail, plan.amount, expiry, cost, consume=consume
         )
-        if reset_after == 0.0 and remaining < item.amount:
+        if reset_after == 0.0 and remaining < plan.amount:
             reset_after = float(expiry)
-        return RateLimitResult(allowed, item.amount, remaining, reset_after, expiry, name)
+        return RateLimitResult(allowed, plan.amount, remaining, reset_after, expiry, name)
 
     def _outage(self, item: RateLimitItem, name: str, exc: StorageError | None) -> RateLimitResult:
         """Apply the outage policy; `exc` is None while the cooldown skips the storage."""
@@ -280,3 +317,19 @@ class RateLimiter:
             window=item.get_expiry(),
             name=name,
         )
+
+
+class _Plan:
+    """What the memory fast path derives from one limit, computed once.
+
+    `head + "/".join(parts) + tail` is the key `limits` itself would use
+    (`item.key_for(prefix/parts)`), so a reset through `limits` finds it.
+    """
+
+    __slots__ = ("amount", "expiry", "head", "tail")
+
+    def __init__(self, item: RateLimitItem, key_prefix: str) -> None:
+        marker = "\x00"
+        self.head, self.tail = item.key_for(f"{key_prefix}/{marker}").split(marker)
+        self.amount = item.amount
+        self.expiry = item.get_expiry()

@@ -23,7 +23,10 @@ class MemoryRateLimitStorage(MemoryStorage):
     nested awaits: nothing is awaited between a read and its write, so on one
     event loop they are atomic anyway. Expired counters are ignored on read,
     so counting is unchanged; memory is reclaimed up to an interval later.
-    The `limits` strategies run on it unchanged.
+    The sliding window counter keeps one table entry per key (the window's
+    index and the current and previous counts) instead of two expiring
+    counters under derived keys, with the same arithmetic and results. The
+    `limits` strategies run on it unchanged.
 
     Args:
         sweep_interval: Seconds between two sweeps of expired keys.
@@ -34,15 +37,38 @@ class MemoryRateLimitStorage(MemoryStorage):
         super().__init__(wrap_exceptions=True)
         self.sweep_interval = sweep_interval
         self._next_sweep = 0.0
+        self._sweep_at = 0.0  # epoch time of the next possible sweep (a cheap pre-check)
+        # key -> (window index, current count, previous count, window seconds)
+        self._windows: dict[str, tuple[int, int, int, int]] = {}
 
     def _sweep_soon(self) -> None:
         now = time.monotonic()
         if now < self._next_sweep:
             return
         self._next_sweep = now + self.sweep_interval
-        if self.timer is None or self.timer.done():
+        epoch = time.time()
+        self._sweep_at = epoch + self.sweep_interval
+        self._drop_ended_windows(epoch)
+        # The sliding window table needs no task; the stock counters and lists do.
+        if (self.storage or self.events) and (self.timer is None or self.timer.done()):
             sweep = self._MemoryStorage__expire_events  # type: ignore[attr-defined]  # the stock sweep
             self.timer = asyncio.create_task(sweep())
+
+    def _drop_ended_windows(self, now: float) -> None:
+        """Forget sliding windows whose current and previous windows both ended."""
+        ended = [
+            key
+            for key, (index, _, _, expiry) in self._windows.items()
+            if index < int(now / expiry) - 1
+        ]
+        for key in ended:
+            del self._windows[key]
+
+    async def reset(self) -> int | None:
+        """Forget every counter; returns how many keys were held."""
+        held = len(self._windows)
+        self._windows.clear()
+        return max(held, await super().reset() or 0)
 
     async def _MemoryStorage__schedule_expiry(self) -> None:  # the stock hook (moving window)
         self._sweep_soon()
@@ -55,19 +81,12 @@ class MemoryRateLimitStorage(MemoryStorage):
         return self.storage.get(key, 0)
 
     def _add(self, key: str, expiry: float, amount: int, now: float) -> int:
-        self._sweep_soon()
         count = self._count(key, now) + amount
         self.storage[key] = count
         if count == amount:
             self.expirations[key] = now + expiry
+        self._sweep_soon()
         return count
-
-    def _window(self, key: str, expiry: int, now: float) -> tuple[str, int, float, int, float]:
-        previous_key, current_key = self.sliding_window_keys(key, expiry, now)
-        previous = self._count(previous_key, now)
-        previous_ttl = 0.0 if previous == 0 else (1 - (((now - expiry) / expiry) % 1)) * expiry
-        current_ttl = (1 - ((now / expiry) % 1)) * expiry + expiry
-        return current_key, previous, previous_ttl, self._count(current_key, now), current_ttl
 
     async def get(self, key: str) -> int:
         """The counter of `key` (0 once expired)."""
@@ -81,19 +100,28 @@ class MemoryRateLimitStorage(MemoryStorage):
         self, key: str, limit: int, expiry: int, amount: int = 1
     ) -> bool:
         """Count `amount` hits in the sliding window of `key` if they fit under `limit`."""
-        if amount > limit:
-            return False
-        now = time.time()
-        current_key, previous, previous_ttl, current, _ = self._window(key, expiry, now)
-        if math.floor(previous * previous_ttl / expiry + current) + amount > limit:
-            return False
-        self._add(current_key, 2 * expiry, amount, now)
-        return True
+        return self.sliding_window_hit(key, limit, expiry, amount, consume=True)[0]
 
     async def get_sliding_window(self, key: str, expiry: int) -> tuple[int, float, int, float]:
         """`(previous count, previous ttl, current count, current ttl)` of `key`'s window."""
-        _, previous, previous_ttl, current, current_ttl = self._window(key, expiry, time.time())
-        return previous, previous_ttl, current, current_ttl
+        now = time.time()
+        previous, current = self._counts(key, expiry, now)
+        return previous, _previous_ttl(previous, expiry, now), current, _current_ttl(expiry, now)
+
+    async def clear_sliding_window(self, key: str, expiry: int) -> None:
+        """Forget the sliding window of `key`."""
+        self._windows.pop(key, None)
+
+    def _counts(self, key: str, expiry: int, now: float) -> tuple[int, int]:
+        """`(previous, current)` counts of `key`'s window at `now`."""
+        window = self._windows.get(key)
+        if window is None:
+            return 0, 0
+        index = int(now / expiry)
+        if window[0] == index:
+            return window[2], window[1]
+        # The stored current window became the previous one, or both ended.
+        return (window[1] if window[0] == index - 1 else 0), 0
 
     def sliding_window_hit(
         self, key: str, limit: int, expiry: int, cost: int, *, consume: bool
@@ -101,21 +129,50 @@ class MemoryRateLimitStorage(MemoryStorage):
         """One-call sliding-window-counter hit or test: `(allowed, remaining, reset_after)`.
 
         The same arithmetic as `limits`' `SlidingWindowCounterRateLimiter.hit` /
-        `test` followed by `get_window_stats`, on the same keys, without the
-        five storage round trips (a test checks both agree).
+        `test` followed by `get_window_stats` (a test checks both agree), on one
+        table entry per key instead of two expiring counters.
         """
         now = time.time()
-        current_key, previous, previous_ttl, current, current_ttl = self._window(key, expiry, now)
-        weighted = previous * previous_ttl / expiry + current
+        index = int(now / expiry)
+        # `_counts` and the ttl helpers, inlined: this runs on every request.
+        window = self._windows.get(key)
+        if window is None:
+            previous = current = 0
+        elif window[0] == index:
+            previous, current = window[2], window[1]
+        else:
+            previous, current = (window[1] if window[0] == index - 1 else 0), 0
+        if previous:
+            previous_ttl = (1 - (((now - expiry) / expiry) % 1)) * expiry
+            weighted = previous * previous_ttl / expiry + current
+        else:
+            previous_ttl = 0.0
+            weighted = current
         allowed = cost <= limit and math.floor(weighted) + cost <= limit
         if allowed and consume:
-            current = self._add(current_key, 2 * expiry, cost, now)
+            if now >= self._sweep_at:
+                self._sweep_soon()
+            current += cost
             weighted += cost
-        if not (previous or current):
-            return allowed, max(0, limit - math.floor(weighted)), 0.0
-        reset_after = math.inf
+            self._windows[key] = (index, current, previous, expiry)
+        remaining = limit - math.floor(weighted)
+        if remaining < 0:
+            remaining = 0
+        if not current:
+            if not previous:
+                return allowed, remaining, 0.0
+            return allowed, remaining, previous_ttl % (expiry / previous)
+        reset_after = ((1 - ((now / expiry) % 1)) * expiry + expiry) % expiry
         if previous:
-            reset_after = previous_ttl % (expiry / previous)
-        if current:
-            reset_after = min(reset_after, current_ttl % expiry)
-        return allowed, max(0, limit - math.floor(weighted)), reset_after
+            reset_after = min(previous_ttl % (expiry / previous), reset_after)
+        return allowed, remaining, reset_after
+
+
+def _previous_ttl(previous: int, expiry: int, now: float) -> float:
+    """Seconds the previous window still weighs in (0 when it counted nothing)."""
+    return 0.0 if previous == 0 else (1 - (((now - expiry) / expiry) % 1)) * expiry
+
+
+def _current_ttl(expiry: int, now: float) -> float:
+    """Seconds until the current window's counter would expire in `limits`' own storage."""
+    return (1 - ((now / expiry) % 1)) * expiry + expiry
