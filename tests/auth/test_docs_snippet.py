@@ -2,33 +2,19 @@
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from pathlib import Path
-from types import ModuleType
 
 from bastion import BastionSettings
 from bastion.db import create_engine
 from tests.auth.conftest import PASSWORD, bearer, fast_settings
 from tests.conftest import serve
-
-SNIPPET = Path(__file__).parents[2] / "docs" / "snippets" / "auth_quickstart.py"
-
-
-def _load() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("snippet_auth_quickstart", SNIPPET)
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
+from tests.snippets import load_snippet
 
 
 async def test_the_quickstart_registers_logs_in_and_guards_routes(
     settings: BastionSettings, tmp_path: Path
 ) -> None:
-    snippet = _load()
+    snippet = load_snippet("auth_quickstart")
     db = fast_settings(settings, database_url=f"sqlite+aiosqlite:///{tmp_path / 'q.db'}")
     engine = create_engine(db)
     async with engine.begin() as connection:

@@ -2,26 +2,12 @@
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
-from types import ModuleType
-
 from tests.edge import edge_settings, serve_as
-
-SNIPPET = Path(__file__).parents[2] / "docs" / "snippets" / "rate_limits.py"
-
-
-def _snippet() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("rate_limits_snippet", SNIPPET)
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+from tests.snippets import load_snippet
 
 
 async def test_failed_logins_are_throttled_per_account_and_auth_shares_a_budget() -> None:
-    app = _snippet().create_limited_app(edge_settings())
+    app = load_snippet("rate_limits").create_limited_app(edge_settings())
     wrong = {"email": "Ann@example.com", "password": "guess"}
     async with serve_as(app) as client:
         failures = [(await client.post("/api/v1/auth/login", json=wrong)).json() for _ in range(5)]
@@ -35,7 +21,7 @@ async def test_failed_logins_are_throttled_per_account_and_auth_shares_a_budget(
 
 
 async def test_a_successful_login_forgets_earlier_failures() -> None:
-    app = _snippet().create_limited_app(edge_settings())
+    app = load_snippet("rate_limits").create_limited_app(edge_settings())
     async with serve_as(app) as client:
         for _ in range(4):
             await client.post("/api/v1/auth/login", json={"email": "b@x.io", "password": "no"})

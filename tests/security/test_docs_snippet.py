@@ -2,33 +2,17 @@
 
 from __future__ import annotations
 
-import importlib.util
-import sys
-from pathlib import Path
-from types import ModuleType
-
 import pytest
 
 from bastion import BastionSettings
 from bastion.security import TotpService, WeakPasswordError
-
-SNIPPET = Path(__file__).parents[2] / "docs" / "snippets" / "security_primitives.py"
-
-
-def _load() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("snippet_security_primitives", SNIPPET)
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
+from tests.snippets import load_snippet
 
 
 async def test_the_security_snippet_registers_logs_in_and_checks_mfa(
     fast_settings: BastionSettings,
 ) -> None:
-    snippet = _load()
+    snippet = load_snippet("security_primitives")
     with pytest.raises(WeakPasswordError):
         await snippet.register(fast_settings, "bob@example.com", "bob")
     account = await snippet.register(fast_settings, "bob@example.com", "a long pass phrase")
@@ -49,7 +33,7 @@ async def test_the_security_snippet_registers_logs_in_and_checks_mfa(
 
 
 async def test_login_rehashes_when_the_parameters_change(fast_settings: BastionSettings) -> None:
-    snippet = _load()
+    snippet = load_snippet("security_primitives")
     account = await snippet.register(fast_settings, "ann@example.com", "a long pass phrase")
     stronger = fast_settings.model_copy(update={"password_hash_time_cost": 2})
     old_hash = account.password_hash
