@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import json
+import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import pytest
 from fastapi import APIRouter, FastAPI
+from pydantic import BaseModel
 
 from bastion import BastionSettings, NotFoundError, Resources, create_app, error_responses
 from tests.conftest import TEST_SECRET, serve
@@ -160,3 +163,26 @@ async def test_two_apps_share_nothing(settings: BastionSettings) -> None:
         assert (await one.get("/ready")).json()["checks"] == {"database": "ok", "a": "ok"}
         assert (await two.get("/ready")).json()["checks"] == {"database": "ok"}
         assert first.state.resources.engine is not second.state.resources.engine
+
+
+class ValidationError(BaseModel):
+    """A host's own model that happens to share FastAPI's schema name."""
+
+    field: str
+
+
+def test_a_host_model_named_like_fastapis_validation_schema_is_kept() -> None:
+    router = APIRouter()
+
+    @router.post("/checks")
+    async def check(body: ValidationError) -> ValidationError:
+        return body
+
+    settings = BastionSettings(environment="development", configure_logging=False)
+    schema = create_app(settings, routers=[router]).openapi()
+    components = schema["components"]["schemas"]
+    assert "ValidationError" in components
+    assert "HTTPValidationError" not in components
+    # No reference is left dangling.
+    refs = set(re.findall(r'"#/components/schemas/([^"]+)"', json.dumps(schema)))
+    assert refs <= set(components)

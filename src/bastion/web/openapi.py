@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Protocol, cast
 
@@ -161,8 +162,11 @@ def install_openapi(
                                 "description", _DESCRIPTIONS.get(code, "Error")
                             )
                         }
-        defs.pop("HTTPValidationError", None)
-        defs.pop("ValidationError", None)
+        # FastAPI's 422 schemas are no longer used, unless a host model has the same
+        # name (its own `ValidationError`, say): drop them only when nothing refers to them.
+        for name in ("HTTPValidationError", "ValidationError"):
+            if name in defs and f'"#/components/schemas/{name}"' not in json.dumps(schema):
+                del defs[name]
         app.openapi_schema = schema
         return schema
 
