@@ -24,7 +24,7 @@ from pydantic import BaseModel, Field
 
 JWT_KEY = "bench-signing-key-that-is-long-enough-for-hs256"
 TOKEN = jwt.encode({"sub": "42", "exp": 4102444800}, JWT_KEY, algorithm="HS256")
-ROUNDS = int(os.environ.get("BENCH_ROUNDS", "5"))
+ROUNDS = int(os.environ.get("BENCH_ROUNDS", "7"))
 REQUESTS = int(os.environ.get("BENCH_REQUESTS", "3000"))
 BIG_LIMIT = "100000000/minute"
 

@@ -107,6 +107,7 @@ def create_app(
             try:
                 yield
             finally:
+                resources.closed = True
                 app.state.resources = None
 
     docs = settings.docs_active

@@ -46,6 +46,8 @@ class Resources:
     # --- auth ---
     #: The auth feature (primitives, models, hooks), set when an auth router is mounted.
     auth: AuthState | None = None
+    #: Set when the lifespan that built these resources has ended.
+    closed: bool = False
 
     def add_ready_check(
         self, name: str, check: ReadyCheck, *, timeout: float | None = None

@@ -7,8 +7,8 @@ from collections.abc import AsyncIterator
 import pytest
 from starlette.types import Message, Receive, Scope, Send
 
-from bastion.middleware import BodyLimitConfig, BodyLimitMiddleware, PathTable
-from tests.edge import edge_app, edge_settings, serve_as
+from bastion.middleware import BodyLimitConfig, BodyLimitMiddleware, PathTable, TimeoutConfig
+from tests.edge import edge_app, edge_settings, one_layer, serve_as
 
 
 async def _chunks(total: int, size: int = 256) -> AsyncIterator[bytes]:
@@ -75,7 +75,7 @@ async def test_a_chunked_body_within_the_limit_is_served() -> None:
     [("1.1", [(b"transfer-encoding", b"chunked")]), ("2", [])],
 )
 async def test_a_streamed_overflow_the_app_does_not_handle_is_still_a_413(
-    http_version: str, headers: list[tuple[bytes, bytes]]
+    http_version: str, headers: list[tuple[bytes, bytes]], edge_composition: str
 ) -> None:
     async def inner(scope: Scope, receive: Receive, send: Send) -> None:
         while (await receive()).get("more_body"):
@@ -90,7 +90,7 @@ async def test_a_streamed_overflow_the_app_does_not_handle_is_still_a_413(
     async def send(message: Message) -> None:
         sent.append(message)
 
-    middleware = BodyLimitMiddleware(inner, config=BodyLimitConfig(max_bytes=10))
+    middleware = one_layer(edge_composition, inner, body_limit=BodyLimitConfig(max_bytes=10))
     scope = {
         "type": "http",
         "http_version": http_version,
@@ -138,9 +138,9 @@ async def test_the_apps_own_timeout_error_is_a_500_not_a_504() -> None:
     assert response.status_code == 500
 
 
-async def test_a_timeout_after_the_response_started_only_ends_the_stream() -> None:
-    from bastion.middleware import TimeoutConfig, TimeoutMiddleware
-
+async def test_a_timeout_after_the_response_started_only_ends_the_stream(
+    edge_composition: str,
+) -> None:
     async def inner(scope: Scope, receive: Receive, send: Send) -> None:
         import asyncio
 
@@ -155,33 +155,60 @@ async def test_a_timeout_after_the_response_started_only_ends_the_stream() -> No
     async def send(message: Message) -> None:
         sent.append(message)
 
-    middleware = TimeoutMiddleware(inner, config=TimeoutConfig(seconds=0.01))
+    middleware = one_layer(edge_composition, inner, timeout=TimeoutConfig(seconds=0.01))
     await middleware({"type": "http", "method": "GET", "path": "/", "headers": []}, receive, send)
     assert [m["type"] for m in sent] == ["http.response.start"]
 
 
-@pytest.mark.parametrize("seconds", [0, -1])
-async def test_a_zero_budget_turns_the_timeout_off_for_a_prefix(seconds: float) -> None:
-    from bastion.middleware import TimeoutConfig, TimeoutMiddleware
+async def test_an_app_that_swallows_the_cancellation_is_answered_and_uncancelled(
+    edge_composition: str,
+) -> None:
+    import asyncio
 
+    async def inner(scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            await asyncio.sleep(30)
+        except asyncio.CancelledError:  # a badly behaved app: it carries on
+            await send({"type": "http.response.start", "status": 200, "headers": []})
+            await send({"type": "http.response.body", "body": b"late"})
+
+    sent: list[Message] = []
+
+    async def send(message: Message) -> None:
+        sent.append(message)
+
+    middleware = one_layer(edge_composition, inner, timeout=TimeoutConfig(seconds=0.01))
+    scope = {"type": "http", "method": "GET", "path": "/", "headers": []}
+    await middleware(scope, None, send)  # type: ignore[arg-type]
+    assert sent[0]["status"] == 200
+    task = asyncio.current_task()
+    assert task is not None
+    assert task.cancelling() == 0  # our cancellation was taken back
+
+
+@pytest.mark.parametrize("seconds", [0, -1])
+async def test_a_zero_budget_turns_the_timeout_off_for_a_prefix(
+    seconds: float, edge_composition: str
+) -> None:
     calls: list[str] = []
 
     async def inner(scope: Scope, receive: Receive, send: Send) -> None:
         calls.append(scope["path"])
 
-    middleware = TimeoutMiddleware(
-        inner, config=TimeoutConfig(seconds=5, routes={"/events": seconds})
+    middleware = one_layer(
+        edge_composition, inner, timeout=TimeoutConfig(seconds=5, routes={"/events": seconds})
     )
-    await middleware({"type": "http", "method": "GET", "path": "/events/1"}, None, None)  # type: ignore[arg-type]
+    scope = {"type": "http", "method": "GET", "path": "/events/1", "headers": []}
+    await middleware(scope, None, None)  # type: ignore[arg-type]
     assert calls == ["/events/1"]
 
 
-async def test_a_shorter_budget_started_later_still_times_out_at_its_own_deadline() -> None:
+async def test_a_shorter_budget_started_later_still_times_out_at_its_own_deadline(
+    edge_composition: str,
+) -> None:
     import asyncio
 
     import anyio
-
-    from bastion.middleware import TimeoutConfig, TimeoutMiddleware
 
     async def inner(scope: Scope, receive: Receive, send: Send) -> None:
         if scope["path"] != "/fast":
@@ -189,8 +216,10 @@ async def test_a_shorter_budget_started_later_still_times_out_at_its_own_deadlin
         await send({"type": "http.response.start", "status": 200, "headers": []})
         await send({"type": "http.response.body", "body": b""})
 
-    middleware = TimeoutMiddleware(
-        inner, config=TimeoutConfig(seconds=60, routes={"/short": 0.01, "/fast": 0.01})
+    middleware = one_layer(
+        edge_composition,
+        inner,
+        timeout=TimeoutConfig(seconds=60, routes={"/short": 0.01, "/fast": 0.01}),
     )
 
     async def call(path: str) -> list[Message]:

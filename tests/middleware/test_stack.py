@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import pytest
+from fastapi import FastAPI
 from starlette.types import Message, Receive, Scope, Send
 
 from bastion.middleware import (
     EDGE_ORDER,
     BodyLimitMiddleware,
     CORSMiddleware,
+    EdgeMiddleware,
     ErrorEnvelopeMiddleware,
     RateLimitMiddleware,
     RequestIdMiddleware,
@@ -20,9 +22,20 @@ from bastion.middleware import (
 from tests.edge import SECURITY_HEADERS, edge_app, edge_settings, serve_as
 
 
-def test_create_app_composes_the_stack_in_the_documented_order() -> None:
+def _layer_classes(app: FastAPI, composition: str) -> list[type]:
+    """The edge layers `app` runs, outermost first, in either composition."""
+    if composition == "layered":
+        return [m.cls for m in app.user_middleware]
+    assert [m.cls for m in app.user_middleware] == [EdgeMiddleware]
+    layer: object = app.build_middleware_stack()
+    while not isinstance(layer, EdgeMiddleware):
+        layer = layer.app  # type: ignore[attr-defined]  # every wrapper keeps the next app
+    return [type(inner) for inner in layer.layers]
+
+
+def test_create_app_composes_the_stack_in_the_documented_order(edge_composition: str) -> None:
     app = edge_app(edge_settings(trusted_hosts=["testserver"]))
-    classes = [m.cls for m in app.user_middleware]
+    classes = _layer_classes(app, edge_composition)
     assert classes == [
         RequestIdMiddleware,
         SecurityHeadersMiddleware,
@@ -37,13 +50,73 @@ def test_create_app_composes_the_stack_in_the_documented_order() -> None:
     assert tuple(classes) == EDGE_ORDER
 
 
-def test_optional_layers_drop_out_without_reordering_the_rest() -> None:
+def test_optional_layers_drop_out_without_reordering_the_rest(edge_composition: str) -> None:
     app = edge_app(edge_settings(security_headers_enabled=False, request_timeout=0))
-    classes = [m.cls for m in app.user_middleware]
+    classes = _layer_classes(app, edge_composition)
     assert TrustedHostMiddleware not in classes
     assert SecurityHeadersMiddleware not in classes
     assert TimeoutMiddleware not in classes
     assert classes == [c for c in EDGE_ORDER if c in classes]
+
+
+async def test_each_layer_acts_before_the_layers_inside_it() -> None:
+    """What each answer carries, and what it costs, follows from the order alone."""
+    origin = {"Origin": "https://app.example.com"}
+    settings = edge_settings(
+        cors_allow_origins=["https://app.example.com"],
+        trusted_hosts=["testserver"],
+        body_limit=1024,
+        ratelimit_default="3/minute",
+        request_timeout_routes={"/api/v1/slow": 0.01},
+    )
+    async with serve_as(edge_app(settings)) as client:
+        # CORS answers preflights before the rate limit counts anything.
+        for asking in ("https://app.example.com", "https://evil.example"):
+            preflight = await client.options(
+                "/api/v1/items",
+                headers={"Origin": asking, "Access-Control-Request-Method": "GET"},
+            )
+            assert preflight.status_code in (204, 403)
+        # Trusted hosts refuse before the body limit looks at the body.
+        wrong_host = await client.post(
+            "/api/v1/items", content=b"x" * 2048, headers={"Host": "evil.example"}
+        )
+        assert wrong_host.json()["error"]["code"] == "INVALID_HOST"
+        # The body limit refuses inside CORS (readable cross-origin), before the rate limit.
+        too_large = await client.post("/api/v1/items", content=b"x" * 2048, headers=origin)
+        assert too_large.status_code == 413
+        assert too_large.headers["access-control-allow-origin"] == origin["Origin"]
+        assert "ratelimit-remaining" not in too_large.headers
+        # So the first request the rate limit sees is this one.
+        served = await client.get("/api/v1/items", headers=origin)
+        assert served.headers["ratelimit-remaining"] == "2"
+        # The catch-all sits outside CORS: a 500 is not readable cross-origin.
+        crashed = await client.get("/api/v1/boom", headers=origin)
+        assert crashed.status_code == 500
+        assert "access-control-allow-origin" not in crashed.headers
+        assert "ratelimit-remaining" not in crashed.headers
+        # The timeout sits inside CORS and outside the rate limit (which did count it).
+        timed_out = await client.get("/api/v1/slow", headers=origin)
+        assert timed_out.status_code == 504
+        assert timed_out.headers["access-control-allow-origin"] == origin["Origin"]
+        assert "ratelimit-remaining" not in timed_out.headers
+        # The rate limit's refusal gets the headers of every layer outside it.
+        limited = await client.get("/api/v1/items", headers=origin)
+    assert limited.status_code == 429
+    assert limited.headers["ratelimit-remaining"] == "0"
+    assert limited.headers["access-control-allow-origin"] == origin["Origin"]
+    for response in (wrong_host, too_large, crashed, timed_out, limited):
+        assert response.headers["x-request-id"] == response.json()["error"]["request_id"]
+        for name, value in SECURITY_HEADERS.items():
+            assert response.headers[name] == value, name
+
+
+async def test_a_new_lifespan_brings_a_new_limiter() -> None:
+    app = edge_app(edge_settings(ratelimit_default="1/minute"))
+    for _ in range(2):  # each lifespan builds its own (memory) limiter
+        async with serve_as(app) as client:
+            assert (await client.get("/api/v1/items")).status_code == 200
+            assert (await client.get("/api/v1/items")).status_code == 429
 
 
 def test_no_middleware_is_built_on_base_http_middleware() -> None:
@@ -55,7 +128,7 @@ def test_no_middleware_is_built_on_base_http_middleware() -> None:
         assert not issubclass(middleware.cls, BaseHTTPMiddleware)
 
 
-@pytest.mark.parametrize("layer", EDGE_ORDER)
+@pytest.mark.parametrize("layer", [*EDGE_ORDER, EdgeMiddleware])
 async def test_non_http_scopes_pass_through_every_layer(layer: type) -> None:
     seen: list[str] = []
 
@@ -114,3 +187,23 @@ async def test_every_status_carries_the_request_id_and_security_headers(
         error = response.json()["error"]
         assert error["request_id"] == response.headers["x-request-id"]
         assert "secret internals" not in response.text
+
+
+async def test_a_hosts_own_layers_inside_the_stack_add_their_headers_through_it() -> None:
+    from starlette.middleware import Middleware
+
+    from bastion import create_app
+    from bastion.middleware import CORSConfig
+    from tests.edge import edge_router
+
+    admin = "https://admin.example"
+    inner_cors = Middleware(CORSMiddleware, config=CORSConfig(allow_origins=(admin,)))
+    app = create_app(edge_settings(), routers=[edge_router()], middleware=[inner_cors])
+    async with serve_as(app) as client:
+        served = await client.get("/api/v1/items", headers={"Origin": admin})
+        crashed = await client.get("/api/v1/boom", headers={"Origin": admin})
+    assert served.headers["access-control-allow-origin"] == admin
+    assert served.headers["x-request-id"]
+    assert crashed.status_code == 500
+    assert "access-control-allow-origin" not in crashed.headers  # the catch-all bypassed it
+    assert crashed.headers["x-request-id"] == crashed.json()["error"]["request_id"]

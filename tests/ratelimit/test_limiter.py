@@ -85,7 +85,7 @@ class _FlakyStorage(MemoryRateLimitStorage):
         self.calls = 0
 
     def sliding_window_hit(
-        self, key: str, limit: int, expiry: int, cost: int, *, consume: bool
+        self, key: str, limit: int, expiry: int, cost: int, consume: bool
     ) -> tuple[bool, int, float]:
         self.calls += 1
         if self.down:

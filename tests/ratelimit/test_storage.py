@@ -145,3 +145,36 @@ async def test_sliding_windows_are_forgotten_once_both_their_windows_ended() -> 
     assert set(storage._windows) == {"new"}
     if storage.timer is not None:
         storage.timer.cancel()
+
+
+@pytest.mark.parametrize("elapsed", [60.0, 75.0, 130.0])
+async def test_a_sliding_window_rolls_over_like_limits_own(
+    elapsed: float, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Hits in one window weigh into the next one (and are forgotten after that) alike."""
+    import time
+
+    import bastion.ratelimit.memory
+
+    now = [60.0 * 1_000_000 + 10.0]  # 10 s into a window
+
+    def clock() -> float:
+        return now[0]
+
+    monkeypatch.setattr(time, "time", clock)
+    monkeypatch.setattr(bastion.ratelimit.memory, "_now", clock)
+    stock = RateLimiter(MemoryStorage(wrap_exceptions=True), clock=clock)
+    lean = RateLimiter(MemoryRateLimitStorage(), clock=clock)
+    try:
+        for _ in range(4):
+            await stock.hit("5/minute", "k")
+            await lean.hit("5/minute", "k")
+        now[0] += elapsed
+        for _ in range(3):
+            expected = await stock.hit("5/minute", "k")
+            actual = await lean.hit("5/minute", "k")
+            assert (actual.allowed, actual.remaining) == (expected.allowed, expected.remaining)
+            assert actual.reset_after == pytest.approx(expected.reset_after)
+    finally:
+        await close_rate_limiter(stock)
+        await close_rate_limiter(lean)

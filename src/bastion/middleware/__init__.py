@@ -2,6 +2,7 @@
 
 from bastion.middleware.body_limit import BodyLimitConfig, BodyLimitMiddleware
 from bastion.middleware.cors import CORSConfig, CORSMiddleware
+from bastion.middleware.edge import EdgeConfig, EdgeMiddleware
 from bastion.middleware.errors import ErrorEnvelopeMiddleware
 from bastion.middleware.paths import PathTable
 from bastion.middleware.rate_limit import RateLimitConfig, RateLimitMiddleware
@@ -15,7 +16,7 @@ from bastion.middleware.security_headers import (
     SecurityHeadersConfig,
     SecurityHeadersMiddleware,
 )
-from bastion.middleware.stack import EDGE_ORDER, edge_middleware
+from bastion.middleware.stack import EDGE_ORDER, edge_layers, edge_middleware
 from bastion.middleware.timeout import TimeoutConfig, TimeoutMiddleware
 from bastion.middleware.trusted_hosts import TrustedHostConfig, TrustedHostMiddleware
 from bastion.middleware.unicode_body import UnicodeBodyMiddleware
@@ -27,6 +28,8 @@ __all__ = [
     "BodyLimitMiddleware",
     "CORSConfig",
     "CORSMiddleware",
+    "EdgeConfig",
+    "EdgeMiddleware",
     "ErrorEnvelopeMiddleware",
     "PathTable",
     "RateLimitConfig",
@@ -40,6 +43,7 @@ __all__ = [
     "TrustedHostConfig",
     "TrustedHostMiddleware",
     "UnicodeBodyMiddleware",
+    "edge_layers",
     "edge_middleware",
     "is_valid_request_id",
 ]

@@ -23,7 +23,7 @@ _MESSAGE = "The request body is too large."
 _NO_BODY = frozenset({"1.0", "1.1"})
 
 
-class _BodyTooLarge(PayloadTooLargeError, HTTPException):  # type: ignore[misc]  # both define `headers`; the bastion one is used
+class BodyTooLargeError(PayloadTooLargeError, HTTPException):  # type: ignore[misc]  # both define `headers`; the bastion one is used
     """Raised from `receive`.
 
     An `HTTPException`, because FastAPI re-raises those when met while reading a
@@ -32,6 +32,7 @@ class _BodyTooLarge(PayloadTooLargeError, HTTPException):  # type: ignore[misc] 
     """
 
     def __init__(self, limit: int) -> None:
+        """Over `limit` bytes."""
         # Not the cooperative chain: `HTTPException.__init__` would take the message
         # for a status code. Set both bases' fields directly.
         Exception.__init__(self, _MESSAGE)
@@ -39,6 +40,7 @@ class _BodyTooLarge(PayloadTooLargeError, HTTPException):  # type: ignore[misc] 
         self.details = {"max_bytes": limit}
         self.headers = {}
         self.detail = _MESSAGE
+        self.limit = limit
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,7 +62,8 @@ class BodyLimitConfig:
         return cls(max_bytes=settings.body_limit, routes=dict(settings.body_limit_routes))
 
 
-def _too_large(limit: int) -> ASGIApp:
+def too_large(limit: int) -> ASGIApp:
+    """The 413 `PAYLOAD_TOO_LARGE` answer for a body over `limit` bytes."""
     return render_error(
         "PAYLOAD_TOO_LARGE", _MESSAGE, status_code=413, details={"max_bytes": limit}
     )
@@ -87,31 +90,54 @@ class BodyLimitMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        declared: int | None = None
-        chunked = False
-        for name, value in scope["headers"]:
-            if name == b"content-length":
-                try:
-                    declared = int(value)
-                except ValueError:
-                    declared = None
-            elif name == b"transfer-encoding":
-                chunked = True
-        if declared is None and not chunked and scope.get("http_version", "1.1") in _NO_BODY:
-            # HTTP/1.x carries a body only with Content-Length or Transfer-Encoding.
+        refusal, limit = self.inspect(scope, dict(scope["headers"]))
+        if refusal is not None:
+            await refusal(scope, receive, send)
+            return
+        if limit is None:
             await self.app(scope, receive, send)
             return
-        limit = self._limits(scope["path"])
-        if declared is not None:
-            if declared > limit:
-                await _too_large(limit)(scope, receive, send)
-                return
-            await self.app(scope, receive, send)
-            return
-
-        received = 0
         response, app_send = tracked_send(scope, send)
         mark = len(response.header_hooks)
+        try:
+            await self.app(scope, self.counting(receive, limit), app_send)
+        except BodyTooLargeError as exc:
+            if response.started:
+                raise
+            response.bypass_inner(mark)
+            await too_large(exc.limit)(scope, receive, send)
+
+    def inspect(
+        self, scope: Scope, headers: Mapping[bytes, bytes]
+    ) -> tuple[ASGIApp | None, int | None]:
+        """What the limit does with a request with these (raw) `headers`.
+
+        Returns:
+            `(413 answer, None)` when the declared length is over the limit;
+            `(None, limit)` when a body without a declared length must be
+            counted as it streams in (`counting`); `(None, None)` otherwise.
+        """
+        length = headers.get(b"content-length")
+        declared: int | None = None
+        if length is not None:
+            try:
+                declared = int(length)
+            except ValueError:
+                declared = None
+        if declared is None:
+            if b"transfer-encoding" not in headers and scope.get("http_version", "1.1") in _NO_BODY:
+                # HTTP/1.x carries a body only with Content-Length or Transfer-Encoding.
+                return None, None
+            return None, self._limits(scope["path"])
+        limit = self._limits(scope["path"])
+        if declared > limit:
+            return too_large(limit), None
+        return None, None
+
+    @staticmethod
+    def counting(receive: Receive, limit: int) -> Receive:
+        """`receive`, raising `BodyTooLargeError` on the read that crosses `limit`."""
+        received = 0
 
         async def counting_receive() -> Message:
             nonlocal received
@@ -119,13 +145,7 @@ class BodyLimitMiddleware:
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > limit:
-                    raise _BodyTooLarge(limit)
+                    raise BodyTooLargeError(limit)
             return message
 
-        try:
-            await self.app(scope, counting_receive, app_send)
-        except _BodyTooLarge:
-            if response.started:
-                raise
-            response.bypass_inner(mark)
-            await _too_large(limit)(scope, receive, send)
+        return counting_receive

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -115,32 +116,39 @@ class CORSMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        origin = request_method = request_headers = None
-        for name, value in scope["headers"]:
-            if name == b"origin":
-                origin = value
-            elif name == b"access-control-request-method":
-                request_method = value
-            elif name == b"access-control-request-headers":
-                request_headers = value
-        if origin is None:
+        preflight, extra = self.inspect(scope["method"], dict(scope["headers"]))
+        if preflight is not None:
+            await preflight(scope, receive, send)
+        elif extra is None:
             await self.app(scope, receive, send)
-            return
-        if scope["method"] == "OPTIONS" and request_method is not None:
-            await self._preflight_response(origin, request_method, request_headers)(
-                scope, receive, send
-            )
-            return
-        allowed = self.config.allows_origin(origin.decode("latin-1"))
-        extra = (
-            [*self._origin_headers(origin), *self._simple] if allowed else [(b"vary", b"Origin")]
-        )
+        else:
 
-        def add_cors(headers: list[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
-            headers += extra
-            return headers
+            def add_cors(headers: list[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
+                headers += extra
+                return headers
 
-        await self.app(scope, receive, header_send(scope, send, add_cors))
+            await self.app(scope, receive, header_send(scope, send, add_cors))
+
+    def inspect(
+        self, method: str, headers: Mapping[bytes, bytes]
+    ) -> tuple[ASGIApp | None, list[tuple[bytes, bytes]] | None]:
+        """What CORS does with a request of `method` with these (raw) `headers`.
+
+        Returns:
+            `(preflight answer, None)` for a preflight; `(None, headers to add
+            to the response)` for another cross-origin request; `(None, None)`
+            for a same-origin one (no `Origin` header).
+        """
+        origin = headers.get(b"origin")
+        if origin is None:
+            return None, None
+        request_method = headers.get(b"access-control-request-method")
+        if method == "OPTIONS" and request_method is not None:
+            asked = headers.get(b"access-control-request-headers")
+            return self._preflight_response(origin, request_method, asked), None
+        if self.config.allows_origin(origin.decode("latin-1")):
+            return None, [*self._origin_headers(origin), *self._simple]
+        return None, [(b"vary", b"Origin")]
 
     def _preflight_response(self, origin: bytes, method: bytes, headers: bytes | None) -> ASGIApp:
         problems: list[str] = []

@@ -38,17 +38,26 @@ class ErrorEnvelopeMiddleware:
         mark = len(response.header_hooks)
         try:
             await self.app(scope, receive, app_send)
-        except BastionError as exc:
-            if response.started:
-                logger.exception("error after the response started")
-                return
-            response.bypass_inner(mark)
-            await error_response(exc)(scope, receive, send)
-        except Exception:
-            logger.exception("unhandled exception in %s %s", scope["method"], scope["path"])
-            if response.started:
-                # Nothing more can be sent; the server closes the connection.
-                return
-            response.bypass_inner(mark)
-            error = render_error("INTERNAL_ERROR", "An internal error occurred.", status_code=500)
-            await error(scope, receive, send)
+        except Exception as exc:  # the catch-all: logged, rendered, never re-raised
+            error = self.render(exc, scope, started=response.started)
+            if error is not None:
+                response.bypass_inner(mark)
+                await error(scope, receive, send)
+
+    @staticmethod
+    def render(exc: Exception, scope: Scope, *, started: bool) -> ASGIApp | None:
+        """Log `exc`, which escaped the inner layers, and return the response to send.
+
+        Returns:
+            The envelope, or None when the response already started (nothing
+            more can be sent; the server closes the connection).
+        """
+        if isinstance(exc, BastionError):
+            if started:
+                logger.error("error after the response started", exc_info=exc)
+                return None
+            return error_response(exc)
+        logger.error("unhandled exception in %s %s", scope["method"], scope["path"], exc_info=exc)
+        if started:
+            return None
+        return render_error("INTERNAL_ERROR", "An internal error occurred.", status_code=500)

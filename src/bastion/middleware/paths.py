@@ -53,14 +53,16 @@ class PrefixSet:
         prefixes: The prefixes (`/health` matches `/health` and `/health/...`).
     """
 
-    __slots__ = ("_exact", "_under")
+    __slots__ = ("exact", "under")
 
     def __init__(self, prefixes: Iterable[str]) -> None:
         """Precompute the exact paths and the `prefix/` forms."""
         cleaned = [p.rstrip("/") for p in prefixes]
-        self._exact = frozenset(cleaned) | ({"/"} if "" in cleaned else set())
-        self._under = tuple(p + "/" for p in cleaned)
+        #: The paths matched exactly.
+        self.exact = frozenset(cleaned) | ({"/"} if "" in cleaned else set())
+        #: The `prefix/` forms a path under a prefix starts with.
+        self.under = tuple(p + "/" for p in cleaned)
 
     def __contains__(self, path: object) -> bool:
         """Whether `path` is one of the prefixes or lies under one."""
-        return isinstance(path, str) and (path in self._exact or path.startswith(self._under))
+        return isinstance(path, str) and (path in self.exact or path.startswith(self.under))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import logging
 import os
 import re
@@ -30,6 +31,33 @@ class RequestIdConfig:
 
     header: str = "X-Request-ID"
     access_log: bool = True
+
+
+class _FreshIds:
+    """Fresh request ids: a random prefix per process and a counter.
+
+    32 hex characters, unique across processes (64 random bits each, drawn
+    again in a forked child) and within one (the counter), without a system
+    call per request as `os.urandom` would cost. Ids are correlation handles,
+    not secrets: nothing may rely on them being unguessable.
+    """
+
+    def __init__(self) -> None:
+        self.reseed()
+
+    def reseed(self) -> None:
+        """Draw a new prefix and restart the counter (in a forked child)."""
+        self.prefix = os.urandom(8).hex()
+        self.counter = itertools.count()
+
+    def __call__(self) -> str:
+        """A fresh id."""
+        return f"{self.prefix}{next(self.counter):016x}"
+
+
+#: A fresh id (32 hex characters) for a request that brought none, or an unsafe one.
+new_request_id = _FreshIds()
+os.register_at_fork(after_in_child=new_request_id.reseed)
 
 
 def is_valid_request_id(value: bytes) -> bool:
@@ -71,57 +99,67 @@ class RequestIdMiddleware:
         """Wrap `app`."""
         self.app = app
         self.config = config or RequestIdConfig()
-        self._header_lower = self.config.header.lower().encode("latin-1")
+        #: The header's raw ASGI name (lowercase bytes).
+        self.header_name = self.config.header.lower().encode("latin-1")
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Serve one ASGI connection."""
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        request_id = None
-        for name, value in scope["headers"]:
-            if name == self._header_lower:
-                if is_valid_request_id(value):
-                    request_id = value.decode("ascii")
-                break
-        if request_id is None:
-            request_id = os.urandom(16).hex()
+        request_id = self.request_id(dict(scope["headers"]).get(self.header_name))
         token = request_id_var.set(request_id)
-        header = (self._header_lower, request_id.encode("ascii"))
+        id_header = (self.header_name, request_id.encode("ascii"))
         response = ResponseState()
         response.install(scope)
         started = time.perf_counter()
 
-        name = self._header_lower
-
         async def send_with_id(message: Message) -> None:
             if message["type"] == "http.response.start":
                 response.observe(message)
-                headers = response.response_headers(message)
-                # One C-level scan of all names first; filtering per header is rare.
-                if name in b"\n".join([h[0] for h in headers]).lower():
-                    headers = [h for h in headers if h[0].lower() != name]
-                headers.append(header)
-                message["headers"] = headers
+                message["headers"] = self.tag(response.response_headers(message), id_header)
             await send(message)
 
         try:
             await self.app(scope, receive, send_with_id)
         finally:
-            if self.config.access_log and access_logger.isEnabledFor(logging.INFO):
-                elapsed_ms = (time.perf_counter() - started) * 1000
-                route = _route_template(scope)
-                access_logger.info(
-                    "%s %s %d %.2fms",
-                    scope["method"],
-                    route,
-                    response.status,
-                    elapsed_ms,
-                    extra={
-                        "http_method": scope["method"],
-                        "route": route,
-                        "status": response.status,
-                        "duration_ms": round(elapsed_ms, 3),
-                    },
-                )
+            self.log_access(scope, response.status, started)
             request_id_var.reset(token)
+
+    @staticmethod
+    def request_id(incoming: bytes | None) -> str:
+        """The id of a request that sent `incoming`: echoed when safe, else a fresh one."""
+        if incoming is not None and is_valid_request_id(incoming):
+            return incoming.decode("ascii")
+        return new_request_id()
+
+    def tag(
+        self, headers: list[tuple[bytes, bytes]], id_header: tuple[bytes, bytes]
+    ) -> list[tuple[bytes, bytes]]:
+        """`headers` with `id_header` in place of any id header an inner layer set."""
+        name = self.header_name
+        # One C-level scan of all names first; filtering per header is rare.
+        if name in b"\n".join([h[0] for h in headers]).lower():
+            headers = [h for h in headers if h[0].lower() != name]
+        headers.append(id_header)
+        return headers
+
+    def log_access(self, scope: Scope, status: int, started: float) -> None:
+        """Log the access line of a finished request (when enabled)."""
+        if not self.config.access_log or not access_logger.isEnabledFor(logging.INFO):
+            return
+        elapsed_ms = (time.perf_counter() - started) * 1000
+        route = _route_template(scope)
+        access_logger.info(
+            "%s %s %d %.2fms",
+            scope["method"],
+            route,
+            status,
+            elapsed_ms,
+            extra={
+                "http_method": scope["method"],
+                "route": route,
+                "status": status,
+                "duration_ms": round(elapsed_ms, 3),
+            },
+        )

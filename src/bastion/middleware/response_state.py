@@ -6,13 +6,14 @@ from collections.abc import Callable
 
 from starlette.types import Message, Scope, Send
 
-__all__ = ["HeaderHook", "ResponseState", "header_send", "tracked_send"]
+__all__ = ["RESPONSE_STATE_KEY", "HeaderHook", "ResponseState", "header_send", "tracked_send"]
 
 #: Adds a layer's headers to a response's raw header list (which it may extend
 #: in place) and returns the list.
 HeaderHook = Callable[[list[tuple[bytes, bytes]]], list[tuple[bytes, bytes]]]
 
-_SCOPE_KEY = "bastion.response"
+#: Where the outermost layer keeps the `ResponseState` in the ASGI scope.
+RESPONSE_STATE_KEY = "bastion.response"
 
 
 class ResponseState:
@@ -44,7 +45,7 @@ class ResponseState:
 
     def install(self, scope: Scope) -> None:
         """Put this state in `scope` for the inner layers."""
-        scope[_SCOPE_KEY] = self
+        scope[RESPONSE_STATE_KEY] = self
 
     def observe(self, message: Message) -> None:
         """Record `message` on its way out."""
@@ -54,7 +55,10 @@ class ResponseState:
 
     def response_headers(self, message: Message) -> list[tuple[bytes, bytes]]:
         """The headers of the `http.response.start` `message`, with every hook applied."""
-        headers = list(message.get("headers", ()))
+        return self.apply_hooks(list(message.get("headers", ())))
+
+    def apply_hooks(self, headers: list[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
+        """`headers` (a list the hooks may extend) with every hook applied, innermost first."""
         for hook in reversed(self.header_hooks):
             headers = hook(headers)
         return headers
@@ -70,7 +74,7 @@ def tracked_send(scope: Scope, send: Send) -> tuple[ResponseState, Send]:
     When an outer layer already tracks the response, `send` is returned as it
     is; otherwise (the layer is used on its own) it is wrapped to track it.
     """
-    state = scope.get(_SCOPE_KEY)
+    state = scope.get(RESPONSE_STATE_KEY)
     if isinstance(state, ResponseState):
         return state, send
     state = ResponseState()
@@ -89,7 +93,7 @@ def header_send(scope: Scope, send: Send, hook: HeaderHook) -> Send:
     and `send` is returned as it is; otherwise (the layer is used on its own)
     `send` is wrapped to apply the hook.
     """
-    state = scope.get(_SCOPE_KEY)
+    state = scope.get(RESPONSE_STATE_KEY)
     if isinstance(state, ResponseState):
         state.header_hooks.append(hook)
         return send

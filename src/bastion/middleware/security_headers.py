@@ -110,20 +110,27 @@ class SecurityHeadersMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        path: str = scope["path"]
-        docs = path.startswith(self.config.docs_paths)
-        hook = self._add_docs if docs else self._add_api
+        hook = self._add_docs if self.is_docs(scope["path"]) else self._add_api
         await self.app(scope, receive, header_send(scope, send, hook))
 
+    def is_docs(self, path: str) -> bool:
+        """Whether `path` is served with the docs profile."""
+        return path.startswith(self.config.docs_paths)
+
     def _add_api(self, headers: list[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
-        return self._add(headers, self._api)
+        return self.add(headers)
 
     def _add_docs(self, headers: list[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
-        return self._add(headers, self._docs)
+        return self.add(headers, docs=True)
 
-    def _add(
-        self, headers: list[tuple[bytes, bytes]], extra: list[tuple[bytes, bytes]]
+    def add(
+        self, headers: list[tuple[bytes, bytes]], *, docs: bool = False
     ) -> list[tuple[bytes, bytes]]:
+        """`headers` (extended in place when possible) with the profile's headers added.
+
+        A header the handler set is kept; a `Server` header is dropped.
+        """
+        extra = self._docs if docs else self._api
         # ASGI header names are lowercase bytes.
         present = {name for name, _ in headers}
         if present.isdisjoint(self._names):

@@ -6,20 +6,21 @@ from typing import TYPE_CHECKING
 
 from starlette.middleware import Middleware
 
-from bastion.middleware.body_limit import BodyLimitConfig, BodyLimitMiddleware
-from bastion.middleware.cors import CORSConfig, CORSMiddleware
+from bastion.middleware.body_limit import BodyLimitMiddleware
+from bastion.middleware.cors import CORSMiddleware
+from bastion.middleware.edge import EdgeConfig, EdgeMiddleware
 from bastion.middleware.errors import ErrorEnvelopeMiddleware
-from bastion.middleware.rate_limit import RateLimitConfig, RateLimitMiddleware
-from bastion.middleware.request_id import RequestIdConfig, RequestIdMiddleware
-from bastion.middleware.security_headers import SecurityHeadersConfig, SecurityHeadersMiddleware
-from bastion.middleware.timeout import TimeoutConfig, TimeoutMiddleware
-from bastion.middleware.trusted_hosts import TrustedHostConfig, TrustedHostMiddleware
+from bastion.middleware.rate_limit import RateLimitMiddleware
+from bastion.middleware.request_id import RequestIdMiddleware
+from bastion.middleware.security_headers import SecurityHeadersMiddleware
+from bastion.middleware.timeout import TimeoutMiddleware
+from bastion.middleware.trusted_hosts import TrustedHostMiddleware
 from bastion.middleware.unicode_body import UnicodeBodyMiddleware
 
 if TYPE_CHECKING:
     from bastion.core.settings import BastionSettings
 
-__all__ = ["EDGE_ORDER", "edge_middleware"]
+__all__ = ["EDGE_ORDER", "edge_layers", "edge_middleware"]
 
 #: The layers from outside in. Why each sits where it does:
 #: - request id first, so every response and log line (a 500 too) carries the id;
@@ -46,35 +47,35 @@ EDGE_ORDER: tuple[type, ...] = (
 
 
 def edge_middleware(settings: BastionSettings) -> list[Middleware]:
-    """The edge stack the settings describe, outermost first, for `FastAPI(middleware=...)`.
+    """The edge stack the settings describe, for `FastAPI(middleware=...)`.
 
-    Optional layers (security headers, trusted hosts, timeout) are left out
-    when the settings turn them off; the order of the rest never changes.
+    One `EdgeMiddleware`, which runs every layer in `EDGE_ORDER` in one call
+    (what `create_app` uses). `edge_layers` gives the same stack as one
+    middleware per layer.
 
     Raises:
         ValueError: A setting is inconsistent (`*` origins with credentials, a bad limit).
     """
-    stack = [Middleware(RequestIdMiddleware, config=RequestIdConfig())]
-    if settings.security_headers_enabled:
-        stack.append(
-            Middleware(
-                SecurityHeadersMiddleware, config=SecurityHeadersConfig.from_settings(settings)
-            )
-        )
-    stack += [
-        Middleware(ErrorEnvelopeMiddleware),
-        Middleware(CORSMiddleware, config=CORSConfig.from_settings(settings)),
-    ]
-    if settings.trusted_hosts:
-        stack.append(
-            Middleware(
-                TrustedHostMiddleware,
-                config=TrustedHostConfig(allowed_hosts=tuple(settings.trusted_hosts)),
-            )
-        )
-    stack.append(Middleware(BodyLimitMiddleware, config=BodyLimitConfig.from_settings(settings)))
-    if settings.request_timeout > 0 or any(settings.request_timeout_routes.values()):
-        stack.append(Middleware(TimeoutMiddleware, config=TimeoutConfig.from_settings(settings)))
-    stack.append(Middleware(RateLimitMiddleware, config=RateLimitConfig.from_settings(settings)))
-    stack.append(Middleware(UnicodeBodyMiddleware))
+    return [Middleware(EdgeMiddleware, config=EdgeConfig.from_settings(settings))]
+
+
+def edge_layers(config: EdgeConfig) -> list[Middleware]:
+    """The stack `config` describes as one middleware per layer, outermost first.
+
+    Behaves as `EdgeMiddleware(config=config)`; a host that must put its own
+    middleware between two layers composes this list instead. Optional layers
+    that `config` turns off are left out; the order of the rest never changes.
+    """
+    stack = [Middleware(RequestIdMiddleware, config=config.request_id)]
+    if config.security_headers is not None:
+        stack.append(Middleware(SecurityHeadersMiddleware, config=config.security_headers))
+    stack += [Middleware(ErrorEnvelopeMiddleware), Middleware(CORSMiddleware, config=config.cors)]
+    if config.trusted_hosts is not None:
+        stack.append(Middleware(TrustedHostMiddleware, config=config.trusted_hosts))
+    stack.append(Middleware(BodyLimitMiddleware, config=config.body_limit))
+    if config.timeout is not None:
+        stack.append(Middleware(TimeoutMiddleware, config=config.timeout))
+    stack.append(Middleware(RateLimitMiddleware, config=config.rate_limit))
+    if config.unicode_body:
+        stack.append(Middleware(UnicodeBodyMiddleware))
     return stack

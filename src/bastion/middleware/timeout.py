@@ -7,7 +7,7 @@ import logging
 import math
 import time
 from collections import deque
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -59,63 +59,105 @@ class TimeoutMiddleware:
         self.app = app
         self.config = config or TimeoutConfig()
         self._budgets = PathTable(self.config.seconds, self.config.routes)
-        self._watchdog = _Watchdog()
+        self.watchdog = Watchdog()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Serve one ASGI connection."""
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        seconds = self._budgets(scope["path"])
+        seconds = self.budget(scope["path"])
         if seconds <= 0:
             await self.app(scope, receive, send)
             return
         response, app_send = tracked_send(scope, send)
         mark = len(response.header_hooks)
-        # One shared timer for every request (see `_Watchdog`) costs less than
+        timed_out = await self.within(seconds, scope, self.app(scope, receive, app_send))
+        if timed_out and not response.started:
+            response.bypass_inner(mark)
+            await self.timeout_response(seconds)(scope, receive, send)
+
+    def budget(self, path: str) -> float:
+        """The seconds a request to `path` may take (0 or less: no limit)."""
+        return self._budgets(path)
+
+    async def within(self, seconds: float, scope: Scope, call: Awaitable[None]) -> bool:
+        """Await `call`, cancelling it after `seconds`; True when it was cut short.
+
+        Only our own cancellation is absorbed; one the server (or anyone else)
+        requested propagates.
+        """
+        watch = self.watch(seconds)
+        try:
+            await call
+        except asyncio.CancelledError:
+            if not watch.cut_short():
+                raise
+            self.report(scope, seconds)
+            return True
+        else:
+            watch.completed()
+            return False
+        finally:
+            watch.task = None
+
+    def watch(self, seconds: float) -> Watch:
+        """Start watching the current request, which must finish within `seconds`.
+
+        The caller awaits the request, and then: in `except CancelledError`,
+        absorbs the cancellation only if `watch.cut_short()`; when it
+        completes, calls `watch.completed()`; in `finally`, sets `watch.task`
+        to None.
+        """
+        # One shared timer for every request (see `Watchdog`) costs less than
         # a timer handle or `asyncio.timeout()` each; `uncancel` tells our
         # cancellation apart from one the server (or anyone) requested.
         task = asyncio.current_task()
         assert task is not None  # noqa: S101  # ASGI apps always run in a task
-        watch = self._watchdog.watch(task, seconds)
-        try:
-            await self.app(scope, receive, app_send)
-        except asyncio.CancelledError:
-            if not watch.expired or task.uncancel() > 0:
-                raise
-            route = getattr(scope.get("route"), "path", "<unmatched>")
-            logger.warning(
-                "request exceeded its %.3gs budget: %s %s", seconds, scope["method"], route
-            )
-            if response.started:
-                return
-            response.bypass_inner(mark)
-            error = render_error(
-                "REQUEST_TIMEOUT",
-                "The request took too long to complete.",
-                status_code=504,
-                details={"timeout_seconds": seconds},
-            )
-            await error(scope, receive, send)
-        else:
-            if watch.expired:  # the app swallowed our cancellation and finished anyway
-                task.uncancel()
-        finally:
-            watch.task = None
+        return self.watchdog.watch(task, seconds)
+
+    @staticmethod
+    def report(scope: Scope, seconds: float) -> None:
+        """Log a request cut short after `seconds`."""
+        route = getattr(scope.get("route"), "path", "<unmatched>")
+        logger.warning("request exceeded its %.3gs budget: %s %s", seconds, scope["method"], route)
+
+    @staticmethod
+    def timeout_response(seconds: float) -> ASGIApp:
+        """The 504 `REQUEST_TIMEOUT` answer for a budget of `seconds`."""
+        return render_error(
+            "REQUEST_TIMEOUT",
+            "The request took too long to complete.",
+            status_code=504,
+            details={"timeout_seconds": seconds},
+        )
 
 
-class _Watch:
+_new_watch = object.__new__
+
+
+class Watch:
     """One request under watch: its task (None once finished) and deadline."""
 
     __slots__ = ("deadline", "expired", "task")
 
     def __init__(self, task: asyncio.Task[object], deadline: float) -> None:
+        """Watch `task` until `deadline`."""
         self.task: asyncio.Task[object] | None = task
         self.deadline = deadline
         self.expired = False
 
+    def cut_short(self) -> bool:
+        """Whether the `CancelledError` being handled is ours alone (then it is absorbed)."""
+        return self.expired and self.task is not None and self.task.uncancel() == 0
 
-class _Watchdog:
+    def completed(self) -> None:
+        """The request finished anyway: forget a cancellation of ours it swallowed."""
+        if self.expired and self.task is not None:
+            self.task.uncancel()
+
+
+class Watchdog:
     """Cancel the requests past their deadline, with one timer for all of them.
 
     Requests with the same budget end their budgets in the order they
@@ -130,14 +172,14 @@ class _Watchdog:
 
     def __init__(self) -> None:
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._queues: dict[float, deque[_Watch]] = {}
+        self._queues: dict[float, deque[Watch]] = {}
         self._timer: asyncio.TimerHandle | None = None
         self._when = math.inf
         self._clock: Callable[[], float] = time.monotonic
         # The event loop runs a timer up to this much early (asyncio's own rule).
         self._resolution = time.get_clock_info("monotonic").resolution
 
-    def watch(self, task: asyncio.Task[object], seconds: float) -> _Watch:
+    def watch(self, task: asyncio.Task[object], seconds: float) -> Watch:
         """Start watching `task`, which must finish within `seconds`."""
         loop = task.get_loop()
         if loop is not self._loop:  # a middleware reused on another event loop
@@ -145,7 +187,8 @@ class _Watchdog:
             # asyncio's own loops read `time.monotonic`; others keep their clock.
             default = type(loop).time is asyncio.BaseEventLoop.time
             self._clock = time.monotonic if default else loop.time
-        watch = _Watch(task, self._clock() + seconds)
+        watch = _new_watch(Watch)  # no `__init__` call: this runs on every request
+        watch.task, watch.deadline, watch.expired = task, self._clock() + seconds, False
         queue = self._queues.get(seconds)
         if queue is None:
             queue = self._queues[seconds] = deque()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -49,17 +50,22 @@ class TrustedHostMiddleware:
         if scope["type"] not in ("http", "websocket") or self._any:
             await self.app(scope, receive, send)
             return
-        host = ""
-        for name, value in scope["headers"]:
-            if name == b"host":
-                host = value.decode("latin-1").lower()
-                break
-        host = host[: host.find("]") + 1] if host.startswith("[") else host.split(":", 1)[0]
-        if self._allowed(host):
+        if self.allows(dict(scope["headers"])):
             await self.app(scope, receive, send)
-            return
-        if scope["type"] == "websocket":
+        elif scope["type"] == "websocket":
             await send({"type": "websocket.close", "code": 1008})
-            return
-        response = render_error("INVALID_HOST", "The Host header is not allowed.", status_code=400)
-        await response(scope, receive, send)
+        else:
+            await self.refusal()(scope, receive, send)
+
+    def allows(self, headers: Mapping[bytes, bytes]) -> bool:
+        """Whether a request with these (raw) `headers` names an allowed host."""
+        if self._any:
+            return True
+        host = headers.get(b"host", b"").decode("latin-1").lower()
+        host = host[: host.find("]") + 1] if host.startswith("[") else host.split(":", 1)[0]
+        return self._allowed(host)
+
+    @staticmethod
+    def refusal() -> ASGIApp:
+        """The 400 `INVALID_HOST` answer."""
+        return render_error("INVALID_HOST", "The Host header is not allowed.", status_code=400)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import codecs
+from collections.abc import Mapping
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -14,12 +15,12 @@ _BODYLESS = frozenset({"GET", "HEAD", "OPTIONS", "DELETE", "TRACE"})
 _ESCAPE_LEN = 6  # len(b"\\ud800"): how much of a chunk's tail may start a split escape
 
 
-def _is_json(scope: Scope) -> bool:
-    for name, value in scope["headers"]:
-        if name == b"content-type":
-            media_type: bytes = value.split(b";", 1)[0].strip().lower()
-            return media_type == b"application/json" or media_type.endswith(b"+json")
-    return True  # FastAPI parses a body without a content type as JSON
+def _is_json(headers: Mapping[bytes, bytes]) -> bool:
+    value = headers.get(b"content-type")
+    if value is None:
+        return True  # FastAPI parses a body without a content type as JSON
+    media_type = value.split(b";", 1)[0].strip().lower()
+    return media_type == b"application/json" or media_type.endswith(b"+json")
 
 
 class UnicodeBodyMiddleware:
@@ -40,9 +41,18 @@ class UnicodeBodyMiddleware:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Serve one ASGI connection."""
-        if scope["type"] != "http" or scope["method"] in _BODYLESS or not _is_json(scope):
-            await self.app(scope, receive, send)
-            return
+        if scope["type"] == "http" and self.applies(scope, dict(scope["headers"])):
+            receive = self.checked(receive)
+        await self.app(scope, receive, send)
+
+    @staticmethod
+    def applies(scope: Scope, headers: Mapping[bytes, bytes]) -> bool:
+        """Whether the body of this HTTP request is checked (a JSON body may come)."""
+        return scope["method"] not in _BODYLESS and _is_json(headers)
+
+    @staticmethod
+    def checked(receive: Receive) -> Receive:
+        """`receive`, raising `UnencodableBodyError` for undecodable JSON text."""
         chunks: list[bytes] = []
         suspicious = False
         decoder = codecs.getincrementaldecoder("utf-8")()
@@ -76,4 +86,4 @@ class UnicodeBodyMiddleware:
                     )
             return message
 
-        await self.app(scope, checked_receive, send)
+        return checked_receive

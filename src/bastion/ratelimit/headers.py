@@ -9,14 +9,21 @@ from starlette.types import Scope
 
 from bastion.ratelimit.limiter import RateLimitResult
 
-__all__ = ["HeaderMode", "RateLimitReport", "rate_limit_headers", "report_rate_limit"]
+__all__ = [
+    "REPORT_SCOPE_KEY",
+    "HeaderMode",
+    "RateLimitReport",
+    "rate_limit_headers",
+    "report_rate_limit",
+]
 
 #: Which header form is sent: the `RateLimit-Limit/-Remaining/-Reset` trio clients
 #: read today (`legacy`), the IETF draft's `RateLimit-Policy` + `RateLimit` (`draft`),
 #: both, or none.
 HeaderMode = Literal["both", "legacy", "draft", "none"]
 
-_SCOPE_KEY = "bastion.ratelimit"
+#: Where the rate-limit layer keeps the request's `RateLimitReport` in the ASGI scope.
+REPORT_SCOPE_KEY = "bastion.ratelimit"
 
 
 class RateLimitReport:
@@ -45,13 +52,13 @@ class RateLimitReport:
     @staticmethod
     def install(scope: Scope) -> RateLimitReport:
         """Put a fresh report in `scope` and return it."""
-        report = scope[_SCOPE_KEY] = RateLimitReport()
+        report = scope[REPORT_SCOPE_KEY] = RateLimitReport()
         return report
 
 
 def report_rate_limit(scope: Scope, result: RateLimitResult) -> None:
     """Report `result` for the response headers (no-op without the rate-limit middleware)."""
-    report = scope.get(_SCOPE_KEY)
+    report = scope.get(REPORT_SCOPE_KEY)
     if isinstance(report, RateLimitReport):
         report.add(result)
 
@@ -70,33 +77,38 @@ def rate_limit_headers(
     """
     if mode == "none":
         return []
-    reset = math.ceil(result.reset_after)
-    headers: list[tuple[bytes, bytes]] = []
-    if mode != "draft":
-        headers += [
-            (b"ratelimit-limit", b"%d" % result.limit),
-            (b"ratelimit-remaining", b"%d" % result.remaining),
-            (b"ratelimit-reset", b"%d" % reset),
-        ]
-    if mode != "legacy":
-        policy = (result.name, result.limit, result.window)
-        name, policy_header = _POLICIES.get(policy) or _policy(*policy)
-        headers += [
+    policy = (result.name, result.limit, result.window)
+    limit_header, policy_header, draft_prefix = _POLICIES.get(policy) or _policy(*policy)
+    remaining = b"%d" % result.remaining
+    reset = b"%d" % math.ceil(result.reset_after)
+    if mode == "both":
+        return [
+            limit_header,
+            (b"ratelimit-remaining", remaining),
+            (b"ratelimit-reset", reset),
             policy_header,
-            (b"ratelimit", b"%s;r=%d;t=%d" % (name, result.remaining, reset)),
+            (b"ratelimit", draft_prefix + remaining + b";t=" + reset),
         ]
-    return headers
+    if mode == "legacy":
+        return [limit_header, (b"ratelimit-remaining", remaining), (b"ratelimit-reset", reset)]
+    return [policy_header, (b"ratelimit", draft_prefix + remaining + b";t=" + reset)]
 
 
-# Limits are few and fixed at startup: their quoted names and policy headers
-# are rendered once (bounded, should names ever come from requests).
-_POLICIES: dict[tuple[str, int, int], tuple[bytes, tuple[bytes, bytes]]] = {}
+_Header = tuple[bytes, bytes]
+# Limits are few and fixed at startup: the headers that depend only on the
+# limit are rendered once (bounded, should names ever come from requests).
+_POLICIES: dict[tuple[str, int, int], tuple[_Header, _Header, bytes]] = {}
 _MAX_POLICIES = 1024
 
 
-def _policy(name: str, limit: int, window: int) -> tuple[bytes, tuple[bytes, bytes]]:
+def _policy(name: str, limit: int, window: int) -> tuple[_Header, _Header, bytes]:
+    """`(RateLimit-Limit, RateLimit-Policy, the start of RateLimit)` of one limit."""
     quoted = _quoted(name).encode()
-    rendered = (quoted, (b"ratelimit-policy", b"%s;q=%d;w=%d" % (quoted, limit, window)))
+    rendered = (
+        (b"ratelimit-limit", b"%d" % limit),
+        (b"ratelimit-policy", b"%s;q=%d;w=%d" % (quoted, limit, window)),
+        quoted + b";r=",
+    )
     if len(_POLICIES) >= _MAX_POLICIES:
         _POLICIES.clear()
     _POLICIES[name, limit, window] = rendered

@@ -6,8 +6,7 @@ import logging
 import math
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, NamedTuple
 
 from limits import RateLimitItem, parse
 from limits.aio.storage import Storage
@@ -38,13 +37,17 @@ _STRATEGIES: dict[str, type[LimitsStrategy]] = {
     "moving-window": MovingWindowRateLimiter,
     "fixed-window": FixedWindowRateLimiter,
 }
+_NEVER = -math.inf
+_new_tuple = tuple.__new__
 # Storage outages are logged at most this often (seconds); every one is counted.
 _LOG_EVERY = 10.0
 
 
-@dataclass(frozen=True, slots=True)
-class RateLimitResult:
-    """The state of one budget after a test, hit or peek.
+class RateLimitResult(NamedTuple):
+    """The state of one budget after a test, hit or peek (immutable).
+
+    A named tuple rather than a frozen dataclass: one is built for every
+    limited request, and a tuple is built in a third of the time.
 
     Attributes:
         allowed: Whether the request fits (for `hit`: it was counted).
@@ -183,19 +186,20 @@ class RateLimiter:
             strategy, or after an outage): then call `hit`.
         """
         memory = self._memory
-        if memory is None or self._down_until != -math.inf:
+        if memory is None or self._down_until != _NEVER:
             return None
         plan = self._plans.get(limit) or self._plan(limit)
         expiry, amount = plan.expiry, plan.amount
         try:
             allowed, remaining, reset_after = memory.sliding_window_hit(
-                plan.head + "/".join(key) + plan.tail, amount, expiry, cost, consume=True
+                plan.head + "/".join(key) + plan.tail, amount, expiry, cost, True
             )
         except StorageError:
             return None  # `hit` meets the error again and applies the outage policy
         if reset_after == 0.0 and remaining < amount:
             reset_after = float(expiry)  # as in `_memory_result`
-        return RateLimitResult(allowed, amount, remaining, reset_after, expiry, name)
+        # The tuple built directly: the named tuple's `__new__` is a Python call.
+        return _new_tuple(RateLimitResult, (allowed, amount, remaining, reset_after, expiry, name))
 
     async def test(
         self, limit: Limit, *key: str, cost: int = 1, name: str = "default"

@@ -10,6 +10,10 @@ from limits.aio.storage import MemoryStorage
 
 __all__ = ["MemoryRateLimitStorage"]
 
+# Bound once: the sliding window hit runs on every limited request.
+_now = time.time
+_floor = math.floor
+
 
 class MemoryRateLimitStorage(MemoryStorage):
     """`limits`' async memory storage with lean counters and a throttled expiry sweep.
@@ -124,7 +128,7 @@ class MemoryRateLimitStorage(MemoryStorage):
         return (window[1] if window[0] == index - 1 else 0), 0
 
     def sliding_window_hit(
-        self, key: str, limit: int, expiry: int, cost: int, *, consume: bool
+        self, key: str, limit: int, expiry: int, cost: int, consume: bool
     ) -> tuple[bool, int, float]:
         """One-call sliding-window-counter hit or test: `(allowed, remaining, reset_after)`.
 
@@ -132,30 +136,31 @@ class MemoryRateLimitStorage(MemoryStorage):
         `test` followed by `get_window_stats` (a test checks both agree), on one
         table entry per key instead of two expiring counters.
         """
-        now = time.time()
+        now = _now()
         index = int(now / expiry)
         # `_counts` and the ttl helpers, inlined: this runs on every request.
         window = self._windows.get(key)
         if window is None:
             previous = current = 0
-        elif window[0] == index:
-            previous, current = window[2], window[1]
         else:
-            previous, current = (window[1] if window[0] == index - 1 else 0), 0
+            stored, current, previous, _ = window
+            if stored != index:
+                # The stored current window became the previous one, or both ended.
+                previous, current = (current if stored == index - 1 else 0), 0
         if previous:
             previous_ttl = (1 - (((now - expiry) / expiry) % 1)) * expiry
             weighted = previous * previous_ttl / expiry + current
         else:
             previous_ttl = 0.0
             weighted = current
-        allowed = cost <= limit and math.floor(weighted) + cost <= limit
+        allowed = cost <= limit and _floor(weighted) + cost <= limit
         if allowed and consume:
             if now >= self._sweep_at:
                 self._sweep_soon()
             current += cost
             weighted += cost
             self._windows[key] = (index, current, previous, expiry)
-        remaining = limit - math.floor(weighted)
+        remaining = limit - _floor(weighted)
         if remaining < 0:
             remaining = 0
         if not current:

@@ -1,0 +1,346 @@
+"""`EdgeMiddleware`: the whole edge stack as one pure-ASGI layer."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import operator
+import time
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Protocol, cast
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from bastion.core.context import request_id_var
+from bastion.middleware.body_limit import (
+    BodyLimitConfig,
+    BodyLimitMiddleware,
+    BodyTooLargeError,
+    too_large,
+)
+from bastion.middleware.cors import CORSConfig, CORSMiddleware
+from bastion.middleware.errors import ErrorEnvelopeMiddleware
+from bastion.middleware.rate_limit import RateLimitConfig, RateLimitMiddleware
+from bastion.middleware.request_id import (
+    RequestIdConfig,
+    RequestIdMiddleware,
+    access_logger,
+    new_request_id,
+)
+from bastion.middleware.response_state import RESPONSE_STATE_KEY, ResponseState
+from bastion.middleware.security_headers import SecurityHeadersConfig, SecurityHeadersMiddleware
+from bastion.middleware.timeout import TimeoutConfig, TimeoutMiddleware
+from bastion.middleware.trusted_hosts import TrustedHostConfig, TrustedHostMiddleware
+from bastion.middleware.unicode_body import UnicodeBodyMiddleware
+from bastion.ratelimit.client_ip import client_ip
+from bastion.ratelimit.headers import REPORT_SCOPE_KEY, RateLimitReport, rate_limit_headers
+from bastion.ratelimit.limiter import RateLimiter
+
+if TYPE_CHECKING:
+    from bastion.core.settings import BastionSettings
+
+__all__ = ["EdgeConfig", "EdgeMiddleware"]
+
+_name = operator.itemgetter(0)
+_INFO = logging.INFO
+# HTTP/1.x carries a body only with Content-Length or Transfer-Encoding.
+_HTTP1 = frozenset({"1.0", "1.1"})
+
+
+@dataclass(frozen=True, slots=True)
+class EdgeConfig:
+    """The configuration of every edge layer; None turns an optional layer off.
+
+    Attributes:
+        request_id: Request ids and the access line.
+        security_headers: Security headers (None: none sent).
+        cors: Cross-origin policy (default deny).
+        trusted_hosts: `Host` allow-list (None: any host).
+        body_limit: Request body size limits.
+        timeout: Request time budgets (None: no timeout).
+        rate_limit: The global rate limit and the `RateLimit-*` headers.
+        unicode_body: Check that JSON bodies are valid UTF-8 without lone surrogates.
+    """
+
+    request_id: RequestIdConfig = field(default_factory=RequestIdConfig)
+    security_headers: SecurityHeadersConfig | None = field(default_factory=SecurityHeadersConfig)
+    cors: CORSConfig = field(default_factory=CORSConfig)
+    trusted_hosts: TrustedHostConfig | None = None
+    body_limit: BodyLimitConfig = field(default_factory=BodyLimitConfig)
+    timeout: TimeoutConfig | None = field(default_factory=TimeoutConfig)
+    rate_limit: RateLimitConfig = field(default_factory=RateLimitConfig)
+    unicode_body: bool = True
+
+    @classmethod
+    def from_settings(cls, settings: BastionSettings) -> EdgeConfig:
+        """The config the settings describe.
+
+        Raises:
+            ValueError: A setting is inconsistent (`*` origins with credentials, a bad limit).
+        """
+        timed = settings.request_timeout > 0 or any(settings.request_timeout_routes.values())
+        return cls(
+            request_id=RequestIdConfig(),
+            security_headers=(
+                SecurityHeadersConfig.from_settings(settings)
+                if settings.security_headers_enabled
+                else None
+            ),
+            cors=CORSConfig.from_settings(settings),
+            trusted_hosts=(
+                TrustedHostConfig(allowed_hosts=tuple(settings.trusted_hosts))
+                if settings.trusted_hosts
+                else None
+            ),
+            body_limit=BodyLimitConfig.from_settings(settings),
+            timeout=TimeoutConfig.from_settings(settings) if timed else None,
+            rate_limit=RateLimitConfig.from_settings(settings),
+        )
+
+
+class EdgeMiddleware:
+    """Every edge layer, in `EDGE_ORDER`, run by one ASGI callable.
+
+    The layers are the same classes a host can stack one by one (`layers`
+    holds them, outermost first); here their steps run in one call and the
+    response passes through one `send`, instead of nine nested calls and
+    wrappers per request. The order, and what each refusal carries, is the
+    stacked order's: a refusal gets the headers of the layers outside the
+    layer that refused, and the 500 envelope only the request id and the
+    security headers.
+
+    Non-HTTP scopes pass through (a websocket still meets the host check).
+    """
+
+    def __init__(self, app: ASGIApp, *, config: EdgeConfig | None = None) -> None:
+        """Wrap `app` in the layers `config` describes."""
+        self.app = app
+        self.config = config = config or EdgeConfig()
+        self._ids = RequestIdMiddleware(app, config=config.request_id)
+        self._security = (
+            SecurityHeadersMiddleware(app, config=config.security_headers)
+            if config.security_headers is not None
+            else None
+        )
+        self._errors = ErrorEnvelopeMiddleware(app)
+        self._cors = CORSMiddleware(app, config=config.cors)
+        self._hosts = (
+            TrustedHostMiddleware(app, config=config.trusted_hosts)
+            if config.trusted_hosts is not None
+            else None
+        )
+        self._body = BodyLimitMiddleware(app, config=config.body_limit)
+        self._timeout = (
+            TimeoutMiddleware(app, config=config.timeout) if config.timeout is not None else None
+        )
+        self._rate = RateLimitMiddleware(app, config=config.rate_limit)
+        self._unicode = UnicodeBodyMiddleware(app) if config.unicode_body else None
+        #: The layers run, outermost first.
+        self.layers: tuple[object, ...] = tuple(
+            layer
+            for layer in (
+                self._ids,
+                self._security,
+                self._errors,
+                self._cors,
+                self._hosts,
+                self._body,
+                self._timeout,
+                self._rate,
+                self._unicode,
+            )
+            if layer is not None
+        )
+        self._passthrough: ASGIApp = self._hosts or app
+        # Read once here, so a request costs attribute reads, not calls.
+        self._id_name = self._ids.header_name
+        self._access_log = self._ids.config.access_log
+        security = self._security
+        self._docs_paths = () if security is None else security.config.docs_paths
+        self._api_headers = [] if security is None else security.add([])
+        self._docs_headers = [] if security is None else security.add([], docs=True)
+        # A response holding none of these gets the headers above appended unchecked.
+        self._guarded = frozenset(
+            {self._id_name, b"server"}
+            | {name for name, _ in self._docs_headers + self._api_headers}
+        )
+        timeout = config.timeout
+        self._fixed_budget = None if timeout is None or timeout.routes else timeout.seconds
+        self._mode = self._rate.mode
+        self._exempt_exact = self._rate.exempt.exact
+        self._exempt_under = self._rate.exempt.under
+        self._direct_ip = not self._rate.proxies.networks
+        # The limiter of the app's running lifespan, found on its first request.
+        self._limiter_source: _LifespanResources | None = None
+        self._limiter: RateLimiter | None = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Serve one ASGI connection.
+
+        The layers' steps, in `EDGE_ORDER`, inlined into one frame: on the
+        path every request takes, each step is an attribute read or a check
+        of the headers, and the layers' methods run only where there is work.
+        """
+        if scope["type"] != "http":
+            await self._passthrough(scope, receive, send)
+            return
+        headers = dict(scope["headers"])
+        path: str = scope["path"]
+        # 1. Request id.
+        incoming = headers.get(self._id_name)
+        if incoming is None:  # `new_request_id()`, inlined
+            ids = new_request_id
+            request_id = f"{ids.prefix}{next(ids.counter):016x}"
+        else:
+            request_id = self._ids.request_id(incoming)
+        token = request_id_var.set(request_id)
+        id_header = (self._id_name, request_id.encode("ascii"))
+        state = scope[RESPONSE_STATE_KEY] = ResponseState()
+        hooks = state.header_hooks
+        log = self._access_log and access_logger.isEnabledFor(_INFO)
+        started = time.perf_counter() if log else 0.0
+        # 2. Security headers.
+        docs = path.startswith(self._docs_paths)
+        own = self._docs_headers if docs else self._api_headers
+        # Added by layers inside the catch-all, unless it or a refusal bypasses them.
+        cors: list[tuple[bytes, bytes]] | None = None
+        report: RateLimitReport | None = None
+
+        async def edge_send(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                state.started = True
+                state.status = message["status"]
+                out = list(message.get("headers", ()))
+                if hooks:  # inner layers' (a host's own bastion layers)
+                    out = state.apply_hooks(out)
+                if self._guarded.isdisjoint(map(bytes.lower, map(_name, out))):
+                    out += own
+                    out.append(id_header)
+                else:
+                    if self._security is not None:
+                        out = self._security.add(out, docs=docs)
+                    out = self._ids.tag(out, id_header)
+                if report is not None and report.result is not None:
+                    out += rate_limit_headers(report.result, self._mode)
+                if cors is not None:
+                    out += cors
+                message["headers"] = out
+            await send(message)
+
+        # 3. The catch-all.
+        try:
+            refusal: ASGIApp | None = None
+            # 4. CORS.
+            if b"origin" in headers:
+                refusal, cors = self._cors.inspect(scope["method"], headers)
+            # 5. Trusted hosts.
+            if refusal is None and self._hosts is not None and not self._hosts.allows(headers):
+                refusal = self._hosts.refusal()
+            # 6. Body limit: a declared length here, a streamed body as it is read.
+            app_receive = receive
+            if refusal is None and (
+                b"content-length" in headers
+                or b"transfer-encoding" in headers
+                or scope.get("http_version", "1.1") not in _HTTP1
+            ):
+                refusal, limit = self._body.inspect(scope, headers)
+                if limit is not None:
+                    app_receive = self._body.counting(receive, limit)
+                # 9. The JSON text check, on the app's reads of a body.
+                if self._unicode is not None and self._unicode.applies(scope, headers):
+                    app_receive = self._unicode.checked(app_receive)
+            if refusal is None:
+                # 7. Timeout.
+                watch = None
+                seconds = self._fixed_budget
+                if seconds is None and self._timeout is not None:
+                    seconds = self._timeout.budget(path)
+                if seconds is not None and seconds > 0:
+                    task = asyncio.current_task()
+                    assert task is not None  # noqa: S101  # ASGI apps always run in a task
+                    watch = self._timeout.watchdog.watch(task, seconds)  # type: ignore[union-attr]  # a budget implies the layer
+                try:
+                    # 8. Global rate limit.
+                    report = scope[REPORT_SCOPE_KEY] = RateLimitReport()
+                    limit_ = self._rate.limit
+                    if limit_ is not None and not (
+                        path in self._exempt_exact or path.startswith(self._exempt_under)
+                    ):
+                        client = scope.get("client")
+                        ip = (
+                            client[0]
+                            if client and self._direct_ip
+                            else client_ip(scope, self._rate.proxies) or "unknown"
+                        )
+                        source = self._limiter_source
+                        limiter = (
+                            self._limiter
+                            if source is not None and not source.closed
+                            else self._find_limiter(scope)
+                        )
+                        if limiter is not None:
+                            # In process memory the hit needs no await.
+                            result = limiter.hit_nowait(limit_, "global", ip, name="global")
+                            if result is None:  # a storage to await (Redis), or an outage
+                                refusal = await self._rate.admit(scope, report)
+                            else:
+                                report.result = result
+                                if not result.allowed:
+                                    refusal = self._rate.too_many(result)
+                    if refusal is None:
+                        if self._mode == "none":
+                            report = None
+                        await self.app(scope, app_receive, edge_send)
+                    else:
+                        report = None  # a refusal carries its own headers
+                        await refusal(scope, receive, edge_send)
+                        refusal = None
+                except asyncio.CancelledError:
+                    if watch is None or not watch.cut_short():
+                        raise
+                    budget = seconds or 0.0
+                    TimeoutMiddleware.report(scope, budget)
+                    if not state.started:
+                        refusal = TimeoutMiddleware.timeout_response(budget)
+                except BodyTooLargeError as exc:
+                    if state.started:
+                        raise
+                    refusal = too_large(exc.limit)
+                else:
+                    if watch is not None and watch.expired:
+                        watch.completed()
+                finally:
+                    if watch is not None:
+                        watch.task = None
+                if refusal is not None:  # bypass the layers inside the one that refused
+                    report = None
+                    hooks.clear()
+            if refusal is not None:
+                await refusal(scope, receive, edge_send)
+        except Exception as exc:  # rendered into the envelope, never re-raised
+            error = self._errors.render(exc, scope, started=state.started)
+            if error is not None:
+                report = cors = None
+                hooks.clear()
+                await error(scope, receive, edge_send)
+        finally:
+            if log:
+                self._ids.log_access(scope, state.status, started)
+            request_id_var.reset(token)
+
+    def _find_limiter(self, scope: Scope) -> RateLimiter | None:
+        """The limiter of the lifespan serving `scope`, kept until that lifespan ends."""
+        resources = getattr(scope["app"].state, "resources", None)
+        limiter = getattr(resources, "limiter", None)
+        if not isinstance(limiter, RateLimiter):
+            self._limiter_source = self._limiter = None
+            return None
+        if isinstance(getattr(resources, "closed", None), bool):  # `bastion.Resources`
+            self._limiter_source, self._limiter = cast("_LifespanResources", resources), limiter
+        return limiter
+
+
+class _LifespanResources(Protocol):
+    """What the edge reads of `bastion.Resources` (which it may not import)."""
+
+    closed: bool
