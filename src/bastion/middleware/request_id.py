@@ -75,14 +75,17 @@ def _route_template(scope: Scope) -> str:
     # Routes of an included router know only their own template; the prefix
     # they were included under is what the real path has in front of it.
     path: str = scope.get("path", "")
-    params = scope.get("path_params") or {}
-    convertors = getattr(route, "param_convertors", {})
-    try:
-        rendered = template.format(
-            **{name: convertors[name].to_string(value) for name, value in params.items()}
-        )
-    except (KeyError, ValueError, AssertionError):
-        return template
+    params = scope.get("path_params")
+    if params:
+        convertors = getattr(route, "param_convertors", {})
+        try:
+            rendered = template.format(
+                **{name: convertors[name].to_string(value) for name, value in params.items()}
+            )
+        except (KeyError, ValueError, AssertionError):
+            return template
+    else:
+        rendered = template
     if path.endswith(rendered):
         return path[: len(path) - len(rendered)] + template
     return template
@@ -145,21 +148,30 @@ class RequestIdMiddleware:
         return headers
 
     def log_access(self, scope: Scope, status: int, started: float) -> None:
-        """Log the access line of a finished request (when enabled)."""
+        """Log the access line of a finished request (when enabled).
+
+        The record is made and handled directly: `Logger.info` would first walk
+        the stack for the caller's file and line, which say nothing about a
+        request, on every request.
+        """
         if not self.config.access_log or not access_logger.isEnabledFor(logging.INFO):
             return
         elapsed_ms = (time.perf_counter() - started) * 1000
         route = _route_template(scope)
-        access_logger.info(
+        method = scope["method"]
+        record = access_logger.makeRecord(
+            access_logger.name,
+            logging.INFO,
+            "(access)",
+            0,
             "%s %s %d %.2fms",
-            scope["method"],
-            route,
-            status,
-            elapsed_ms,
+            (method, route, status, elapsed_ms),
+            None,
             extra={
-                "http_method": scope["method"],
+                "http_method": method,
                 "route": route,
                 "status": status,
                 "duration_ms": round(elapsed_ms, 3),
             },
         )
+        access_logger.handle(record)

@@ -59,7 +59,7 @@ class TimeoutMiddleware:
         self.app = app
         self.config = config or TimeoutConfig()
         self._budgets = PathTable(self.config.seconds, self.config.routes)
-        self.watchdog = Watchdog()
+        self.watchdog = _Watchdog()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Serve one ASGI connection."""
@@ -109,7 +109,7 @@ class TimeoutMiddleware:
         completes, calls `watch.completed()`; in `finally`, sets `watch.task`
         to None.
         """
-        # One shared timer for every request (see `Watchdog`) costs less than
+        # One shared timer for every request (see `_Watchdog`) costs less than
         # a timer handle or `asyncio.timeout()` each; `uncancel` tells our
         # cancellation apart from one the server (or anyone) requested.
         task = asyncio.current_task()
@@ -157,7 +157,7 @@ class Watch:
             self.task.uncancel()
 
 
-class Watchdog:
+class _Watchdog:
     """Cancel the requests past their deadline, with one timer for all of them.
 
     Requests with the same budget end their budgets in the order they
