@@ -20,7 +20,7 @@ from bastion.middleware.body_limit import (
 )
 from bastion.middleware.cors import CORSConfig, CORSMiddleware
 from bastion.middleware.errors import ErrorEnvelopeMiddleware
-from bastion.middleware.rate_limit import RateLimitConfig, RateLimitMiddleware
+from bastion.middleware.rate_limit import PENDING, Pending, RateLimitConfig, RateLimitMiddleware
 from bastion.middleware.request_id import (
     RequestIdConfig,
     RequestIdMiddleware,
@@ -33,8 +33,8 @@ from bastion.middleware.timeout import TimeoutConfig, TimeoutMiddleware
 from bastion.middleware.trusted_hosts import TrustedHostConfig, TrustedHostMiddleware
 from bastion.middleware.unicode_body import UnicodeBodyMiddleware
 from bastion.ratelimit.client_ip import client_ip
-from bastion.ratelimit.headers import REPORT_SCOPE_KEY, RateLimitReport, rate_limit_headers
-from bastion.ratelimit.limiter import RateLimiter
+from bastion.ratelimit.headers import REPORT_SCOPE_KEY, rate_limit_headers, tighter
+from bastion.ratelimit.limiter import RateLimiter, RateLimitResult
 
 if TYPE_CHECKING:
     from bastion.core.settings import BastionSettings
@@ -194,45 +194,19 @@ class EdgeMiddleware:
         else:
             request_id = self._ids.request_id(incoming)
         token = request_id_var.set(request_id)
-        id_header = (self._id_name, request_id.encode("ascii"))
-        state = scope[RESPONSE_STATE_KEY] = ResponseState()
-        hooks = state.header_hooks
         log = self._access_log and access_logger.isEnabledFor(_INFO)
         started = time.perf_counter() if log else 0.0
-        # 2. Security headers.
+        # 2. Security headers: the docs pages get their own profile.
         docs = path.startswith(self._docs_paths)
-        own = self._docs_headers if docs else self._api_headers
-        # Added by layers inside the catch-all, unless it or a refusal bypasses them.
-        cors: list[tuple[bytes, bytes]] | None = None
-        report: RateLimitReport | None = None
-
-        async def edge_send(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                state.started = True
-                state.status = message["status"]
-                out = list(message.get("headers", ()))
-                if hooks:  # inner layers' (a host's own bastion layers)
-                    out = state.apply_hooks(out)
-                if self._guarded.isdisjoint(map(bytes.lower, map(_name, out))):
-                    out += own
-                    out.append(id_header)
-                else:
-                    if self._security is not None:
-                        out = self._security.add(out, docs=docs)
-                    out = self._ids.tag(out, id_header)
-                if report is not None and report.result is not None:
-                    out += rate_limit_headers(report.result, self._mode)
-                if cors is not None:
-                    out += cors
-                message["headers"] = out
-            await send(message)
-
+        exchange = _Exchange(self, send, (self._id_name, request_id.encode("ascii")), docs)
+        scope[RESPONSE_STATE_KEY] = exchange
+        edge_send = exchange.send
         # 3. The catch-all.
         try:
             refusal: ASGIApp | None = None
             # 4. CORS.
             if b"origin" in headers:
-                refusal, cors = self._cors.inspect(scope["method"], headers)
+                refusal, exchange.cors = self._cors.inspect(scope["method"], headers)
             # 5. Trusted hosts.
             if refusal is None and self._hosts is not None and not self._hosts.allows(headers):
                 refusal = self._hosts.refusal()
@@ -260,50 +234,34 @@ class EdgeMiddleware:
                     assert task is not None  # noqa: S101  # ASGI apps always run in a task
                     watch = self._timeout.watchdog.watch(task, seconds)  # type: ignore[union-attr]  # a budget implies the layer
                 try:
-                    # 8. Global rate limit.
-                    report = scope[REPORT_SCOPE_KEY] = RateLimitReport()
+                    # 8. Global rate limit; the exchange is also the request's report.
+                    scope[REPORT_SCOPE_KEY] = exchange
                     limit_ = self._rate.limit
                     if limit_ is not None and not (
                         path in self._exempt_exact or path.startswith(self._exempt_under)
                     ):
-                        client = scope.get("client")
-                        ip = (
-                            client[0]
-                            if client and self._direct_ip
-                            else client_ip(scope, self._rate.proxies) or "unknown"
+                        verdict = self._count(scope, exchange, limit_)
+                        # PENDING: a storage to await (Redis), or an outage.
+                        refusal = (
+                            await self._rate.admit(scope, exchange)
+                            if verdict is PENDING
+                            else verdict
                         )
-                        source = self._limiter_source
-                        limiter = (
-                            self._limiter
-                            if source is not None and not source.closed
-                            else self._find_limiter(scope)
-                        )
-                        if limiter is not None:
-                            # In process memory the hit needs no await.
-                            result = limiter.hit_nowait(limit_, "global", ip, name="global")
-                            if result is None:  # a storage to await (Redis), or an outage
-                                refusal = await self._rate.admit(scope, report)
-                            else:
-                                report.result = result
-                                if not result.allowed:
-                                    refusal = self._rate.too_many(result)
                     if refusal is None:
-                        if self._mode == "none":
-                            report = None
+                        exchange.rated = self._mode != "none"
                         await self.app(scope, app_receive, edge_send)
                     else:
-                        report = None  # a refusal carries its own headers
-                        await refusal(scope, receive, edge_send)
+                        await refusal(scope, receive, edge_send)  # carries its own headers
                         refusal = None
                 except asyncio.CancelledError:
                     if watch is None or not watch.cut_short():
                         raise
                     budget = seconds or 0.0
                     TimeoutMiddleware.report(scope, budget)
-                    if not state.started:
+                    if not exchange.started:
                         refusal = TimeoutMiddleware.timeout_response(budget)
                 except BodyTooLargeError as exc:
-                    if state.started:
+                    if exchange.started:
                         raise
                     refusal = too_large(exc.limit)
                 else:
@@ -313,20 +271,42 @@ class EdgeMiddleware:
                     if watch is not None:
                         watch.task = None
                 if refusal is not None:  # bypass the layers inside the one that refused
-                    report = None
-                    hooks.clear()
+                    exchange.rated = False
+                    exchange.header_hooks.clear()
             if refusal is not None:
                 await refusal(scope, receive, edge_send)
         except Exception as exc:  # rendered into the envelope, never re-raised
-            error = self._errors.render(exc, scope, started=state.started)
+            error = self._errors.render(exc, scope, started=exchange.started)
             if error is not None:
-                report = cors = None
-                hooks.clear()
+                exchange.rated = False
+                exchange.cors = None
+                exchange.header_hooks.clear()
                 await error(scope, receive, edge_send)
         finally:
             if log:
-                self._ids.log_access(scope, state.status, started)
+                self._ids.log_access(scope, exchange.status, started)
             request_id_var.reset(token)
+
+    def _count(self, scope: Scope, exchange: _Exchange, limit: str) -> ASGIApp | Pending | None:
+        """`RateLimitMiddleware.admit_nowait`, with the limiter kept for the lifespan."""
+        client = scope.get("client")
+        ip = (
+            client[0]
+            if client and self._direct_ip
+            else client_ip(scope, self._rate.proxies) or "unknown"
+        )
+        source = self._limiter_source
+        limiter = (
+            self._limiter if source is not None and not source.closed else self._find_limiter(scope)
+        )
+        if limiter is None:
+            return None
+        # In process memory the hit needs no await.
+        result = limiter.hit_nowait(limit, "global", ip, name="global")
+        if result is None:
+            return PENDING
+        exchange.result = result
+        return None if result.allowed else self._rate.too_many(result)
 
     def _find_limiter(self, scope: Scope) -> RateLimiter | None:
         """The limiter of the lifespan serving `scope`, kept until that lifespan ends."""
@@ -338,6 +318,61 @@ class EdgeMiddleware:
         if isinstance(getattr(resources, "closed", None), bool):  # `bastion.Resources`
             self._limiter_source, self._limiter = cast("_LifespanResources", resources), limiter
         return limiter
+
+
+class _Exchange(ResponseState):
+    """One request through the edge.
+
+    The response's state, the headers the edge adds on the way out, and the
+    tightest rate limit seen (the exchange is also the request's report).
+    """
+
+    __slots__ = ("cors", "docs", "edge", "id_header", "rated", "result", "server_send")
+
+    def __init__(
+        self, edge: EdgeMiddleware, send: Send, id_header: tuple[bytes, bytes], docs: bool
+    ) -> None:
+        # `ResponseState.__init__`, inlined: one call per request fewer.
+        self.started = False
+        self.status = 500
+        self.header_hooks = []
+        self.edge = edge
+        self.server_send = send
+        self.id_header = id_header
+        self.docs = docs
+        #: CORS headers for the response (None: not a cross-origin request).
+        self.cors: list[tuple[bytes, bytes]] | None = None
+        #: Whether the rate limit headers go on the response.
+        self.rated = False
+        #: The result with the least remaining so far (see `RateLimitReport`).
+        self.result: RateLimitResult | None = None
+
+    def add(self, result: RateLimitResult) -> None:
+        """Report a route limit's `result` (as `RateLimitReport.add`)."""
+        self.result = tighter(self.result, result)
+
+    async def send(self, message: Message) -> None:
+        """Add the edge's headers to the response start, then send `message`."""
+        if message["type"] == "http.response.start":
+            self.started = True
+            self.status = message["status"]
+            out = list(message.get("headers", ()))
+            if self.header_hooks:  # inner layers' (a host's own bastion layers)
+                out = self.apply_hooks(out)
+            edge = self.edge
+            if edge._guarded.isdisjoint(map(bytes.lower, map(_name, out))):
+                out += edge._docs_headers if self.docs else edge._api_headers
+                out.append(self.id_header)
+            else:
+                if edge._security is not None:
+                    out = edge._security.add(out, docs=self.docs)
+                out = edge._ids.tag(out, self.id_header)
+            if self.rated and self.result is not None:
+                out += rate_limit_headers(self.result, edge._mode)
+            if self.cors is not None:
+                out += self.cors
+            message["headers"] = out
+        await self.server_send(message)
 
 
 class _LifespanResources(Protocol):

@@ -12,7 +12,12 @@ from bastion.core.errors import ServiceUnavailableError
 from bastion.middleware.paths import PrefixSet
 from bastion.middleware.response_state import HeaderHook, header_send
 from bastion.ratelimit.client_ip import TrustedProxies, client_ip
-from bastion.ratelimit.headers import HeaderMode, RateLimitReport, rate_limit_headers
+from bastion.ratelimit.headers import (
+    HeaderMode,
+    RateLimitReport,
+    RateLimitSink,
+    rate_limit_headers,
+)
 from bastion.ratelimit.limiter import RateLimiter, RateLimitResult, parse_limit
 from bastion.web.responses import error_response, render_error
 
@@ -110,7 +115,7 @@ class RateLimitMiddleware:
         hook = self.header_hook(report)
         await self.app(scope, receive, send if hook is None else header_send(scope, send, hook))
 
-    async def admit(self, scope: Scope, report: RateLimitReport) -> ASGIApp | None:
+    async def admit(self, scope: Scope, report: RateLimitSink) -> ASGIApp | None:
         """Count the request against its client's global budget.
 
         Returns:
@@ -131,7 +136,7 @@ class RateLimitMiddleware:
             return error_response(exc)
         return self._verdict(result, report)
 
-    def admit_nowait(self, scope: Scope, report: RateLimitReport) -> ASGIApp | Pending | None:
+    def admit_nowait(self, scope: Scope, report: RateLimitSink) -> ASGIApp | Pending | None:
         """`admit` without awaiting, when the limiter counts in process memory.
 
         Returns:
@@ -156,7 +161,7 @@ class RateLimitMiddleware:
         limiter = getattr(resources, "limiter", None)
         return limiter if isinstance(limiter, RateLimiter) else None
 
-    def _verdict(self, result: RateLimitResult, report: RateLimitReport) -> ASGIApp | None:
+    def _verdict(self, result: RateLimitResult, report: RateLimitSink) -> ASGIApp | None:
         report.result = result  # the first limit of the request
         return None if result.allowed else self.too_many(result)
 
@@ -172,7 +177,7 @@ class RateLimitMiddleware:
         response.raw_headers.extend(rate_limit_headers(result, self.mode))
         return response
 
-    def header_hook(self, report: RateLimitReport) -> HeaderHook | None:
+    def header_hook(self, report: RateLimitSink) -> HeaderHook | None:
         """The hook adding the headers of `report`'s tightest limit (None: headers are off)."""
         mode = self.mode
         if mode == "none":

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from typing import Literal
+from typing import Literal, Protocol
 
 from starlette.types import Scope
 
@@ -13,8 +13,10 @@ __all__ = [
     "REPORT_SCOPE_KEY",
     "HeaderMode",
     "RateLimitReport",
+    "RateLimitSink",
     "rate_limit_headers",
     "report_rate_limit",
+    "tighter",
 ]
 
 #: Which header form is sent: the `RateLimit-Limit/-Remaining/-Reset` trio clients
@@ -41,13 +43,7 @@ class RateLimitReport:
 
     def add(self, result: RateLimitResult) -> None:
         """Keep `result` if it leaves less remaining (ties: the later reset wins)."""
-        current = self.result
-        if (
-            current is None
-            or result.remaining < current.remaining
-            or (result.remaining == current.remaining and result.reset_after > current.reset_after)
-        ):
-            self.result = result
+        self.result = tighter(self.result, result)
 
     @staticmethod
     def install(scope: Scope) -> RateLimitReport:
@@ -56,10 +52,30 @@ class RateLimitReport:
         return report
 
 
+class RateLimitSink(Protocol):
+    """What a limit's result is reported to: a `RateLimitReport`, or the edge's own."""
+
+    result: RateLimitResult | None
+
+    def add(self, result: RateLimitResult) -> None:
+        """Keep `result` if it is tighter than `self.result`."""
+
+
+def tighter(current: RateLimitResult | None, result: RateLimitResult) -> RateLimitResult:
+    """The limit of the two with the least remaining (ties: the later reset)."""
+    if (
+        current is None
+        or result.remaining < current.remaining
+        or (result.remaining == current.remaining and result.reset_after > current.reset_after)
+    ):
+        return result
+    return current
+
+
 def report_rate_limit(scope: Scope, result: RateLimitResult) -> None:
-    """Report `result` for the response headers (no-op without the rate-limit middleware)."""
-    report = scope.get(REPORT_SCOPE_KEY)
-    if isinstance(report, RateLimitReport):
+    """Report `result` for the response headers (no-op without the rate-limit layer)."""
+    report: RateLimitSink | None = scope.get(REPORT_SCOPE_KEY)
+    if report is not None:
         report.add(result)
 
 
