@@ -211,17 +211,36 @@ async def _run_requests(
     return elapsed / n * 1e6
 
 
+class _Timings:
+    """µs/request of each app in each round of one interleaved measurement."""
+
+    def __init__(self, names: Sequence[str]) -> None:
+        self.rounds: dict[str, list[float]] = {name: [] for name in names}
+
+    def __getitem__(self, name: str) -> float:
+        """The app's best round (the least disturbed by the machine)."""
+        return min(self.rounds[name])
+
+    def ratio(self, name: str, base: str) -> float:
+        """`name`'s best round over `base`'s."""
+        return self[name] / self[base]
+
+
 async def _interleaved(
     apps: dict[str, Any], scope: dict[str, Any], body: bytes, clients: int = 1
-) -> dict[str, float]:
-    """Best µs/request of each app, rounds interleaved so machine noise hits all alike."""
+) -> _Timings:
+    """µs/request of each app in each round, the apps interleaved in every round."""
     for app in apps.values():
         await _run_requests(app, scope, body, 200, clients)  # warm-up
-    best = dict.fromkeys(apps, float("inf"))
-    for _ in range(ROUNDS):
-        for name, app in apps.items():
-            best[name] = min(best[name], await _run_requests(app, scope, body, REQUESTS, clients))
-    return best
+    timings = _Timings(list(apps))
+    order = list(apps.items())
+    for round_ in range(ROUNDS):
+        # Each round starts with another app: an app runs measurably faster after
+        # one that ran the same code, so no app may always follow the same one.
+        shift = round_ % len(order)
+        for name, app in order[shift:] + order[:shift]:
+            timings.rounds[name].append(await _run_requests(app, scope, body, REQUESTS, clients))
+    return timings
 
 
 def edge_only_app() -> FastAPI:
@@ -265,8 +284,8 @@ async def asgi_table(redis_url: str | None = None) -> None:
         "peer stack": peer_app,
     }
     print(
-        f"\nin-process ASGI, best of {ROUNDS} interleaved rounds x {REQUESTS} requests "
-        "(µs/request; bare+edge = bastion's middleware alone on bare FastAPI)"
+        f"\nin-process ASGI, {ROUNDS} interleaved rounds x {REQUESTS} requests (µs/request, the "
+        "best round of each; bare+edge = bastion's middleware alone on bare FastAPI)"
     )
     header = "".join(f"{name:>14}" for name in stacks)
     print(f"{'endpoint':<24}{header}{'edge/bare':>11}{'bastion/bare':>14}{'peer/bastion':>14}")
@@ -278,11 +297,12 @@ async def asgi_table(redis_url: str | None = None) -> None:
             apps[name] = app
         for endpoint, (scope, body) in ENDPOINTS.items():
             f = await _interleaved(apps, scope, body)
-            bare, edge, ours, peer = (f[name] for name in stacks)
             print(
                 f"{endpoint:<24}"
                 + "".join(f"{f[name]:>14.1f}" for name in stacks)
-                + f"{edge / bare:>10.2f}x{ours / bare:>13.2f}x{peer / ours:>13.2f}x"
+                + f"{f.ratio('bare+edge', 'bare FastAPI'):>10.2f}x"
+                + f"{f.ratio('bastion', 'bare FastAPI'):>13.2f}x"
+                + f"{f.ratio('peer stack', 'bastion'):>13.2f}x"
             )
         scope, body = ENDPOINTS["small JSON GET"]
         logging.getLogger("bastion.access").setLevel(logging.INFO)
@@ -294,7 +314,7 @@ async def asgi_table(redis_url: str | None = None) -> None:
             logging.getLogger("bastion.access").setLevel(logging.WARNING)
         print(
             f"small GET with the access line on (to a null handler): bare {f['bare']:.1f} µs, "
-            f"bastion {f['bastion']:.1f} µs ({f['bastion'] / f['bare']:.2f}x)"
+            f"bastion {f['bastion']:.1f} µs ({f.ratio('bastion', 'bare'):.2f}x)"
         )
         for clients in (1, 1000):
             f = await _interleaved(
@@ -302,7 +322,7 @@ async def asgi_table(redis_url: str | None = None) -> None:
             )
             print(
                 f"small GET from {clients:>4} client IPs: bare {f['bare']:.1f} µs, "
-                f"bastion {f['bastion']:.1f} µs ({f['bastion'] / f['bare']:.2f}x)"
+                f"bastion {f['bastion']:.1f} µs ({f.ratio('bastion', 'bare'):.2f}x)"
             )
         if redis_url:
             app = bastion_app(redis_url)
@@ -315,7 +335,7 @@ async def asgi_table(redis_url: str | None = None) -> None:
                     await client.delete(*keys)
             print(
                 f"small GET, bastion with Redis rate limiting (local Redis): {f['redis']:.1f} µs "
-                f"({f['redis'] / f['bare']:.2f}x bare)"
+                f"({f.ratio('redis', 'bare'):.2f}x bare)"
             )
 
 
