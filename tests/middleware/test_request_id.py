@@ -136,3 +136,21 @@ async def test_json_log_lines_carry_the_request_id(settings: BastionSettings) ->
     assert line["message"] == "inside the handler"
     assert line["level"] == "info"
     assert line["logger"] == "tests.handler"
+
+
+def test_fresh_ids_are_unique_and_a_forked_worker_draws_its_own_prefix() -> None:
+    import os
+
+    from bastion.middleware.request_id import new_request_id
+
+    ids = {new_request_id() for _ in range(1000)}
+    assert len(ids) == 1000
+    assert all(FRESH_ID.match(i) for i in ids)
+    parent = new_request_id()[:16]
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: report its prefix and leave at once
+        os.write(write, new_request_id()[:16].encode())
+        os._exit(0)
+    os.waitpid(pid, 0)
+    assert os.read(read, 16).decode() != parent

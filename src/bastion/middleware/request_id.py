@@ -48,7 +48,9 @@ class _FreshIds:
     def reseed(self) -> None:
         """Draw a new prefix and restart the counter (in a forked child)."""
         self.prefix = os.urandom(8).hex()
-        self.counter = itertools.count()
+        # From a random start below 2**63: ids do not all end in zeros, and the
+        # counter stays within 16 hex digits.
+        self.counter = itertools.count(int.from_bytes(os.urandom(8)) >> 1)
 
     def __call__(self) -> str:
         """A fresh id."""
