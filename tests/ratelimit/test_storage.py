@@ -170,6 +170,9 @@ async def test_a_sliding_window_rolls_over_like_limits_own(
             await stock.hit("5/minute", "k")
             await lean.hit("5/minute", "k")
         now[0] += elapsed
+        peeked, stock_peek = await lean.peek("5/minute", "k"), await stock.peek("5/minute", "k")
+        assert (peeked.allowed, peeked.remaining) == (stock_peek.allowed, stock_peek.remaining)
+        assert peeked.reset_after == pytest.approx(stock_peek.reset_after)
         for _ in range(3):
             expected = await stock.hit("5/minute", "k")
             actual = await lean.hit("5/minute", "k")

@@ -327,7 +327,7 @@ class _Exchange(ResponseState):
     tightest rate limit seen (the exchange is also the request's report).
     """
 
-    __slots__ = ("cors", "docs", "edge", "id_header", "rated", "result", "server_send")
+    __slots__ = ("cors", "docs", "edge", "id_header", "own", "rated", "result", "server_send")
 
     def __init__(
         self, edge: EdgeMiddleware, send: Send, id_header: tuple[bytes, bytes], docs: bool
@@ -340,6 +340,8 @@ class _Exchange(ResponseState):
         self.server_send = send
         self.id_header = id_header
         self.docs = docs
+        #: The security headers of the request's profile.
+        self.own = edge._docs_headers if docs else edge._api_headers
         #: CORS headers for the response (None: not a cross-origin request).
         self.cors: list[tuple[bytes, bytes]] | None = None
         #: Whether the rate limit headers go on the response.
@@ -361,7 +363,7 @@ class _Exchange(ResponseState):
                 out = self.apply_hooks(out)
             edge = self.edge
             if edge._guarded.isdisjoint(map(bytes.lower, map(_name, out))):
-                out += edge._docs_headers if self.docs else edge._api_headers
+                out += self.own
                 out.append(self.id_header)
             else:
                 if edge._security is not None:

@@ -147,12 +147,19 @@ class MemoryRateLimitStorage(MemoryStorage):
             if stored != index:
                 # The stored current window became the previous one, or both ended.
                 previous, current = (current if stored == index - 1 else 0), 0
-        if previous:
-            previous_ttl = (1 - (((now - expiry) / expiry) % 1)) * expiry
-            weighted = previous * previous_ttl / expiry + current
-        else:
-            previous_ttl = 0.0
-            weighted = current
+        if not previous:  # counts of whole hits: no weighting, no rounding
+            allowed = current + cost <= limit
+            if allowed and consume:
+                if now >= self._sweep_at:
+                    self._sweep_soon()
+                current += cost
+                self._windows[key] = (index, current, 0, expiry)
+            remaining = limit - current if current < limit else 0
+            if not current:
+                return allowed, remaining, 0.0
+            return allowed, remaining, ((1 - ((now / expiry) % 1)) * expiry + expiry) % expiry
+        previous_ttl = (1 - (((now - expiry) / expiry) % 1)) * expiry
+        weighted = previous * previous_ttl / expiry + current
         allowed = cost <= limit and _floor(weighted) + cost <= limit
         if allowed and consume:
             if now >= self._sweep_at:
@@ -163,14 +170,11 @@ class MemoryRateLimitStorage(MemoryStorage):
         remaining = limit - _floor(weighted)
         if remaining < 0:
             remaining = 0
+        previous_reset = previous_ttl % (expiry / previous)
         if not current:
-            if not previous:
-                return allowed, remaining, 0.0
-            return allowed, remaining, previous_ttl % (expiry / previous)
-        reset_after = ((1 - ((now / expiry) % 1)) * expiry + expiry) % expiry
-        if previous:
-            reset_after = min(previous_ttl % (expiry / previous), reset_after)
-        return allowed, remaining, reset_after
+            return allowed, remaining, previous_reset
+        current_reset = ((1 - ((now / expiry) % 1)) * expiry + expiry) % expiry
+        return allowed, remaining, min(previous_reset, current_reset)
 
 
 def _previous_ttl(previous: int, expiry: int, now: float) -> float:
