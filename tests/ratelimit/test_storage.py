@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 
 import pytest
 from limits.aio.storage import MemoryStorage
@@ -181,3 +182,78 @@ async def test_a_sliding_window_rolls_over_like_limits_own(
     finally:
         await close_rate_limiter(stock)
         await close_rate_limiter(lean)
+
+
+@pytest.mark.redis
+async def test_one_round_trip_redis_hits_agree_with_limits_own_strategy(redis_url: str) -> None:
+    """bastion's one-script Redis hit and `limits`' two scripts share keys and arithmetic."""
+    import uuid
+
+    from limits import parse
+    from limits.aio.storage import RedisStorage
+    from limits.aio.strategies import SlidingWindowCounterRateLimiter
+    from redis.asyncio import Redis
+
+    from bastion.ratelimit.storage import rate_limit_storage
+
+    client = Redis.from_url(redis_url)
+    storage = rate_limit_storage(client)
+    assert isinstance(storage, RedisStorage)
+    ours = RateLimiter(storage, key_prefix=f"agree-{uuid.uuid4().hex}")
+    theirs = SlidingWindowCounterRateLimiter(storage)
+    item = parse("5/minute")
+    key = f"{ours.key_prefix}/k"
+    try:
+        verdicts = []
+        for cost in (1, 2, 1, 2, 1):
+            result = await ours.hit(item, "k", cost=cost)
+            verdicts.append(result.allowed)
+            stats = await theirs.get_window_stats(item, key)
+            assert result.remaining == stats.remaining
+            expected = stats.reset_time - time.time()
+            if expected < 0.05 and stats.remaining < 5:
+                expected = 60.0  # a window that started this instant is a full window
+            assert result.reset_after == pytest.approx(expected, abs=0.05)
+        assert verdicts == [True, True, True, False, True]  # 1 + 2 + 1 fit, 2 more did not, 1 did
+        assert result.remaining == 0
+        assert await theirs.hit(item, key) is False  # limits sees the same full budget
+        await ours.reset(item, "k")
+        assert (await theirs.get_window_stats(item, key)).remaining == 5
+        assert await theirs.hit(item, key, cost=4)
+        peeked = await ours.peek(item, "k")
+        assert (peeked.allowed, peeked.remaining) == (True, 1)
+        assert not (await ours.test(item, "k", cost=2)).allowed
+        assert (await ours.peek(item, "k")).remaining == 1  # testing consumed nothing
+    finally:
+        await ours.reset(item, "k")
+        await client.aclose()
+
+
+@pytest.mark.redis
+async def test_a_redis_window_rolls_over_like_limits_own(redis_url: str) -> None:
+    import uuid
+
+    from limits import parse
+    from limits.aio.strategies import SlidingWindowCounterRateLimiter
+    from redis.asyncio import Redis
+
+    from bastion.ratelimit.storage import rate_limit_storage
+
+    client = Redis.from_url(redis_url)
+    storage = rate_limit_storage(client)
+    ours = RateLimiter(storage, key_prefix=f"roll-{uuid.uuid4().hex}")
+    theirs = SlidingWindowCounterRateLimiter(storage)
+    item = parse("3/second")
+    key = f"{ours.key_prefix}/k"
+    try:
+        for _ in range(3):
+            await ours.hit(item, "k")
+        await asyncio.sleep(1.05)  # into the next window: 3 hits weigh ~95% into it
+        peeked = await ours.peek(item, "k")
+        assert peeked.remaining == (await theirs.get_window_stats(item, key)).remaining == 1
+        assert (await ours.hit(item, "k")).allowed
+        assert (await theirs.get_window_stats(item, key)).remaining == 0
+        assert not (await ours.hit(item, "k")).allowed
+    finally:
+        await ours.reset(item, "k")
+        await client.aclose()

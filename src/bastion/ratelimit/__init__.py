@@ -13,12 +13,14 @@ from bastion.ratelimit.dependency import RateLimit, limited_router
 from bastion.ratelimit.headers import (
     HeaderMode,
     RateLimitReport,
+    RateLimitSink,
     rate_limit_headers,
     report_rate_limit,
 )
 from bastion.ratelimit.keys import KeyFunc, by_ip, by_user
 from bastion.ratelimit.limiter import Limit, RateLimiter, RateLimitResult, Strategy, parse_limit
 from bastion.ratelimit.memory import MemoryRateLimitStorage
+from bastion.ratelimit.redis_window import RedisSlidingWindow
 from bastion.ratelimit.storage import close_rate_limiter, create_rate_limiter, rate_limit_storage
 
 __all__ = [
@@ -29,7 +31,9 @@ __all__ = [
     "RateLimit",
     "RateLimitReport",
     "RateLimitResult",
+    "RateLimitSink",
     "RateLimiter",
+    "RedisSlidingWindow",
     "Strategy",
     "TrustedProxies",
     "by_ip",

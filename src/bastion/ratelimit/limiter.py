@@ -9,7 +9,8 @@ from collections.abc import Callable
 from typing import Literal, NamedTuple
 
 from limits import RateLimitItem, parse
-from limits.aio.storage import Storage
+from limits.aio.storage import RedisStorage, Storage
+from limits.aio.storage.redis.redispy import RedispyBridge
 from limits.aio.strategies import (
     FixedWindowRateLimiter,
     MovingWindowRateLimiter,
@@ -22,6 +23,7 @@ from limits.errors import StorageError
 
 from bastion.core.errors import ServiceUnavailableError
 from bastion.ratelimit.memory import MemoryRateLimitStorage
+from bastion.ratelimit.redis_window import RedisSlidingWindow
 
 __all__ = ["Limit", "RateLimitResult", "RateLimiter", "Strategy", "parse_limit"]
 
@@ -129,11 +131,16 @@ class RateLimiter:
         self.fail_open = fail_open
         self.storage_errors = 0
         self._limiter = _STRATEGIES[strategy](storage)
-        # In process memory the sliding window counter is computed in one call
-        # (same keys, same arithmetic as `limits`); elsewhere `limits` does it.
-        self._memory = (
-            storage
-            if isinstance(storage, MemoryRateLimitStorage) and strategy == "sliding-window-counter"
+        # The sliding window counter is computed in one call in process memory and
+        # in one round trip on Redis (same keys, same arithmetic as `limits`);
+        # elsewhere `limits` does it.
+        sliding = strategy == "sliding-window-counter"
+        self._memory = storage if sliding and isinstance(storage, MemoryRateLimitStorage) else None
+        self._redis = (
+            RedisSlidingWindow(storage)
+            if sliding
+            and isinstance(storage, RedisStorage)
+            and isinstance(storage.bridge, RedispyBridge)
             else None
         )
         self._clock = clock
@@ -236,6 +243,12 @@ class RateLimiter:
         try:
             if self._memory is not None:
                 return self._memory_result(self._plan(limit), key, cost, name, consume=consume)
+            if self._redis is not None:
+                plan = self._plan(limit)
+                window = await self._redis.hit(
+                    plan.head + "/".join(key) + plan.tail, plan.amount, plan.expiry, cost, consume
+                )
+                return plan.result(*window, name)
             joined = self._key(key)
             check = self._limiter.hit if consume else self._limiter.test
             allowed = await check(item, joined, cost=cost)
@@ -287,13 +300,10 @@ class RateLimiter:
         self, plan: _Plan, key: tuple[str, ...], cost: int, name: str, *, consume: bool
     ) -> RateLimitResult:
         assert self._memory is not None  # noqa: S101  # checked by the caller
-        expiry = plan.expiry
-        allowed, remaining, reset_after = self._memory.sliding_window_hit(
-            plan.head + "/".join(key) + plan.tail, plan.amount, expiry, cost, consume=consume
+        window = self._memory.sliding_window_hit(
+            plan.head + "/".join(key) + plan.tail, plan.amount, plan.expiry, cost, consume
         )
-        if reset_after == 0.0 and remaining < plan.amount:
-            reset_after = float(expiry)
-        return RateLimitResult(allowed, plan.amount, remaining, reset_after, expiry, name)
+        return plan.result(*window, name)
 
     def _outage(self, item: RateLimitItem, name: str, exc: StorageError | None) -> RateLimitResult:
         """Apply the outage policy; `exc` is None while the cooldown skips the storage."""
@@ -337,3 +347,12 @@ class _Plan:
         self.head, self.tail = item.key_for(f"{key_prefix}/{marker}").split(marker)
         self.amount = item.amount
         self.expiry = item.get_expiry()
+
+    def result(
+        self, allowed: bool, remaining: int, reset_after: float, name: str
+    ) -> RateLimitResult:
+        """The result of a sliding window hit that left `remaining`, resetting after `reset_after`."""
+        if reset_after == 0.0 and remaining < self.amount:
+            # A window that started this instant reports 0; the truth is a full window.
+            reset_after = float(self.expiry)
+        return RateLimitResult(allowed, self.amount, remaining, reset_after, self.expiry, name)
