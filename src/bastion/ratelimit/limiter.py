@@ -204,7 +204,7 @@ class RateLimiter:
         except StorageError:
             return None  # `hit` meets the error again and applies the outage policy
         if reset_after == 0.0 and remaining < amount:
-            reset_after = float(expiry)  # as in `_memory_result`
+            reset_after = float(expiry)  # as in `_Plan.result`
         # The tuple built directly: the named tuple's `__new__` is a Python call.
         return _new_tuple(RateLimitResult, (allowed, amount, remaining, reset_after, expiry, name))
 
