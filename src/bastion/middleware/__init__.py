@@ -2,7 +2,8 @@
 
 from bastion.middleware.body_limit import BodyLimitConfig, BodyLimitMiddleware
 from bastion.middleware.cors import CORSConfig, CORSMiddleware
-from bastion.middleware.edge import EdgeConfig, EdgeMiddleware
+from bastion.middleware.edge import EdgeMiddleware
+from bastion.middleware.edge_config import EdgeConfig
 from bastion.middleware.errors import ErrorEnvelopeMiddleware
 from bastion.middleware.paths import PathTable
 from bastion.middleware.rate_limit import RateLimitConfig, RateLimitMiddleware

@@ -6,96 +6,41 @@ import asyncio
 import logging
 import operator
 import time
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Protocol, cast
+from typing import Protocol, cast
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from bastion.core.context import request_id_var
 from bastion.middleware.body_limit import (
-    BodyLimitConfig,
     BodyLimitMiddleware,
     BodyTooLargeError,
     too_large,
 )
-from bastion.middleware.cors import CORSConfig, CORSMiddleware
+from bastion.middleware.cors import CORSMiddleware
+from bastion.middleware.edge_config import EdgeConfig
 from bastion.middleware.errors import ErrorEnvelopeMiddleware
-from bastion.middleware.rate_limit import PENDING, Pending, RateLimitConfig, RateLimitMiddleware
+from bastion.middleware.rate_limit import PENDING, Pending, RateLimitMiddleware
 from bastion.middleware.request_id import (
-    RequestIdConfig,
     RequestIdMiddleware,
     access_logger,
     new_request_id,
 )
 from bastion.middleware.response_state import RESPONSE_STATE_KEY, ResponseState
-from bastion.middleware.security_headers import SecurityHeadersConfig, SecurityHeadersMiddleware
-from bastion.middleware.timeout import TimeoutConfig, TimeoutMiddleware
-from bastion.middleware.trusted_hosts import TrustedHostConfig, TrustedHostMiddleware
+from bastion.middleware.security_headers import SecurityHeadersMiddleware
+from bastion.middleware.timeout import TimeoutMiddleware
+from bastion.middleware.trusted_hosts import TrustedHostMiddleware
 from bastion.middleware.unicode_body import UnicodeBodyMiddleware
 from bastion.ratelimit.client_ip import client_ip
 from bastion.ratelimit.headers import REPORT_SCOPE_KEY, rate_limit_headers, tighter
-from bastion.ratelimit.limiter import RateLimiter, RateLimitResult
+from bastion.ratelimit.limiter import RateLimiter
+from bastion.ratelimit.result import RateLimitResult
 
-if TYPE_CHECKING:
-    from bastion.core.settings import BastionSettings
-
-__all__ = ["EdgeConfig", "EdgeMiddleware"]
+__all__ = ["EdgeMiddleware"]
 
 _name = operator.itemgetter(0)
 _INFO = logging.INFO
 # HTTP/1.x carries a body only with Content-Length or Transfer-Encoding.
 _HTTP1 = frozenset({"1.0", "1.1"})
-
-
-@dataclass(frozen=True, slots=True)
-class EdgeConfig:
-    """The configuration of every edge layer; None turns an optional layer off.
-
-    Attributes:
-        request_id: Request ids and the access line.
-        security_headers: Security headers (None: none sent).
-        cors: Cross-origin policy (default deny).
-        trusted_hosts: `Host` allow-list (None: any host).
-        body_limit: Request body size limits.
-        timeout: Request time budgets (None: no timeout).
-        rate_limit: The global rate limit and the `RateLimit-*` headers.
-        unicode_body: Check that JSON bodies are valid UTF-8 without lone surrogates.
-    """
-
-    request_id: RequestIdConfig = field(default_factory=RequestIdConfig)
-    security_headers: SecurityHeadersConfig | None = field(default_factory=SecurityHeadersConfig)
-    cors: CORSConfig = field(default_factory=CORSConfig)
-    trusted_hosts: TrustedHostConfig | None = None
-    body_limit: BodyLimitConfig = field(default_factory=BodyLimitConfig)
-    timeout: TimeoutConfig | None = field(default_factory=TimeoutConfig)
-    rate_limit: RateLimitConfig = field(default_factory=RateLimitConfig)
-    unicode_body: bool = True
-
-    @classmethod
-    def from_settings(cls, settings: BastionSettings) -> EdgeConfig:
-        """The config the settings describe.
-
-        Raises:
-            ValueError: A setting is inconsistent (`*` origins with credentials, a bad limit).
-        """
-        timed = settings.request_timeout > 0 or any(settings.request_timeout_routes.values())
-        return cls(
-            request_id=RequestIdConfig(),
-            security_headers=(
-                SecurityHeadersConfig.from_settings(settings)
-                if settings.security_headers_enabled
-                else None
-            ),
-            cors=CORSConfig.from_settings(settings),
-            trusted_hosts=(
-                TrustedHostConfig(allowed_hosts=tuple(settings.trusted_hosts))
-                if settings.trusted_hosts
-                else None
-            ),
-            body_limit=BodyLimitConfig.from_settings(settings),
-            timeout=TimeoutConfig.from_settings(settings) if timed else None,
-            rate_limit=RateLimitConfig.from_settings(settings),
-        )
 
 
 class EdgeMiddleware:
@@ -226,13 +171,15 @@ class EdgeMiddleware:
             if refusal is None:
                 # 7. Timeout.
                 watch = None
-                seconds = self._fixed_budget
-                if seconds is None and self._timeout is not None:
-                    seconds = self._timeout.budget(path)
-                if seconds is not None and seconds > 0:
-                    task = asyncio.current_task()
-                    assert task is not None  # noqa: S101  # ASGI apps always run in a task
-                    watch = self._timeout.watchdog.watch(task, seconds)  # type: ignore[union-attr]  # a budget implies the layer
+                seconds = 0.0
+                timeout = self._timeout
+                if timeout is not None:
+                    fixed = self._fixed_budget
+                    seconds = timeout.budget(path) if fixed is None else fixed
+                    if seconds > 0:
+                        task = asyncio.current_task()
+                        assert task is not None  # noqa: S101  # ASGI apps always run in a task
+                        watch = timeout.watchdog.watch(task, seconds)
                 try:
                     # 8. Global rate limit; the exchange is also the request's report.
                     scope[REPORT_SCOPE_KEY] = exchange
@@ -256,10 +203,9 @@ class EdgeMiddleware:
                 except asyncio.CancelledError:
                     if watch is None or not watch.cut_short():
                         raise
-                    budget = seconds or 0.0
-                    TimeoutMiddleware.report(scope, budget)
+                    TimeoutMiddleware.report(scope, seconds)
                     if not exchange.started:
-                        refusal = TimeoutMiddleware.timeout_response(budget)
+                        refusal = TimeoutMiddleware.timeout_response(seconds)
                 except BodyTooLargeError as exc:
                     if exchange.started:
                         raise

@@ -18,7 +18,8 @@ from bastion.ratelimit.headers import (
     RateLimitSink,
     rate_limit_headers,
 )
-from bastion.ratelimit.limiter import RateLimiter, RateLimitResult, parse_limit
+from bastion.ratelimit.limiter import RateLimiter, parse_limit
+from bastion.ratelimit.result import RateLimitResult
 from bastion.web.responses import error_response, render_error
 
 if TYPE_CHECKING:

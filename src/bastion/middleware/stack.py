@@ -8,7 +8,8 @@ from starlette.middleware import Middleware
 
 from bastion.middleware.body_limit import BodyLimitMiddleware
 from bastion.middleware.cors import CORSMiddleware
-from bastion.middleware.edge import EdgeConfig, EdgeMiddleware
+from bastion.middleware.edge import EdgeMiddleware
+from bastion.middleware.edge_config import EdgeConfig
 from bastion.middleware.errors import ErrorEnvelopeMiddleware
 from bastion.middleware.rate_limit import RateLimitMiddleware
 from bastion.middleware.request_id import RequestIdMiddleware

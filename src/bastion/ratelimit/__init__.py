@@ -18,9 +18,10 @@ from bastion.ratelimit.headers import (
     report_rate_limit,
 )
 from bastion.ratelimit.keys import KeyFunc, by_ip, by_user
-from bastion.ratelimit.limiter import Limit, RateLimiter, RateLimitResult, Strategy, parse_limit
+from bastion.ratelimit.limiter import Limit, RateLimiter, Strategy, parse_limit
 from bastion.ratelimit.memory import MemoryRateLimitStorage
 from bastion.ratelimit.redis_window import RedisSlidingWindow
+from bastion.ratelimit.result import RateLimitResult
 from bastion.ratelimit.storage import close_rate_limiter, create_rate_limiter, rate_limit_storage
 
 __all__ = [

@@ -7,7 +7,7 @@ from typing import Literal, Protocol
 
 from starlette.types import Scope
 
-from bastion.ratelimit.limiter import RateLimitResult
+from bastion.ratelimit.result import RateLimitResult
 
 __all__ = [
     "REPORT_SCOPE_KEY",

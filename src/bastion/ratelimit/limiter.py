@@ -6,7 +6,7 @@ import logging
 import math
 import time
 from collections.abc import Callable
-from typing import Literal, NamedTuple
+from typing import Literal
 
 from limits import RateLimitItem, parse
 from limits.aio.storage import RedisStorage, Storage
@@ -24,6 +24,7 @@ from limits.errors import StorageError
 from bastion.core.errors import ServiceUnavailableError
 from bastion.ratelimit.memory import MemoryRateLimitStorage
 from bastion.ratelimit.redis_window import RedisSlidingWindow
+from bastion.ratelimit.result import RateLimitResult
 
 __all__ = ["Limit", "RateLimitResult", "RateLimiter", "Strategy", "parse_limit"]
 
@@ -43,34 +44,6 @@ _NEVER = -math.inf
 _new_tuple = tuple.__new__
 # Storage outages are logged at most this often (seconds); every one is counted.
 _LOG_EVERY = 10.0
-
-
-class RateLimitResult(NamedTuple):
-    """The state of one budget after a test, hit or peek (immutable).
-
-    A named tuple rather than a frozen dataclass: one is built for every
-    limited request, and a tuple is built in a third of the time.
-
-    Attributes:
-        allowed: Whether the request fits (for `hit`: it was counted).
-        limit: The budget per window.
-        remaining: Hits left in the current window (never negative).
-        reset_after: Seconds until the window frees capacity again (delta, never an epoch).
-        window: The window length in seconds.
-        name: The policy name reported in the `RateLimit-Policy` header.
-    """
-
-    allowed: bool
-    limit: int
-    remaining: int
-    reset_after: float
-    window: int = 0
-    name: str = "default"
-
-    @property
-    def retry_after(self) -> int:
-        """`reset_after` rounded up to whole seconds (at least 1), for `Retry-After`."""
-        return max(1, math.ceil(self.reset_after))
 
 
 def parse_limit(limit: Limit) -> RateLimitItem:
