@@ -26,6 +26,7 @@ __all__ = [
     "AuthStateDep",
     "CurrentUser",
     "Meta",
+    "authenticated_user_id",
     "current_user",
     "get_auth_service",
     "get_auth_state",
@@ -107,6 +108,9 @@ async def current_user(request: Request) -> Principal:
         CsrfFailedError: Cookie mode, unsafe method, CSRF token missing or wrong (403).
         ServiceUnavailableError: No auth router is mounted.
     """
+    known = getattr(request.state, "principal", None)
+    if isinstance(known, Principal):  # authenticated earlier in this request (`by_user`)
+        return known
     resources = _resources(request)
     state = resources.auth
     if state is None:
@@ -126,7 +130,21 @@ async def current_user(request: Request) -> Principal:
         if not kit.csrf.verify_double_submit(header, cookie, str(principal.session_id)):
             raise CsrfFailedError()
     request.state.user_id = str(principal.id)
+    request.state.principal = principal
     return principal
+
+
+async def authenticated_user_id(request: Request) -> str:
+    """The id of the request's authenticated user, as `current_user` finds it.
+
+    The auth feature's `Resources.user_resolver`: `by_user` rate limits call
+    it when no dependency authenticated the request before them.
+
+    Raises:
+        NotAuthenticatedError: No credentials (401).
+        InvalidTokenError: Bad, expired or revoked credentials (401).
+    """
+    return str((await current_user(request)).id)
 
 
 #: The authenticated caller; 401 without valid credentials.

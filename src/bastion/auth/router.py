@@ -16,7 +16,14 @@ from bastion.auth.cookies import (
     clear_auth_cookies,
     set_auth_cookies,
 )
-from bastion.auth.dependencies import AuthServiceDep, AuthStateDep, CurrentUser, Meta, current_user
+from bastion.auth.dependencies import (
+    AuthServiceDep,
+    AuthStateDep,
+    CurrentUser,
+    Meta,
+    authenticated_user_id,
+    current_user,
+)
 from bastion.auth.errors import NotAuthenticatedError
 from bastion.auth.forms import LoginForm
 from bastion.auth.kit import AuthKit, AuthState
@@ -131,6 +138,7 @@ def auth_router(
             hooks=config.hooks,
             refresh_path=f"{resources.settings.api_prefix}{prefix}/refresh",
         )
+        resources.user_resolver = authenticated_user_id  # `by_user` limits authenticate with it
         yield
 
     router = APIRouter(prefix=prefix, tags=list(tags), route_class=NoStoreRoute, lifespan=lifespan)
