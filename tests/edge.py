@@ -169,10 +169,11 @@ async def clear_redis_keys(url: str, prefix: str) -> None:
 
 
 class TcpProxy:
-    """A TCP relay to Redis that a test can take down and bring back on the same port.
+    """A TCP relay (to Redis, PostgreSQL, ...) that a test can take down and bring back
+    on the same port.
 
     Stopping it closes the listener and every relayed connection: to the app
-    this is Redis going away, without touching the shared Redis server.
+    this is the server going away, without touching the shared server.
     """
 
     def __init__(self, target_host: str, target_port: int) -> None:

@@ -32,6 +32,7 @@ from bastion.auth.errors import (
 )
 from bastion.auth.hooks import AuthHooks, RequestMeta
 from bastion.auth.kit import AuthKit, AuthState
+from bastion.auth.mfa import MFA_CHALLENGE_ATTEMPTS
 from bastion.auth.models import (
     AuthModels,
     MfaChallengeMixin,
@@ -59,6 +60,7 @@ from bastion.auth.schemas import (
     normalize_email,
 )
 from bastion.auth.service import ADMIN_ROLE, AuthService, principal_from_claims
+from bastion.auth.throttle import AuthThrottle, Budget
 
 __all__ = [
     "ACCESS_COOKIE",
@@ -66,6 +68,7 @@ __all__ = [
     "AUTH_ROUTES",
     "CSRF_COOKIE",
     "CSRF_HEADER",
+    "MFA_CHALLENGE_ATTEMPTS",
     "REFRESH_COOKIE",
     "AuthConfig",
     "AuthHooks",
@@ -77,6 +80,8 @@ __all__ = [
     "AuthServiceDep",
     "AuthState",
     "AuthStateDep",
+    "AuthThrottle",
+    "Budget",
     "CookieSession",
     "CurrentUser",
     "EmailTakenError",

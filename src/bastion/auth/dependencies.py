@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Annotated
 
 from fastapi import Depends
@@ -16,6 +17,7 @@ from bastion.auth.principal import Principal
 from bastion.auth.service import AuthService, authenticate_token
 from bastion.core.errors import PermissionDeniedError, ServiceUnavailableError
 from bastion.ratelimit.client_ip import client_ip
+from bastion.ratelimit.headers import report_rate_limit
 from bastion.resources import Resources
 from bastion.security.errors import CsrfFailedError
 from bastion.web.database import Uow
@@ -54,10 +56,20 @@ async def get_auth_state(resources: AppResources) -> AuthState:
 AuthStateDep = Annotated[AuthState, Depends(get_auth_state)]
 
 
-async def get_auth_service(uow: Uow, state: AuthStateDep, resources: AppResources) -> AuthService:
-    """The request's `AuthService`, on the request's unit of work."""
+async def get_auth_service(
+    request: Request, uow: Uow, state: AuthStateDep, resources: AppResources
+) -> AuthService:
+    """The request's `AuthService`, on the request's unit of work.
+
+    Its throttles report to the request's `RateLimit-*` headers.
+    """
     return AuthService(
-        uow, models=state.models, kit=state.kit, limiter=resources.limiter, hooks=state.hooks
+        uow,
+        models=state.models,
+        kit=state.kit,
+        limiter=resources.limiter,
+        hooks=state.hooks,
+        report=partial(report_rate_limit, request.scope),
     )
 
 

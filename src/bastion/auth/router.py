@@ -167,11 +167,11 @@ def auth_router(
         "POST",
         status_code=status.HTTP_201_CREATED,
         response_model=user_schema,
-        responses=error_responses(409, 422, 503),
+        responses=error_responses(409, 422, 429, 503),
         summary="Create an account",
     )
-    async def register(data: UserCreate, service: AuthServiceDep) -> BaseModel:
-        return await service.register(data, user_schema)
+    async def register(data: UserCreate, service: AuthServiceDep, meta: Meta) -> BaseModel:
+        return await service.register(data, user_schema, meta)
 
     register.__annotations__["data"] = config.user_create_schema
 
@@ -293,9 +293,9 @@ def auth_router(
         summary="Change the password (other sessions are revoked)",
     )
     async def password(
-        data: PasswordChange, principal: CurrentUser, service: AuthServiceDep
+        data: PasswordChange, principal: CurrentUser, service: AuthServiceDep, meta: Meta
     ) -> Response:
-        await service.change_password(principal, data.current_password, data.new_password)
+        await service.change_password(principal, data.current_password, data.new_password, meta)
         return Response(status_code=status.HTTP_204_NO_CONTENT)
 
     @add(
