@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from bastion.middleware.paths import PathTable
+from bastion.middleware.request_id import route_template
 from bastion.middleware.response_state import tracked_send
 from bastion.web.responses import render_error
 
@@ -119,7 +120,7 @@ class TimeoutMiddleware:
     @staticmethod
     def report(scope: Scope, seconds: float) -> None:
         """Log a request cut short after `seconds`."""
-        route = getattr(scope.get("route"), "path", "<unmatched>")
+        route = route_template(scope)
         logger.warning("request exceeded its %.3gs budget: %s %s", seconds, scope["method"], route)
 
     @staticmethod
