@@ -93,11 +93,30 @@ async def test_non_http_scopes_pass_through() -> None:
 def _faulty_router() -> APIRouter:
     router = APIRouter(prefix="/faulty")
 
+    @router.get("/encode")
+    async def encode() -> dict[str, int]:
+        # A server-side bug: text the code made itself cannot be encoded.
+        return {"size": len("caf\udce9".encode())}
+
     @router.get("/accounts/{account_id}/crash")
     async def crash(account_id: str) -> None:
         raise RuntimeError("boom")
 
     return router
+
+
+async def test_a_server_side_encoding_bug_is_a_logged_500_not_a_422(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.ERROR, logger="bastion.errors")
+    async with serve_as(edge_app(edge_settings(), _faulty_router())) as client:
+        response = await client.get("/api/v1/faulty/encode")
+    assert response.status_code == 500
+    assert response.json()["error"]["code"] == "INTERNAL_ERROR"
+    records = [r for r in caplog.records if r.name == "bastion.errors"]
+    assert len(records) == 1
+    assert records[0].exc_info is not None
+    assert isinstance(records[0].exc_info[1], UnicodeEncodeError)
 
 
 async def test_the_unhandled_error_line_names_the_route_template_not_the_raw_path(
