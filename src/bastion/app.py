@@ -98,7 +98,9 @@ def create_app(
                     stack.push_async_callback(limiter_redis.aclose)
             resources.limiter = create_rate_limiter(settings, limiter_redis)
             stack.push_async_callback(close_rate_limiter, resources.limiter)
-            resources.trusted_proxies = TrustedProxies(settings.trusted_proxies)
+            resources.trusted_proxies = TrustedProxies(
+                settings.trusted_proxies, header=settings.forwarded_header
+            )
             for name, check in (ready_checks or {}).items():
                 resources.add_ready_check(name, check)
             app.state.resources = resources
