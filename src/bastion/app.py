@@ -98,7 +98,9 @@ def create_app(
                     stack.push_async_callback(limiter_redis.aclose)
             resources.limiter = create_rate_limiter(settings, limiter_redis)
             stack.push_async_callback(close_rate_limiter, resources.limiter)
-            resources.trusted_proxies = TrustedProxies(settings.trusted_proxies)
+            resources.trusted_proxies = TrustedProxies(
+                settings.trusted_proxies, header=settings.forwarded_header
+            )
             for name, check in (ready_checks or {}).items():
                 resources.add_ready_check(name, check)
             app.state.resources = resources
@@ -120,6 +122,10 @@ def create_app(
         docs_url="/docs" if docs else None,
         redoc_url="/redoc" if docs else None,
         lifespan=app_lifespan,
+        # Starlette's slash redirect builds an absolute URL from the Host header
+        # (an open redirect a client can aim): a path differing only by its
+        # trailing slash is a 404, as any unknown path.
+        redirect_slashes=False,
         # Outermost first: request id, security headers, the envelope catch-all,
         # CORS, trusted hosts, body limit, timeout, global rate limit, the JSON
         # text check; the host's own middleware sits inside them.
