@@ -113,9 +113,13 @@ async def authenticate_token(
 class AuthService(MfaSteps):
     """Registration, login, token rotation, sessions, passwords, MFA and roles.
 
-    Stateless: built per request on the request's `UnitOfWork`; it never
-    commits except where a refusal must still be recorded (a reused refresh
-    token revokes its family and commits before the 401). No FastAPI here.
+    Stateless: built per request on the request's `UnitOfWork`, which commits
+    when the request succeeds and rolls back when it answers an error. The
+    service commits itself only the security state that must outlive an error:
+    the family revocation of a reused refresh token (before the 401
+    `TOKEN_REUSED`) and a one-time code or TOTP step once accepted. Login
+    throttle counters live in the rate limiter's storage, outside the
+    transaction. No FastAPI here.
     """
 
     # -- registration ------------------------------------------------------------
@@ -231,6 +235,8 @@ class AuthService(MfaSteps):
             record = await self.repo.session_by_hash(token_hash)
             if record is not None and record.spent_at is not None:
                 await self.repo.revoke_families(now, family_ids=[record.family_id])
+                # Security state that must outlive the 401 below (which rolls the
+                # request back): the stolen family stays revoked. Committed on purpose.
                 await self.uow.commit()
                 await self.hooks.after_token_reuse(record.user_id, record.family_id, meta)
                 raise TokenReusedError()
