@@ -130,8 +130,11 @@ class AuthService(MfaSteps):
         *,
         roles: Sequence[str] = (),
         extra: Mapping[str, object] | None = None,
-    ) -> UserRecord:
+    ) -> UserOut:
         """Create a user after the password policy; 409 `EMAIL_TAKEN` on a duplicate.
+
+        Returns:
+            The new user, without its password hash.
 
         Raises:
             WeakPasswordError: The password fails the policy (422, with reasons).
@@ -150,8 +153,9 @@ class AuthService(MfaSteps):
             )
         except DuplicateError as exc:
             raise EmailTakenError() from exc
-        await self.hooks.after_register(self.user_out(user))
-        return user
+        created = self.user_out(user)
+        await self.hooks.after_register(created)
+        return created
 
     async def register(self, data: UserCreate, schema: type[SchemaT]) -> SchemaT:
         """Register a user from `data` (extra fields of a host subclass become columns)."""
@@ -321,8 +325,11 @@ class AuthService(MfaSteps):
         if not active:
             await self.repo.revoke_families(now, user_id=user_id)
 
-    async def grant_role(self, email: str, role: str) -> UserRecord:
+    async def grant_role(self, email: str, role: str) -> UserOut:
         """Add `role` to the user with this e-mail (for admin commands, not HTTP).
+
+        Returns:
+            The user as it is after the change (`role` among its roles).
 
         Raises:
             NotFoundError: No such user.
@@ -331,8 +338,9 @@ class AuthService(MfaSteps):
         if user is None:
             raise NotFoundError()
         if role not in user.roles:
-            await self.repo.update_user(user.id, self.kit.now(), roles=[*user.roles, role])
-        return user
+            user = replace(user, roles=[*user.roles, role])
+            await self.repo.update_user(user.id, self.kit.now(), roles=user.roles)
+        return self.user_out(user)
 
     async def list_users(
         self, principal: Principal, *, limit: int = 50, offset: int = 0
