@@ -66,8 +66,21 @@ AUTH_ROUTES: tuple[AuthRoute, ...] = (
 )
 
 
+def _refresh_path(request: Request, own_path: str) -> str:
+    """The refresh route's path as clients reach it (the refresh cookie's `Path`).
+
+    The auth routes have no path parameters, so the request's path is the
+    calling route's own path (`own_path`, e.g. `/login`) behind every prefix
+    the router sits under: its own, those it was included with (at any
+    depth), the API prefix and the ASGI root path. The refresh route sits
+    behind the same ones.
+    """
+    path: str = request.scope["path"]
+    return path.removesuffix(own_path) + "/refresh"
+
+
 def _tokens(
-    state: AuthState, issued: IssuedTokens, response: Response
+    state: AuthState, issued: IssuedTokens, response: Response, refresh_path: str
 ) -> TokenPair | CookieSession:
     kit = state.kit
     if not kit.cookie_mode:
@@ -81,7 +94,7 @@ def _tokens(
         response,
         issued,
         csrf_token=csrf_token,
-        refresh_path=state.refresh_path,
+        refresh_path=refresh_path,
         refresh_max_age=kit.refresh_ttl,
     )
     return CookieSession(expires_in=issued.expires_in, csrf_token=csrf_token)
@@ -103,7 +116,8 @@ def auth_router(
 
     Args:
         config: The host's models, hooks and schemas.
-        prefix: Where the routes live under the API prefix (`/api/v1/auth`).
+        prefix: Where the routes live in the router (`/auth`, so `/api/v1/auth` once
+            `create_app` mounts it); the router may be included under further prefixes.
         disabled: Routes not to build (e.g. `("register",)` for invite-only apps).
         dependencies: Extra dependencies per route (e.g. a stricter `RateLimit`).
         tags: OpenAPI tags.
@@ -125,12 +139,7 @@ def auth_router(
         )
         # The dummy hash for unknown e-mails is made now, so the first one costs one verify.
         await kit.hasher.warm_up()
-        resources.auth = AuthState(
-            kit=kit,
-            models=config.models,
-            hooks=config.hooks,
-            refresh_path=f"{resources.settings.api_prefix}{prefix}/refresh",
-        )
+        resources.auth = AuthState(kit=kit, models=config.models, hooks=config.hooks)
         yield
 
     router = APIRouter(prefix=prefix, tags=list(tags), route_class=NoStoreRoute, lifespan=lifespan)
@@ -176,6 +185,7 @@ def auth_router(
         summary="Log in with e-mail and password (OAuth2 password form)",
     )
     async def login(
+        request: Request,
         form: Annotated[LoginForm, Depends()],
         service: AuthServiceDep,
         state: AuthStateDep,
@@ -185,7 +195,7 @@ def auth_router(
         result = await service.login(form.username, form.password, meta)
         if isinstance(result, MfaPending):
             return MfaRequired(mfa_token=result.mfa_token)
-        return _tokens(state, result, response)
+        return _tokens(state, result, response, _refresh_path(request, "/login"))
 
     @add(
         "mfa_verify",
@@ -196,6 +206,7 @@ def auth_router(
         summary="Finish a login with a TOTP or recovery code",
     )
     async def mfa_verify(
+        request: Request,
         data: MfaVerify,
         service: AuthServiceDep,
         state: AuthStateDep,
@@ -203,7 +214,7 @@ def auth_router(
         response: Response,
     ) -> TokenPair | CookieSession:
         issued = await service.verify_mfa(data.mfa_token, data.code, meta)
-        return _tokens(state, issued, response)
+        return _tokens(state, issued, response, _refresh_path(request, "/mfa/verify"))
 
     @add(
         "refresh",
@@ -235,7 +246,7 @@ def auth_router(
         if token is None:
             raise InvalidTokenError("missing")
         issued = await service.refresh(token, meta)
-        return _tokens(state, issued, response)
+        return _tokens(state, issued, response, _refresh_path(request, "/refresh"))
 
     @add(
         "logout",
@@ -261,7 +272,7 @@ def auth_router(
         else:
             raise NotAuthenticatedError()
         if state.kit.cookie_mode:
-            clear_auth_cookies(response, refresh_path=state.refresh_path)
+            clear_auth_cookies(response, refresh_path=_refresh_path(request, "/logout"))
         return response
 
     @add(
