@@ -234,4 +234,3 @@ async def test_every_auth_response_errors_included_is_never_cached(
         assert str(response.status_code) == status, (status, response.text)
         assert response.headers["cache-control"] == "no-store", status
         assert response.headers["pragma"] == "no-cache", status
-
