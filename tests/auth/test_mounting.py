@@ -27,7 +27,8 @@ async def test_the_host_lifespan_starts_after_the_auth_feature_and_stops_before_
         seen.append(resources.auth)
         async with create_tables(app, resources):
             # A host seeds its first account at start-up, with the running auth feature.
-            assert resources.auth is not None and resources.sessionmaker is not None
+            assert resources.auth is not None
+            assert resources.sessionmaker is not None
             async with UnitOfWork(resources.sessionmaker) as uow:
                 service = AuthService(
                     uow, models=MODELS, kit=resources.auth.kit, limiter=resources.limiter

@@ -20,6 +20,7 @@ from bastion.auth.dependencies import AuthServiceDep, AuthStateDep, CurrentUser,
 from bastion.auth.errors import NotAuthenticatedError
 from bastion.auth.forms import LoginForm
 from bastion.auth.kit import AuthKit, AuthState
+from bastion.auth.origin import SameSiteOrigin
 from bastion.auth.principal import IssuedTokens, MfaPending
 from bastion.auth.route import NoStoreRoute
 from bastion.auth.schemas import (
@@ -64,6 +65,9 @@ AUTH_ROUTES: tuple[AuthRoute, ...] = (
     "mfa_enable",
     "mfa_disable",
 )
+
+#: The routes that set session cookies in cookie mode from credentials alone.
+_SESSION_STARTING: frozenset[AuthRoute] = frozenset({"register", "login", "mfa_verify"})
 
 
 def _refresh_path(request: Request, own_path: str) -> str:
@@ -145,6 +149,9 @@ def auth_router(
     router = APIRouter(prefix=prefix, tags=list(tags), route_class=NoStoreRoute, lifespan=lifespan)
 
     def add(name: AuthRoute, path: str, method: str, **options: object) -> Callable[..., object]:
+        # The routes that start a session refuse other sites first (login CSRF, cookie mode).
+        checks = [SameSiteOrigin] if name in _SESSION_STARTING else []
+
         def register(endpoint: Callable[..., object]) -> Callable[..., object]:
             if name not in off:
                 router.add_api_route(
@@ -152,7 +159,7 @@ def auth_router(
                     endpoint,
                     methods=[method],
                     name=f"auth_{name}",
-                    dependencies=list(extra.get(name, ())),
+                    dependencies=[*checks, *extra.get(name, ())],
                     **options,  # type: ignore[arg-type]  # add_api_route's keyword arguments
                 )
             return endpoint
@@ -168,7 +175,7 @@ def auth_router(
         "POST",
         status_code=status.HTTP_201_CREATED,
         response_model=user_schema,
-        responses=error_responses(409, 422, 503),
+        responses=error_responses(403, 409, 422, 503),
         summary="Create an account",
     )
     async def register(data: UserCreate, service: AuthServiceDep) -> BaseModel:
@@ -181,7 +188,7 @@ def auth_router(
         "/login",
         "POST",
         response_model=TokenPair | MfaRequired | CookieSession,
-        responses=error_responses(401, 422, 429, 503),
+        responses=error_responses(401, 403, 422, 429, 503),
         summary="Log in with e-mail and password (OAuth2 password form)",
     )
     async def login(
@@ -202,7 +209,7 @@ def auth_router(
         "/mfa/verify",
         "POST",
         response_model=token_model,
-        responses=error_responses(401, 422, 429, 503),
+        responses=error_responses(401, 403, 422, 429, 503),
         summary="Finish a login with a TOTP or recovery code",
     )
     async def mfa_verify(
