@@ -1,4 +1,4 @@
-"""Login CSRF in cookie mode: the routes that start a session refuse requests from other sites."""
+"""Login CSRF in cookie mode: the credential routes refuse requests sent by other sites."""
 
 from __future__ import annotations
 
@@ -29,7 +29,7 @@ def _allowed(request: Request, origin: str, allow_list: list[str]) -> bool:
 
 
 async def require_same_site(request: Request, state: AuthStateDep, settings: AppSettings) -> None:
-    """In cookie mode, refuse a session-starting request sent by another site (login CSRF).
+    """In cookie mode, refuse a credential request (login, ...) sent by another site.
 
     Refused with 403 `CSRF_FAILED` when the browser says the request is
     cross-site (`Sec-Fetch-Site: cross-site`), or when it names an `Origin`

@@ -66,8 +66,8 @@ AUTH_ROUTES: tuple[AuthRoute, ...] = (
     "mfa_disable",
 )
 
-#: The routes that set session cookies in cookie mode from credentials alone.
-_SESSION_STARTING: frozenset[AuthRoute] = frozenset({"register", "login", "mfa_verify"})
+#: The routes a browser reaches with credentials alone, before any session exists.
+_CREDENTIAL_ROUTES: frozenset[AuthRoute] = frozenset({"register", "login", "mfa_verify"})
 
 
 def _refresh_path(request: Request, own_path: str) -> str:
@@ -149,8 +149,8 @@ def auth_router(
     router = APIRouter(prefix=prefix, tags=list(tags), route_class=NoStoreRoute, lifespan=lifespan)
 
     def add(name: AuthRoute, path: str, method: str, **options: object) -> Callable[..., object]:
-        # The routes that start a session refuse other sites first (login CSRF, cookie mode).
-        checks = [SameSiteOrigin] if name in _SESSION_STARTING else []
+        # Refuse other sites first (login CSRF, cookie mode): no session guards these yet.
+        checks = [SameSiteOrigin] if name in _CREDENTIAL_ROUTES else []
 
         def register(endpoint: Callable[..., object]) -> Callable[..., object]:
             if name not in off:
