@@ -38,6 +38,7 @@ from bastion.auth.models import (
     RefreshSessionMixin,
     UserMixin,
 )
+from bastion.auth.origin import require_same_site
 from bastion.auth.principal import IssuedTokens, MfaPending, Principal
 from bastion.auth.repositories import AuthRepository, SessionRecord, UserRecord
 from bastion.auth.route import NoStoreRoute
@@ -115,5 +116,6 @@ __all__ = [
     "principal_from_claims",
     "request_meta",
     "require_roles",
+    "require_same_site",
     "require_scopes",
 ]
