@@ -24,7 +24,8 @@ from bastion.web.readiness import ReadyCheck
 
 __all__ = ["HostLifespan", "create_app"]
 
-#: A host app's own lifespan: entered after bastion's resources exist, exited before they close.
+#: A host app's own lifespan: entered after bastion's resources exist and the routers'
+#: features (auth) have started, exited before they stop.
 HostLifespan = Callable[[FastAPI, Resources], AbstractAsyncContextManager[None]]
 
 
@@ -50,6 +51,21 @@ def _license(settings: BastionSettings) -> dict[str, str] | None:
     return license_info
 
 
+def _host_lifespan_router(lifespan: HostLifespan) -> APIRouter:
+    """A route-less router carrying the host's lifespan, to be included after every other.
+
+    FastAPI nests each included router's lifespan inside the ones merged before
+    it, so the last one included starts last and stops first.
+    """
+
+    @asynccontextmanager
+    async def host_lifespan(app: FastAPI) -> AsyncIterator[None]:
+        async with lifespan(app, app.state.resources):
+            yield
+
+    return APIRouter(lifespan=host_lifespan)
+
+
 def create_app(
     settings: BastionSettings | None = None,
     *,
@@ -65,7 +81,9 @@ def create_app(
         settings: The app's settings; read from the environment when omitted.
         routers: Routers mounted under `settings.api_prefix` (`/api/v1` by default).
         ready_checks: Extra named `/ready` checks (each run under `settings.ready_timeout`).
-        lifespan: The host's own lifespan, run inside bastion's (resources already built).
+        lifespan: The host's own lifespan, started after bastion's resources are built and
+            the lifespans of `routers` (features such as auth, on `Resources.auth`) have
+            started; stopped before them.
         openapi_tags: OpenAPI tag descriptions.
         middleware: Extra host middleware, placed inside bastion's layers.
 
@@ -98,12 +116,12 @@ def create_app(
                     stack.push_async_callback(limiter_redis.aclose)
             resources.limiter = create_rate_limiter(settings, limiter_redis)
             stack.push_async_callback(close_rate_limiter, resources.limiter)
-            resources.trusted_proxies = TrustedProxies(settings.trusted_proxies)
+            resources.trusted_proxies = TrustedProxies(
+                settings.trusted_proxies, header=settings.forwarded_header
+            )
             for name, check in (ready_checks or {}).items():
                 resources.add_ready_check(name, check)
             app.state.resources = resources
-            if lifespan is not None:
-                await stack.enter_async_context(lifespan(app, resources))
             try:
                 yield
             finally:
@@ -120,6 +138,10 @@ def create_app(
         docs_url="/docs" if docs else None,
         redoc_url="/redoc" if docs else None,
         lifespan=app_lifespan,
+        # Starlette's slash redirect builds an absolute URL from the Host header
+        # (an open redirect a client can aim): a path differing only by its
+        # trailing slash is a 404, as any unknown path.
+        redirect_slashes=False,
         # Outermost first: request id, security headers, the envelope catch-all,
         # CORS, trusted hosts, body limit, timeout, global rate limit, the JSON
         # text check; the host's own middleware sits inside them.
@@ -135,4 +157,7 @@ def create_app(
         app.include_router(router, prefix=settings.api_prefix)
     # Probes last: API traffic, the bulk, is matched before them.
     app.include_router(health_router())
+    if lifespan is not None:
+        # After the routers, so the features they start (auth) exist when it runs.
+        app.include_router(_host_lifespan_router(lifespan))
     return app

@@ -48,39 +48,46 @@ class Clock:
 
 @dataclass
 class RecordingHooks(AuthHooks):
-    """Hooks that record every event they see."""
+    """Hooks that record every event they see; an event named in `failing` raises its error."""
 
     events: list[tuple[str, object]] = field(default_factory=list)
+    failing: dict[str, Exception] = field(default_factory=dict)
+
+    def _record(self, name: str, value: object) -> None:
+        self.events.append((name, value))
+        error = self.failing.get(name)
+        if error is not None:
+            raise error
 
     async def after_register(self, user: UserOut) -> None:
         """Record it."""
-        self.events.append(("register", user.email))
+        self._record("register", user.email)
 
     async def after_login(self, user: UserOut, meta: RequestMeta) -> None:
         """Record it."""
-        self.events.append(("login", user.email))
+        self._record("login", user.email)
 
     async def after_failed_login(self, email: str, meta: RequestMeta) -> None:
         """Record it."""
-        self.events.append(("failed_login", email))
+        self._record("failed_login", email)
 
     async def after_logout(self, user_id: uuid.UUID, family_id: uuid.UUID) -> None:
         """Record it."""
-        self.events.append(("logout", user_id))
+        self._record("logout", user_id)
 
     async def after_password_change(self, user: UserOut) -> None:
         """Record it."""
-        self.events.append(("password_change", user.email))
+        self._record("password_change", user.email)
 
     async def after_mfa_change(self, user: UserOut, *, enabled: bool) -> None:
         """Record it."""
-        self.events.append(("mfa_change", enabled))
+        self._record("mfa_change", enabled)
 
     async def after_token_reuse(
         self, user_id: uuid.UUID, family_id: uuid.UUID, meta: RequestMeta
     ) -> None:
         """Record it."""
-        self.events.append(("token_reuse", family_id))
+        self._record("token_reuse", family_id)
 
     async def access_claims(self, user: UserOut) -> dict[str, object]:
         """Grant a scope to everyone."""

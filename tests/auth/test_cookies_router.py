@@ -136,9 +136,9 @@ async def test_every_auth_operation_documents_its_errors(make_app: AppFactory) -
     async with serve(built.app) as client:
         schema = (await client.get("/openapi.json")).json()
     expected = {
-        ("/api/v1/auth/register", "post"): {"201", "409", "422"},
-        ("/api/v1/auth/login", "post"): {"200", "401", "422", "429"},
-        ("/api/v1/auth/mfa/verify", "post"): {"200", "401", "422", "429"},
+        ("/api/v1/auth/register", "post"): {"201", "403", "409", "422"},
+        ("/api/v1/auth/login", "post"): {"200", "401", "403", "422", "429"},
+        ("/api/v1/auth/mfa/verify", "post"): {"200", "401", "403", "422", "429"},
         ("/api/v1/auth/refresh", "post"): {"200", "401", "403", "422"},
         ("/api/v1/auth/logout", "post"): {"204", "401", "403", "422"},
         ("/api/v1/auth/me", "get"): {"200", "401"},

@@ -232,6 +232,30 @@ async def test_extra_fields_of_a_host_user_model_are_stored(auth: Client) -> Non
     assert record.roles == ["admin"]
 
 
+async def test_create_user_and_grant_role_return_the_public_user_after_the_change(
+    auth: Client,
+) -> None:
+    from bastion.auth import AuthService, UserOut
+    from bastion.db import UnitOfWork
+    from tests.auth.models import MODELS
+
+    built, _ = auth
+    resources = built.app.state.resources
+    async with UnitOfWork(resources.sessionmaker) as uow:
+        service = AuthService(uow, models=MODELS, kit=resources.auth.kit, limiter=resources.limiter)
+        created = await service.create_user("carol@example.com", PASSWORD, roles=["editor"])
+        granted = await service.grant_role("Carol@Example.com", "admin")
+        again = await service.grant_role("carol@example.com", "admin")
+    public = {"id", "email", "is_active", "mfa_enabled", "roles", "created_at"}
+    for user in (created, granted, again):
+        assert isinstance(user, UserOut)
+        assert set(user.model_dump()) == public
+        assert not hasattr(user, "password_hash")
+        assert not hasattr(user, "totp_secret_encrypted")
+    assert created.roles == ["editor"]
+    assert granted.roles == again.roles == ["editor", "admin"]
+
+
 async def test_login_rehashes_a_password_hashed_with_old_parameters(
     make_app: AppFactory,
 ) -> None:

@@ -11,6 +11,7 @@ import anyio
 import httpx
 import jwt
 import pytest
+from pydantic import SecretStr
 
 from bastion.security import derive_key
 from tests.auth.conftest import AppFactory, AuthApp, bearer, register, tokens
@@ -240,3 +241,22 @@ async def test_forged_or_misused_tokens_are_invalid(auth: Client, attack: str) -
     assert response.status_code == 401
     assert _code(response) == "INVALID_TOKEN"
     assert response.headers["www-authenticate"].startswith("Bearer")
+
+
+async def test_an_access_token_verifies_with_pyjwt_and_the_configured_hs_key(
+    make_app: AppFactory,
+) -> None:
+    shared = "a key another service verifies our tokens with"
+    built = make_app(jwt_signing_key=SecretStr(shared))
+    async with serve(built.app) as client:
+        await register(client)
+        access = (await tokens(client))["access_token"]
+    claims = jwt.decode(
+        access,
+        shared,
+        algorithms=["HS256"],
+        audience=built.settings.app_name,
+        issuer=built.settings.app_name,
+        options={"verify_exp": False, "verify_iat": False, "verify_nbf": False},
+    )
+    assert claims["roles"] == []

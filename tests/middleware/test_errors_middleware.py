@@ -6,11 +6,13 @@ import logging
 
 import httpx
 import pytest
+from fastapi import APIRouter
 from starlette.types import Receive, Scope, Send
 
 from bastion import RateLimitedError
 from bastion.core.context import request_id_var
 from bastion.middleware import ErrorEnvelopeMiddleware, RequestIdMiddleware
+from tests.edge import edge_app, edge_settings, serve_as
 
 
 async def _crashing_app(scope: Scope, receive: Receive, send: Send) -> None:
@@ -86,3 +88,48 @@ async def test_non_http_scopes_pass_through() -> None:
     await stack({"type": "lifespan"}, receive, send)  # type: ignore[arg-type]
     assert seen == ["lifespan"]
     assert request_id_var.get() is None
+
+
+def _faulty_router() -> APIRouter:
+    router = APIRouter(prefix="/faulty")
+
+    @router.get("/encode")
+    async def encode() -> dict[str, int]:
+        # A server-side bug: text the code made itself cannot be encoded.
+        return {"size": len("caf\udce9".encode())}
+
+    @router.get("/accounts/{account_id}/crash")
+    async def crash(account_id: str) -> None:
+        raise RuntimeError("boom")
+
+    return router
+
+
+async def test_a_server_side_encoding_bug_is_a_logged_500_not_a_422(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.ERROR, logger="bastion.errors")
+    async with serve_as(edge_app(edge_settings(), _faulty_router())) as client:
+        response = await client.get("/api/v1/faulty/encode")
+    assert response.status_code == 500
+    assert response.json()["error"]["code"] == "INTERNAL_ERROR"
+    records = [r for r in caplog.records if r.name == "bastion.errors"]
+    assert len(records) == 1
+    assert records[0].exc_info is not None
+    assert isinstance(records[0].exc_info[1], UnicodeEncodeError)
+
+
+async def test_the_unhandled_error_line_names_the_route_template_not_the_raw_path(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.ERROR, logger="bastion.errors")
+    async with serve_as(edge_app(edge_settings(), _faulty_router())) as client:
+        response = await client.get(
+            "/api/v1/faulty/accounts/jane.doe@example.com/crash", params={"token": "s3cr3t"}
+        )
+    assert response.status_code == 500
+    [record] = [r for r in caplog.records if r.name == "bastion.errors"]
+    message = record.getMessage()
+    assert message == "unhandled exception in GET /api/v1/faulty/accounts/{account_id}/crash"
+    assert "jane.doe" not in message
+    assert "s3cr3t" not in message

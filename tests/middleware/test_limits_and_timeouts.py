@@ -242,3 +242,60 @@ async def test_a_shorter_budget_started_later_still_times_out_at_its_own_deadlin
     long_task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await long_task
+
+
+async def test_once_a_commit_lifts_the_deadline_the_response_is_the_apps_own(
+    edge_composition: str,
+) -> None:
+    import asyncio
+
+    from bastion.core import lift_deadline
+
+    async def inner(scope: Scope, receive: Receive, send: Send) -> None:
+        lift_deadline()  # what `UnitOfWork.commit` does first
+        await asyncio.sleep(0.2)  # the 0.01 s deadline passes meanwhile
+        await send({"type": "http.response.start", "status": 201, "headers": []})
+        await send({"type": "http.response.body", "body": b"kept"})
+
+    sent: list[Message] = []
+
+    async def send(message: Message) -> None:
+        sent.append(message)
+
+    middleware = one_layer(edge_composition, inner, timeout=TimeoutConfig(seconds=0.01))
+    scope = {"type": "http", "method": "POST", "path": "/", "headers": []}
+    await middleware(scope, None, send)  # type: ignore[arg-type]
+    assert sent[0]["status"] == 201
+    task = asyncio.current_task()
+    assert task is not None
+    assert task.cancelling() == 0
+
+
+async def test_a_server_cancellation_still_propagates_after_the_deadline_is_lifted(
+    edge_composition: str,
+) -> None:
+    import asyncio
+
+    from bastion.core import lift_deadline
+
+    lifted = asyncio.Event()
+
+    async def inner(scope: Scope, receive: Receive, send: Send) -> None:
+        lift_deadline()
+        lifted.set()
+        await asyncio.sleep(30)
+
+    middleware = one_layer(edge_composition, inner, timeout=TimeoutConfig(seconds=60))
+    scope = {"type": "http", "method": "POST", "path": "/", "headers": []}
+    served = asyncio.ensure_future(middleware(scope, None, None))  # type: ignore[arg-type]
+    await lifted.wait()
+    served.cancel()  # the server shutting down
+    with pytest.raises(asyncio.CancelledError):
+        await served
+
+
+def test_lifting_outside_a_timed_request_does_nothing() -> None:
+    from bastion.core import lift_deadline, request_deadline_var
+
+    assert request_deadline_var.get() is None
+    lift_deadline()

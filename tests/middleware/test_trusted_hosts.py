@@ -46,3 +46,22 @@ async def test_a_websocket_for_an_unknown_host_is_closed() -> None:
     scope = {"type": "websocket", "path": "/ws", "headers": [(b"host", b"evil.example")]}
     await middleware(scope, receive, send)
     assert sent == [{"type": "websocket.close", "code": 1008}]
+
+
+@pytest.mark.parametrize("environment", ["development", "test", "production"])
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [("GET", "/api/v1/items/"), ("POST", "/api/v1/items/"), ("GET", "/api/v1/boom/")],
+)
+async def test_a_trailing_slash_is_never_redirected_to_the_host_header(
+    environment: str, method: str, path: str
+) -> None:
+    settings = edge_settings(environment=environment)
+    async with serve_as(edge_app(settings)) as client:
+        response = await client.request(
+            method, path, headers={"Host": "evil.example"}, params={"q": "1"}, json={}
+        )
+    assert response.status_code == 404
+    assert response.json()["error"]["code"] == "NOT_FOUND"
+    assert "location" not in response.headers
+    assert "evil.example" not in response.text

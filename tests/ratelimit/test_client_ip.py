@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import pytest
+from fastapi import APIRouter
+from pydantic import ValidationError
 from starlette.requests import Request
 
+from bastion.auth.dependencies import Meta
 from bastion.ratelimit import TrustedProxies, client_ip
+from tests.edge import edge_app, edge_settings, serve_as
 
 PROXIES = TrustedProxies(["10.0.0.0/8", "fd00::/8"])
 
@@ -32,19 +36,15 @@ def _scope(peer: str | None, *headers: tuple[bytes, bytes]) -> dict[str, object]
             [(b"x-forwarded-for", b"6.6.6.6"), (b"x-forwarded-for", b"198.51.100.1")],
             "198.51.100.1",
         ),
-        # RFC 7239 Forwarded wins over X-Forwarded-For, with ports and brackets.
+        # A `Forwarded` header is the client's own, passed through: never read.
         (
             "10.0.0.2",
-            [
-                (b"x-forwarded-for", b"6.6.6.6"),
-                (b"forwarded", b'for="[2001:db8::1]:4711";proto=https'),
-            ],
-            "2001:db8::1",
+            [(b"x-forwarded-for", b"198.51.100.1"), (b"forwarded", b"for=6.6.6.6")],
+            "198.51.100.1",
         ),
-        ("10.0.0.2", [(b"forwarded", b"for=198.51.100.1:80, for=10.1.1.1")], "198.51.100.1"),
+        ("10.0.0.2", [(b"forwarded", b"for=6.6.6.6")], "10.0.0.2"),
         # Garbage stops the walk at the last trusted hop.
         ("10.0.0.2", [(b"x-forwarded-for", b"not-an-ip, 10.0.0.7")], "10.0.0.7"),
-        ("10.0.0.2", [(b"forwarded", b"for=unknown")], "10.0.0.2"),
         # Only proxies: the leftmost (oldest) trusted hop.
         ("10.0.0.2", [(b"x-forwarded-for", b"10.9.9.9, 10.0.0.7")], "10.9.9.9"),
         # A trusted proxy without headers is the client itself; IPv6 and mapped IPv4.
@@ -53,10 +53,51 @@ def _scope(peer: str | None, *headers: tuple[bytes, bytes]) -> dict[str, object]
         ("::ffff:10.0.0.2", [(b"x-forwarded-for", b"198.51.100.1")], "198.51.100.1"),
     ],
 )
-def test_client_ip_walks_forwarding_headers_only_from_trusted_proxies(
+def test_client_ip_walks_x_forwarded_for_only_from_trusted_proxies(
     peer: str, headers: list[tuple[bytes, bytes]], expected: str
 ) -> None:
     assert client_ip(_scope(peer, *headers), PROXIES) == expected
+
+
+@pytest.mark.parametrize(
+    ("peer", "headers", "expected"),
+    [
+        ("203.0.113.9", [(b"forwarded", b"for=1.1.1.1")], "203.0.113.9"),
+        # RFC 7239 hops, with ports, quotes and brackets.
+        (
+            "10.0.0.2",
+            [(b"forwarded", b'for="[2001:db8::1]:4711";proto=https')],
+            "2001:db8::1",
+        ),
+        ("10.0.0.2", [(b"forwarded", b"for=198.51.100.1:80, for=10.1.1.1")], "198.51.100.1"),
+        (
+            "10.0.0.2",
+            [(b"forwarded", b"for=6.6.6.6"), (b"forwarded", b"for=198.51.100.1")],
+            "198.51.100.1",
+        ),
+        # An `X-Forwarded-For` header is the client's own, passed through: never read.
+        (
+            "10.0.0.2",
+            [(b"forwarded", b"for=198.51.100.1"), (b"x-forwarded-for", b"6.6.6.6")],
+            "198.51.100.1",
+        ),
+        ("10.0.0.2", [(b"x-forwarded-for", b"6.6.6.6")], "10.0.0.2"),
+        # Garbage, or an element without `for=`, stops the walk at the last trusted hop.
+        ("10.0.0.2", [(b"forwarded", b"for=unknown")], "10.0.0.2"),
+        ("10.0.0.2", [(b"forwarded", b"for=6.6.6.6, proto=https")], "10.0.0.2"),
+    ],
+)
+def test_client_ip_walks_forwarded_only_when_the_proxies_write_it(
+    peer: str, headers: list[tuple[bytes, bytes]], expected: str
+) -> None:
+    proxies = TrustedProxies(["10.0.0.0/8", "fd00::/8"], header="Forwarded")
+    assert client_ip(_scope(peer, *headers), proxies) == expected
+
+
+def test_the_forwarding_header_is_one_of_the_two_the_proxies_may_write() -> None:
+    assert TrustedProxies(header="forwarded").header == b"forwarded"  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="X-Forwarded-For or Forwarded"):
+        TrustedProxies(["10.0.0.0/8"], header="X-Real-IP")  # type: ignore[arg-type]
 
 
 def test_without_trusted_proxies_the_peer_is_the_client() -> None:
@@ -77,3 +118,48 @@ def test_trusted_proxies_parse_cidrs_and_refuse_garbage() -> None:
     assert "10.1.2.3" not in PROXIES  # strings are not addresses
     with pytest.raises(ValueError, match="does not appear"):
         TrustedProxies(["10.0.0.0/33"])
+
+
+def _whoami_router() -> APIRouter:
+    router = APIRouter()
+
+    @router.get("/whoami")
+    async def whoami(meta: Meta) -> dict[str, str | None]:
+        return {"ip": meta.ip}  # what a login stores on the session
+
+    return router
+
+
+@pytest.mark.parametrize(
+    ("setting", "proxy_writes", "client_sends"),
+    [
+        ({}, "x-forwarded-for", "forwarded"),
+        ({"forwarded_header": "X-Forwarded-For"}, "x-forwarded-for", "forwarded"),
+        ({"forwarded_header": "Forwarded"}, "forwarded", "x-forwarded-for"),
+    ],
+    ids=["default", "x-forwarded-for", "forwarded"],
+)
+async def test_a_client_cannot_name_its_own_ip_with_the_header_the_proxy_does_not_write(
+    setting: dict[str, str], proxy_writes: str, client_sends: str
+) -> None:
+    settings = edge_settings(
+        trusted_proxies=["10.0.0.0/8"], ratelimit_default="3/minute", **setting
+    )
+    written = "for=198.51.100.7" if proxy_writes == "forwarded" else "198.51.100.7"
+    async with serve_as(edge_app(settings, _whoami_router()), peer="10.0.0.2") as client:
+        responses = []
+        for n in range(4):
+            spoof = f"for=203.0.113.{n}" if client_sends == "forwarded" else f"203.0.113.{n}"
+            responses.append(
+                await client.get(
+                    "/api/v1/whoami", headers={proxy_writes: written, client_sends: spoof}
+                )
+            )
+    assert [r.status_code for r in responses] == [200, 200, 200, 429]
+    assert {r.json()["ip"] for r in responses[:3]} == {"198.51.100.7"}
+
+
+def test_the_forwarded_header_setting_accepts_only_the_two_headers() -> None:
+    assert edge_settings().forwarded_header == "X-Forwarded-For"
+    with pytest.raises(ValidationError, match="forwarded_header"):
+        edge_settings(forwarded_header="X-Real-IP")

@@ -476,13 +476,57 @@ def test_from_settings_uses_the_configured_algorithm_keys_and_lifetimes(clock: F
     assert (claims.key_id, claims.expires_at) == ("k2", T0 + 600)
 
 
-def test_hs_settings_derive_retired_keys_the_same_way(clock: FakeClock) -> None:
-    old = BastionSettings(environment="test", secret_key="o" * 40, jwt_key_id="one")
+@pytest.mark.parametrize(("algorithm", "length"), [("HS256", 32), ("HS384", 48), ("HS512", 64)])
+def test_a_configured_hs_key_signs_as_given_so_pyjwt_verifies_with_it(
+    clock: FakeClock, algorithm: str, length: int
+) -> None:
+    configured = "s" * length
+    settings = BastionSettings(
+        environment="test",
+        app_name="notes",
+        jwt_algorithm=algorithm,
+        jwt_signing_key=configured,
+    )
+    token = TokenService.from_settings(settings, clock=clock).issue_access_token(
+        "7", session_id="s"
+    )
+    claims = jwt.decode(
+        token,
+        configured,
+        algorithms=[algorithm],
+        audience="notes",
+        issuer="notes",
+        options={"verify_exp": False, "verify_iat": False, "verify_nbf": False},
+    )
+    assert claims["sub"] == "7"
+
+
+@pytest.mark.parametrize("algorithm", ["HS256", "HS384", "HS512"])
+def test_without_a_configured_key_every_hs_algorithm_derives_one_long_enough(
+    clock: FakeClock, algorithm: str
+) -> None:
+    settings = BastionSettings(environment="test", secret_key=TEST_SECRET, jwt_algorithm=algorithm)
+    tokens = TokenService.from_settings(settings, clock=clock)
+    token = tokens.issue_access_token("7", session_id="s")
+    assert tokens.verify_access_token(token).subject == "7"
+
+
+def test_retired_hs_keys_are_used_as_configured(clock: FakeClock) -> None:
+    old = BastionSettings(environment="test", jwt_key_id="one", jwt_signing_key="o" * 40)
     token = TokenService.from_settings(old, clock=clock).issue_access_token("1", session_id="s")
     new = BastionSettings(
         environment="test",
-        secret_key="n" * 40,
         jwt_key_id="two",
+        jwt_signing_key="n" * 40,
         jwt_verification_keys={"one": "o" * 40},
     )
     assert TokenService.from_settings(new, clock=clock).verify_access_token(token).key_id == "one"
+
+
+@pytest.mark.parametrize("environment", ["development", "test"])
+def test_an_hs_key_shorter_than_its_hash_is_refused_at_startup_everywhere(
+    clock: FakeClock, environment: str
+) -> None:
+    settings = BastionSettings(environment=environment, jwt_signing_key="short")
+    with pytest.raises(ValueError, match="too short"):
+        TokenService.from_settings(settings, clock=clock)

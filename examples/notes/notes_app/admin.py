@@ -15,7 +15,7 @@ from typing import TextIO
 
 import anyio
 
-from bastion.auth import ADMIN_ROLE, AuthKit, AuthService, EmailTakenError, normalize_email
+from bastion.auth import ADMIN_ROLE, AuthKit, AuthService, EmailTakenError, UserOut
 from bastion.core.errors import BastionError
 from bastion.db import UnitOfWork, create_engine, create_sessionmaker
 from bastion.ratelimit import RateLimiter, rate_limit_storage
@@ -26,7 +26,7 @@ from notes_app.models import AUTH_MODELS
 PASSWORD_VARIABLE = "NOTES_ADMIN_PASSWORD"  # noqa: S105 - a variable name, not a secret
 
 
-async def create_admin(settings: NotesSettings, email: str, password: str) -> str:
+async def create_admin(settings: NotesSettings, email: str, password: str) -> tuple[str, UserOut]:
     """Create an admin account, or give the `admin` role to an existing one.
 
     Args:
@@ -35,7 +35,7 @@ async def create_admin(settings: NotesSettings, email: str, password: str) -> st
         password: The new account's password (ignored when the account exists).
 
     Returns:
-        `"created"` or `"promoted"`.
+        `"created"` or `"promoted"`, and the account as it now is.
 
     Raises:
         WeakPasswordError: The password fails the policy.
@@ -47,12 +47,10 @@ async def create_admin(settings: NotesSettings, email: str, password: str) -> st
         async with UnitOfWork(create_sessionmaker(engine)) as uow:
             service = AuthService(uow, models=AUTH_MODELS, kit=kit, limiter=limiter)
             try:
-                await service.create_user(email, password, roles=[ADMIN_ROLE])
+                return "created", await service.create_user(email, password, roles=[ADMIN_ROLE])
             except EmailTakenError:
                 await uow.rollback()
-                await service.grant_role(normalize_email(email), ADMIN_ROLE)
-                return "promoted"
-            return "created"
+                return "promoted", await service.grant_role(email, ADMIN_ROLE)
     finally:
         await engine.dispose()
 
@@ -74,9 +72,9 @@ def main(argv: list[str], *, stdin: TextIO = sys.stdin, stdout: TextIO = sys.std
     args = parser.parse_args(argv)
     password = read_password(stdin)
     try:
-        outcome = anyio.run(create_admin, NotesSettings(), args.email, password)
+        outcome, user = anyio.run(create_admin, NotesSettings(), args.email, password)
     except BastionError as exc:
         stdout.write(f"error: {exc.code}: {exc.message} {exc.details or ''}\n")
         return 1
-    stdout.write(f"{outcome} admin {normalize_email(args.email)}\n")
+    stdout.write(f"{outcome} admin {user.email}\n")
     return 0

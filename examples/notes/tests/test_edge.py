@@ -33,6 +33,16 @@ async def test_the_notes_app_serves_behind_the_edge_stack() -> None:
     assert "server" not in response.headers
 
 
+async def test_the_notes_list_with_a_trailing_slash_is_a_404_never_a_redirect_to_the_host() -> None:
+    app = create_notes_app(_settings())
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+            response = await client.get("/api/v1/notes/", headers={"Host": "evil.example"})
+    assert response.status_code == 404
+    assert "location" not in response.headers
+
+
 async def test_auth_routes_get_a_stricter_shared_limit() -> None:
     auth = APIRouter(prefix="/auth")  # stands in for the auth router factory
 

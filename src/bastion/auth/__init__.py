@@ -40,6 +40,7 @@ from bastion.auth.models import (
     RefreshSessionMixin,
     UserMixin,
 )
+from bastion.auth.origin import require_same_site
 from bastion.auth.principal import IssuedTokens, MfaPending, Principal
 from bastion.auth.repositories import AuthRepository, SessionRecord, UserRecord
 from bastion.auth.route import NoStoreRoute
@@ -122,5 +123,6 @@ __all__ = [
     "principal_from_claims",
     "request_meta",
     "require_roles",
+    "require_same_site",
     "require_scopes",
 ]

@@ -27,9 +27,13 @@ class RequestMeta:
 class AuthHooks:
     """Override any method to react to an auth event; every default does nothing.
 
-    Hooks run inside the request's transaction, before it commits: a hook that
-    writes through the same unit of work commits with the step, and one that
-    raises aborts it. Keep them fast; hand slow work (mail) to a queue.
+    Every hook but `after_token_reuse` runs before the request's unit of work
+    commits: one that raises aborts the whole request, which answers the
+    hook's error (a `BastionError` its envelope, anything else a 500) and rolls
+    back everything the step wrote. `after_token_reuse` runs after the family's
+    revocation is committed, which stays. Hooks get DTOs, not the unit of
+    work: record what they must in a store or queue of their own, and keep
+    them fast.
 
     ```python
     class AuditHooks(AuthHooks):
@@ -59,7 +63,7 @@ class AuthHooks:
     async def after_token_reuse(
         self, user_id: uuid.UUID, family_id: uuid.UUID, meta: RequestMeta
     ) -> None:
-        """A spent refresh token was presented again; the family was revoked (committed)."""
+        """A spent refresh token was presented again; the family's revocation is committed."""
 
     async def access_claims(self, user: UserOut) -> Mapping[str, object]:
         """Extra claims for the user's access tokens, e.g. `{"scope": "notes:read"}`.

@@ -126,10 +126,8 @@ class AuthState:
         kit: The primitives and settings.
         models: The host's auth models.
         hooks: The host's lifecycle hooks.
-        refresh_path: The full path of the refresh route (the refresh cookie's `Path`).
     """
 
     kit: AuthKit
     models: AuthModels
     hooks: AuthHooks
-    refresh_path: str = "/"

@@ -34,16 +34,34 @@ class MfaSteps(AuthCore):
             return None  # a secret sealed under another key or row never verifies
 
     async def _second_factor(self, user: UserRecord, code: str) -> bool:
-        """Accept a TOTP code (each time step once) or an unused recovery code, atomically."""
+        """Accept a TOTP code (each time step once) or an unused recovery code, atomically.
+
+        An accepted code is spent for good, whatever follows (see `_keep_spent`).
+        """
         compact = code.replace(" ", "")
         if compact.isascii() and compact.isdigit():
             secret = self._secret(user)
             if secret is None:
                 return False
             step = self.kit.totp.verify(secret, compact, last_step=user.totp_last_step)
-            return step is not None and await self.repo.claim_totp_step(user.id, step)
-        code_hash = self.kit.recovery.hash(code)
-        return await self.repo.use_recovery_code(user.id, code_hash, self.kit.now())
+            accepted = step is not None and await self.repo.claim_totp_step(user.id, step)
+        else:
+            code_hash = self.kit.recovery.hash(code)
+            accepted = await self.repo.use_recovery_code(user.id, code_hash, self.kit.now())
+        if accepted:
+            await self._keep_spent()
+        return accepted
+
+    async def _keep_spent(self) -> None:
+        """Commit the one-time code (a TOTP step, a recovery code) this request just spent.
+
+        Security state that must outlive any error after it: an error response
+        rolls the request back, and a code that was accepted, then un-spent by a
+        failing hook or a lost race, could be replayed by whoever saw it. Only
+        reads, and at login the challenge's spent try (security state too),
+        precede it in the transaction, so nothing else commits with it.
+        """
+        await self.uow.commit()
 
     async def verify_mfa(self, mfa_token: str, code: str, meta: RequestMeta) -> IssuedTokens:
         """Finish a login with the second factor; the MFA token is spent on success.
@@ -123,6 +141,7 @@ class MfaSteps(AuthCore):
         if step is None or not await self.repo.claim_totp_step(user.id, step):
             await self.throttle.fail(budgets)
             raise InvalidMfaCodeError()
+        await self._keep_spent()
         await self.throttle.forgive(budgets)
         codes = self.kit.recovery.generate()
         now = self.kit.now()

@@ -1,46 +1,32 @@
-"""`NoStoreRoute`: a route class whose every response, errors included, is never cached."""
+"""`NoStoreRoute`: a route whose every response, errors included, is never cached."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Coroutine
-
-from fastapi import Request, Response
 from fastapi.routing import APIRoute
+from starlette.datastructures import MutableHeaders
+from starlette.types import Message, Receive, Scope, Send
 
 __all__ = ["NoStoreRoute"]
 
-_Handler = Callable[[Request], Coroutine[object, object, Response]]
-
 
 class NoStoreRoute(APIRoute):
-    """A route whose every response, errors included, carries `Cache-Control: no-store`."""
+    """A route whose every response carries `Cache-Control: no-store` and `Pragma: no-cache`.
 
-    def get_route_handler(self) -> _Handler:
-        """Wrap the handler: render errors through the app's handlers, then add the header."""
-        handler = super().get_route_handler()
+    The headers are added to the response as it is sent, whoever rendered it:
+    the endpoint, or the app's exception handlers for an error raised by the
+    endpoint, a dependency or request validation. Nothing is caught here, so an
+    error still leaves the route as an error and the request's unit of work
+    rolls back.
+    """
 
-        async def no_store(request: Request) -> Response:
-            try:
-                response = await handler(request)
-            except Exception as exc:
-                render = _exception_handler(request, exc)
-                if render is None:
-                    raise
-                response = await render(request, exc)
-            response.headers["Cache-Control"] = "no-store"
-            response.headers["Pragma"] = "no-cache"
-            return response
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Serve the request, marking its response start as not to be stored."""
 
-        return no_store
+        async def send_no_store(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                headers["Cache-Control"] = "no-store"
+                headers["Pragma"] = "no-cache"
+            await send(message)
 
-
-def _exception_handler(
-    request: Request, exc: Exception
-) -> Callable[[Request, Exception], Coroutine[object, object, Response]] | None:
-    handlers = request.app.exception_handlers
-    for cls in type(exc).__mro__:
-        if cls in handlers:
-            found: Callable[[Request, Exception], Coroutine[object, object, Response]]
-            found = handlers[cls]
-            return found
-    return None
+        await super().handle(scope, receive, send_no_store)

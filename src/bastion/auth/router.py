@@ -27,6 +27,7 @@ from bastion.auth.dependencies import (
 from bastion.auth.errors import NotAuthenticatedError
 from bastion.auth.forms import LoginForm
 from bastion.auth.kit import AuthKit, AuthState
+from bastion.auth.origin import SameSiteOrigin
 from bastion.auth.principal import IssuedTokens, MfaPending
 from bastion.auth.route import NoStoreRoute
 from bastion.auth.schemas import (
@@ -72,9 +73,25 @@ AUTH_ROUTES: tuple[AuthRoute, ...] = (
     "mfa_disable",
 )
 
+#: The routes a browser reaches with credentials alone, before any session exists.
+_CREDENTIAL_ROUTES: frozenset[AuthRoute] = frozenset({"register", "login", "mfa_verify"})
+
+
+def _refresh_path(request: Request, own_path: str) -> str:
+    """The refresh route's path as clients reach it (the refresh cookie's `Path`).
+
+    The auth routes have no path parameters, so the request's path is the
+    calling route's own path (`own_path`, e.g. `/login`) behind every prefix
+    the router sits under: its own, those it was included with (at any
+    depth), the API prefix and the ASGI root path. The refresh route sits
+    behind the same ones.
+    """
+    path: str = request.scope["path"]
+    return path.removesuffix(own_path) + "/refresh"
+
 
 def _tokens(
-    state: AuthState, issued: IssuedTokens, response: Response
+    state: AuthState, issued: IssuedTokens, response: Response, refresh_path: str
 ) -> TokenPair | CookieSession:
     kit = state.kit
     if not kit.cookie_mode:
@@ -88,7 +105,7 @@ def _tokens(
         response,
         issued,
         csrf_token=csrf_token,
-        refresh_path=state.refresh_path,
+        refresh_path=refresh_path,
         refresh_max_age=kit.refresh_ttl,
     )
     return CookieSession(expires_in=issued.expires_in, csrf_token=csrf_token)
@@ -110,7 +127,8 @@ def auth_router(
 
     Args:
         config: The host's models, hooks and schemas.
-        prefix: Where the routes live under the API prefix (`/api/v1/auth`).
+        prefix: Where the routes live in the router (`/auth`, so `/api/v1/auth` once
+            `create_app` mounts it); the router may be included under further prefixes.
         disabled: Routes not to build (e.g. `("register",)` for invite-only apps).
         dependencies: Extra dependencies per route (e.g. a stricter `RateLimit`).
         tags: OpenAPI tags.
@@ -132,18 +150,16 @@ def auth_router(
         )
         # The dummy hash for unknown e-mails is made now, so the first one costs one verify.
         await kit.hasher.warm_up()
-        resources.auth = AuthState(
-            kit=kit,
-            models=config.models,
-            hooks=config.hooks,
-            refresh_path=f"{resources.settings.api_prefix}{prefix}/refresh",
-        )
+        resources.auth = AuthState(kit=kit, models=config.models, hooks=config.hooks)
         resources.user_resolver = authenticated_user_id  # `by_user` limits authenticate with it
         yield
 
     router = APIRouter(prefix=prefix, tags=list(tags), route_class=NoStoreRoute, lifespan=lifespan)
 
     def add(name: AuthRoute, path: str, method: str, **options: object) -> Callable[..., object]:
+        # Refuse other sites first (login CSRF, cookie mode): no session guards these yet.
+        checks = [SameSiteOrigin] if name in _CREDENTIAL_ROUTES else []
+
         def register(endpoint: Callable[..., object]) -> Callable[..., object]:
             if name not in off:
                 router.add_api_route(
@@ -151,7 +167,7 @@ def auth_router(
                     endpoint,
                     methods=[method],
                     name=f"auth_{name}",
-                    dependencies=list(extra.get(name, ())),
+                    dependencies=[*checks, *extra.get(name, ())],
                     **options,  # type: ignore[arg-type]  # add_api_route's keyword arguments
                 )
             return endpoint
@@ -167,7 +183,7 @@ def auth_router(
         "POST",
         status_code=status.HTTP_201_CREATED,
         response_model=user_schema,
-        responses=error_responses(409, 422, 429, 503),
+        responses=error_responses(403, 409, 422, 429, 503),
         summary="Create an account",
     )
     async def register(data: UserCreate, service: AuthServiceDep, meta: Meta) -> BaseModel:
@@ -180,10 +196,11 @@ def auth_router(
         "/login",
         "POST",
         response_model=TokenPair | MfaRequired | CookieSession,
-        responses=error_responses(401, 422, 429, 503),
+        responses=error_responses(401, 403, 422, 429, 503),
         summary="Log in with e-mail and password (OAuth2 password form)",
     )
     async def login(
+        request: Request,
         form: Annotated[LoginForm, Depends()],
         service: AuthServiceDep,
         state: AuthStateDep,
@@ -193,17 +210,18 @@ def auth_router(
         result = await service.login(form.username, form.password, meta)
         if isinstance(result, MfaPending):
             return MfaRequired(mfa_token=result.mfa_token)
-        return _tokens(state, result, response)
+        return _tokens(state, result, response, _refresh_path(request, "/login"))
 
     @add(
         "mfa_verify",
         "/mfa/verify",
         "POST",
         response_model=token_model,
-        responses=error_responses(401, 422, 429, 503),
+        responses=error_responses(401, 403, 422, 429, 503),
         summary="Finish a login with a TOTP or recovery code",
     )
     async def mfa_verify(
+        request: Request,
         data: MfaVerify,
         service: AuthServiceDep,
         state: AuthStateDep,
@@ -211,7 +229,7 @@ def auth_router(
         response: Response,
     ) -> TokenPair | CookieSession:
         issued = await service.verify_mfa(data.mfa_token, data.code, meta)
-        return _tokens(state, issued, response)
+        return _tokens(state, issued, response, _refresh_path(request, "/mfa/verify"))
 
     @add(
         "refresh",
@@ -243,7 +261,7 @@ def auth_router(
         if token is None:
             raise InvalidTokenError("missing")
         issued = await service.refresh(token, meta)
-        return _tokens(state, issued, response)
+        return _tokens(state, issued, response, _refresh_path(request, "/refresh"))
 
     @add(
         "logout",
@@ -269,7 +287,7 @@ def auth_router(
         else:
             raise NotAuthenticatedError()
         if state.kit.cookie_mode:
-            clear_auth_cookies(response, refresh_path=state.refresh_path)
+            clear_auth_cookies(response, refresh_path=_refresh_path(request, "/logout"))
         return response
 
     @add(

@@ -113,9 +113,13 @@ async def authenticate_token(
 class AuthService(MfaSteps):
     """Registration, login, token rotation, sessions, passwords, MFA and roles.
 
-    Stateless: built per request on the request's `UnitOfWork`; it never
-    commits except where a refusal must still be recorded (a reused refresh
-    token revokes its family and commits before the 401). No FastAPI here.
+    Stateless: built per request on the request's `UnitOfWork`, which commits
+    when the request succeeds and rolls back when it answers an error. The
+    service commits itself only the security state that must outlive an error:
+    the family revocation of a reused refresh token (before the 401
+    `TOKEN_REUSED`) and a one-time code or TOTP step once accepted. Login
+    throttle counters live in the rate limiter's storage, outside the
+    transaction. No FastAPI here.
     """
 
     # -- registration ------------------------------------------------------------
@@ -127,10 +131,13 @@ class AuthService(MfaSteps):
         roles: Sequence[str] = (),
         extra: Mapping[str, object] | None = None,
         meta: RequestMeta | None = None,
-    ) -> UserRecord:
+    ) -> UserOut:
         """Create a user after the password policy; 409 `EMAIL_TAKEN` on a duplicate.
 
         With `meta`, the hash counts in the client IP's hashing budget.
+
+        Returns:
+            The new user, without its password hash.
 
         Raises:
             WeakPasswordError: The password fails the policy (422, with reasons).
@@ -152,8 +159,9 @@ class AuthService(MfaSteps):
             )
         except DuplicateError as exc:
             raise EmailTakenError() from exc
-        await self.hooks.after_register(self.user_out(user))
-        return user
+        created = self.user_out(user)
+        await self.hooks.after_register(created)
+        return created
 
     async def register(
         self, data: UserCreate, schema: type[SchemaT], meta: RequestMeta | None = None
@@ -250,6 +258,8 @@ class AuthService(MfaSteps):
             record = await self.repo.session_by_hash(token_hash)
             if record is not None and record.spent_at is not None:
                 await self.repo.revoke_families(now, family_ids=[record.family_id])
+                # Security state that must outlive the 401 below (which rolls the
+                # request back): the stolen family stays revoked. Committed on purpose.
                 await self.uow.commit()
                 await self.hooks.after_token_reuse(record.user_id, record.family_id, meta)
                 raise TokenReusedError()
@@ -344,8 +354,11 @@ class AuthService(MfaSteps):
         if not active:
             await self.repo.revoke_families(now, user_id=user_id)
 
-    async def grant_role(self, email: str, role: str) -> UserRecord:
+    async def grant_role(self, email: str, role: str) -> UserOut:
         """Add `role` to the user with this e-mail (for admin commands, not HTTP).
+
+        Returns:
+            The user as it is after the change (`role` among its roles).
 
         Raises:
             NotFoundError: No such user.
@@ -354,8 +367,9 @@ class AuthService(MfaSteps):
         if user is None:
             raise NotFoundError()
         if role not in user.roles:
-            await self.repo.update_user(user.id, self.kit.now(), roles=[*user.roles, role])
-        return user
+            user = replace(user, roles=[*user.roles, role])
+            await self.repo.update_user(user.id, self.kit.now(), roles=user.roles)
+        return self.user_out(user)
 
     async def list_users(
         self, principal: Principal, *, limit: int = 50, offset: int = 0

@@ -1,6 +1,7 @@
 """Framework-free core: settings, the error hierarchy and request context."""
 
 from bastion.core.context import get_request_id, request_id_var
+from bastion.core.deadline import RequestDeadline, lift_deadline, request_deadline_var
 from bastion.core.errors import (
     BadRequestError,
     BastionError,
@@ -42,9 +43,12 @@ __all__ = [
     "PayloadTooLargeError",
     "PermissionDeniedError",
     "RateLimitedError",
+    "RequestDeadline",
     "ServiceUnavailableError",
     "UnauthenticatedError",
     "ValidationFailedError",
     "get_request_id",
+    "lift_deadline",
+    "request_deadline_var",
     "request_id_var",
 ]

@@ -172,7 +172,11 @@ class BastionSettings(BaseSettings):
     )
     trusted_proxies: list[str] = Field(
         default_factory=list,
-        description="Proxy CIDRs whose `X-Forwarded-For`/`Forwarded` headers are honoured.",
+        description="Proxy CIDRs whose forwarding header (`FORWARDED_HEADER`) names the client.",
+    )
+    forwarded_header: Literal["X-Forwarded-For", "Forwarded"] = Field(
+        default="X-Forwarded-For",
+        description="The one header the trusted proxies write (`X-Forwarded-For` or `Forwarded`); the other is never read.",
     )
     body_limit: int = Field(
         default=1048576, ge=0, description="Largest request body, in bytes (413 above it)."

@@ -10,6 +10,7 @@ from typing import Self
 from sqlalchemy import MetaData
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bastion.core.deadline import lift_deadline
 from bastion.db.errors import translate_errors
 
 __all__ = ["UnitOfWork"]
@@ -93,7 +94,13 @@ class UnitOfWork:
 
         A failed commit is rolled back before the error propagates. Work may go
         on after a commit: the next statement begins a new transaction.
+
+        The request's timeout never lands inside the commit: once it starts,
+        the request's deadline is lifted and the request runs to its end (see
+        `bastion.core.lift_deadline`); a request whose deadline passed before
+        is cancelled here instead, with nothing written.
         """
+        lift_deadline()
         try:
             with translate_errors(codes=self._codes, metadata=self._metadata):
                 await self.session.commit()

@@ -11,6 +11,7 @@ from typing import Protocol, cast
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from bastion.core.context import request_id_var
+from bastion.core.deadline import request_deadline_var
 from bastion.middleware.body_limit import (
     BodyLimitMiddleware,
     BodyTooLargeError,
@@ -171,6 +172,7 @@ class EdgeMiddleware:
             if refusal is None:
                 # 7. Timeout.
                 watch = None
+                deadline = None
                 seconds = 0.0
                 timeout = self._timeout
                 if timeout is not None:
@@ -180,6 +182,8 @@ class EdgeMiddleware:
                         task = asyncio.current_task()
                         assert task is not None  # noqa: S101  # ASGI apps always run in a task
                         watch = timeout.watchdog.watch(task, seconds)
+                        # A commit lifts it (`TimeoutMiddleware.within` does the same).
+                        deadline = request_deadline_var.set(watch)
                 try:
                     # 8. Global rate limit; the exchange is also the request's report.
                     scope[REPORT_SCOPE_KEY] = exchange
@@ -216,6 +220,8 @@ class EdgeMiddleware:
                 finally:
                     if watch is not None:
                         watch.task = None
+                    if deadline is not None:
+                        request_deadline_var.reset(deadline)
                 if refusal is not None:  # bypass the layers inside the one that refused
                     exchange.rated = False
                     exchange.header_hooks.clear()

@@ -7,6 +7,7 @@ import logging
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from bastion.core.errors import BastionError
+from bastion.middleware.request_id import route_template
 from bastion.middleware.response_state import tracked_send
 from bastion.web.responses import error_response, render_error
 
@@ -57,7 +58,10 @@ class ErrorEnvelopeMiddleware:
                 logger.error("error after the response started", exc_info=exc)
                 return None
             return error_response(exc)
-        logger.error("unhandled exception in %s %s", scope["method"], scope["path"], exc_info=exc)
+        # The route template, as on the access line: ids and personal data in the
+        # raw path stay out of the logs.
+        route = route_template(scope)
+        logger.error("unhandled exception in %s %s", scope["method"], route, exc_info=exc)
         if started:
             return None
         return render_error("INTERNAL_ERROR", "An internal error occurred.", status_code=500)

@@ -11,7 +11,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from bastion.core.errors import ServiceUnavailableError
 from bastion.middleware.paths import PrefixSet
 from bastion.middleware.response_state import HeaderHook, header_send
-from bastion.ratelimit.client_ip import TrustedProxies, client_ip
+from bastion.ratelimit.client_ip import ForwardedHeader, TrustedProxies, client_ip
 from bastion.ratelimit.headers import (
     HeaderMode,
     RateLimitReport,
@@ -47,7 +47,8 @@ class RateLimitConfig:
             notation), or None for no global limit (route limits still apply).
         exempt_paths: Path prefixes the global limit never counts.
         headers: Which `RateLimit-*` header form is sent.
-        trusted_proxies: Proxy CIDRs whose forwarding headers name the client.
+        trusted_proxies: Proxy CIDRs whose forwarding header names the client.
+        forwarded_header: The one header those proxies write (the other is never read).
 
     Raises:
         ValueError: The limit or a CIDR does not parse.
@@ -57,12 +58,17 @@ class RateLimitConfig:
     exempt_paths: tuple[str, ...] = ("/health", "/ready", "/metrics")
     headers: HeaderMode = "both"
     trusted_proxies: tuple[str, ...] = ()
+    forwarded_header: ForwardedHeader = "X-Forwarded-For"
 
     def __post_init__(self) -> None:
-        """Fail at startup on a limit or proxy CIDR that does not parse."""
+        """Fail at startup on a limit, proxy CIDR or header that does not parse."""
         if self.limit is not None:
             parse_limit(self.limit)
-        TrustedProxies(self.trusted_proxies)
+        self.proxies()
+
+    def proxies(self) -> TrustedProxies:
+        """The parsed trusted proxies and their header."""
+        return TrustedProxies(self.trusted_proxies, header=self.forwarded_header)
 
     @classmethod
     def from_settings(cls, settings: BastionSettings) -> RateLimitConfig:
@@ -72,6 +78,7 @@ class RateLimitConfig:
             exempt_paths=tuple(settings.ratelimit_exempt_paths),
             headers=settings.ratelimit_headers,
             trusted_proxies=tuple(settings.trusted_proxies),
+            forwarded_header=settings.forwarded_header,
         )
 
 
@@ -97,7 +104,7 @@ class RateLimitMiddleware:
         if self.limit is not None:
             parse_limit(self.limit)
         #: The proxies whose forwarding headers name the client.
-        self.proxies = TrustedProxies(self.config.trusted_proxies)
+        self.proxies = self.config.proxies()
         #: Which `RateLimit-*` header form is sent.
         self.mode: HeaderMode = self.config.headers
         #: The paths the global limit never counts.

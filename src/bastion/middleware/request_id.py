@@ -14,7 +14,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from bastion.core.context import request_id_var
 from bastion.middleware.response_state import ResponseState
 
-__all__ = ["RequestIdConfig", "RequestIdMiddleware", "is_valid_request_id"]
+__all__ = ["RequestIdConfig", "RequestIdMiddleware", "is_valid_request_id", "route_template"]
 
 _VALID_ID = re.compile(rb"[A-Za-z0-9._-]{1,128}")
 access_logger = logging.getLogger("bastion.access")
@@ -67,8 +67,12 @@ def is_valid_request_id(value: bytes) -> bool:
     return _VALID_ID.fullmatch(value) is not None
 
 
-def _route_template(scope: Scope) -> str:
-    """The matched route's full template (`/api/v1/notes/{id}`), never the raw path."""
+def route_template(scope: Scope) -> str:
+    """The matched route's full template (`/api/v1/notes/{id}`), never the raw path.
+
+    What every log line about a request names: ids and personal data in the
+    path stay out of the logs. An unmatched request is `<unmatched>`.
+    """
     route = scope.get("route")
     template = getattr(route, "path_format", None)
     if not isinstance(template, str):
@@ -159,7 +163,7 @@ class RequestIdMiddleware:
         if not self.config.access_log or not access_logger.isEnabledFor(logging.INFO):
             return
         elapsed_ms = (time.perf_counter() - started) * 1000
-        route = _route_template(scope)
+        route = route_template(scope)
         method = scope["method"]
         record = access_logger.makeRecord(
             access_logger.name,

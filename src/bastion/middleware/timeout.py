@@ -13,7 +13,9 @@ from typing import TYPE_CHECKING
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from bastion.core.deadline import request_deadline_var
 from bastion.middleware.paths import PathTable
+from bastion.middleware.request_id import route_template
 from bastion.middleware.response_state import tracked_send
 from bastion.web.responses import render_error
 
@@ -52,6 +54,10 @@ class TimeoutMiddleware:
     runs to its end and its result is discarded. A database transaction that
     is cancelled is rolled back by its session's cleanup. If the response had
     already started, nothing more can be sent: the connection is closed.
+
+    The budget is the request's `RequestDeadline` (`request_deadline_var`): a
+    unit of work lifts it when its commit starts, so a COMMIT is never cut
+    short and the response that follows it is the real one.
     """
 
     def __init__(self, app: ASGIApp, *, config: TimeoutConfig | None = None) -> None:
@@ -88,6 +94,7 @@ class TimeoutMiddleware:
         requested propagates.
         """
         watch = self.watch(seconds)
+        deadline = request_deadline_var.set(watch)
         try:
             await call
         except asyncio.CancelledError:
@@ -100,14 +107,16 @@ class TimeoutMiddleware:
             return False
         finally:
             watch.task = None
+            request_deadline_var.reset(deadline)
 
     def watch(self, seconds: float) -> Watch:
         """Start watching the current request, which must finish within `seconds`.
 
-        The caller awaits the request, and then: in `except CancelledError`,
-        absorbs the cancellation only if `watch.cut_short()`; when it
-        completes, calls `watch.completed()`; in `finally`, sets `watch.task`
-        to None.
+        The caller puts the watch in `request_deadline_var` and awaits the
+        request, and then: in `except CancelledError`, absorbs the
+        cancellation only if `watch.cut_short()`; when it completes, calls
+        `watch.completed()`; in `finally`, sets `watch.task` to None and
+        resets the variable.
         """
         # One shared timer for every request (see `_Watchdog`) costs less than
         # a timer handle or `asyncio.timeout()` each; `uncancel` tells our
@@ -119,7 +128,7 @@ class TimeoutMiddleware:
     @staticmethod
     def report(scope: Scope, seconds: float) -> None:
         """Log a request cut short after `seconds`."""
-        route = getattr(scope.get("route"), "path", "<unmatched>")
+        route = route_template(scope)
         logger.warning("request exceeded its %.3gs budget: %s %s", seconds, scope["method"], route)
 
     @staticmethod
@@ -137,7 +146,10 @@ _new_watch = object.__new__
 
 
 class Watch:
-    """One request under watch: its task (None once finished) and deadline."""
+    """One request under watch: its task (None once finished or lifted) and deadline.
+
+    A `RequestDeadline`: `lift` stops the watch for the rest of the request.
+    """
 
     __slots__ = ("deadline", "expired", "task")
 
@@ -146,6 +158,15 @@ class Watch:
         self.task: asyncio.Task[object] | None = task
         self.deadline = deadline
         self.expired = False
+
+    def lift(self) -> bool:
+        """Stop watching the request: it runs to its end; False if the deadline already passed."""
+        if self.expired:
+            return False
+        # The watchdog skips a watch without a task, and a cancellation that
+        # arrives later is no longer taken for ours: it propagates.
+        self.task = None
+        return True
 
     def cut_short(self) -> bool:
         """Whether the `CancelledError` being handled is ours alone (then it is absorbed)."""

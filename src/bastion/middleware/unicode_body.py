@@ -12,7 +12,9 @@ from bastion.web.encoding import UnencodableBodyError, find_lone_surrogate, may_
 __all__ = ["UnicodeBodyMiddleware"]
 
 _BODYLESS = frozenset({"GET", "HEAD", "OPTIONS", "DELETE", "TRACE"})
-_ESCAPE_LEN = 6  # len(b"\\ud800"): how much of a chunk's tail may start a split escape
+# How many bytes before a chunk may belong to an escape the chunk completes
+# (`may_hold_surrogate` looks for 4: a backslash, `u`, and two more).
+_ESCAPE_TAIL = 3
 
 
 def _is_json(headers: Mapping[bytes, bytes]) -> bool:
@@ -29,10 +31,12 @@ class UnicodeBodyMiddleware:
     JSON is UTF-8 (RFC 8259); FastAPI answers other bytes with a 400. And `json`
     accepts `"\\ud800"`, whose string fails later, where it is written to a
     database or serialized: a 500, or an error after a committed write. This
-    layer watches a JSON body as the app reads it: an ASCII chunk costs one
-    regex search over bytes already in memory; only a body holding an escape
-    in the surrogate range is checked exactly. A failure raises
-    `UnencodableBodyError` out of `receive`, before the handler runs.
+    layer watches a JSON body as the app reads it, whatever its chunks: every
+    byte goes through one incremental UTF-8 decoder (a character may be split
+    across chunks), and one regex search per chunk looks for an escape in the
+    surrogate range, even one split across chunks; only a body holding one is
+    checked exactly. A failure raises `UnencodableBodyError` out of `receive`,
+    before the handler runs.
     """
 
     def __init__(self, app: ASGIApp) -> None:
@@ -55,28 +59,29 @@ class UnicodeBodyMiddleware:
         """`receive`, raising `UnencodableBodyError` for undecodable JSON text."""
         chunks: list[bytes] = []
         suspicious = False
+        tail = b""  # the last bytes seen, where an escape split across chunks starts
         decoder = codecs.getincrementaldecoder("utf-8")()
 
         async def checked_receive() -> Message:
-            nonlocal suspicious
+            nonlocal suspicious, tail
             message = await receive()
             if message["type"] != "http.request":
                 return message
             body: bytes = message.get("body", b"")
             more_body: bool = message.get("more_body", False)
             try:
-                if not body.isascii():
-                    decoder.decode(body)
-                if not more_body:
-                    decoder.decode(b"", final=True)
+                # Even an ASCII chunk: after a chunk ending inside a character,
+                # only the decoder knows that ASCII cannot continue it.
+                decoder.decode(body, final=not more_body)
             except UnicodeDecodeError:
                 raise UnencodableBodyError(
                     ["body"], "json_invalid", "The body is not valid UTF-8."
                 ) from None
             if body:
                 if not suspicious:
-                    tail = chunks[-1][-_ESCAPE_LEN:] if chunks else b""
-                    suspicious = may_hold_surrogate(tail + body if tail else body)
+                    window = tail + body
+                    suspicious = may_hold_surrogate(window)
+                    tail = window[-_ESCAPE_TAIL:]
                 chunks.append(body)
             if suspicious and not more_body:
                 loc = find_lone_surrogate(b"".join(chunks))

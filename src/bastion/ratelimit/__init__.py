@@ -5,10 +5,11 @@ The stable core, for other capabilities (login throttling) to build on:
 - `RateLimiter` (on `Resources.limiter`): `await limiter.test(limit, *key)`,
   `hit(limit, *key, cost=1)`, `peek(limit, *key)`, `reset(limit, *key)`, each
   returning a `RateLimitResult(allowed, limit, remaining, reset_after, ...)`.
-- `client_ip(scope_or_request, trusted_proxies)` with `TrustedProxies`.
+- `client_ip(scope_or_request, trusted_proxies)` with `TrustedProxies`, which name the
+  one forwarding header (`ForwardedHeader`) the proxies write.
 """
 
-from bastion.ratelimit.client_ip import TrustedProxies, client_ip
+from bastion.ratelimit.client_ip import ForwardedHeader, TrustedProxies, client_ip
 from bastion.ratelimit.dependency import RateLimit, limited_router
 from bastion.ratelimit.headers import (
     HeaderMode,
@@ -25,6 +26,7 @@ from bastion.ratelimit.result import RateLimitResult
 from bastion.ratelimit.storage import close_rate_limiter, create_rate_limiter, rate_limit_storage
 
 __all__ = [
+    "ForwardedHeader",
     "HeaderMode",
     "KeyFunc",
     "Limit",

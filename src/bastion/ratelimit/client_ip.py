@@ -4,34 +4,54 @@ from __future__ import annotations
 
 import ipaddress
 from collections.abc import Iterable
+from typing import Literal
 
 from starlette.requests import HTTPConnection
 from starlette.types import Scope
 
-__all__ = ["TrustedProxies", "client_ip"]
+__all__ = ["ForwardedHeader", "TrustedProxies", "client_ip"]
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+#: The forwarding header a trusted proxy writes: one, never both.
+ForwardedHeader = Literal["X-Forwarded-For", "Forwarded"]
+_HEADER_NAMES = {"x-forwarded-for": b"x-forwarded-for", "forwarded": b"forwarded"}
 
 
 class TrustedProxies:
     """A parsed set of proxy CIDRs (`10.0.0.0/8`, `::1`, a bare address is a /32 or /128).
 
     Args:
-        cidrs: The networks whose forwarding headers are believed.
+        cidrs: The networks whose forwarding header is believed.
+        header: The one header those proxies write (`X-Forwarded-For` or
+            `Forwarded`); the other is never read, so a client cannot send
+            it past the proxy to name itself.
 
     Raises:
-        ValueError: A CIDR is malformed.
+        ValueError: A CIDR is malformed, or `header` is neither of the two.
     """
 
-    __slots__ = ("networks",)
+    __slots__ = ("header", "networks")
 
-    def __init__(self, cidrs: Iterable[str | IPNetwork] = ()) -> None:
+    def __init__(
+        self,
+        cidrs: Iterable[str | IPNetwork] = (),
+        *,
+        header: ForwardedHeader = "X-Forwarded-For",
+    ) -> None:
         """Parse `cidrs` (host bits set are tolerated: `10.0.0.1/8` means `10.0.0.0/8`)."""
         self.networks: tuple[IPNetwork, ...] = tuple(
             n if not isinstance(n, str) else ipaddress.ip_network(n.strip(), strict=False)
             for n in cidrs
         )
+        name = _HEADER_NAMES.get(str(header).lower())
+        if name is None:
+            raise ValueError(
+                f"the forwarding header must be X-Forwarded-For or Forwarded: {header!r}"
+            )
+        #: The raw ASGI name (lowercase bytes) of the one header read.
+        self.header = name
 
     def __bool__(self) -> bool:
         """Whether any proxy is trusted."""
@@ -59,24 +79,27 @@ def _parse_ip(value: str) -> IPAddress | None:
         return None
 
 
-def _forwarded_hops(headers: list[tuple[bytes, bytes]]) -> list[str] | None:
-    """The hops of `Forwarded` (RFC 7239 `for=`), else of `X-Forwarded-For`, left to right."""
-    forwarded: list[str] = []
-    xff: list[str] = []
+def _forwarded_hops(headers: list[tuple[bytes, bytes]], header: bytes) -> list[str]:
+    """The hops of the one `header` read, left to right, every occurrence in order.
+
+    `Forwarded` hops are its elements' RFC 7239 `for=` values (an element
+    without one is an empty hop, which is not an address).
+    """
+    hops: list[str] = []
     for name, value in headers:
-        if name == b"forwarded":
-            for element in value.decode("latin-1").split(","):
-                hop = ""
-                for pair in element.split(";"):
-                    key, _, item = pair.strip().partition("=")
-                    if key.lower() == "for":
-                        hop = item
-                forwarded.append(hop)
-        elif name == b"x-forwarded-for":
-            xff.extend(value.decode("latin-1").split(","))
-    if forwarded:
-        return forwarded
-    return xff or None
+        if name != header:
+            continue
+        if header == b"x-forwarded-for":
+            hops.extend(value.decode("latin-1").split(","))
+            continue
+        for element in value.decode("latin-1").split(","):
+            hop = ""
+            for pair in element.split(";"):
+                key, _, item = pair.strip().partition("=")
+                if key.lower() == "for":
+                    hop = item
+            hops.append(hop)
+    return hops
 
 
 def client_ip(
@@ -84,16 +107,20 @@ def client_ip(
 ) -> str | None:
     """The address of the client that sent the request.
 
-    The socket peer is the client unless it is a trusted proxy. Then the
-    `Forwarded` (or, without it, `X-Forwarded-For`) hops are walked right to
-    left, skipping trusted proxies; the first untrusted address is the client.
-    A hop that is not an address (`unknown`, garbage) stops the walk: the last
-    trusted hop is returned, so a forged header can neither pick a victim's
-    bucket nor mint new ones. Headers from an untrusted peer change nothing.
+    The socket peer is the client unless it is a trusted proxy. Then the hops
+    of the one header the proxies write (`TrustedProxies.header`:
+    `X-Forwarded-For` by default, or `Forwarded`) are walked right to left,
+    skipping trusted proxies; the first untrusted address is the client. The
+    other header is never read: the proxy passes it through from the client
+    unchanged. A hop that is not an address (`unknown`, garbage) stops the
+    walk: the last trusted hop is returned, so a forged header can neither
+    pick a victim's bucket nor mint new ones. Headers from an untrusted peer
+    change nothing.
 
     Args:
         source: An ASGI scope or a Starlette `Request`/`WebSocket`.
-        trusted_proxies: Parsed `TrustedProxies` or CIDR strings (parse once and reuse).
+        trusted_proxies: Parsed `TrustedProxies` (parse once and reuse), or
+            CIDR strings of proxies that write `X-Forwarded-For`.
 
     Returns:
         The address in canonical text form, or None when the server gave no peer.
@@ -116,7 +143,7 @@ def client_ip(
     peer = _parse_ip(peer_text)
     if peer is None or peer not in proxies:
         return peer_text
-    hops = _forwarded_hops(scope.get("headers", []))
+    hops = _forwarded_hops(scope.get("headers", []), proxies.header)
     if not hops:
         return str(peer)
     last_trusted = peer

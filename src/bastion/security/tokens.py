@@ -11,7 +11,6 @@ import jwt
 from cryptography.exceptions import InvalidSignature
 from jwt.algorithms import AllowedPrivateKeys, AllowedPublicKeys
 from jwt.exceptions import InvalidKeyError, PyJWTError
-from pydantic import SecretStr
 
 from bastion.core.settings import BastionSettings, JwtAlgorithm
 from bastion.security.claims import (
@@ -37,6 +36,9 @@ __all__ = [
 
 #: Longer tokens are refused before any parsing (ours are a few hundred bytes).
 _MAX_TOKEN_LENGTH = 8192
+
+#: The derived HMAC key is as long as the hash's output, RFC 7518's minimum.
+_HMAC_KEY_BYTES = {JwtAlgorithm.HS256: 32, JwtAlgorithm.HS384: 48, JwtAlgorithm.HS512: 64}
 
 _VerifyKey = AllowedPublicKeys | bytes
 _SignKey = AllowedPrivateKeys | bytes
@@ -124,9 +126,10 @@ class TokenService:
     ) -> TokenService:
         """Build the service from settings.
 
-        With an HS* algorithm every configured key is input key material: the HMAC
-        key actually used is derived from it with HKDF (`purpose="jwt"`), and with
-        no `jwt_signing_key` the signing key derives from `secret_key`.
+        Configured keys (`jwt_signing_key`, `jwt_verification_keys`) are used as
+        given, so another service verifies with the same configured value. With
+        an HS* algorithm and no `jwt_signing_key`, the HMAC key is derived from
+        `secret_key` with HKDF (`purpose="jwt"`), as long as the hash's output.
 
         Args:
             settings: The app settings.
@@ -134,21 +137,23 @@ class TokenService:
 
         Returns:
             The service.
+
+        Raises:
+            ValueError: A key does not suit the algorithm, or an HMAC key is
+                shorter than its hash's output (RFC 7518, section 3.2).
         """
         algorithm = settings.jwt_algorithm
-
-        def material(secret: SecretStr) -> str | bytes:
-            if algorithm.is_symmetric:
-                return derive_key(secret, "jwt")
-            return secret.get_secret_value()
-
-        signing = settings.jwt_signing_key or settings.secret_key
+        if settings.jwt_signing_key is not None:
+            signing: str | bytes = settings.jwt_signing_key.get_secret_value()
+        else:
+            # Asymmetric algorithms without a key are refused by the settings.
+            signing = derive_key(settings.secret_key, "jwt", length=_HMAC_KEY_BYTES[algorithm])
         return cls(
             algorithm=algorithm,
-            signing_key=material(signing),
+            signing_key=signing,
             key_id=settings.jwt_key_id,
             verification_keys={
-                kid: material(key) for kid, key in settings.jwt_verification_keys.items()
+                kid: key.get_secret_value() for kid, key in settings.jwt_verification_keys.items()
             },
             issuer=settings.jwt_issuer or settings.app_name,
             audience=settings.jwt_audience or settings.app_name,

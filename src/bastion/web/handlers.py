@@ -122,25 +122,16 @@ async def _unencodable_body(request: Request, exc: Exception) -> Response:
     )
 
 
-async def _unencodable(request: Request, exc: Exception) -> Response:
-    # Backstop for text that slipped past the body check (for example from a
-    # query string decoded by the host itself): the client's input is at fault.
-    return render_error(
-        "VALIDATION_ERROR",
-        "The request contains text that cannot be encoded as UTF-8.",
-        status_code=422,
-        details=[{"loc": ["body"], "type": "unicode_error", "msg": "Invalid Unicode text"}],
-    )
-
-
 def install_exception_handlers(app: FastAPI) -> None:
     """Register the envelope handlers on `app`.
 
     Unhandled exceptions are not registered here: `ErrorEnvelopeMiddleware`
     renders them, inside the request-id layer, so a 500 still carries the id.
+    Nor is `UnicodeEncodeError`: text the client sent is checked at the edge
+    (`UnicodeBodyMiddleware`, a 422), so one raised later is a server bug,
+    logged and answered 500 like any other.
     """
     app.add_exception_handler(BastionError, _bastion_error)
     app.add_exception_handler(HTTPException, _http_exception)
     app.add_exception_handler(RequestValidationError, _request_validation)
     app.add_exception_handler(UnencodableBodyError, _unencodable_body)
-    app.add_exception_handler(UnicodeEncodeError, _unencodable)

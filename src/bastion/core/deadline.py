@@ -1,0 +1,47 @@
+"""The running request's deadline, which a database commit lifts: a COMMIT is never cut short."""
+
+from __future__ import annotations
+
+import asyncio
+from contextvars import ContextVar
+from typing import Protocol
+
+__all__ = ["RequestDeadline", "lift_deadline", "request_deadline_var"]
+
+
+class RequestDeadline(Protocol):
+    """A request's time budget, as the layer enforcing it lets the request lift it."""
+
+    def lift(self) -> bool:
+        """Stop the deadline from applying to the rest of the request.
+
+        Returns:
+            True once lifted; False when the deadline has already passed (the
+            request is being cancelled and must not write anything).
+        """
+        ...
+
+
+#: The deadline of the request being served (None: no budget, or outside a request).
+request_deadline_var: ContextVar[RequestDeadline | None] = ContextVar(
+    "bastion_request_deadline", default=None
+)
+
+
+def lift_deadline() -> None:
+    """Lift the running request's deadline; call it right before a COMMIT.
+
+    A cancellation landing inside COMMIT cannot tell whether the write was
+    kept, so the client could be told 504 about a write that exists. Once a
+    commit starts, the request therefore runs to its end without a deadline
+    and its response is the real one. A deadline that passed before the
+    commit still wins: the request is cancelled here, before anything is
+    written.
+
+    Raises:
+        asyncio.CancelledError: The deadline had already passed (its
+            cancellation was swallowed by the code that ran before).
+    """
+    deadline = request_deadline_var.get()
+    if deadline is not None and not deadline.lift():
+        raise asyncio.CancelledError
