@@ -65,11 +65,14 @@ def reports_router() -> APIRouter:
     async def everything() -> dict[str, bool]:
         return {"admin": True}
 
+    # --8<-- [start:user-limit]
     # A per-user limit: `by_user` authenticates the caller itself, so it counts each
     # user apart even though route dependencies run before `CurrentUser`.
     @router.post("/export", dependencies=[Depends(RateLimit("2/hour", key=by_user))])
     async def export(user: CurrentUser) -> dict[str, str]:
         return {"queued_for": str(user.id)}
+
+    # --8<-- [end:user-limit]
 
     return router
 

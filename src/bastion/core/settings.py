@@ -213,7 +213,7 @@ class BastionSettings(BaseSettings):
     )
     ratelimit_fail_open: bool = Field(
         default=True,
-        description="On a storage outage serve the request (log and count); false answers 503.",
+        description="On a storage outage serve the request (log and count); false answers 503. The auth throttles always fail closed.",
     )
     ratelimit_outage_cooldown: float = Field(
         default=1.0,
