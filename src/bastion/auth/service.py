@@ -142,8 +142,8 @@ class AuthService(MfaSteps):
         Raises:
             WeakPasswordError: The password fails the policy (422, with reasons).
             EmailTakenError: The e-mail is taken.
-            RateLimitedError: The client's hashing budget is spent, or it has a hash in progress.
-            ServiceUnavailableError: The hashing queue is full.
+            RateLimitedError: The hashing budget is spent, or the client has a hash under way.
+            ServiceUnavailableError: The hash queue is full.
         """
         email = normalize_email(email)
         await self.kit.policy.validate(password, email=email)
@@ -189,18 +189,13 @@ class AuthService(MfaSteps):
         """Check a password; issue tokens, or an MFA token when MFA is on.
 
         Every failure (unknown e-mail, wrong password, inactive account) costs
-        exactly one hash verification and raises the same error. Failed attempts
-        count against two budgets: per (client IP, e-mail) and per e-mail from
-        any IP; while either is spent, every attempt, right password included,
-        is refused with 429. The budgets are checked before and counted after
-        the verdict, so an attempt that fails for another reason (the database
-        or the limiter's storage down) spends nothing; a success forgives them.
+        exactly one hash verification and raises the same error. Failures count
+        per (client IP, e-mail) and per e-mail (`AuthThrottle.login`), checked
+        before and counted after the verdict: an outage spends nothing.
 
         Raises:
-            RateLimitedError: A failed-attempt budget or the client's hashing budget
-                is spent, or the client has a hash in progress.
-            ServiceUnavailableError: The limiter's storage is down (the throttle fails
-                closed), or the hashing queue is full.
+            RateLimitedError: A budget is spent, or the client has a hash under way.
+            ServiceUnavailableError: The throttle's storage is down, or the hash queue full.
             InvalidCredentialsError: The credentials do not open an active account.
         """
         email = normalize_email(username)
@@ -322,14 +317,13 @@ class AuthService(MfaSteps):
     ) -> None:
         """Change the password; revoke every other session of the user.
 
-        Wrong current passwords count per user and in the account's login
-        budget (checked before, counted after the verdict, as in `login`).
+        Wrong current passwords count as in `login` (`AuthThrottle.password`).
 
         Raises:
             InvalidCredentialsError: `current` is wrong.
             WeakPasswordError: `new` fails the policy.
-            RateLimitedError: Too many wrong current passwords, or the hashing budget is spent.
-            ServiceUnavailableError: The limiter's storage is down, or the hashing queue is full.
+            RateLimitedError: A budget is spent, or the client has a hash under way.
+            ServiceUnavailableError: The throttle's storage is down, or the hash queue full.
         """
         user = await self._user(principal)
         await self.uow.rollback()  # as in `login`: hold nothing while argon2 runs

@@ -40,11 +40,12 @@ def _ignore(result: RateLimitResult) -> None:
 class AuthThrottle:
     """The auth feature's budgets, for one request.
 
-    They run on `RateLimiter.strict()`: the moving window, which counts
-    exactly (N failures in ANY span of the window, across window boundaries
-    too), and a storage outage answers 503 `SERVICE_UNAVAILABLE` with
-    `Retry-After` whatever `BASTION_RATELIMIT_FAIL_OPEN` says, since a guard
-    on secrets that fails open is no guard.
+    The failure budgets run on `RateLimiter.strict()`: the moving window,
+    which counts exactly (N failures in ANY span of the window, across window
+    boundaries too), and a storage outage answers 503 `SERVICE_UNAVAILABLE`
+    with `Retry-After` whatever `BASTION_RATELIMIT_FAIL_OPEN` says, since a
+    guard on secrets that fails open is no guard. The hashing budget, which
+    guards capacity, not a secret, runs on the app's limiter itself.
 
     A step guarding a secret `check`s its budgets before the verdict (429 when
     one is spent) and, once the secret was checked, counts a wrong one with
@@ -62,6 +63,9 @@ class AuthThrottle:
     def __init__(self, limiter: RateLimiter, kit: AuthKit, report: Report | None = None) -> None:
         """Bind the budgets to the app's limiter storage."""
         self.limiter = limiter.strict()
+        # Capacity budgets (hashes per client) guard no secret: the app's own limiter,
+        # with its strategy and outage policy, counts them.
+        self.capacity = limiter
         self.kit = kit
         self.report = report or _ignore
 
@@ -120,15 +124,15 @@ class AuthThrottle:
                 self._refuse(result)
 
     async def spend(self, budget: Budget | None) -> None:
-        """Count one attempt in `budget` (a capacity budget: success or failure alike).
+        """Count one use of a capacity budget (`hashing`): success or failure alike.
 
         Raises:
             RateLimitedError: The budget is spent.
-            ServiceUnavailableError: The limiter's storage is down.
+            ServiceUnavailableError: The storage is down and the app's limiter fails closed.
         """
         if budget is None:
             return
-        result = await self.limiter.hit(budget.limit, *budget.key, name=budget.name)
+        result = await self.capacity.hit(budget.limit, *budget.key, name=budget.name)
         if not result.allowed:
             self._refuse(result)
         self.report(result)

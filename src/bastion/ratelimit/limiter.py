@@ -136,26 +136,20 @@ class RateLimiter:
     def strict(self) -> RateLimiter:
         """The limiter for security budgets, on this limiter's storage and key prefix.
 
-        It counts exactly, with the moving window (a log of hits: at most the
-        limit in ANY span of the window's length, across window boundaries too,
-        which a sliding window counter only approximates), and it fails closed:
-        a storage outage raises `ServiceUnavailableError` (503) whatever
-        `fail_open` says. Built on the first call; later calls return the same
-        one, so its outage cooldown is shared.
+        It counts exactly, with the moving window (at most the limit in ANY span
+        of the window, which a sliding window counter only approximates), and
+        fails closed (503 on an outage) whatever `fail_open` says. Built once.
         """
         if self._strict is None:
-            if self.strategy == "moving-window" and not self.fail_open:
-                self._strict = self
-            else:
-                self._strict = RateLimiter(
-                    self.storage,
-                    strategy="moving-window",
-                    key_prefix=self.key_prefix,
-                    fail_open=False,
-                    clock=self._clock,
-                    outage_cooldown=self.outage_cooldown,
-                    monotonic=self._monotonic,
-                )
+            self._strict = RateLimiter(
+                self.storage,
+                strategy="moving-window",
+                key_prefix=self.key_prefix,
+                fail_open=False,
+                clock=self._clock,
+                outage_cooldown=self.outage_cooldown,
+                monotonic=self._monotonic,
+            )
         return self._strict
 
     def _item(self, limit: Limit) -> RateLimitItem:
