@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 
 from sqlalchemy import event, text
-from sqlalchemy.engine import URL, Connection, make_url
+from sqlalchemy.engine import URL, Connection, ExceptionContext, make_url
 from sqlalchemy.engine.interfaces import DBAPIConnection
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import (
 from sqlalchemy.pool import ConnectionPoolEntry, StaticPool
 
 from bastion.core.settings import BastionSettings
+from bastion.db.errors import translate_errors
 
 __all__ = ["create_engine", "create_sessionmaker", "database_ready_check", "is_sqlite"]
 
@@ -56,13 +57,26 @@ def _install_sqlite_pragmas(engine: AsyncEngine, *, busy_timeout: int, wal: bool
         connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
+def _install_timeout_invalidation(engine: AsyncEngine) -> None:
+    """Drop a connection whose statement timed out instead of returning it to the pool."""
+
+    @event.listens_for(engine.sync_engine, "handle_error")
+    def _on_error(context: ExceptionContext) -> None:
+        # A statement that outlived the statement timeout leaves its connection
+        # in an unknown state (a hung server may never answer the cancel): mark
+        # it disconnected, so the pool closes it rather than resetting it, which
+        # would wait out the timeout once more.
+        if isinstance(context.original_exception, TimeoutError):
+            context.is_disconnect = True
+
+
 def create_engine(settings: BastionSettings) -> AsyncEngine:
     """Build the async engine `settings.database_url` names.
 
     SQLite (`sqlite+aiosqlite`) gets foreign keys, WAL and the busy timeout on
     every connection; an in-memory database shares one connection. PostgreSQL
-    (`postgresql+asyncpg`) gets the pool settings and, when set,
-    `database_schema` first on its `search_path`.
+    (`postgresql+asyncpg`) gets the pool settings, the connect and statement
+    timeouts and, when set, `database_schema` first on its `search_path`.
 
     Args:
         settings: The app's settings.
@@ -89,11 +103,19 @@ def create_engine(settings: BastionSettings) -> AsyncEngine:
         "pool_pre_ping": settings.database_pool_pre_ping,
         "pool_timeout": settings.database_pool_timeout,
     }
-    if settings.database_schema and url.get_backend_name() == "postgresql":
-        options["connect_args"] = {
-            "server_settings": {"search_path": f"{settings.database_schema},public"}
-        }
-    return create_async_engine(url, **options)
+    if url.get_backend_name() == "postgresql" and url.get_driver_name() == "asyncpg":
+        # A server that accepts connections but never answers must fail a request
+        # within these, not hold it (and a pooled connection) for its whole budget.
+        connect_args: dict[str, object] = {"timeout": settings.database_connect_timeout}
+        if settings.database_statement_timeout:
+            connect_args["command_timeout"] = settings.database_statement_timeout
+        if settings.database_schema:
+            search_path = f"{settings.database_schema},public"
+            connect_args["server_settings"] = {"search_path": search_path}
+        options["connect_args"] = connect_args
+    engine = create_async_engine(url, **options)
+    _install_timeout_invalidation(engine)
+    return engine
 
 
 def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
@@ -105,8 +127,9 @@ def database_ready_check(engine: AsyncEngine) -> Callable[[], Awaitable[bool | N
     """Return a `/ready` check that runs `SELECT 1` on a pooled connection."""
 
     async def check() -> bool:
-        async with engine.connect() as connection:
-            await connection.execute(text("SELECT 1"))
+        with translate_errors():
+            async with engine.connect() as connection:
+                await connection.execute(text("SELECT 1"))
         return True
 
     return check
