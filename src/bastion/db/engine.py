@@ -20,6 +20,10 @@ from bastion.db.errors import translate_errors
 
 __all__ = ["create_engine", "create_sessionmaker", "database_ready_check", "is_sqlite"]
 
+# The execution option marking connections whose transactions only read: on SQLite
+# they begin DEFERRED, so they never wait for (nor hold) the write lock.
+_READ_ONLY = "bastion_read_only"
+
 
 def is_sqlite(url: str | URL) -> bool:
     """Whether `url` points at SQLite."""
@@ -31,7 +35,7 @@ def _is_memory(url: URL) -> bool:
 
 
 def _install_sqlite_pragmas(engine: AsyncEngine, *, busy_timeout: int, wal: bool) -> None:
-    """Foreign keys on, WAL, a busy timeout; SQLAlchemy owns BEGIN (for SAVEPOINTs), IMMEDIATE."""
+    """Foreign keys on, WAL, a busy timeout; SQLAlchemy owns BEGIN (for SAVEPOINTs)."""
 
     @event.listens_for(engine.sync_engine, "connect")
     def _on_connect(dbapi_connection: DBAPIConnection, _record: ConnectionPoolEntry) -> None:
@@ -48,12 +52,20 @@ def _install_sqlite_pragmas(engine: AsyncEngine, *, busy_timeout: int, wal: bool
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(connection: Connection) -> None:
-        if connection.get_execution_options().get("isolation_level") == "AUTOCOMMIT":
+        options = connection.get_execution_options()
+        if options.get("isolation_level") == "AUTOCOMMIT":
             return  # a read-only check on its own connection: no transaction, no lock
-        # IMMEDIATE takes the write lock up front. A deferred transaction that reads,
-        # then writes while another commits fails at once with SQLITE_BUSY (the busy
-        # timeout cannot help: waiting would deadlock), which would surface as a 503;
-        # taking the lock first makes concurrent requests queue under the busy timeout.
+        if options.get(_READ_ONLY):
+            # A transaction declared read-only (a GET's unit of work): under WAL it
+            # reads a snapshot while a writer holds the lock, and takes the lock
+            # only if it writes after all.
+            connection.exec_driver_sql("BEGIN")
+            return
+        # Every other transaction may write: IMMEDIATE takes the write lock up front.
+        # A deferred transaction that reads, then writes while another commits fails
+        # at once with SQLITE_BUSY (the busy timeout cannot help: waiting would
+        # deadlock), which would surface as a 503; taking the lock first makes
+        # concurrent writers queue under the busy timeout.
         connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
@@ -118,17 +130,34 @@ def create_engine(settings: BastionSettings) -> AsyncEngine:
     return engine
 
 
-def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
-    """Build the session factory: `expire_on_commit=False`, so DTOs read after a commit work."""
-    return async_sessionmaker(engine, expire_on_commit=False)
+def create_sessionmaker(
+    engine: AsyncEngine, *, read_only: bool = False
+) -> async_sessionmaker[AsyncSession]:
+    """Build the session factory: `expire_on_commit=False`, so DTOs read after a commit work.
+
+    Args:
+        engine: The app's engine.
+        read_only: For transactions that only read (safe HTTP methods): on
+            SQLite they begin DEFERRED, so they neither wait for nor hold the
+            write lock. They may still write, but a read followed by a write
+            can then fail with 503 `DATABASE_UNAVAILABLE` while another
+            transaction writes. No effect on PostgreSQL.
+    """
+    bind = engine.execution_options(**{_READ_ONLY: True}) if read_only else engine
+    return async_sessionmaker(bind, expire_on_commit=False)
 
 
 def database_ready_check(engine: AsyncEngine) -> Callable[[], Awaitable[bool | None]]:
-    """Return a `/ready` check that runs `SELECT 1` on a pooled connection."""
+    """Return a `/ready` check that runs `SELECT 1` on a pooled connection.
+
+    The statement runs outside a transaction, so on SQLite it never waits for
+    the write lock: a busy writer does not make the app look unready.
+    """
 
     async def check() -> bool:
         with translate_errors():
             async with engine.connect() as connection:
+                await connection.execution_options(isolation_level="AUTOCOMMIT")
                 await connection.execute(text("SELECT 1"))
         return True
 
