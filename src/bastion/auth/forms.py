@@ -21,7 +21,10 @@ class LoginForm:
     def __init__(
         self,
         *,
-        username: Annotated[str, Form(min_length=1, description="The account's e-mail.")],
+        username: Annotated[
+            # NUL can be neither stored nor looked up in PostgreSQL text: a 422 here.
+            str, Form(min_length=1, pattern=r"^[^\x00]*$", description="The account's e-mail.")
+        ],
         password: Annotated[str, Form(min_length=1, json_schema_extra={"format": "password"})],
         grant_type: Annotated[str, Form(pattern="^password$")] = "password",
         scope: Annotated[str, Form()] = "",
