@@ -169,21 +169,24 @@ async def clear_redis_keys(url: str, prefix: str) -> None:
 
 
 class TcpProxy:
-    """A TCP relay (to Redis, PostgreSQL, ...) that a test can take down and bring back
-    on the same port.
+    """A TCP relay to a server (Redis, PostgreSQL) that a test can cut, hang or bring back.
 
-    Stopping it closes the listener and every relayed connection: to the app
-    this is the server going away, without touching the shared server.
+    `stop()` closes the listener and every relayed connection: to the app this
+    is the server going away. `stall()` keeps accepting connections but relays
+    nothing either way: a server that accepts connections and never answers.
+    `start()` again serves on the same port. The shared server is never touched.
     """
 
     def __init__(self, target_host: str, target_port: int) -> None:
         self.target = (target_host, target_port)
         self.port = 0
+        self.stalled = False
         self._server: asyncio.Server | None = None
         self._writers: set[asyncio.StreamWriter] = set()
         self._tasks: set[asyncio.Task[None]] = set()
 
     async def start(self) -> None:
+        self.stalled = False
         self._server = await asyncio.start_server(self._handle, "127.0.0.1", self.port)
         self.port = self._server.sockets[0].getsockname()[1]
 
@@ -199,7 +202,19 @@ class TcpProxy:
         await self._server.wait_closed()
         self._writers.clear()
 
+    def stall(self) -> None:
+        """From now on, swallow what clients send and answer nothing, on old and new connections."""
+        self.stalled = True
+
     async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        if self.stalled:
+            self._writers.add(writer)
+            with contextlib.suppress(ConnectionError):
+                while await reader.read(65536):
+                    pass
+            writer.close()
+            self._writers.discard(writer)
+            return
         try:
             up_reader, up_writer = await asyncio.open_connection(*self.target)
         except OSError:
@@ -217,10 +232,11 @@ class TcpProxy:
             w.close()
             self._writers.discard(w)
 
-    @staticmethod
-    async def _pump(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    async def _pump(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
             while data := await reader.read(65536):
+                if self.stalled:
+                    continue
                 writer.write(data)
                 await writer.drain()
         except (ConnectionError, asyncio.CancelledError):

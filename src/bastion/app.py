@@ -103,6 +103,7 @@ def create_app(
             resources.engine = create_engine(settings)
             stack.push_async_callback(resources.engine.dispose)
             resources.sessionmaker = create_sessionmaker(resources.engine)
+            resources.read_sessionmaker = create_sessionmaker(resources.engine, read_only=True)
             resources.add_ready_check("database", database_ready_check(resources.engine))
             # --- edge ---
             if settings.redis_url:

@@ -37,6 +37,9 @@ class Resources:
     engine: AsyncEngine | None = None
     #: The session factory units of work open sessions from.
     sessionmaker: async_sessionmaker[AsyncSession] | None = None
+    #: Sessions for units of work that only read (safe methods): on SQLite they
+    #: never wait for the write lock. See `create_sessionmaker(read_only=True)`.
+    read_sessionmaker: async_sessionmaker[AsyncSession] | None = None
     # --- edge ---
     #: The app's redis-py client (from `BASTION_REDIS_URL`), or None.
     redis: Redis | None = None

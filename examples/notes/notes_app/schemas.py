@@ -9,8 +9,16 @@ from typing import Annotated, Self
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pydantic.json_schema import SkipJsonSchema
 
-Title = Annotated[str, Field(min_length=1, max_length=200, description="1 to 200 characters.")]
-Body = Annotated[str, Field(max_length=10_000, description="Up to 10,000 characters.")]
+# PostgreSQL text cannot hold the NUL character: refuse it here, as a 422 naming
+# the field, rather than let the INSERT fail.
+_NO_NUL = r"^[^\x00]*$"
+Title = Annotated[
+    str,
+    Field(min_length=1, max_length=200, pattern=_NO_NUL, description="1 to 200 characters."),
+]
+Body = Annotated[
+    str, Field(max_length=10_000, pattern=_NO_NUL, description="Up to 10,000 characters.")
+]
 
 
 class NoteCreate(BaseModel):

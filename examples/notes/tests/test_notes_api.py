@@ -176,3 +176,23 @@ def test_every_operation_documents_its_error_responses() -> None:
         for status in documented - {"200", "201", "204"}:
             schema = op["responses"][status]["content"]["application/json"]["schema"]
             assert schema == {"$ref": "#/components/schemas/ErrorEnvelope"}
+
+
+@pytest.mark.parametrize(
+    ("method", "field"),
+    [("POST", "title"), ("POST", "body"), ("PATCH", "title"), ("PATCH", "body")],
+)
+async def test_a_nul_character_is_a_422_naming_the_field_and_nothing_is_stored(
+    client: httpx.AsyncClient, method: str, field: str
+) -> None:
+    note = (await client.post(NOTES, json={"title": "kept", "body": "kept"})).json()
+    path = NOTES if method == "POST" else f"{NOTES}/{note['id']}"
+    body = {"title": "t", field: "before\x00after"}
+    response = await client.request(method, path, json=body)
+    assert response.status_code == 422, response.text
+    error = response.json()["error"]
+    assert error["code"] == "VALIDATION_ERROR"
+    assert {tuple(d["loc"][:2]) for d in error["details"]} == {("body", field)}
+    assert "before" not in response.text
+    items = (await client.get(NOTES)).json()["items"]
+    assert [(n["title"], n["body"]) for n in items] == [("kept", "kept")]

@@ -32,7 +32,13 @@ class LoginForm:
         *,
         username: Annotated[
             str,
-            Form(min_length=1, max_length=USERNAME_MAX_LENGTH, description="The account's e-mail."),
+            # NUL can be neither stored nor looked up in PostgreSQL text: a 422 here.
+            Form(
+                min_length=1,
+                max_length=USERNAME_MAX_LENGTH,
+                pattern=r"^[^\x00]*$",
+                description="The account's e-mail.",
+            ),
         ],
         password: Annotated[
             str,

@@ -3,19 +3,23 @@
 Every write that guards a one-time event (spending a refresh token, a recovery
 code, an MFA challenge, a TOTP step) is ONE conditional `UPDATE` whose row count
 says whether this caller won, so two concurrent requests never both succeed, on
-PostgreSQL and SQLite alike.
+PostgreSQL and SQLite alike. Every method turns driver errors into bastion errors
+(`translate_errors`): an unreachable database is a 503, never a 500.
 """
 
 from __future__ import annotations
 
+import functools
 import uuid
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import ParamSpec, TypeVar
 
 from sqlalchemy import ColumnElement, CursorResult, func, insert, or_, select, update
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession
 
+from bastion.auth.liveness import live_session_roles
 from bastion.auth.models import AuthModels
 from bastion.db.errors import translate_errors
 from bastion.db.ids import uuid7
@@ -23,6 +27,19 @@ from bastion.db.ids import uuid7
 __all__ = ["AuthRepository", "SessionRecord", "UserRecord", "live_session_roles"]
 
 _NO_SYNC = {"synchronize_session": False}
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
+
+
+def _translated(method: Callable[_P, Awaitable[_R]]) -> Callable[_P, Awaitable[_R]]:
+    """Run `method` inside `translate_errors`."""
+
+    @functools.wraps(method)
+    async def run(*args: _P.args, **kwargs: _P.kwargs) -> _R:
+        with translate_errors():
+            return await method(*args, **kwargs)
+
+    return run
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,34 +68,6 @@ class SessionRecord:
     absolute_expires_at: datetime
     spent_at: datetime | None
     revoked_at: datetime | None
-
-
-async def live_session_roles(
-    connection: AsyncConnection,
-    models: AuthModels,
-    user_id: uuid.UUID,
-    family_id: uuid.UUID,
-    now: datetime,
-) -> list[str] | None:
-    """The roles of an active user whose session is live, or `None` (one indexed read).
-
-    Runs on a bare connection, not an ORM session: it is on the path of every
-    authenticated request, so it does the least work that answers the question.
-    """
-    user, root = models.user, models.session
-    stmt = (
-        select(user.roles)
-        .join(root, root.user_id == user.id)
-        .where(
-            root.id == family_id,
-            user.id == user_id,
-            root.revoked_at.is_(None),
-            root.absolute_expires_at > now,
-            user.is_active.is_(True),
-        )
-    )
-    roles = (await connection.execute(stmt)).scalar_one_or_none()
-    return None if roles is None else list(roles)
 
 
 def _rowcount(result: object) -> int:
@@ -132,23 +121,27 @@ class AuthRepository:
             row = (await self.session.execute(stmt)).one()
         return UserRecord(*row)
 
+    @_translated
     async def user_by_email(self, email: str) -> UserRecord | None:
         """The user with this (normalized) e-mail, or `None`."""
         stmt = select(*self._user_columns).where(self.m.user.email == email)
         row = (await self.session.execute(stmt)).one_or_none()
         return None if row is None else UserRecord(*row)
 
+    @_translated
     async def user_by_id(self, user_id: uuid.UUID) -> UserRecord | None:
         """The user with this id, or `None`."""
         stmt = select(*self._user_columns).where(self.m.user.id == user_id)
         row = (await self.session.execute(stmt)).one_or_none()
         return None if row is None else UserRecord(*row)
 
+    @_translated
     async def user_entity(self, user_id: uuid.UUID) -> object | None:
         """The user entity (every column of the host's model), for validating a host schema."""
         stmt = select(self.m.user).where(self.m.user.id == user_id)
         return (await self.session.execute(stmt)).scalar_one_or_none()
 
+    @_translated
     async def update_user(self, user_id: uuid.UUID, now: datetime, **values: object) -> None:
         """Set columns of a user."""
         stmt = (
@@ -159,6 +152,7 @@ class AuthRepository:
         )
         await self.session.execute(stmt)
 
+    @_translated
     async def claim_totp_step(self, user_id: uuid.UUID, step: int) -> bool:
         """Record `step` as the last TOTP step used, unless it (or a later one) already was."""
         user = self.m.user
@@ -173,6 +167,7 @@ class AuthRepository:
         )
         return _rowcount(await self.session.execute(stmt)) == 1
 
+    @_translated
     async def list_users(self, *, limit: int, offset: int) -> list[UserRecord]:
         """Users by creation time."""
         stmt = (
@@ -183,12 +178,14 @@ class AuthRepository:
         )
         return [UserRecord(*row) for row in await self.session.execute(stmt)]
 
+    @_translated
     async def count_users(self) -> int:
         """How many users exist."""
         stmt = select(func.count()).select_from(self.m.user)
         return int((await self.session.execute(stmt)).scalar_one())
 
     # -- refresh sessions ------------------------------------------------------
+    @_translated
     async def add_session(
         self,
         *,
@@ -220,6 +217,7 @@ class AuthRepository:
         await self.session.execute(stmt)
         return family
 
+    @_translated
     async def spend_session(self, token_hash: str, now: datetime) -> SessionRecord | None:
         """Spend a live, unspent token atomically; `None` when this caller did not win."""
         s = self.m.session
@@ -239,6 +237,7 @@ class AuthRepository:
             return None
         return await self.session_by_hash(token_hash)
 
+    @_translated
     async def session_by_hash(self, token_hash: str) -> SessionRecord | None:
         """The refresh token row with this hash, or `None`."""
         s = self.m.session
@@ -254,6 +253,7 @@ class AuthRepository:
         row = (await self.session.execute(stmt)).one_or_none()
         return None if row is None else SessionRecord(*row)
 
+    @_translated
     async def revoke_families(
         self,
         now: datetime,
@@ -278,6 +278,7 @@ class AuthRepository:
         return _rowcount(await self.session.execute(stmt))
 
     # -- recovery codes ----------------------------------------------------------
+    @_translated
     async def replace_recovery_codes(self, user_id: uuid.UUID, hashes: Sequence[str]) -> None:
         """Delete a user's codes and store new hashes."""
         r = self.m.recovery_code
@@ -289,6 +290,7 @@ class AuthRepository:
                 insert(r), [{"id": uuid7(), "user_id": user_id, "code_hash": h} for h in hashes]
             )
 
+    @_translated
     async def use_recovery_code(self, user_id: uuid.UUID, code_hash: str, now: datetime) -> bool:
         """Consume an unused code atomically; whether this caller consumed it."""
         r = self.m.recovery_code
@@ -301,6 +303,7 @@ class AuthRepository:
         return _rowcount(await self.session.execute(stmt)) == 1
 
     # -- MFA challenges ------------------------------------------------------------
+    @_translated
     async def add_challenge(self, user_id: uuid.UUID, expires_at: datetime) -> uuid.UUID:
         """Insert a pending second-factor challenge; returns its id."""
         challenge_id = uuid7()
@@ -311,6 +314,7 @@ class AuthRepository:
         )
         return challenge_id
 
+    @_translated
     async def try_challenge(
         self, challenge_id: uuid.UUID, user_id: uuid.UUID, now: datetime, max_attempts: int
     ) -> bool:
@@ -334,6 +338,7 @@ class AuthRepository:
         )
         return _rowcount(await self.session.execute(stmt)) == 1
 
+    @_translated
     async def use_challenge(
         self, challenge_id: uuid.UUID, user_id: uuid.UUID, now: datetime
     ) -> bool:

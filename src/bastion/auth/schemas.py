@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import re
+import unicodedata
 import uuid
 from datetime import datetime
 from typing import Annotated, Literal
 
+import idna
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from bastion.auth.models import EMAIL_MAX_LENGTH
@@ -36,10 +39,31 @@ _TRIMMED = " \t\n\r"
 _CHAR = r"[^@\x00-\x20\x7f-\x9f]"
 _EMAIL = re.compile(rf"^{_CHAR}+@{_CHAR}+\.{_CHAR}+$")
 _EMAIL_INPUT = rf"^[ \t\n\r]*{_CHAR}+@{_CHAR}+\.{_CHAR}+[ \t\n\r]*$"
+# Control, format (zero-width and direction marks), surrogate, private-use and
+# unassigned code points, and every kind of space: invisible or unstable in an
+# address, and the stuff of look-alikes.
+_REFUSED_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Co", "Cn", "Zs", "Zl", "Zp"})
+
+
+def _ascii_domain(domain: str) -> str:
+    """The domain as DNS knows it: IDNA 2008 (UTS #46 mapping) for a non-ASCII one.
+
+    Raises:
+        UnicodeError: The domain is not a valid internationalized domain name.
+    """
+    if domain.isascii():
+        return domain
+    return idna.encode(domain, uts46=True).decode("ascii")
 
 
 def normalize_email(value: str) -> str:
-    """Trim and lower-case an e-mail address, as stored and as looked up.
+    """Normalize an e-mail address, as stored and as looked up.
+
+    NFKC (fullwidth and other compatibility forms become their plain letters),
+    trimmed, lower-cased, and a non-ASCII domain IDNA-encoded (`bücher.de` ->
+    `xn--bcher-kva.de`), so that every spelling of one address is one account.
+    Never raises: text the address rules refuse still normalizes (and matches
+    no account), so a login can look up whatever it was given.
 
     Args:
         value: The address as typed.
@@ -47,17 +71,36 @@ def normalize_email(value: str) -> str:
     Returns:
         The normalized address.
     """
-    return value.strip(_TRIMMED).lower()
+    text = unicodedata.normalize("NFKC", value).strip(_TRIMMED).lower()
+    local, at, domain = text.rpartition("@")
+    if not at:
+        return text
+    with contextlib.suppress(UnicodeError):
+        domain = _ascii_domain(domain)
+    return f"{local}@{domain}"
 
 
 def _email(value: str) -> str:
-    normalized = normalize_email(value)
-    if not _EMAIL.match(normalized):
+    text = unicodedata.normalize("NFKC", value).strip(_TRIMMED)
+    if any(unicodedata.category(char) in _REFUSED_CATEGORIES for char in text):
+        raise ValueError("must not contain control, format or space characters")
+    if not _EMAIL.match(text):
         raise ValueError("not a valid e-mail address")
+    domain = text.rpartition("@")[2]
+    if "" in domain.split("."):
+        raise ValueError("the domain must not start or end with a dot, nor hold two in a row")
+    try:
+        _ascii_domain(domain.lower())
+    except UnicodeError as exc:
+        raise ValueError("the domain is not a valid internationalized domain name") from exc
+    normalized = normalize_email(value)
+    if len(normalized.encode()) > EMAIL_MAX_LENGTH:
+        raise ValueError(f"at most {EMAIL_MAX_LENGTH} bytes once normalized")
     return normalized
 
 
-#: An e-mail address, trimmed and lower-cased on input.
+#: An e-mail address, normalized on input (`normalize_email`): NFKC, trimmed,
+#: lower-cased, the domain IDNA-encoded; at most 254 bytes once normalized.
 NormalizedEmail = Annotated[
     str,
     Field(

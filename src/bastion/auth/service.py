@@ -20,7 +20,7 @@ from bastion.auth.principal import IssuedTokens, MfaPending, Principal
 from bastion.auth.repositories import UserRecord, live_session_roles
 from bastion.auth.schemas import UserCreate, UserOut, normalize_email
 from bastion.core.errors import NotFoundError, PermissionDeniedError, ServiceUnavailableError
-from bastion.db.errors import DuplicateError
+from bastion.db.errors import DuplicateError, translate_errors
 from bastion.security.crypto import hash_token
 from bastion.security.errors import InvalidTokenError
 from bastion.security.tokens import MFA_TOKEN_TYPE
@@ -92,6 +92,7 @@ async def authenticate_token(
     Raises:
         InvalidTokenError: Bad, expired, of another type, or its session is revoked.
         ServiceUnavailableError: Sessions are checked but no database is configured.
+        DatabaseUnavailableError: The database cannot be reached (503, `Retry-After`).
     """
     principal = principal_from_claims(kit, access_token)
     if kit.stateless:
@@ -99,12 +100,14 @@ async def authenticate_token(
     if engine is None:
         raise ServiceUnavailableError("The database is not configured.")
     # Autocommit: one statement, no BEGIN/ROLLBACK round trips, and on SQLite
-    # no write lock taken for a read.
-    async with engine.connect() as connection:
-        await connection.execution_options(isolation_level="AUTOCOMMIT")
-        roles = await live_session_roles(
-            connection, models, principal.id, principal.session_id, kit.now()
-        )
+    # no write lock taken for a read. Checking out the connection is where an
+    # unreachable database shows first: translated, so it is a 503, not a 500.
+    with translate_errors():
+        async with engine.connect() as connection:
+            await connection.execution_options(isolation_level="AUTOCOMMIT")
+            roles = await live_session_roles(
+                connection, models, principal.id, principal.session_id, kit.now()
+            )
     if roles is None:
         raise InvalidTokenError("session")
     return replace(principal, roles=frozenset(roles))
@@ -300,8 +303,10 @@ class AuthService(MfaSteps):
         principal = principal_from_claims(self.kit, access_token)
         if self.kit.stateless:
             return principal
+        with translate_errors():
+            connection = await self.uow.session.connection()
         roles = await live_session_roles(
-            await self.uow.session.connection(),
+            connection,
             self.models,
             principal.id,
             principal.session_id,

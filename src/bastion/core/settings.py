@@ -114,6 +114,14 @@ class BastionSettings(BaseSettings):
     database_pool_timeout: float = Field(
         default=10.0, gt=0, description="Seconds to wait for a free pooled connection."
     )
+    database_connect_timeout: float = Field(
+        default=5.0, gt=0, description="Seconds to open a PostgreSQL connection before a 503."
+    )
+    database_statement_timeout: float = Field(
+        default=5.0,
+        ge=0,
+        description="Seconds a PostgreSQL statement may wait for its answer before a 503 (0: no limit).",
+    )
     database_schema: str | None = Field(
         default=None,
         pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,62}$",

@@ -10,6 +10,7 @@ from bastion.db.errors import (
     InvalidCursorError,
     InvalidFilterError,
     InvalidSortError,
+    InvalidValueError,
     StaleVersionError,
     translate_errors,
 )
@@ -66,6 +67,7 @@ __all__ = [
     "InvalidCursorError",
     "InvalidFilterError",
     "InvalidSortError",
+    "InvalidValueError",
     "IsNull",
     "KeysetPage",
     "KeysetParams",

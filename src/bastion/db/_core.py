@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import ClassVar, Generic, TypeVar
 
-from pydantic import BaseModel, TypeAdapter, ValidationError
+from pydantic import BaseModel, TypeAdapter
 from sqlalchemy import Boolean, Column, ColumnElement, Integer, Row, String, Uuid, inspect, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import DeclarativeBase, InstrumentedAttribute, Mapper
@@ -181,14 +181,29 @@ class RepositoryCore(Generic[ModelT, OutT]):
     def _scope(self) -> str:
         return self._shape().scope
 
-    def _cursor_values(self, cursor: CursorPayload, sort: str, field: str) -> tuple[object, object]:
+    def _cursor_values(
+        self, cursor: CursorPayload, sort: str, column: InstrumentedAttribute[object]
+    ) -> tuple[object, object]:
+        """The cursor's sort key and id, as values the columns' types accept.
+
+        The signature only proves the cursor was made here, not that its content
+        still fits (a column's type may have changed since): a key the column's
+        type refuses to bind (a naive datetime for an aware column) is an
+        `InvalidCursorError` here, not an error inside the query.
+        """
         if cursor.scope != self._scope() or cursor.sort != sort:
             raise InvalidCursorError("The cursor belongs to another list or sort.")
+        shape = self._shape()
+        dialect = self.session.get_bind().dialect
         try:
-            annotation = self.out.model_fields[field].annotation
+            annotation = self.out.model_fields[column.key].annotation
             key = TypeAdapter(annotation or object).validate_python(cursor.key)
-            last_id = self._shape().pk_adapter.validate_python(cursor.id)
-        except ValidationError as exc:
+            last_id = shape.pk_adapter.validate_python(cursor.id)
+            for attribute, value in ((column, key), (shape.pk, last_id)):
+                bind = attribute.expression.type.bind_processor(dialect)
+                if bind is not None:
+                    bind(value)
+        except (ValueError, TypeError, OverflowError) as exc:  # ValidationError included
             raise InvalidCursorError() from exc
         return key, last_id
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 
 from sqlalchemy import event, text
-from sqlalchemy.engine import URL, Connection, make_url
+from sqlalchemy.engine import URL, Connection, ExceptionContext, make_url
 from sqlalchemy.engine.interfaces import DBAPIConnection
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -16,8 +16,13 @@ from sqlalchemy.ext.asyncio import (
 from sqlalchemy.pool import ConnectionPoolEntry, StaticPool
 
 from bastion.core.settings import BastionSettings
+from bastion.db.errors import translate_errors
 
 __all__ = ["create_engine", "create_sessionmaker", "database_ready_check", "is_sqlite"]
+
+# The execution option marking connections whose transactions only read: on SQLite
+# they begin DEFERRED, so they never wait for (nor hold) the write lock.
+_READ_ONLY = "bastion_read_only"
 
 
 def is_sqlite(url: str | URL) -> bool:
@@ -30,7 +35,7 @@ def _is_memory(url: URL) -> bool:
 
 
 def _install_sqlite_pragmas(engine: AsyncEngine, *, busy_timeout: int, wal: bool) -> None:
-    """Foreign keys on, WAL, a busy timeout; SQLAlchemy owns BEGIN (for SAVEPOINTs), IMMEDIATE."""
+    """Foreign keys on, WAL, a busy timeout; SQLAlchemy owns BEGIN (for SAVEPOINTs)."""
 
     @event.listens_for(engine.sync_engine, "connect")
     def _on_connect(dbapi_connection: DBAPIConnection, _record: ConnectionPoolEntry) -> None:
@@ -47,13 +52,34 @@ def _install_sqlite_pragmas(engine: AsyncEngine, *, busy_timeout: int, wal: bool
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(connection: Connection) -> None:
-        if connection.get_execution_options().get("isolation_level") == "AUTOCOMMIT":
+        options = connection.get_execution_options()
+        if options.get("isolation_level") == "AUTOCOMMIT":
             return  # a read-only check on its own connection: no transaction, no lock
-        # IMMEDIATE takes the write lock up front. A deferred transaction that reads,
-        # then writes while another commits fails at once with SQLITE_BUSY (the busy
-        # timeout cannot help: waiting would deadlock), which would surface as a 503;
-        # taking the lock first makes concurrent requests queue under the busy timeout.
+        if options.get(_READ_ONLY):
+            # A transaction declared read-only (a GET's unit of work): under WAL it
+            # reads a snapshot while a writer holds the lock, and takes the lock
+            # only if it writes after all.
+            connection.exec_driver_sql("BEGIN")
+            return
+        # Every other transaction may write: IMMEDIATE takes the write lock up front.
+        # A deferred transaction that reads, then writes while another commits fails
+        # at once with SQLITE_BUSY (the busy timeout cannot help: waiting would
+        # deadlock), which would surface as a 503; taking the lock first makes
+        # concurrent writers queue under the busy timeout.
         connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def _install_timeout_invalidation(engine: AsyncEngine) -> None:
+    """Drop a connection whose statement timed out instead of returning it to the pool."""
+
+    @event.listens_for(engine.sync_engine, "handle_error")
+    def _on_error(context: ExceptionContext) -> None:
+        # A statement that outlived the statement timeout leaves its connection
+        # in an unknown state (a hung server may never answer the cancel): mark
+        # it disconnected, so the pool closes it rather than resetting it, which
+        # would wait out the timeout once more.
+        if isinstance(context.original_exception, TimeoutError):
+            context.is_disconnect = True
 
 
 def create_engine(settings: BastionSettings) -> AsyncEngine:
@@ -61,8 +87,8 @@ def create_engine(settings: BastionSettings) -> AsyncEngine:
 
     SQLite (`sqlite+aiosqlite`) gets foreign keys, WAL and the busy timeout on
     every connection; an in-memory database shares one connection. PostgreSQL
-    (`postgresql+asyncpg`) gets the pool settings and, when set,
-    `database_schema` first on its `search_path`.
+    (`postgresql+asyncpg`) gets the pool settings, the connect and statement
+    timeouts and, when set, `database_schema` first on its `search_path`.
 
     Args:
         settings: The app's settings.
@@ -89,24 +115,50 @@ def create_engine(settings: BastionSettings) -> AsyncEngine:
         "pool_pre_ping": settings.database_pool_pre_ping,
         "pool_timeout": settings.database_pool_timeout,
     }
-    if settings.database_schema and url.get_backend_name() == "postgresql":
-        options["connect_args"] = {
-            "server_settings": {"search_path": f"{settings.database_schema},public"}
-        }
-    return create_async_engine(url, **options)
+    if url.get_backend_name() == "postgresql" and url.get_driver_name() == "asyncpg":
+        # A server that accepts connections but never answers must fail a request
+        # within these, not hold it (and a pooled connection) for its whole budget.
+        connect_args: dict[str, object] = {"timeout": settings.database_connect_timeout}
+        if settings.database_statement_timeout:
+            connect_args["command_timeout"] = settings.database_statement_timeout
+        if settings.database_schema:
+            search_path = f"{settings.database_schema},public"
+            connect_args["server_settings"] = {"search_path": search_path}
+        options["connect_args"] = connect_args
+    engine = create_async_engine(url, **options)
+    _install_timeout_invalidation(engine)
+    return engine
 
 
-def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
-    """Build the session factory: `expire_on_commit=False`, so DTOs read after a commit work."""
-    return async_sessionmaker(engine, expire_on_commit=False)
+def create_sessionmaker(
+    engine: AsyncEngine, *, read_only: bool = False
+) -> async_sessionmaker[AsyncSession]:
+    """Build the session factory: `expire_on_commit=False`, so DTOs read after a commit work.
+
+    Args:
+        engine: The app's engine.
+        read_only: For transactions that only read (safe HTTP methods): on
+            SQLite they begin DEFERRED, so they neither wait for nor hold the
+            write lock. They may still write, but a read followed by a write
+            can then fail with 503 `DATABASE_UNAVAILABLE` while another
+            transaction writes. No effect on PostgreSQL.
+    """
+    bind = engine.execution_options(**{_READ_ONLY: True}) if read_only else engine
+    return async_sessionmaker(bind, expire_on_commit=False)
 
 
 def database_ready_check(engine: AsyncEngine) -> Callable[[], Awaitable[bool | None]]:
-    """Return a `/ready` check that runs `SELECT 1` on a pooled connection."""
+    """Return a `/ready` check that runs `SELECT 1` on a pooled connection.
+
+    The statement runs outside a transaction, so on SQLite it never waits for
+    the write lock: a busy writer does not make the app look unready.
+    """
 
     async def check() -> bool:
-        async with engine.connect() as connection:
-            await connection.execute(text("SELECT 1"))
+        with translate_errors():
+            async with engine.connect() as connection:
+                await connection.execution_options(isolation_level="AUTOCOMMIT")
+                await connection.execute(text("SELECT 1"))
         return True
 
     return check

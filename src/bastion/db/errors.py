@@ -9,7 +9,8 @@ ValidationFailedError (422)
 ├── ConstraintViolationError (422 CONSTRAINT_VIOLATION)
 ├── InvalidCursorError (422 INVALID_CURSOR)
 ├── InvalidFilterError (422 INVALID_FILTER)
-└── InvalidSortError (422 INVALID_SORT)
+├── InvalidSortError (422 INVALID_SORT)
+└── InvalidValueError (422 INVALID_VALUE)
 ServiceUnavailableError (503)
 └── DatabaseUnavailableError (503 DATABASE_UNAVAILABLE)
 ```
@@ -22,7 +23,8 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 
 from sqlalchemy import MetaData, Table
-from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
+from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.orm.exc import StaleDataError
 
 from bastion.core.errors import (
@@ -40,6 +42,7 @@ __all__ = [
     "InvalidCursorError",
     "InvalidFilterError",
     "InvalidSortError",
+    "InvalidValueError",
     "StaleVersionError",
     "translate_errors",
 ]
@@ -92,6 +95,18 @@ class InvalidSortError(ValidationFailedError):
     default_message = "The sort is invalid."
 
 
+class InvalidValueError(ValidationFailedError):
+    """The database cannot store a value; `details["reason"]` says why.
+
+    `too_long` (longer than its column), `out_of_range` (a number or date
+    beyond its column's type) or `invalid_text` (text the database cannot hold,
+    such as the NUL character in PostgreSQL). The value itself is never echoed.
+    """
+
+    code = "INVALID_VALUE"
+    default_message = "A value is too long, out of range, or text the database cannot store."
+
+
 class DatabaseUnavailableError(ServiceUnavailableError):
     """The database is unreachable or locked; retrying later may succeed."""
 
@@ -106,6 +121,19 @@ _PG_UNIQUE, _PG_FOREIGN_KEY, _PG_NOT_NULL, _PG_CHECK, _PG_EXCLUSION = (
     "23514",
     "23P01",
 )
+# SQLSTATEs of a value the database refuses (class 22, "data exception"); other
+# class-22 errors (division by zero, a bad regular expression) are the code's own.
+_PG_DATA_REASONS = {
+    "22001": "too_long",  # string_data_right_truncation
+    "22003": "out_of_range",  # numeric_value_out_of_range
+    "22008": "out_of_range",  # datetime_field_overflow
+    "22021": "invalid_text",  # character_not_in_repertoire (NUL)
+    "22P05": "invalid_text",  # untranslatable_character
+}
+# asyncpg refuses an argument before sending it with SQLSTATE 22000; its cause tells why.
+_PG_ARGUMENT_REFUSED = "22000"
+# Connection exceptions, a server shutting down or starting up, too many connections.
+_PG_UNAVAILABLE = frozenset({"57P01", "57P02", "57P03", "53300"})
 _SQLITE_MESSAGE = re.compile(r"^(UNIQUE|FOREIGN KEY|NOT NULL|CHECK) constraint failed(?:: (.*))?$")
 
 
@@ -168,11 +196,39 @@ def _integrity(
     return DuplicateError(details=details, code=code)
 
 
+def _sqlstate(exc: DBAPIError) -> str | None:
+    state = getattr(exc.orig, "sqlstate", None) or getattr(exc.orig, "pgcode", None)
+    return str(state) if state is not None else None
+
+
 def _unavailable(exc: DBAPIError) -> bool:
     if exc.connection_invalidated:
         return True
+    state = _sqlstate(exc)
+    if state is not None:
+        return state.startswith("08") or state in _PG_UNAVAILABLE
     text = str(exc.orig).lower()
     return "database is locked" in text or "database is busy" in text
+
+
+def _data_reason(exc: DBAPIError) -> str | None:
+    """Why the database refused a value, or `None` when the error is not about a value."""
+    state = _sqlstate(exc)
+    if state == _PG_ARGUMENT_REFUSED:
+        # The driver's own refusal (an int beyond int32, a lone surrogate) chains
+        # the Python error that caused it; a wrong Python type stays a server bug.
+        cause = exc.orig.__cause__ if exc.orig is not None else None
+        reason = cause.__cause__ if cause is not None else None
+        if isinstance(reason, OverflowError):
+            return "out_of_range"
+        if isinstance(reason, UnicodeError):
+            return "invalid_text"
+        return None
+    return _PG_DATA_REASONS.get(state) if state is not None else None
+
+
+def _database_unavailable() -> DatabaseUnavailableError:
+    return DatabaseUnavailableError(headers={"Retry-After": "1"})
 
 
 @contextmanager
@@ -184,9 +240,13 @@ def translate_errors(
     Unique (and exclusion) violations become `DuplicateError` (409 `CONFLICT`, or
     the code `codes` maps the constraint name to), foreign-key violations
     `ForeignKeyViolationError` (409), NOT NULL and CHECK violations
-    `ConstraintViolationError` (422), a stale version `StaleVersionError` (409),
-    and a lost connection or a locked SQLite file `DatabaseUnavailableError` (503).
-    The constraint name goes in `details`; SQL and driver text never do.
+    `ConstraintViolationError` (422), a value the database cannot store
+    (too long, out of range, text such as NUL) `InvalidValueError` (422), a
+    stale version `StaleVersionError` (409), and a database that cannot be
+    reached or answers too late (refused or lost connection, connect or
+    statement timeout, no free pooled connection, a locked SQLite file)
+    `DatabaseUnavailableError` (503). The constraint name goes in `details`;
+    SQL, values and driver text never do.
 
     Args:
         codes: Constraint name to error code, for example `{"uq_users_email": "EMAIL_TAKEN"}`.
@@ -201,9 +261,16 @@ def translate_errors(
         raise _integrity(exc, codes or {}, metadata) from exc
     except StaleDataError as exc:
         raise StaleVersionError(details={"reason": "stale_version"}) from exc
-    except (OperationalError, DBAPIError) as exc:
+    except DBAPIError as exc:
         if _unavailable(exc):
-            raise DatabaseUnavailableError(headers={"Retry-After": "1"}) from exc
+            raise _database_unavailable() from exc
+        reason = _data_reason(exc)
+        if reason is not None:
+            raise InvalidValueError(details={"reason": reason}) from exc
         raise
-    except OSError as exc:
-        raise DatabaseUnavailableError(headers={"Retry-After": "1"}) from exc
+    except PoolTimeoutError as exc:  # every pooled connection stayed busy for pool_timeout
+        raise _database_unavailable() from exc
+    except OverflowError as exc:  # SQLite: an integer beyond 64 bits, refused before sending
+        raise InvalidValueError(details={"reason": "out_of_range"}) from exc
+    except OSError as exc:  # refused or unreachable, and the connect or statement timeout
+        raise _database_unavailable() from exc

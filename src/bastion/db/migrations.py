@@ -110,7 +110,10 @@ def run_migrations(
         return
 
     async def online() -> None:
-        engine = create_engine(settings.model_copy(update={"database_url": url}))
+        # A migration may rightly run longer than any request's statement (an index
+        # build): the statement timeout is for serving, not for migrating.
+        migrating = {"database_url": url, "database_statement_timeout": 0}
+        engine = create_engine(settings.model_copy(update=migrating))
         try:
             async with engine.begin() as connection:
                 await connection.run_sync(_run_on, metadata)

@@ -139,7 +139,7 @@ class BaseRepository(RepositoryCore[ModelT, OutT]):
         shape = self._shape()
         where = self._where(filters)
         if params.after is not None:
-            key, last_id = self._cursor_values(params.after, sort_name, column.key)
+            key, last_id = self._cursor_values(params.after, sort_name, column)
             ahead = column < key if descending else column > key
             tie = shape.pk < last_id if descending else shape.pk > last_id
             # The redundant `col <= key` bound keeps a plain range scan on the (col, id) index.

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import Annotated
 
-from fastapi import Depends, Query
+from fastapi import Depends, Query, Request
 
 from bastion.core.errors import ServiceUnavailableError
 from bastion.db.pagination import (
@@ -20,19 +20,27 @@ from bastion.web.dependencies import AppResources, AppSettings
 
 __all__ = ["KeysetQuery", "OffsetQuery", "Uow", "get_uow", "keyset_params", "offset_params"]
 
+# Methods that must not change state (RFC 9110): their transactions only read.
+_SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
-async def get_uow(resources: AppResources) -> AsyncIterator[UnitOfWork]:
+
+async def get_uow(request: Request, resources: AppResources) -> AsyncIterator[UnitOfWork]:
     """Yield the request's unit of work; commit on success, roll back on error.
 
     Used with `scope="function"` (see `Uow`), so the exit, and the commit, run
-    after the endpoint returns and before the response is sent.
+    after the endpoint returns and before the response is sent. A safe method
+    (GET, HEAD, OPTIONS) gets a read-only session: on SQLite its transaction
+    takes the write lock only if it writes, so reads go on while a write runs.
 
     Raises:
         ServiceUnavailableError: The app has no database configured.
     """
-    if resources.sessionmaker is None:
+    sessionmaker = resources.sessionmaker
+    if request.method in _SAFE_METHODS and resources.read_sessionmaker is not None:
+        sessionmaker = resources.read_sessionmaker
+    if sessionmaker is None:
         raise ServiceUnavailableError("The database is not configured.")
-    async with UnitOfWork(resources.sessionmaker) as uow:
+    async with UnitOfWork(sessionmaker) as uow:
         yield uow
 
 

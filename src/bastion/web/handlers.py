@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from http import HTTPStatus
 from typing import TYPE_CHECKING
@@ -14,6 +15,7 @@ from starlette.responses import Response
 from starlette.routing import compile_path
 
 from bastion.core.errors import BastionError
+from bastion.db.errors import DatabaseUnavailableError
 from bastion.web.encoding import UnencodableBodyError
 from bastion.web.responses import error_response, render_error
 
@@ -21,6 +23,8 @@ if TYPE_CHECKING:
     from fastapi import FastAPI
 
 __all__ = ["install_exception_handlers", "validation_details"]
+
+logger = logging.getLogger("bastion.errors")
 
 # Codes for the statuses Starlette and FastAPI raise `HTTPException` with themselves.
 _HTTP_CODES: dict[int, tuple[str, str]] = {
@@ -83,7 +87,21 @@ def _allowed_methods(request: Request) -> str | None:
 
 async def _bastion_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, BastionError)  # noqa: S101  # registered for this type only
+    if isinstance(exc, DatabaseUnavailableError):
+        # An outage fails every request alike: one line each, no traceback.
+        logger.warning("database unavailable: %s", _cause(exc))
     return error_response(exc)
+
+
+def _cause(exc: BaseException) -> str:
+    """The driver error behind `exc`, without the SQL or parameters a wrapper adds."""
+    cause = exc.__cause__
+    if cause is None:
+        return "no cause recorded"
+    original = getattr(cause, "orig", None)
+    if isinstance(original, BaseException):
+        cause = original
+    return f"{type(cause).__name__}: {cause}" if str(cause) else type(cause).__name__
 
 
 async def _http_exception(request: Request, exc: Exception) -> Response:

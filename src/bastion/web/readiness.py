@@ -7,6 +7,8 @@ import logging
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 
+from bastion.core.errors import ServiceUnavailableError
+
 __all__ = ["ReadinessCheck", "ReadyCheck", "run_checks"]
 
 logger = logging.getLogger("bastion.ready")
@@ -31,6 +33,10 @@ async def _run_one(name: str, entry: ReadinessCheck, default_timeout: float) -> 
     except TimeoutError:
         logger.warning("readiness check %r timed out after %.3fs", name, timeout)
         return "timeout"
+    except (OSError, ServiceUnavailableError) as exc:
+        # A dependency that is down fails every probe alike: one line, no traceback.
+        logger.warning("readiness check %r failed: %s", name, type(exc).__name__)
+        return "failed"
     except Exception:
         logger.exception("readiness check %r failed", name)
         return "failed"
