@@ -8,6 +8,7 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 from fastapi import APIRouter, Depends, Request
+from starlette.authentication import SimpleUser, UnauthenticatedUser
 
 from bastion.core.errors import UnauthenticatedError
 from bastion.ratelimit import RateLimit, RateLimiter, by_user, limited_router
@@ -261,3 +262,26 @@ async def test_a_redis_outage_follows_the_policy_and_recovers(
     # Redis is back: counting resumes where it stood (1 hit before the outage).
     assert [r.status_code for r in after] == [200, 200, 429]
     assert math.isclose(int(after[0].headers["ratelimit-remaining"]), 1)
+
+
+async def test_a_user_limit_reads_starlettes_authenticated_user() -> None:
+    router = APIRouter()
+
+    async def starlette_auth(request: Request) -> None:  # as AuthenticationMiddleware does
+        user = request.headers.get("x-user")
+        request.scope["user"] = SimpleUser(user) if user else UnauthenticatedUser()
+
+    @router.get(
+        "/mine",
+        dependencies=[Depends(starlette_auth), Depends(RateLimit("1/minute", key=by_user))],
+    )
+    async def mine() -> dict[str, bool]:
+        return {"ok": True}
+
+    async with serve_as(edge_app(edge_settings(), router)) as client:
+        carol = [await client.get("/api/v1/mine", headers={"x-user": "carol"}) for _ in range(2)]
+        dave = await client.get("/api/v1/mine", headers={"x-user": "dave"})
+        anonymous = await client.get("/api/v1/mine")
+    assert [r.status_code for r in carol] == [200, 429]
+    assert dave.status_code == 200
+    assert anonymous.status_code == 401
