@@ -1,6 +1,6 @@
 """Auth quickstart: models from the mixins, the auth router, and protected routes."""
 
-from fastapi import APIRouter, FastAPI
+from fastapi import APIRouter, Depends, FastAPI
 from sqlalchemy import MetaData
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -18,6 +18,7 @@ from bastion.auth import (
     require_roles,
 )
 from bastion.db import NAMING_CONVENTION
+from bastion.ratelimit import RateLimit, by_user
 
 
 class Base(DeclarativeBase):  # in an app, use `bastion.db.Base` (with Alembic migrations)
@@ -63,6 +64,15 @@ def reports_router() -> APIRouter:
     @router.get("/all", dependencies=[require_roles("admin")])
     async def everything() -> dict[str, bool]:
         return {"admin": True}
+
+    # --8<-- [start:user-limit]
+    # A per-user limit: `by_user` authenticates the caller itself, so it counts each
+    # user apart even though route dependencies run before `CurrentUser`.
+    @router.post("/export", dependencies=[Depends(RateLimit("2/hour", key=by_user))])
+    async def export(user: CurrentUser) -> dict[str, str]:
+        return {"queued_for": str(user.id)}
+
+    # --8<-- [end:user-limit]
 
     return router
 

@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, FastAPI
+from fastapi import APIRouter, Depends, FastAPI, Request
 from pydantic import BaseModel
 
-from bastion import AppResources, BastionSettings, RateLimitedError, create_app
+from bastion import (
+    AppResources,
+    BastionSettings,
+    RateLimitedError,
+    UnauthenticatedError,
+    create_app,
+)
 from bastion.ratelimit import RateLimit, by_user, limited_router
 
 
@@ -35,11 +41,25 @@ def auth_router() -> APIRouter:
     return router
 
 
+async def api_key_user(request: Request) -> None:
+    """Stands for your own authentication: it names the caller for `by_user`.
+
+    (With bastion's auth router mounted, `by_user` authenticates by itself.)
+    """
+    key = request.headers.get("x-api-key")
+    if key is None:
+        raise UnauthenticatedError()
+    request.state.user_id = key  # stands for the key's owner
+
+
 def notes_router() -> APIRouter:
     """A router that limits each user on one costly route."""
     router = APIRouter(prefix="/notes")
 
-    @router.post("/export", dependencies=[Depends(RateLimit("2/hour", key=by_user))])
+    # Dependencies run in order: the one that authenticates comes before the limit.
+    limits = [Depends(api_key_user), Depends(RateLimit("2/hour", key=by_user))]
+
+    @router.post("/export", dependencies=limits)
     async def export() -> dict[str, str]:
         return {"status": "queued"}
 

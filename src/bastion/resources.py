@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from redis.asyncio import Redis
 
     from bastion.auth.kit import AuthState
+    from bastion.ratelimit.keys import UserResolver
 
 __all__ = ["Resources"]
 
@@ -49,6 +50,8 @@ class Resources:
     # --- auth ---
     #: The auth feature (primitives, models, hooks), set when an auth router is mounted.
     auth: AuthState | None = None
+    #: Authenticates a request and names its user, for `by_user` (set by the auth feature).
+    user_resolver: UserResolver | None = None
     #: Set when the lifespan that built these resources has ended.
     closed: bool = False
 

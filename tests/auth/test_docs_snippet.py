@@ -33,3 +33,32 @@ async def test_the_quickstart_registers_logs_in_and_guards_routes(
         mine = await client.get("/api/v1/reports/mine", headers=bearer(token))
         assert mine.json() == {"owner": created.json()["id"]}
         assert (await client.get("/api/v1/reports/all", headers=bearer(token))).status_code == 403
+
+
+async def test_a_per_user_limit_in_route_dependencies_counts_each_user_apart(
+    settings: BastionSettings, tmp_path: Path
+) -> None:
+    snippet = load_snippet("auth_quickstart")
+    db = fast_settings(settings, database_url=f"sqlite+aiosqlite:///{tmp_path / 'u.db'}")
+    engine = create_engine(db)
+    async with engine.begin() as connection:
+        await connection.run_sync(snippet.Base.metadata.create_all)
+    await engine.dispose()
+    async with serve(snippet.build_app(db)) as client:  # every request from one IP
+        tokens = {}
+        for name in ("ada", "bob"):
+            email = f"{name}@example.com"
+            await client.post("/api/v1/auth/register", json={"email": email, "password": PASSWORD})
+            login = await client.post(
+                "/api/v1/auth/login", data={"username": email, "password": PASSWORD}
+            )
+            tokens[name] = bearer(login.json()["access_token"])
+        ada = [await client.post("/api/v1/reports/export", headers=tokens["ada"]) for _ in range(3)]
+        bob = await client.post("/api/v1/reports/export", headers=tokens["bob"])
+        anonymous = await client.post("/api/v1/reports/export")
+    assert [r.status_code for r in ada] == [200, 200, 429]
+    assert ada[1].headers["ratelimit-remaining"] == "0"
+    assert bob.status_code == 200  # one user's calls never spend another's budget
+    assert bob.headers["ratelimit-remaining"] == "1"
+    assert anonymous.status_code == 401
+    assert anonymous.json()["error"]["code"] == "NOT_AUTHENTICATED"

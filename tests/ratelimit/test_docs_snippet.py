@@ -12,11 +12,18 @@ async def test_failed_logins_are_throttled_per_account_and_auth_shares_a_budget(
     async with serve_as(app) as client:
         failures = [(await client.post("/api/v1/auth/login", json=wrong)).json() for _ in range(5)]
         locked = await client.post("/api/v1/auth/login", json=wrong | {"password": "correct horse"})
-        exports = [(await client.post("/api/v1/notes/export")).status_code for _ in range(3)]
+        key = {"x-api-key": "ann"}
+        exports = [
+            (await client.post("/api/v1/notes/export", headers=key)).status_code for _ in range(3)
+        ]
+        other = await client.post("/api/v1/notes/export", headers={"x-api-key": "bob"})
+        anonymous = await client.post("/api/v1/notes/export")
         auth_budget = await client.post("/api/v1/auth/login", json=wrong)
     assert failures == [{"status": "denied"}] * 5
     assert locked.status_code == 429
     assert exports == [200, 200, 429]
+    assert other.status_code == 200  # counted per user, not per IP
+    assert anonymous.status_code == 401
     assert auth_budget.headers["ratelimit-policy"].startswith('"auth";q=10')
 
 

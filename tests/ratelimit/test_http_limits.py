@@ -8,7 +8,9 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 from fastapi import APIRouter, Depends, Request
+from starlette.authentication import SimpleUser, UnauthenticatedUser
 
+from bastion.core.errors import UnauthenticatedError
 from bastion.ratelimit import RateLimit, RateLimiter, by_user, limited_router
 from tests.edge import TcpProxy, clear_redis_keys, edge_app, edge_settings, serve_as
 
@@ -122,9 +124,11 @@ async def test_a_router_from_a_factory_gets_a_stricter_shared_limit_without_fork
 async def test_keys_can_be_the_user_or_anything_custom() -> None:
     router = APIRouter()
 
-    async def authenticate(request: Request) -> None:
-        if user := request.headers.get("x-user"):
-            request.state.user_id = user
+    async def authenticate(request: Request) -> None:  # a host's own authentication
+        user = request.headers.get("x-user")
+        if user is None:
+            raise UnauthenticatedError()
+        request.state.user_id = user
 
     async def by_tenant(request: Request) -> str | None:
         return request.headers.get("x-tenant")
@@ -143,14 +147,29 @@ async def test_keys_can_be_the_user_or_anything_custom() -> None:
     async with serve_as(edge_app(edge_settings(), router)) as client:
         alice = [await client.get("/api/v1/mine", headers={"x-user": "alice"}) for _ in range(2)]
         bob = await client.get("/api/v1/mine", headers={"x-user": "bob"})
-        anonymous = [await client.get("/api/v1/mine") for _ in range(2)]
+        anonymous = await client.get("/api/v1/mine")
         tenants = [await client.get("/api/v1/tenant", headers={"x-tenant": "t1"}) for _ in range(2)]
         untracked = [await client.get("/api/v1/tenant") for _ in range(2)]
     assert [r.status_code for r in alice] == [200, 429]
     assert bob.status_code == 200
-    assert [r.status_code for r in anonymous] == [200, 429]  # falls back to the IP
+    assert anonymous.status_code == 401
     assert [r.status_code for r in tenants] == [200, 429]
     assert [r.status_code for r in untracked] == [200, 200]  # a None key is not counted
+
+
+async def test_a_user_limit_that_cannot_name_the_user_fails_loudly_never_by_ip(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    router = APIRouter()
+
+    @router.get("/export", dependencies=[Depends(RateLimit("5/minute", key=by_user))])
+    async def export() -> dict[str, bool]:
+        return {"ok": True}
+
+    async with serve_as(edge_app(edge_settings(), router)) as client:
+        response = await client.get("/api/v1/export")
+    assert response.status_code == 500
+    assert "RateLimit(key=by_user) found no authenticated user" in caplog.text
 
 
 async def test_a_rotating_forwarded_header_from_an_untrusted_peer_changes_nothing(
@@ -243,3 +262,26 @@ async def test_a_redis_outage_follows_the_policy_and_recovers(
     # Redis is back: counting resumes where it stood (1 hit before the outage).
     assert [r.status_code for r in after] == [200, 200, 429]
     assert math.isclose(int(after[0].headers["ratelimit-remaining"]), 1)
+
+
+async def test_a_user_limit_reads_starlettes_authenticated_user() -> None:
+    router = APIRouter()
+
+    async def starlette_auth(request: Request) -> None:  # as AuthenticationMiddleware does
+        user = request.headers.get("x-user")
+        request.scope["user"] = SimpleUser(user) if user else UnauthenticatedUser()
+
+    @router.get(
+        "/mine",
+        dependencies=[Depends(starlette_auth), Depends(RateLimit("1/minute", key=by_user))],
+    )
+    async def mine() -> dict[str, bool]:
+        return {"ok": True}
+
+    async with serve_as(edge_app(edge_settings(), router)) as client:
+        carol = [await client.get("/api/v1/mine", headers={"x-user": "carol"}) for _ in range(2)]
+        dave = await client.get("/api/v1/mine", headers={"x-user": "dave"})
+        anonymous = await client.get("/api/v1/mine")
+    assert [r.status_code for r in carol] == [200, 429]
+    assert dave.status_code == 200
+    assert anonymous.status_code == 401

@@ -52,6 +52,7 @@ async def test_the_expiry_sweep_runs_at_most_once_per_interval() -> None:
     assert first is not None
     assert storage.timer is first  # no new sweep within the interval
     assert not await storage.acquire_sliding_window_entry("c", limit=5, expiry=60, amount=6)
+    await close_rate_limiter(RateLimiter(storage))
 
 
 def test_the_stock_hooks_the_lean_storage_overrides_still_exist() -> None:
@@ -136,16 +137,56 @@ async def test_limits_own_sliding_window_strategy_counts_alike_on_the_lean_stora
 
 
 async def test_sliding_windows_are_forgotten_once_both_their_windows_ended() -> None:
-    storage = MemoryRateLimitStorage(sweep_interval=0)
+    storage = MemoryRateLimitStorage(sweep_interval=0.01)
     assert await storage.acquire_sliding_window_entry("old", limit=5, expiry=60)
     assert await storage.acquire_sliding_window_entry("new", limit=5, expiry=60)
     index, current, previous, expiry = storage._windows["old"]
     storage._windows["old"] = (index - 2, current, previous, expiry)  # as if 2 windows passed
     assert await storage.get_sliding_window("old", 60) == (0, 0.0, 0, pytest.approx(90, abs=31))
-    await storage.acquire_sliding_window_entry("new", limit=5, expiry=60)  # a sweep runs
+    for _ in range(500):  # the reaper's next sweep, a hundredth of a second away
+        if "old" not in storage._windows:
+            break
+        await asyncio.sleep(0.01)
     assert set(storage._windows) == {"new"}
-    if storage.timer is not None:
-        storage.timer.cancel()
+    await close_rate_limiter(RateLimiter(storage))
+
+
+@pytest.mark.parametrize("strategy", ["sliding-window-counter", "moving-window", "fixed-window"])
+async def test_memory_counters_expire_on_time_without_another_hit(
+    strategy: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    storage = MemoryRateLimitStorage(sweep_interval=0.01)
+    limiter = RateLimiter(storage, strategy=strategy)  # type: ignore[arg-type]
+    for n in range(60):
+        await limiter.hit("5/minute", "login", f"user{n}")
+    await asyncio.sleep(0.1)  # any sweep a hit started runs now, while nothing expired
+    assert storage._windows or storage.storage or storage.events
+    later = time.time() + 3600  # every window ended long ago; nobody hits again
+    monkeypatch.setattr(time, "time", lambda: later)
+    try:
+        timer = storage.timer
+        assert timer is not None
+        await asyncio.wait_for(asyncio.shield(timer), timeout=30)  # the reaper ends by itself
+        assert not storage._windows
+        assert not storage.storage
+        assert not storage.events
+    finally:
+        await close_rate_limiter(limiter)
+
+
+async def test_the_reaper_restarts_when_counting_resumes() -> None:
+    storage = MemoryRateLimitStorage(sweep_interval=0.01)
+    limiter = RateLimiter(storage)
+    try:
+        await limiter.hit("5/second", "k")
+        first = storage.timer
+        assert first is not None
+        await asyncio.wait_for(asyncio.shield(first), timeout=30)  # the window ended: it stops
+        await limiter.hit("5/second", "k")
+        assert storage.timer is not first
+        assert not storage.timer.done()
+    finally:
+        await close_rate_limiter(limiter)
 
 
 @pytest.mark.parametrize("elapsed", [60.0, 75.0, 130.0])

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-import os
+import asyncio
 import threading
 
 import anyio
 import pytest
 
 from bastion import BastionSettings
+from bastion.core.errors import RateLimitedError, ServiceUnavailableError
 from bastion.security import PasswordHasher
+from bastion.security.cpus import available_cpus
 
 
 @pytest.fixture
@@ -25,13 +27,13 @@ class CountingHasher(PasswordHasher):
         self.verify_calls = 0
         self.hash_calls = 0
 
-    async def verify(self, password_hash: str, password: str) -> bool:
+    async def verify(self, password_hash: str, password: str, *, client: str | None = None) -> bool:
         self.verify_calls += 1
-        return await super().verify(password_hash, password)
+        return await super().verify(password_hash, password, client=client)
 
-    async def hash(self, password: str) -> str:
+    async def hash(self, password: str, *, client: str | None = None) -> str:
         self.hash_calls += 1
-        return await super().hash(password)
+        return await super().hash(password, client=client)
 
 
 async def test_the_right_password_verifies_and_a_wrong_one_does_not(
@@ -135,7 +137,7 @@ def test_parameters_and_concurrency_come_from_settings() -> None:
 
 
 def test_concurrency_defaults_to_the_cores_divided_by_the_lanes_of_one_hash() -> None:
-    cores = os.cpu_count() or 1
+    cores = available_cpus()  # the process's own, not the host's count
     assert PasswordHasher(parallelism=1).concurrency == cores
     assert PasswordHasher(parallelism=2).concurrency == max(1, cores // 2)
     assert PasswordHasher(parallelism=cores * 4).concurrency == 1
@@ -175,3 +177,37 @@ async def test_no_more_hashes_run_at_once_than_the_concurrency_allows() -> None:
             group.start_soon(one, index)
     assert len(results) == 8
     assert 1 <= spy.peak <= 2
+
+
+async def test_a_full_queue_refuses_at_once_and_a_client_holds_one_place(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    hasher = PasswordHasher(
+        time_cost=1, memory_cost=1024, parallelism=1, concurrency=1, queue_limit=1
+    )
+    stored = await hasher.hash("the password")
+    gate = threading.Event()
+    original = PasswordHasher._verify_sync
+
+    def held(self: PasswordHasher, password_hash: str, password: str) -> bool:
+        gate.wait(timeout=60)
+        return original(self, password_hash, password)
+
+    monkeypatch.setattr(PasswordHasher, "_verify_sync", held)
+    try:
+        running = asyncio.create_task(hasher.verify(stored, "the password", client="a"))
+        waiting = asyncio.create_task(hasher.verify(stored, "the password", client="b"))
+        await asyncio.sleep(0)  # both are admitted before their first await
+        assert hasher.pending == 2
+        with pytest.raises(RateLimitedError):
+            await hasher.verify(stored, "a guess", client="a")
+        with pytest.raises(ServiceUnavailableError) as full:
+            await hasher.verify(stored, "a guess", client="c")
+        assert int(full.value.headers["Retry-After"]) >= 1
+        gate.set()
+        assert await running
+        assert await waiting
+    finally:
+        gate.set()
+    assert hasher.pending == 0
+    assert await hasher.verify(stored, "the password", client="a")  # its place is free again

@@ -14,6 +14,7 @@ from bastion.auth.dependencies import (
     AuthStateDep,
     CurrentUser,
     Meta,
+    authenticated_user_id,
     current_user,
     get_auth_service,
     get_auth_state,
@@ -31,6 +32,7 @@ from bastion.auth.errors import (
 )
 from bastion.auth.hooks import AuthHooks, RequestMeta
 from bastion.auth.kit import AuthKit, AuthState
+from bastion.auth.mfa import MFA_CHALLENGE_ATTEMPTS
 from bastion.auth.models import (
     AuthModels,
     MfaChallengeMixin,
@@ -59,6 +61,7 @@ from bastion.auth.schemas import (
     normalize_email,
 )
 from bastion.auth.service import ADMIN_ROLE, AuthService, principal_from_claims
+from bastion.auth.throttle import AuthThrottle, Budget
 
 __all__ = [
     "ACCESS_COOKIE",
@@ -66,6 +69,7 @@ __all__ = [
     "AUTH_ROUTES",
     "CSRF_COOKIE",
     "CSRF_HEADER",
+    "MFA_CHALLENGE_ATTEMPTS",
     "REFRESH_COOKIE",
     "AuthConfig",
     "AuthHooks",
@@ -77,6 +81,8 @@ __all__ = [
     "AuthServiceDep",
     "AuthState",
     "AuthStateDep",
+    "AuthThrottle",
+    "Budget",
     "CookieSession",
     "CurrentUser",
     "EmailTakenError",
@@ -109,6 +115,7 @@ __all__ = [
     "UserOut",
     "UserRecord",
     "auth_router",
+    "authenticated_user_id",
     "current_user",
     "get_auth_service",
     "get_auth_state",

@@ -11,7 +11,7 @@ from bastion.auth.models import AuthModels
 from bastion.auth.principal import IssuedTokens, Principal
 from bastion.auth.repositories import AuthRepository, UserRecord
 from bastion.auth.schemas import UserOut
-from bastion.core.errors import RateLimitedError
+from bastion.auth.throttle import AuthThrottle, Report
 from bastion.db.uow import UnitOfWork
 from bastion.ratelimit.limiter import RateLimiter
 from bastion.security.crypto import generate_token, hash_token
@@ -31,31 +31,36 @@ class AuthCore:
         kit: AuthKit,
         limiter: RateLimiter,
         hooks: AuthHooks | None = None,
+        report: Report | None = None,
     ) -> None:
-        """Bind the service to a unit of work, the host's models and the primitives."""
+        """Bind the service to a unit of work, the host's models and the primitives.
+
+        Args:
+            uow: The request's unit of work.
+            models: The host's auth models.
+            kit: The primitives and auth settings.
+            limiter: The app's limiter; the throttles count on its storage.
+            hooks: The host's lifecycle hooks.
+            report: Receives throttle results for the response's `RateLimit-*` headers.
+        """
         self.uow = uow
         self.models = models
         self.kit = kit
-        self.limiter = limiter
         self.hooks = hooks or AuthHooks()
         self.repo = AuthRepository(uow.session, models)
+        self.throttle = AuthThrottle(limiter, kit, report)
 
     @staticmethod
     def user_out(user: UserRecord) -> UserOut:
         """The public view of a user record."""
         return UserOut.model_validate(user, from_attributes=True)
 
-    async def _throttle(self, *key: str) -> None:
-        """Spend one attempt of the (IP, account) budget; 429 when it is used up."""
-        result = await self.limiter.hit(self.kit.login_limit, *key, name="login")
-        if not result.allowed:
-            raise RateLimitedError(
-                headers={"Retry-After": str(result.retry_after)},
-                details={"retry_after": result.retry_after},
-            )
-
-    async def _forgive(self, *key: str) -> None:
-        await self.limiter.reset(self.kit.login_limit, *key)
+    async def _spend_hash(self, meta: RequestMeta | None) -> str | None:
+        """Count a password hash in the client's budget; the client the hasher knows it by."""
+        ip = None if meta is None else meta.ip
+        if ip is not None:
+            await self.throttle.spend(self.throttle.hashing(ip))
+        return ip
 
     async def _issue(
         self,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Annotated
 
 from fastapi import Depends
@@ -16,6 +17,7 @@ from bastion.auth.principal import Principal
 from bastion.auth.service import AuthService, authenticate_token
 from bastion.core.errors import PermissionDeniedError, ServiceUnavailableError
 from bastion.ratelimit.client_ip import client_ip
+from bastion.ratelimit.headers import report_rate_limit
 from bastion.resources import Resources
 from bastion.security.errors import CsrfFailedError
 from bastion.web.database import Uow
@@ -26,6 +28,7 @@ __all__ = [
     "AuthStateDep",
     "CurrentUser",
     "Meta",
+    "authenticated_user_id",
     "current_user",
     "get_auth_service",
     "get_auth_state",
@@ -53,10 +56,20 @@ async def get_auth_state(resources: AppResources) -> AuthState:
 AuthStateDep = Annotated[AuthState, Depends(get_auth_state)]
 
 
-async def get_auth_service(uow: Uow, state: AuthStateDep, resources: AppResources) -> AuthService:
-    """The request's `AuthService`, on the request's unit of work."""
+async def get_auth_service(
+    request: Request, uow: Uow, state: AuthStateDep, resources: AppResources
+) -> AuthService:
+    """The request's `AuthService`, on the request's unit of work.
+
+    Its throttles report to the request's `RateLimit-*` headers.
+    """
     return AuthService(
-        uow, models=state.models, kit=state.kit, limiter=resources.limiter, hooks=state.hooks
+        uow,
+        models=state.models,
+        kit=state.kit,
+        limiter=resources.limiter,
+        hooks=state.hooks,
+        report=partial(report_rate_limit, request.scope),
     )
 
 
@@ -107,6 +120,9 @@ async def current_user(request: Request) -> Principal:
         CsrfFailedError: Cookie mode, unsafe method, CSRF token missing or wrong (403).
         ServiceUnavailableError: No auth router is mounted.
     """
+    known = getattr(request.state, "principal", None)
+    if isinstance(known, Principal):  # authenticated earlier in this request (`by_user`)
+        return known
     resources = _resources(request)
     state = resources.auth
     if state is None:
@@ -126,7 +142,21 @@ async def current_user(request: Request) -> Principal:
         if not kit.csrf.verify_double_submit(header, cookie, str(principal.session_id)):
             raise CsrfFailedError()
     request.state.user_id = str(principal.id)
+    request.state.principal = principal
     return principal
+
+
+async def authenticated_user_id(request: Request) -> str:
+    """The id of the request's authenticated user, as `current_user` finds it.
+
+    The auth feature's `Resources.user_resolver`: `by_user` rate limits call
+    it when no dependency authenticated the request before them.
+
+    Raises:
+        NotAuthenticatedError: No credentials (401).
+        InvalidTokenError: Bad, expired or revoked credentials (401).
+    """
+    return str((await current_user(request)).id)
 
 
 #: The authenticated caller; 401 without valid credentials.

@@ -10,8 +10,9 @@ from bastion.auth.hooks import AuthHooks
 from bastion.auth.models import AuthModels
 from bastion.auth.principal import Principal
 from bastion.core.settings import BastionSettings
+from bastion.ratelimit.limiter import parse_limit
 from bastion.security.clock import Clock, system_clock
-from bastion.security.crypto import SecretBox
+from bastion.security.crypto import SecretBox, derive_key
 from bastion.security.csrf import CsrfTokens
 from bastion.security.passwords import PasswordHasher
 from bastion.security.policy import PasswordCheck, PasswordPolicy
@@ -41,6 +42,9 @@ class AuthKit:
         refresh_ttl: Refresh-token lifetime, in seconds.
         absolute_ttl: Absolute lifetime of a refresh family, in seconds.
         login_limit: Failed-attempt budget per (client IP, account), `limits` notation.
+        account_limit: Failed-attempt budget per account from any IP.
+        hash_limit: Password hashes per client IP (None: sized from the hash rate).
+        throttle_key: Keys the hashes that name accounts in throttle keys.
         stateless: Skip the per-request session liveness check.
         cookie_mode: Issue tokens in cookies too, and check CSRF on cookie-authenticated writes.
     """
@@ -56,6 +60,9 @@ class AuthKit:
     refresh_ttl: int
     absolute_ttl: int
     login_limit: str
+    account_limit: str
+    hash_limit: str | None
+    throttle_key: bytes = field(repr=False)
     stateless: bool
     cookie_mode: bool
     #: Access tokens already verified, with their expiry: a repeat skips the signature
@@ -79,7 +86,14 @@ class AuthKit:
 
         Returns:
             The kit.
+
+        Raises:
+            ValueError: A throttle limit is not valid `limits` notation.
         """
+        for limit in (settings.auth_login_limit, settings.auth_account_limit):
+            parse_limit(limit)
+        if settings.auth_hash_limit is not None:
+            parse_limit(settings.auth_hash_limit)
         return cls(
             hasher=PasswordHasher.from_settings(settings),
             policy=PasswordPolicy.from_settings(settings, checks=password_checks),
@@ -92,6 +106,9 @@ class AuthKit:
             refresh_ttl=settings.refresh_token_ttl,
             absolute_ttl=settings.refresh_token_absolute_ttl,
             login_limit=settings.auth_login_limit,
+            account_limit=settings.auth_account_limit,
+            hash_limit=settings.auth_hash_limit,
+            throttle_key=derive_key(settings.secret_key, "auth-throttle"),
             stateless=settings.auth_stateless_tokens,
             cookie_mode=settings.auth_cookie_mode,
         )

@@ -13,7 +13,11 @@ from bastion.auth.schemas import MfaSetup, RecoveryCodesOut
 from bastion.security.errors import DecryptionError, InvalidTokenError
 from bastion.security.tokens import MFA_TOKEN_TYPE
 
-__all__ = ["MfaSteps"]
+__all__ = ["MFA_CHALLENGE_ATTEMPTS", "MfaSteps"]
+
+#: Codes one MFA challenge (one login's `mfa_token`) may be tried with: after this many
+#: wrong ones it is dead, and only a new login (the password again) gives another.
+MFA_CHALLENGE_ATTEMPTS = 5
 
 
 class MfaSteps(AuthCore):
@@ -54,16 +58,22 @@ class MfaSteps(AuthCore):
         Security state that must outlive any error after it: an error response
         rolls the request back, and a code that was accepted, then un-spent by a
         failing hook or a lost race, could be replayed by whoever saw it. Only
-        reads precede it in the transaction, so nothing else commits with it.
+        reads, and at login the challenge's spent try (security state too),
+        precede it in the transaction, so nothing else commits with it.
         """
         await self.uow.commit()
 
     async def verify_mfa(self, mfa_token: str, code: str, meta: RequestMeta) -> IssuedTokens:
         """Finish a login with the second factor; the MFA token is spent on success.
 
+        Each try spends one of the challenge's `MFA_CHALLENGE_ATTEMPTS`: after
+        that many wrong codes it is dead (`INVALID_TOKEN`), whatever IPs tried.
+        Wrong codes also count per (client IP, user) and per user, as in `login`.
+
         Raises:
-            InvalidTokenError: The MFA token is unknown, expired, already used or not one.
-            RateLimitedError: Too many wrong codes for this IP and account.
+            InvalidTokenError: The MFA token is unknown, expired, used, out of tries or not one.
+            RateLimitedError: Too many wrong codes for this IP and user, or for this user.
+            ServiceUnavailableError: The limiter's storage is down (the throttle fails closed).
             InvalidMfaCodeError: The code is wrong or already used.
         """
         claims = self.kit.tokens.decode(mfa_token, token_type=MFA_TOKEN_TYPE)
@@ -71,19 +81,23 @@ class MfaSteps(AuthCore):
             user_id, challenge = uuid.UUID(claims.subject), uuid.UUID(str(claims.session_id))
         except ValueError as exc:
             raise InvalidTokenError("claims") from exc
+        budgets = self.throttle.mfa(user_id, meta.ip or "-")
+        await self.throttle.check(budgets)
         now = self.kit.now()
-        if not await self.repo.challenge_open(challenge, user_id, now):
+        if not await self.repo.try_challenge(challenge, user_id, now, MFA_CHALLENGE_ATTEMPTS):
             raise InvalidTokenError("challenge")
-        key = ("mfa", meta.ip or "-", str(user_id))
-        await self._throttle(*key)
         user = await self.repo.user_by_id(user_id)
         if user is None or not user.is_active or not user.mfa_enabled:
             raise InvalidTokenError("inactive")
         if not await self._second_factor(user, code):
+            # Security state that must outlive this error response: the try the
+            # challenge just spent. Committed on purpose; the error rolls back the rest.
+            await self.uow.commit()
+            await self.throttle.fail(budgets)
             raise InvalidMfaCodeError()
         if not await self.repo.use_challenge(challenge, user_id, now):
             raise InvalidTokenError("challenge")
-        await self._forgive(*key)
+        await self.throttle.forgive(budgets)
         issued = await self._issue(user, meta)
         await self.hooks.after_login(self.user_out(user), meta)
         return issued
@@ -113,6 +127,7 @@ class MfaSteps(AuthCore):
         Raises:
             MfaStateError: Already on (`MFA_ALREADY_ENABLED`) or not set up (`MFA_NOT_SET_UP`).
             InvalidMfaCodeError: The code is wrong.
+            RateLimitedError: Too many wrong codes for this user.
         """
         user = await self._user(principal)
         if user.mfa_enabled:
@@ -120,13 +135,14 @@ class MfaSteps(AuthCore):
         secret = self._secret(user)
         if secret is None:
             raise MfaStateError("Call /mfa/setup first.", code="MFA_NOT_SET_UP")
-        key = ("mfa", str(user.id))
-        await self._throttle(*key)
+        budgets = self.throttle.mfa(user.id)
+        await self.throttle.check(budgets)
         step = self.kit.totp.verify(secret, code, last_step=user.totp_last_step)
         if step is None or not await self.repo.claim_totp_step(user.id, step):
+            await self.throttle.fail(budgets)
             raise InvalidMfaCodeError()
         await self._keep_spent()
-        await self._forgive(*key)
+        await self.throttle.forgive(budgets)
         codes = self.kit.recovery.generate()
         now = self.kit.now()
         await self.repo.replace_recovery_codes(user.id, codes.hashes)
@@ -141,15 +157,17 @@ class MfaSteps(AuthCore):
         Raises:
             MfaStateError: MFA is not on (`MFA_NOT_ENABLED`).
             InvalidMfaCodeError: The code is wrong (MFA stays on).
+            RateLimitedError: Too many wrong codes for this user.
         """
         user = await self._user(principal)
         if not user.mfa_enabled:
             raise MfaStateError("MFA is not enabled.", code="MFA_NOT_ENABLED")
-        key = ("mfa", str(user.id))
-        await self._throttle(*key)
+        budgets = self.throttle.mfa(user.id)
+        await self.throttle.check(budgets)
         if not await self._second_factor(user, code):
+            await self.throttle.fail(budgets)
             raise InvalidMfaCodeError()
-        await self._forgive(*key)
+        await self.throttle.forgive(budgets)
         now = self.kit.now()
         await self.repo.replace_recovery_codes(user.id, [])
         await self.repo.update_user(

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import ClassVar
 
-from sqlalchemy import JSON, ForeignKey, Index, String, Uuid
+from sqlalchemy import JSON, ForeignKey, Index, String, Uuid, text
 from sqlalchemy.orm import Mapped, declared_attr, mapped_column
 
 from bastion.db.base import UTCDateTime
@@ -101,10 +101,15 @@ class RecoveryCodeMixin(UUIDPrimaryKeyMixin, _UserOwned):
 
 
 class MfaChallengeMixin(UUIDPrimaryKeyMixin, _UserOwned):
-    """A pending second factor: the `mfa_token` names it, and it is spent once."""
+    """A pending second factor: the `mfa_token` names it, and it is spent once.
+
+    `attempts` counts the codes tried; at `MFA_CHALLENGE_ATTEMPTS` wrong ones
+    the challenge is dead (a new login makes another).
+    """
 
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+    attempts: Mapped[int] = mapped_column(default=0, server_default=text("0"), nullable=False)
 
 
 @dataclass(frozen=True, slots=True)

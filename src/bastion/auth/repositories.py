@@ -315,15 +315,28 @@ class AuthRepository:
         return challenge_id
 
     @_translated
-    async def challenge_open(
-        self, challenge_id: uuid.UUID, user_id: uuid.UUID, now: datetime
+    async def try_challenge(
+        self, challenge_id: uuid.UUID, user_id: uuid.UUID, now: datetime, max_attempts: int
     ) -> bool:
-        """Whether a challenge exists for this user, unused and unexpired."""
+        """Spend one try of an open challenge atomically; whether it was open.
+
+        False when the challenge is used, expired, or out of tries (`max_attempts`
+        spent). Concurrent tries queue on the row's lock, so the count is exact.
+        """
         c = self.m.mfa_challenge
-        stmt = select(c.id).where(
-            c.id == challenge_id, c.user_id == user_id, c.used_at.is_(None), c.expires_at > now
+        stmt = (
+            update(c)
+            .where(
+                c.id == challenge_id,
+                c.user_id == user_id,
+                c.used_at.is_(None),
+                c.expires_at > now,
+                c.attempts < max_attempts,
+            )
+            .values(attempts=c.attempts + 1)
+            .execution_options(**_NO_SYNC)
         )
-        return (await self.session.execute(stmt)).first() is not None
+        return _rowcount(await self.session.execute(stmt)) == 1
 
     @_translated
     async def use_challenge(

@@ -16,7 +16,14 @@ from bastion.auth.cookies import (
     clear_auth_cookies,
     set_auth_cookies,
 )
-from bastion.auth.dependencies import AuthServiceDep, AuthStateDep, CurrentUser, Meta, current_user
+from bastion.auth.dependencies import (
+    AuthServiceDep,
+    AuthStateDep,
+    CurrentUser,
+    Meta,
+    authenticated_user_id,
+    current_user,
+)
 from bastion.auth.errors import NotAuthenticatedError
 from bastion.auth.forms import LoginForm
 from bastion.auth.kit import AuthKit, AuthState
@@ -144,6 +151,7 @@ def auth_router(
         # The dummy hash for unknown e-mails is made now, so the first one costs one verify.
         await kit.hasher.warm_up()
         resources.auth = AuthState(kit=kit, models=config.models, hooks=config.hooks)
+        resources.user_resolver = authenticated_user_id  # `by_user` limits authenticate with it
         yield
 
     router = APIRouter(prefix=prefix, tags=list(tags), route_class=NoStoreRoute, lifespan=lifespan)
@@ -175,11 +183,11 @@ def auth_router(
         "POST",
         status_code=status.HTTP_201_CREATED,
         response_model=user_schema,
-        responses=error_responses(403, 409, 422, 503),
+        responses=error_responses(403, 409, 422, 429, 503),
         summary="Create an account",
     )
-    async def register(data: UserCreate, service: AuthServiceDep) -> BaseModel:
-        return await service.register(data, user_schema)
+    async def register(data: UserCreate, service: AuthServiceDep, meta: Meta) -> BaseModel:
+        return await service.register(data, user_schema, meta)
 
     register.__annotations__["data"] = config.user_create_schema
 
@@ -303,9 +311,9 @@ def auth_router(
         summary="Change the password (other sessions are revoked)",
     )
     async def password(
-        data: PasswordChange, principal: CurrentUser, service: AuthServiceDep
+        data: PasswordChange, principal: CurrentUser, service: AuthServiceDep, meta: Meta
     ) -> Response:
-        await service.change_password(principal, data.current_password, data.new_password)
+        await service.change_password(principal, data.current_password, data.new_password, meta)
         return Response(status_code=status.HTTP_204_NO_CONTENT)
 
     @add(

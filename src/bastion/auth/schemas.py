@@ -13,6 +13,7 @@ import idna
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from bastion.auth.models import EMAIL_MAX_LENGTH
+from bastion.security.passwords import MAX_PASSWORD_BYTES
 
 __all__ = [
     "CookieSession",
@@ -28,6 +29,7 @@ __all__ = [
     "UserCreate",
     "UserOut",
     "normalize_email",
+    "password_within_bytes",
 ]
 
 # One "@", no spaces or control characters, a dot in the domain: the rest is the
@@ -41,9 +43,6 @@ _EMAIL_INPUT = rf"^[ \t\n\r]*{_CHAR}+@{_CHAR}+\.{_CHAR}+[ \t\n\r]*$"
 # unassigned code points, and every kind of space: invisible or unstable in an
 # address, and the stuff of look-alikes.
 _REFUSED_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Co", "Cn", "Zs", "Zl", "Zp"})
-#: Longest password a request may carry; the policy's own maximum (128) is far below
-#: it and reports WEAK_PASSWORD, this only keeps megabyte bodies from being hashed.
-PASSWORD_INPUT_MAX = 4096
 
 
 def _ascii_domain(domain: str) -> str:
@@ -112,10 +111,22 @@ NormalizedEmail = Annotated[
     ),
     AfterValidator(_email),
 ]
-_Password = Annotated[str, Field(min_length=1, max_length=PASSWORD_INPUT_MAX)]
+
+
+def password_within_bytes(value: str) -> str:
+    """Refuse a password over `MAX_PASSWORD_BYTES` UTF-8 bytes (a 422, before any hashing)."""
+    if len(value.encode("utf-8", "surrogatepass")) > MAX_PASSWORD_BYTES:
+        raise ValueError(f"at most {MAX_PASSWORD_BYTES} bytes")
+    return value
+
+
+_Password = Annotated[
+    str, Field(min_length=1, max_length=MAX_PASSWORD_BYTES), AfterValidator(password_within_bytes)
+]
 # A new password is judged by the policy alone, so that any length it refuses is a
-# 422 WEAK_PASSWORD with its reason, never a generic validation error; the schema
-# shows the default policy's bounds (the body limit bounds what is read).
+# 422 WEAK_PASSWORD with its reason, never a generic validation error (the policy
+# refuses one over MAX_PASSWORD_BYTES too, before any hashing); the schema shows the
+# default policy's bounds (the body limit bounds what is read).
 _NewPassword = Annotated[
     str,
     Field(

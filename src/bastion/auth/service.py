@@ -133,8 +133,11 @@ class AuthService(MfaSteps):
         *,
         roles: Sequence[str] = (),
         extra: Mapping[str, object] | None = None,
+        meta: RequestMeta | None = None,
     ) -> UserOut:
         """Create a user after the password policy; 409 `EMAIL_TAKEN` on a duplicate.
+
+        With `meta`, the hash counts in the client IP's hashing budget.
 
         Returns:
             The new user, without its password hash.
@@ -142,10 +145,13 @@ class AuthService(MfaSteps):
         Raises:
             WeakPasswordError: The password fails the policy (422, with reasons).
             EmailTakenError: The e-mail is taken.
+            RateLimitedError: The hashing budget is spent, or the client has a hash under way.
+            ServiceUnavailableError: The hash queue is full.
         """
         email = normalize_email(email)
         await self.kit.policy.validate(password, email=email)
-        password_hash = await self.kit.hasher.hash(password)
+        client = await self._spend_hash(meta)
+        password_hash = await self.kit.hasher.hash(password, client=client)
         try:
             user = await self.repo.add_user(
                 email=email,
@@ -160,10 +166,12 @@ class AuthService(MfaSteps):
         await self.hooks.after_register(created)
         return created
 
-    async def register(self, data: UserCreate, schema: type[SchemaT]) -> SchemaT:
+    async def register(
+        self, data: UserCreate, schema: type[SchemaT], meta: RequestMeta | None = None
+    ) -> SchemaT:
         """Register a user from `data` (extra fields of a host subclass become columns)."""
         extra = data.model_dump(exclude={"email", "password"})
-        user = await self.create_user(data.email, data.password, extra=extra)
+        user = await self.create_user(data.email, data.password, extra=extra, meta=meta)
         return await self.load_user(user.id, schema)
 
     async def load_user(self, user_id: uuid.UUID, schema: type[SchemaT]) -> SchemaT:
@@ -184,26 +192,32 @@ class AuthService(MfaSteps):
         """Check a password; issue tokens, or an MFA token when MFA is on.
 
         Every failure (unknown e-mail, wrong password, inactive account) costs
-        exactly one hash verification and raises the same error. Failed attempts
-        count against the (client IP, e-mail) budget; over it, every attempt,
-        right password included, is refused with 429 until the window frees up.
+        exactly one hash verification and raises the same error. Failures count
+        per (client IP, e-mail) and per e-mail (`AuthThrottle.login`), checked
+        before and counted after the verdict: an outage spends nothing.
 
         Raises:
-            RateLimitedError: Too many failed attempts for this IP and account.
+            RateLimitedError: A budget is spent, or the client has a hash under way.
+            ServiceUnavailableError: The throttle's storage is down, or the hash queue full.
             InvalidCredentialsError: The credentials do not open an active account.
         """
         email = normalize_email(username)
-        key = ("login", meta.ip or "-", email)
-        await self._throttle(*key)
+        budgets = self.throttle.login(meta.ip, email)
+        await self.throttle.check(budgets)
         user = await self.repo.user_by_email(email)
         # End the read before the slow hash: no connection, lock or snapshot is held
         # while argon2 runs (on SQLite a stale read snapshot could not write afterwards).
         await self.uow.rollback()
+        client = await self._spend_hash(meta)
         if user is None:
-            await self.kit.hasher.verify_dummy(password)
-        elif await self.kit.hasher.verify(user.password_hash, password) and user.is_active:
-            await self._forgive(*key)
+            await self.kit.hasher.verify_dummy(password, client=client)
+        elif (
+            await self.kit.hasher.verify(user.password_hash, password, client=client)
+            and user.is_active
+        ):
+            await self.throttle.forgive(budgets)
             return await self._after_password(user, password, meta)
+        await self.throttle.fail(budgets)
         await self.hooks.after_failed_login(email, meta)
         raise InvalidCredentialsError()
 
@@ -211,7 +225,7 @@ class AuthService(MfaSteps):
         self, user: UserRecord, password: str, meta: RequestMeta
     ) -> IssuedTokens | MfaPending:
         if self.kit.hasher.needs_rehash(user.password_hash):
-            new_hash = await self.kit.hasher.hash(password)
+            new_hash = await self.kit.hasher.hash(password, client=meta.ip)
             await self.repo.update_user(user.id, self.kit.now(), password_hash=new_hash)
         if user.mfa_enabled:
             expires = self.kit.now() + timedelta(seconds=self.kit.tokens.mfa_ttl)
@@ -303,23 +317,32 @@ class AuthService(MfaSteps):
         return replace(principal, roles=frozenset(roles))
 
     # -- account ---------------------------------------------------------------------
-    async def change_password(self, principal: Principal, current: str, new: str) -> None:
+    async def change_password(
+        self, principal: Principal, current: str, new: str, meta: RequestMeta | None = None
+    ) -> None:
         """Change the password; revoke every other session of the user.
+
+        Wrong current passwords count as in `login` (`AuthThrottle.password`).
 
         Raises:
             InvalidCredentialsError: `current` is wrong.
             WeakPasswordError: `new` fails the policy.
+            RateLimitedError: A budget is spent, or the client has a hash under way.
+            ServiceUnavailableError: The throttle's storage is down, or the hash queue full.
         """
         user = await self._user(principal)
         await self.uow.rollback()  # as in `login`: hold nothing while argon2 runs
-        key = ("password", str(user.id))
-        await self._throttle(*key)
-        if not await self.kit.hasher.verify(user.password_hash, current):
+        budgets = self.throttle.password(user.id, user.email)
+        await self.throttle.check(budgets)
+        client = await self._spend_hash(meta)
+        if not await self.kit.hasher.verify(user.password_hash, current, client=client):
+            await self.throttle.fail(budgets)
             raise InvalidCredentialsError()
-        await self._forgive(*key)
+        await self.throttle.forgive(budgets)
         await self.kit.policy.validate(new, email=user.email)
         now = self.kit.now()
-        await self.repo.update_user(user.id, now, password_hash=await self.kit.hasher.hash(new))
+        new_hash = await self.kit.hasher.hash(new, client=client)
+        await self.repo.update_user(user.id, now, password_hash=new_hash)
         await self.repo.revoke_families(now, user_id=user.id, keep_family=principal.session_id)
         await self.hooks.after_password_change(self.user_out(user))
 

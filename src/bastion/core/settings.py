@@ -221,7 +221,7 @@ class BastionSettings(BaseSettings):
     )
     ratelimit_fail_open: bool = Field(
         default=True,
-        description="On a storage outage serve the request (log and count); false answers 503.",
+        description="On a storage outage serve the request (log and count); false answers 503. The auth throttles always fail closed.",
     )
     ratelimit_outage_cooldown: float = Field(
         default=1.0,
@@ -285,7 +285,12 @@ class BastionSettings(BaseSettings):
     password_hash_concurrency: int | None = Field(
         default=None,
         ge=1,
-        description="Hashes computed at once in worker threads; unset means CPU count / parallelism (at least 1).",
+        description="Hashes computed at once in worker threads; unset means the CPUs the process may use (affinity, cgroup quota) / parallelism (at least 1).",
+    )
+    password_hash_queue: int | None = Field(
+        default=None,
+        ge=0,
+        description="Hashes that may wait for a worker; beyond, 503 at once. Unset: 5 seconds of hashing at the rate measured at start-up.",
     )
     password_min_length: int = Field(
         default=12, ge=1, description="Shortest accepted password, in characters."
@@ -347,6 +352,14 @@ class BastionSettings(BaseSettings):
     auth_login_limit: str = Field(
         default="5/minute",
         description="Failed logins (and MFA codes) allowed per client IP and account (`limits` notation).",
+    )
+    auth_account_limit: str = Field(
+        default="100/hour",
+        description="Failed logins (and, apart, MFA codes) allowed per account from any IP (`limits` notation).",
+    )
+    auth_hash_limit: str | None = Field(
+        default=None,
+        description="Password hashes (login, registration, password change) per client IP; unset: half the hash rate measured at start-up, per minute.",
     )
     auth_stateless_tokens: bool = Field(
         default=False,

@@ -18,7 +18,7 @@ from bastion.ratelimit.headers import (
     rate_limit_headers,
     report_rate_limit,
 )
-from bastion.ratelimit.keys import KeyFunc, by_ip, by_user
+from bastion.ratelimit.keys import KeyFunc, UserResolver, by_ip, by_user
 from bastion.ratelimit.limiter import Limit, RateLimiter, Strategy, parse_limit
 from bastion.ratelimit.memory import MemoryRateLimitStorage
 from bastion.ratelimit.redis_window import RedisSlidingWindow
@@ -39,6 +39,7 @@ __all__ = [
     "RedisSlidingWindow",
     "Strategy",
     "TrustedProxies",
+    "UserResolver",
     "by_ip",
     "by_user",
     "client_ip",

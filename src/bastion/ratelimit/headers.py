@@ -42,7 +42,7 @@ class RateLimitReport:
         self.result: RateLimitResult | None = None
 
     def add(self, result: RateLimitResult) -> None:
-        """Keep `result` if it leaves less remaining (ties: the later reset wins)."""
+        """Keep `result` if it is closer to exhaustion (see `tighter`)."""
         self.result = tighter(self.result, result)
 
     @staticmethod
@@ -62,11 +62,18 @@ class RateLimitSink(Protocol):
 
 
 def tighter(current: RateLimitResult | None, result: RateLimitResult) -> RateLimitResult:
-    """The limit of the two with the least remaining (ties: the later reset)."""
-    if (
-        current is None
-        or result.remaining < current.remaining
-        or (result.remaining == current.remaining and result.reset_after > current.reset_after)
+    """The limit of the two closer to exhaustion.
+
+    A refusal wins over a limit that let the request through, so a 429's
+    `RateLimit-Reset` is the refusing limit's, equal to its `Retry-After`;
+    otherwise the least remaining wins (ties: the later reset).
+    """
+    if current is None:
+        return result
+    if result.allowed != current.allowed:
+        return current if result.allowed else result
+    if result.remaining < current.remaining or (
+        result.remaining == current.remaining and result.reset_after > current.reset_after
     ):
         return result
     return current

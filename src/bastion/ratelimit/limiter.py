@@ -42,6 +42,14 @@ _STRATEGIES: dict[str, type[LimitsStrategy]] = {
 }
 _NEVER = -math.inf
 _new_tuple = tuple.__new__
+
+
+def _wall_clock() -> float:
+    # `time.time` looked up at each call, as `limits` stamps its entries: a clock
+    # that tests move (by patching `time.time`) moves both alike.
+    return time.time()
+
+
 # Storage outages are logged at most this often (seconds); every one is counted.
 _LOG_EVERY = 10.0
 
@@ -80,7 +88,7 @@ class RateLimiter:
         strategy: Strategy = "sliding-window-counter",
         key_prefix: str = "bastion",
         fail_open: bool = True,
-        clock: Callable[[], float] = time.time,
+        clock: Callable[[], float] = _wall_clock,
         outage_cooldown: float = 1.0,
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
@@ -123,6 +131,26 @@ class RateLimiter:
         self.outage_cooldown = outage_cooldown
         self._monotonic = monotonic
         self._down_until = -math.inf
+        self._strict: RateLimiter | None = None
+
+    def strict(self) -> RateLimiter:
+        """The limiter for security budgets, on this limiter's storage and key prefix.
+
+        It counts exactly, with the moving window (at most the limit in ANY span
+        of the window, which a sliding window counter only approximates), and
+        fails closed (503 on an outage) whatever `fail_open` says. Built once.
+        """
+        if self._strict is None:
+            self._strict = RateLimiter(
+                self.storage,
+                strategy="moving-window",
+                key_prefix=self.key_prefix,
+                fail_open=False,
+                clock=self._clock,
+                outage_cooldown=self.outage_cooldown,
+                monotonic=self._monotonic,
+            )
+        return self._strict
 
     def _item(self, limit: Limit) -> RateLimitItem:
         if isinstance(limit, RateLimitItem):

@@ -12,7 +12,7 @@ import anyio.to_thread
 
 from bastion.core.settings import BastionSettings
 from bastion.security.errors import WeakPasswordError
-from bastion.security.passwords import normalize_password
+from bastion.security.passwords import MAX_PASSWORD_BYTES, normalize_password
 
 __all__ = [
     "PasswordCheck",
@@ -123,7 +123,10 @@ class PasswordPolicy:
         length = len(normalized)
         if length < self.min_length:
             reasons.append(WeakPasswordReason.TOO_SHORT)
-        if length > self.max_length:
+        # Whatever the configured maximum, never more than the hasher is handed.
+        if length > self.max_length or len(password.encode("utf-8", "surrogatepass")) > (
+            MAX_PASSWORD_BYTES
+        ):
             reasons.append(WeakPasswordReason.TOO_LONG)
         folded = normalized.casefold()
         if load_common_passwords.cache_info().currsize:
