@@ -20,13 +20,14 @@ def test_reads_bastion_prefixed_environment(monkeypatch: pytest.MonkeyPatch) -> 
     assert settings.environment is Environment.TEST
     assert settings.app_name == "orders"
     assert settings.api_prefix == "/api/v2"
-    assert settings.redis_url == "redis://127.0.0.1:6379/3"
+    assert settings.redis_url is not None
+    assert settings.redis_url.get_secret_value() == "redis://127.0.0.1:6379/3"
 
 
 def test_defaults_suit_development() -> None:
     settings = BastionSettings()
     assert settings.environment is Environment.DEVELOPMENT
-    assert settings.database_url.startswith("sqlite+aiosqlite://")
+    assert settings.database_url.get_secret_value().startswith("sqlite+aiosqlite://")
     assert settings.redis_url is None
     assert settings.docs_active
     assert not settings.json_logs
