@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from pydantic import ValidationError
 
@@ -90,3 +92,38 @@ def test_bad_api_prefix_is_refused(prefix: str) -> None:
 def test_unknown_environment_is_refused() -> None:
     with pytest.raises(ValidationError):
         BastionSettings(environment="staging")
+
+
+def test_production_refuses_to_default_to_a_sqlite_file_naming_the_variable(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.delenv("BASTION_DATABASE_URL", raising=False)
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(ValidationError, match="BASTION_DATABASE_URL") as caught:
+        BastionSettings(environment="production", secret_key=STRONG)
+    assert "bastion.db" not in str(caught.value)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_production_takes_the_database_url_from_the_environment(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("BASTION_DATABASE_URL", "postgresql+asyncpg://db.internal/app")
+    settings = BastionSettings(environment="production", secret_key=STRONG)
+    assert settings.database_url.get_secret_value() == "postgresql+asyncpg://db.internal/app"
+
+
+def test_production_takes_the_database_url_as_an_argument(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("BASTION_DATABASE_URL", raising=False)
+    settings = BastionSettings(
+        environment="production",
+        secret_key=STRONG,
+        database_url="sqlite+aiosqlite:////var/lib/app/app.db",  # type: ignore[arg-type]
+    )
+    assert settings.database_url.get_secret_value() == "sqlite+aiosqlite:////var/lib/app/app.db"
+
+
+def test_development_still_defaults_to_a_local_sqlite_file(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("BASTION_DATABASE_URL", raising=False)
+    settings = BastionSettings()
+    assert settings.database_url.get_secret_value() == "sqlite+aiosqlite:///./bastion.db"

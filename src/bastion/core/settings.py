@@ -80,7 +80,7 @@ class BastionSettings(BaseSettings):
     )
     database_url: SecretStr = Field(
         default=SecretStr(DEFAULT_DATABASE_URL),
-        description="SQLAlchemy async URL (`sqlite+aiosqlite://...` or `postgresql+asyncpg://...`.",
+        description="SQLAlchemy async URL (`sqlite+aiosqlite://...` or `postgresql+asyncpg://...`); required in production.",
     )
     redis_url: SecretStr | None = Field(
         default=None, description="Redis URL for shared state; unset means none."
@@ -273,6 +273,11 @@ class BastionSettings(BaseSettings):
             raise ValueError(
                 f"{prefix}SECRET_KEY must be set to a random value of at least "
                 f"{MIN_SECRET_KEY_BYTES} bytes in production (it is default, empty or short)"
+            )
+        if "database_url" not in self.model_fields_set:
+            raise ValueError(
+                f"{prefix}DATABASE_URL must be set explicitly in production "
+                "(the development default is a SQLite file in the working directory)"
             )
         # A subclass may default docs on; production only serves them when asked explicitly.
         if self.docs_enabled and "docs_enabled" not in self.model_fields_set:
