@@ -15,7 +15,7 @@ from bastion.middleware.stack import edge_middleware
 from bastion.observability.logging import configure_logging, install_request_id_factory
 from bastion.ratelimit.client_ip import TrustedProxies
 from bastion.ratelimit.storage import close_rate_limiter, create_rate_limiter
-from bastion.redis_client import create_redis_client
+from bastion.redis_client import create_redis_client, redis_ready_check
 from bastion.resources import Resources
 from bastion.web.edge_openapi import edge_statuses
 from bastion.web.handlers import install_exception_handlers
@@ -116,6 +116,7 @@ def create_app(
             if redis_url:
                 resources.redis = create_redis_client(redis_url, settings)
                 stack.push_async_callback(resources.redis.aclose)
+                resources.add_ready_check("redis", redis_ready_check(resources.redis))
             limiter_redis = resources.redis
             storage_url = _plain(settings.ratelimit_storage_url)
             if storage_url is not None:
@@ -123,6 +124,7 @@ def create_app(
                 if not storage_url.startswith("memory://"):
                     limiter_redis = create_redis_client(storage_url, settings)
                     stack.push_async_callback(limiter_redis.aclose)
+                    resources.add_ready_check("ratelimit_redis", redis_ready_check(limiter_redis))
             resources.limiter = create_rate_limiter(settings, limiter_redis)
             stack.push_async_callback(close_rate_limiter, resources.limiter)
             resources.trusted_proxies = TrustedProxies(
