@@ -26,8 +26,8 @@ def create_redis_client(url: str, settings: BastionSettings) -> Redis:
     before a command is lost on it: a connection idle for
     `REDIS_HEALTH_CHECK_INTERVAL` seconds is pinged first, and a command that
     fails with a connection error or a timeout is sent once more on a fresh
-    connection. A command therefore fails within twice the socket timeout, and
-    only when Redis is really down.
+    connection. A command therefore fails only when Redis is really down, after a
+    few socket timeouts at most when it hangs.
 
     Raises:
         RuntimeError: redis-py is not installed (`pip install bastion[redis]`).
