@@ -56,9 +56,18 @@ def create_redis_client(url: str, settings: BastionSettings) -> Redis:
 
 
 def redis_ready_check(client: Redis) -> Callable[[], Awaitable[bool]]:
-    """Return a `/ready` check that sends `PING` on one of `client`'s pooled connections."""
+    """Return a `/ready` check that sends `PING` on one of `client`'s pooled connections.
+
+    Redis being unreachable fails the check as a `ConnectionError`, which `/ready`
+    logs in one line without a traceback, as it does a database that is down.
+    """
+    from redis.exceptions import ConnectionError as RedisConnectionError
+    from redis.exceptions import TimeoutError as RedisTimeoutError
 
     async def check() -> bool:
-        return bool(await client.ping())
+        try:
+            return bool(await client.ping())
+        except (RedisConnectionError, RedisTimeoutError) as exc:
+            raise ConnectionError(f"Redis is unreachable ({type(exc).__name__})") from None
 
     return check
