@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import SecretStr
-
 from bastion import BastionSettings
 from bastion.db import create_engine
 from tests.auth.conftest import PASSWORD, bearer, fast_settings
@@ -17,7 +15,7 @@ async def test_the_quickstart_registers_logs_in_and_guards_routes(
     settings: BastionSettings, tmp_path: Path
 ) -> None:
     snippet = load_snippet("auth_quickstart")
-    db = fast_settings(settings, database_url=SecretStr(f"sqlite+aiosqlite:///{tmp_path / 'q.db'}"))
+    db = fast_settings(settings, database_url=f"sqlite+aiosqlite:///{tmp_path / 'q.db'}")
     engine = create_engine(db)
     async with engine.begin() as connection:
         await connection.run_sync(snippet.Base.metadata.create_all)

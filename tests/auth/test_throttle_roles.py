@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import httpx
 import pytest
-from pydantic import SecretStr
 
 from tests.auth.conftest import PASSWORD, AppFactory, AuthApp, bearer, login, register, tokens
 from tests.conftest import serve
@@ -37,7 +36,7 @@ async def test_login_is_throttled_per_ip_and_username(
 ) -> None:
     changes: dict[str, object] = {}
     if storage == "redis":
-        changes["ratelimit_storage_url"] = SecretStr(request.getfixturevalue("redis_url"))
+        changes["ratelimit_storage_url"] = request.getfixturevalue("redis_url")
     built = make_app(**changes)
     async with serve(built.app) as client:
         transport = httpx.ASGITransport(app=built.app, client=("203.0.113.7", 4000))
