@@ -18,7 +18,7 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, SecretStr
 from sqlalchemy import Index, MetaData, String, Text, insert, select, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -288,7 +288,7 @@ async def _main() -> None:
     base = BastionSettings(environment="test", configure_logging=False)
     with tempfile.TemporaryDirectory() as directory:
         url = f"sqlite+aiosqlite:///{Path(directory) / 'bench.db'}"
-        await _run("SQLite", base.model_copy(update={"database_url": url}))
+        await _run("SQLite", base.model_copy(update={"database_url": SecretStr(url)}))
     pg_url = os.environ.get("BASTION_BENCH_DATABASE_URL") or os.environ.get(
         "BASTION_TEST_DATABASE_URL"
     )
@@ -300,7 +300,9 @@ async def _main() -> None:
     async with admin.begin() as connection:
         await connection.execute(text(f'CREATE SCHEMA "{schema}"'))
     try:
-        settings = base.model_copy(update={"database_url": pg_url, "database_schema": schema})
+        settings = base.model_copy(
+            update={"database_url": SecretStr(pg_url), "database_schema": schema}
+        )
         await _run("PostgreSQL", settings)
     finally:
         async with admin.begin() as connection:

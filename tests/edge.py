@@ -172,7 +172,10 @@ class TcpProxy:
     """A TCP relay to a server (Redis, PostgreSQL) that a test can cut, hang or bring back.
 
     `stop()` closes the listener and every relayed connection: to the app this
-    is the server going away. `stall()` keeps accepting connections but relays
+    is the server going away. `stop(reset=True)` leaves the app's connections
+    open but dead, as a restart of the server's host does: the first bytes sent
+    on one are answered with a reset, so the client learns of it only when it
+    uses the connection. `stall()` keeps accepting connections but relays
     nothing either way: a server that accepts connections and never answers.
     `start()` again serves on the same port. The shared server is never touched.
     """
@@ -184,23 +187,34 @@ class TcpProxy:
         self._server: asyncio.Server | None = None
         self._writers: set[asyncio.StreamWriter] = set()
         self._tasks: set[asyncio.Task[None]] = set()
+        # The client side of each relayed connection, and those a reset stop left dead.
+        self._clients: dict[asyncio.StreamWriter, asyncio.StreamReader] = {}
+        self._dead: set[asyncio.StreamWriter] = set()
 
     async def start(self) -> None:
         self.stalled = False
         self._server = await asyncio.start_server(self._handle, "127.0.0.1", self.port)
         self.port = self._server.sockets[0].getsockname()[1]
 
-    async def stop(self) -> None:
+    async def stop(self, *, reset: bool = False) -> None:
         if self._server is None or not self._server.is_serving():
             return
         self._server.close()
-        for writer in list(self._writers):
+        dead = dict(self._clients) if reset else {}
+        self._dead.update(dead)
+        for writer in list(self._writers - self._dead):
             writer.close()
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
-        await self._server.wait_closed()
+        if not reset:  # a dead connection is still open: waiting would wait for it
+            await self._server.wait_closed()
         self._writers.clear()
+        self._clients.clear()
+        for writer, reader in dead.items():
+            task = asyncio.create_task(self._reset_on_use(reader, writer))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
 
     def stall(self) -> None:
         """From now on, swallow what clients send and answer nothing, on old and new connections."""
@@ -221,6 +235,7 @@ class TcpProxy:
             writer.close()
             return
         self._writers.update((writer, up_writer))
+        self._clients[writer] = reader
         pumps = [
             asyncio.create_task(self._pump(reader, up_writer)),
             asyncio.create_task(self._pump(up_reader, writer)),
@@ -229,8 +244,21 @@ class TcpProxy:
         await asyncio.gather(*pumps, return_exceptions=True)
         self._tasks.difference_update(pumps)
         for w in (writer, up_writer):
-            w.close()
+            self._close(w)
             self._writers.discard(w)
+
+    def _close(self, writer: asyncio.StreamWriter) -> None:
+        if writer not in self._dead:
+            writer.close()
+
+    async def _reset_on_use(
+        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    ) -> None:
+        try:
+            await reader.read(1)
+        finally:
+            writer.transport.abort()
+            self._dead.discard(writer)
 
     async def _pump(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
@@ -242,4 +270,4 @@ class TcpProxy:
         except (ConnectionError, asyncio.CancelledError):
             pass
         finally:
-            writer.close()
+            self._close(writer)

@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
 
 from fastapi import APIRouter, FastAPI
+from pydantic import SecretStr
 from starlette.middleware import Middleware
 
 from bastion.core.settings import BastionSettings
@@ -14,7 +15,7 @@ from bastion.middleware.stack import edge_middleware
 from bastion.observability.logging import configure_logging, install_request_id_factory
 from bastion.ratelimit.client_ip import TrustedProxies
 from bastion.ratelimit.storage import close_rate_limiter, create_rate_limiter
-from bastion.redis_client import create_redis_client
+from bastion.redis_client import create_redis_client, redis_ready_check
 from bastion.resources import Resources
 from bastion.web.edge_openapi import edge_statuses
 from bastion.web.handlers import install_exception_handlers
@@ -40,6 +41,11 @@ def _contact(settings: BastionSettings) -> dict[str, str] | None:
         if value
     }
     return contact or None
+
+
+def _plain(url: SecretStr | None) -> str | None:
+    """The URL a secret setting holds (None when unset)."""
+    return None if url is None else url.get_secret_value()
 
 
 def _license(settings: BastionSettings) -> dict[str, str] | None:
@@ -106,15 +112,19 @@ def create_app(
             resources.read_sessionmaker = create_sessionmaker(resources.engine, read_only=True)
             resources.add_ready_check("database", database_ready_check(resources.engine))
             # --- edge ---
-            if settings.redis_url:
-                resources.redis = create_redis_client(settings.redis_url, settings)
+            redis_url = _plain(settings.redis_url)
+            if redis_url:
+                resources.redis = create_redis_client(redis_url, settings)
                 stack.push_async_callback(resources.redis.aclose)
+                resources.add_ready_check("redis", redis_ready_check(resources.redis))
             limiter_redis = resources.redis
-            if settings.ratelimit_storage_url is not None:
+            storage_url = _plain(settings.ratelimit_storage_url)
+            if storage_url is not None:
                 limiter_redis = None
-                if not settings.ratelimit_storage_url.startswith("memory://"):
-                    limiter_redis = create_redis_client(settings.ratelimit_storage_url, settings)
+                if not storage_url.startswith("memory://"):
+                    limiter_redis = create_redis_client(storage_url, settings)
                     stack.push_async_callback(limiter_redis.aclose)
+                    resources.add_ready_check("ratelimit_redis", redis_ready_check(limiter_redis))
             resources.limiter = create_rate_limiter(settings, limiter_redis)
             stack.push_async_callback(close_rate_limiter, resources.limiter)
             resources.trusted_proxies = TrustedProxies(

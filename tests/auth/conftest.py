@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 import httpx
 import pytest
 from fastapi import APIRouter, FastAPI
+from pydantic import SecretStr
 
 from bastion import BastionSettings, create_app
 from bastion.auth import (
@@ -136,6 +137,9 @@ def fast_settings(base: BastionSettings, **changes: object) -> BastionSettings:
         "ratelimit_key_prefix": f"t{uuid.uuid4().hex[:8]}",
     }
     update.update(changes)
+    for name in ("database_url", "redis_url", "ratelimit_storage_url"):
+        if isinstance(update.get(name), str):  # `model_copy` does not validate: give the type
+            update[name] = SecretStr(str(update[name]))
     return base.model_copy(update=update)
 
 

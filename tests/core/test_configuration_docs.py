@@ -8,6 +8,7 @@ from pathlib import Path
 from pydantic import SecretStr
 
 from bastion import BastionSettings
+from bastion.core import DEFAULT_SECRET_KEY
 
 DOC = Path(__file__).parents[2] / "docs" / "configuration.md"
 ROW = re.compile(r"^\| `(BASTION_[A-Z0-9_]+)` \| ([^|]*) \| ([^|]+) \|$")
@@ -26,7 +27,8 @@ def _expected_default(value: object) -> str:
     if value is None:
         return "unset"
     if isinstance(value, SecretStr):
-        return "development key"
+        secret = value.get_secret_value()
+        return "development key" if secret == DEFAULT_SECRET_KEY else f"`{secret}`"
     if isinstance(value, bool):
         return f"`{str(value).lower()}`"
     return f"`{value}`"
@@ -35,7 +37,9 @@ def _expected_default(value: object) -> str:
 def test_every_setting_is_documented_with_its_default() -> None:
     documented = _documented()
     expected = {
-        f"BASTION_{name.upper()}": _expected_default(field.get_default(call_default_factory=True))
+        f"BASTION_{name.upper()}": _expected_default(
+            field.get_default(call_default_factory=True, validated_data={})
+        )
         for name, field in BastionSettings.model_fields.items()
     }
     assert set(documented) == set(expected), "settings and docs/configuration.md differ"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from pydantic import ValidationError
 
@@ -20,13 +22,14 @@ def test_reads_bastion_prefixed_environment(monkeypatch: pytest.MonkeyPatch) -> 
     assert settings.environment is Environment.TEST
     assert settings.app_name == "orders"
     assert settings.api_prefix == "/api/v2"
-    assert settings.redis_url == "redis://127.0.0.1:6379/3"
+    assert settings.redis_url is not None
+    assert settings.redis_url.get_secret_value() == "redis://127.0.0.1:6379/3"
 
 
 def test_defaults_suit_development() -> None:
     settings = BastionSettings()
     assert settings.environment is Environment.DEVELOPMENT
-    assert settings.database_url.startswith("sqlite+aiosqlite://")
+    assert settings.database_url.get_secret_value().startswith("sqlite+aiosqlite://")
     assert settings.redis_url is None
     assert settings.docs_active
     assert not settings.json_logs
@@ -89,3 +92,38 @@ def test_bad_api_prefix_is_refused(prefix: str) -> None:
 def test_unknown_environment_is_refused() -> None:
     with pytest.raises(ValidationError):
         BastionSettings(environment="staging")
+
+
+def test_production_refuses_to_default_to_a_sqlite_file_naming_the_variable(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.delenv("BASTION_DATABASE_URL", raising=False)
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(ValidationError, match="BASTION_DATABASE_URL") as caught:
+        BastionSettings(environment="production", secret_key=STRONG)
+    assert "bastion.db" not in str(caught.value)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_production_takes_the_database_url_from_the_environment(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("BASTION_DATABASE_URL", "postgresql+asyncpg://db.internal/app")
+    settings = BastionSettings(environment="production", secret_key=STRONG)
+    assert settings.database_url.get_secret_value() == "postgresql+asyncpg://db.internal/app"
+
+
+def test_production_takes_the_database_url_as_an_argument(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("BASTION_DATABASE_URL", raising=False)
+    settings = BastionSettings(
+        environment="production",
+        secret_key=STRONG,
+        database_url="sqlite+aiosqlite:////var/lib/app/app.db",  # type: ignore[arg-type]
+    )
+    assert settings.database_url.get_secret_value() == "sqlite+aiosqlite:////var/lib/app/app.db"
+
+
+def test_development_still_defaults_to_a_local_sqlite_file(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("BASTION_DATABASE_URL", raising=False)
+    settings = BastionSettings()
+    assert settings.database_url.get_secret_value() == "sqlite+aiosqlite:///./bastion.db"

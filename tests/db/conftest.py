@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 import pytest
+from pydantic import SecretStr
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -33,7 +34,7 @@ async def temporary_database(
     """
     if kind == "sqlite":
         url = f"sqlite+aiosqlite:///{tmp_path / 'test.db'}"
-        yield settings.model_copy(update={"database_url": url})
+        yield settings.model_copy(update={"database_url": SecretStr(url)})
         return
     assert postgres_url is not None
     schema = f"bastion_test_{secrets.token_hex(6)}"
@@ -41,7 +42,9 @@ async def temporary_database(
     async with admin.begin() as connection:
         await connection.execute(text(f'CREATE SCHEMA "{schema}"'))
     try:
-        yield settings.model_copy(update={"database_url": postgres_url, "database_schema": schema})
+        yield settings.model_copy(
+            update={"database_url": SecretStr(postgres_url), "database_schema": schema}
+        )
     finally:
         async with admin.begin() as connection:
             await connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))

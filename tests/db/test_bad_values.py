@@ -27,7 +27,11 @@ async def test_a_value_the_database_refuses_is_a_422_invalid_value_without_the_v
 ) -> None:
     # The host's input model (`WidgetIn`) bounds nothing: the driver's refusal is
     # the last line, and it must still be the client's 422, not a server 500.
-    backend = "postgres" if db_settings.database_url.startswith("postgresql") else "sqlite"
+    backend = (
+        "postgres"
+        if db_settings.database_url.get_secret_value().startswith("postgresql")
+        else "sqlite"
+    )
     async with serve(widget_app(db_settings)) as client:
         for body, reason in REFUSED[backend]:
             response = await client.post("/api/v1/widgets", json=body)

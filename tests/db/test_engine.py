@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from pydantic import SecretStr
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -21,7 +22,7 @@ from bastion.db import (
 from tests.conftest import serve
 from tests.db.models import TestBase, WidgetIn, WidgetRepository
 
-CLOSED_PORT_URL = "postgresql+asyncpg://postgres@127.0.0.1:9/nothing"
+CLOSED_PORT_URL = SecretStr("postgresql+asyncpg://postgres@127.0.0.1:9/nothing")
 
 
 async def test_sqlite_connections_get_foreign_keys_wal_and_the_busy_timeout(
@@ -29,7 +30,7 @@ async def test_sqlite_connections_get_foreign_keys_wal_and_the_busy_timeout(
 ) -> None:
     url = f"sqlite+aiosqlite:///{tmp_path / 'p.db'}"
     engine = create_engine(
-        settings.model_copy(update={"database_url": url, "sqlite_busy_timeout": 1234})
+        settings.model_copy(update={"database_url": SecretStr(url), "sqlite_busy_timeout": 1234})
     )
     try:
         async with engine.connect() as connection:
@@ -45,7 +46,9 @@ async def test_sqlite_connections_get_foreign_keys_wal_and_the_busy_timeout(
 async def test_an_in_memory_sqlite_database_is_shared_by_every_session(
     settings: BastionSettings,
 ) -> None:
-    engine = create_engine(settings.model_copy(update={"database_url": "sqlite+aiosqlite://"}))
+    engine = create_engine(
+        settings.model_copy(update={"database_url": SecretStr("sqlite+aiosqlite://")})
+    )
     try:
         async with engine.begin() as connection:
             await connection.run_sync(TestBase.metadata.create_all)
@@ -63,7 +66,7 @@ async def test_the_postgres_schema_setting_leads_the_search_path(
     settings: BastionSettings, postgres_url: str
 ) -> None:
     configured = settings.model_copy(
-        update={"database_url": postgres_url, "database_schema": "bastion_nowhere"}
+        update={"database_url": SecretStr(postgres_url), "database_schema": "bastion_nowhere"}
     )
     engine = create_engine(configured)
     try:
@@ -102,7 +105,7 @@ async def test_an_unreachable_database_is_a_503_not_a_500(settings: BastionSetti
 async def test_a_locked_sqlite_database_is_a_503(settings: BastionSettings, tmp_path: Path) -> None:
     url = f"sqlite+aiosqlite:///{tmp_path / 'locked.db'}"
     engine = create_engine(
-        settings.model_copy(update={"database_url": url, "sqlite_busy_timeout": 0})
+        settings.model_copy(update={"database_url": SecretStr(url), "sqlite_busy_timeout": 0})
     )
     try:
         async with engine.begin() as connection:

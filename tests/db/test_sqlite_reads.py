@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from pydantic import SecretStr
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
@@ -18,7 +19,7 @@ async def test_ready_and_reads_answer_while_a_write_transaction_holds_the_lock(
     settings: BastionSettings, tmp_path: Path
 ) -> None:
     url = f"sqlite+aiosqlite:///{tmp_path / 'busy.db'}"
-    configured = settings.model_copy(update={"database_url": url})
+    configured = settings.model_copy(update={"database_url": SecretStr(url)})
     app = widget_app(configured)
     writer = create_engine(configured)
     try:
@@ -45,9 +46,9 @@ async def test_a_read_only_session_begins_deferred_and_a_default_one_immediate(
     # another connection can still take the write lock; after an immediate BEGIN
     # it cannot (busy timeout 0: refused at once).
     url = f"sqlite+aiosqlite:///{tmp_path / 'modes.db'}"
-    engine = create_engine(settings.model_copy(update={"database_url": url}))
+    engine = create_engine(settings.model_copy(update={"database_url": SecretStr(url)}))
     other = create_engine(
-        settings.model_copy(update={"database_url": url, "sqlite_busy_timeout": 0})
+        settings.model_copy(update={"database_url": SecretStr(url), "sqlite_busy_timeout": 0})
     )
 
     async def lock_is_free() -> bool:

@@ -197,6 +197,6 @@ async def test_concurrent_read_then_write_requests_never_fail_with_busy(
     statuses = [r.status_code for r in responses]
     assert 503 not in statuses
     assert 500 not in statuses
-    if db_settings.database_url.startswith("sqlite"):
+    if db_settings.database_url.get_secret_value().startswith("sqlite"):
         # Serialized: every insert saw the previous ones, so every name is unique.
         assert statuses == [201] * 8

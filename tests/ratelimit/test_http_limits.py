@@ -264,12 +264,20 @@ async def test_a_redis_outage_follows_the_policy_and_recovers(
     assert math.isclose(int(after[0].headers["ratelimit-remaining"]), 1)
 
 
+class NamedUser(SimpleUser):
+    """Starlette's `SimpleUser` with an `identity`, which Starlette gives it only from 1.8."""
+
+    @property
+    def identity(self) -> str:
+        return self.username
+
+
 async def test_a_user_limit_reads_starlettes_authenticated_user() -> None:
     router = APIRouter()
 
     async def starlette_auth(request: Request) -> None:  # as AuthenticationMiddleware does
         user = request.headers.get("x-user")
-        request.scope["user"] = SimpleUser(user) if user else UnauthenticatedUser()
+        request.scope["user"] = NamedUser(user) if user else UnauthenticatedUser()
 
     @router.get(
         "/mine",

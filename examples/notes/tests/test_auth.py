@@ -68,7 +68,7 @@ async def test_admin_users_is_for_admins_only(
     notes_settings: NotesSettings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     for key, value in {
-        "BASTION_DATABASE_URL": notes_settings.database_url,
+        "BASTION_DATABASE_URL": notes_settings.database_url.get_secret_value(),
         "BASTION_DATABASE_SCHEMA": notes_settings.database_schema or "",
         "BASTION_SECRET_KEY": notes_settings.secret_key.get_secret_value(),
         "BASTION_PASSWORD_HASH_TIME_COST": "1",

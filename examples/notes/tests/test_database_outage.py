@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 
 import httpx
 import pytest
+from pydantic import SecretStr
 from sqlalchemy.engine import make_url
 from tests.edge import TcpProxy
 
@@ -27,7 +28,7 @@ NOTES = "/api/v1/notes"
 @pytest.fixture
 async def proxy(notes_settings: NotesSettings) -> AsyncIterator[TcpProxy]:
     """A relay to the test PostgreSQL server that the test can cut or hang."""
-    url = make_url(notes_settings.database_url)
+    url = make_url(notes_settings.database_url.get_secret_value())
     relay = TcpProxy(url.host or "127.0.0.1", url.port or 5432)
     await relay.start()
     try:
@@ -37,8 +38,8 @@ async def proxy(notes_settings: NotesSettings) -> AsyncIterator[TcpProxy]:
 
 
 def _through(settings: NotesSettings, proxy: TcpProxy, **changes: object) -> NotesSettings:
-    url = make_url(settings.database_url).set(port=proxy.port)
-    update = {"database_url": url.render_as_string(hide_password=False), **changes}
+    url = make_url(settings.database_url.get_secret_value()).set(port=proxy.port)
+    update = {"database_url": SecretStr(url.render_as_string(hide_password=False)), **changes}
     return settings.model_copy(update=update)
 
 

@@ -19,6 +19,7 @@ from bastion.core.errors import (
     ValidationFailedError,
 )
 from bastion.core.settings import (
+    DEFAULT_DATABASE_URL,
     DEFAULT_SECRET_KEY,
     MIN_SECRET_KEY_BYTES,
     BastionSettings,
@@ -27,6 +28,7 @@ from bastion.core.settings import (
 )
 
 __all__ = [
+    "DEFAULT_DATABASE_URL",
     "DEFAULT_SECRET_KEY",
     "MIN_SECRET_KEY_BYTES",
     "BadRequestError",

@@ -11,6 +11,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from bastion.core.security_settings import JwtAlgorithm, security_setting_problems
 
 __all__ = [
+    "DEFAULT_DATABASE_URL",
     "DEFAULT_SECRET_KEY",
     "MIN_SECRET_KEY_BYTES",
     "BastionSettings",
@@ -22,6 +23,8 @@ __all__ = [
 DEFAULT_SECRET_KEY = "bastion-development-secret-key-do-not-use-in-production"  # noqa: S105
 #: The shortest signing key production accepts, in UTF-8 bytes.
 MIN_SECRET_KEY_BYTES = 32
+#: The development database: a SQLite file in the working directory. Production never defaults to it.
+DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./bastion.db"
 
 
 class Environment(StrEnum):
@@ -37,6 +40,10 @@ class BastionSettings(BaseSettings):
 
     Host apps subclass it to add their own settings; the `BASTION_` prefix and
     the production checks are inherited. Secrets come from the environment only.
+
+    Keys and connection URLs (`secret_key`, `database_url`, `redis_url`,
+    `ratelimit_storage_url`, the JWT keys) are `SecretStr`: reprs, dumps and
+    errors show `**********`, and `.get_secret_value()` gives the value.
     """
 
     model_config = SettingsConfigDict(
@@ -44,6 +51,8 @@ class BastionSettings(BaseSettings):
         extra="ignore",
         frozen=True,
         validate_default=True,
+        # A refusal must not print what it refuses: the input holds keys and DSNs.
+        hide_input_in_errors=True,
     )
 
     environment: Environment = Field(
@@ -69,11 +78,11 @@ class BastionSettings(BaseSettings):
         default=None,
         description="Serve `/docs`, `/redoc`, `/openapi.json`; unset means on in development only.",
     )
-    database_url: str = Field(
-        default="sqlite+aiosqlite:///./bastion.db",
-        description="SQLAlchemy async URL (`sqlite+aiosqlite://...` or `postgresql+asyncpg://...`).",
+    database_url: SecretStr = Field(
+        default=SecretStr(DEFAULT_DATABASE_URL),
+        description="SQLAlchemy async URL (`sqlite+aiosqlite://...` or `postgresql+asyncpg://...`); required in production.",
     )
-    redis_url: str | None = Field(
+    redis_url: SecretStr | None = Field(
         default=None, description="Redis URL for shared state; unset means none."
     )
     secret_key: SecretStr = Field(
@@ -209,7 +218,7 @@ class BastionSettings(BaseSettings):
         default="600/minute",
         description="Global limit per client IP (`limits` notation); unset means none.",
     )
-    ratelimit_storage_url: str | None = Field(
+    ratelimit_storage_url: SecretStr | None = Field(
         default=None,
         description="`memory://` or a Redis URL for the counters; unset uses `REDIS_URL`, else memory.",
     )
@@ -264,6 +273,11 @@ class BastionSettings(BaseSettings):
             raise ValueError(
                 f"{prefix}SECRET_KEY must be set to a random value of at least "
                 f"{MIN_SECRET_KEY_BYTES} bytes in production (it is default, empty or short)"
+            )
+        if "database_url" not in self.model_fields_set:
+            raise ValueError(
+                f"{prefix}DATABASE_URL must be set explicitly in production "
+                "(the development default is a SQLite file in the working directory)"
             )
         # A subclass may default docs on; production only serves them when asked explicitly.
         if self.docs_enabled and "docs_enabled" not in self.model_fields_set:

@@ -96,7 +96,7 @@ def create_engine(settings: BastionSettings) -> AsyncEngine:
     Returns:
         The engine; dispose of it at shutdown.
     """
-    url = make_url(settings.database_url)
+    url = make_url(settings.database_url.get_secret_value())
     options: dict[str, object] = {"echo": settings.database_echo}
     if is_sqlite(url):
         if _is_memory(url):

@@ -12,6 +12,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.autogenerate.api import AutogenContext
 from alembic.config import Config
 from alembic.migration import MigrationContext
+from pydantic import SecretStr
 from sqlalchemy import MetaData
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -101,7 +102,7 @@ def run_migrations(
         _run_on(given, metadata)
         return
     settings = settings_factory()
-    url = config.get_main_option("sqlalchemy.url") or settings.database_url
+    url = config.get_main_option("sqlalchemy.url") or settings.database_url.get_secret_value()
     if context.is_offline_mode():
         dialect = url.split(":", 1)[0].split("+", 1)[0]
         _configure(metadata, dialect, url=url, literal_binds=True)
@@ -112,7 +113,7 @@ def run_migrations(
     async def online() -> None:
         # A migration may rightly run longer than any request's statement (an index
         # build): the statement timeout is for serving, not for migrating.
-        migrating = {"database_url": url, "database_statement_timeout": 0}
+        migrating = {"database_url": SecretStr(url), "database_statement_timeout": 0}
         engine = create_engine(settings.model_copy(update=migrating))
         try:
             async with engine.begin() as connection:
