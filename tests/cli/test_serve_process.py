@@ -19,6 +19,7 @@ from pathlib import Path
 import httpx
 
 SNIPPETS = Path(__file__).parents[2] / "docs" / "snippets"
+HEALTHCHECK = Path(__file__).parents[2] / "deploy" / "healthcheck.py"
 # Generous: workers import the app and calibrate password hashing on a shared, loaded machine.
 START_TIMEOUT = 120.0
 STOP_TIMEOUT = 60.0
@@ -105,6 +106,13 @@ def _read_until_closed(connection: socket.socket) -> bytes:
     return b"".join(chunks)
 
 
+def _healthcheck(path: str, port: int) -> int:
+    """The image's health check script, run as the container runs it."""
+    environment = {**os.environ, "PORT": str(port)}
+    command = [sys.executable, str(HEALTHCHECK), path]
+    return subprocess.run(command, env=environment, timeout=STOP_TIMEOUT, check=False).returncode  # noqa: S603
+
+
 def test_bastion_serve_answers_without_a_server_header_and_exits_0_on_sigterm(
     tmp_path: Path,
 ) -> None:
@@ -116,8 +124,12 @@ def test_bastion_serve_answers_without_a_server_header_and_exits_0_on_sigterm(
         assert health.json() == {"status": "ok"}
         assert "server" not in health.headers
         assert "x-request-id" in health.headers
+        assert _healthcheck("/health", port) == 0
+        assert _healthcheck("/ready", port) == 0
+        assert _healthcheck("/nowhere", port) == 1
         assert _stop(process, log) == 0
     assert "Shutting down" in log.read_text()
+    assert _healthcheck("/health", port) == 1
 
 
 def test_a_request_in_flight_at_sigterm_completes_before_the_server_exits(
