@@ -1,15 +1,22 @@
-"""Settings never show a secret: not in errors, not in reprs, not in start-up logs."""
+"""Settings never show a secret: not in errors, not in reprs, not in start-up logs.
+
+Secrets may come from files in the directory `BASTION_SECRETS_DIR` names.
+"""
 
 from __future__ import annotations
 
 import logging
 import socket
 import traceback
+from pathlib import Path
 
 import pytest
 from pydantic import SecretStr, ValidationError
+from pydantic_settings import SettingsError
 
 from bastion import BastionSettings, create_app
+from bastion.core import DEFAULT_SECRET_KEY
+from notes_app.config import NotesSettings
 from tests.conftest import serve
 
 KEY_31 = "Qx7vR2pLm9Tz4Wc8Kd1Hs6Nb3Fg5Yj0"  # 31 bytes: one short
@@ -125,3 +132,101 @@ async def test_start_up_and_outage_logs_show_no_password(caplog: pytest.LogCaptu
         if record.exc_info:
             lines.extend(traceback.format_exception(*record.exc_info))
     _assert_no_secret("\n".join(lines))
+
+
+# --- secrets read from files (BASTION_SECRETS_DIR) ---
+
+FILE_KEY = "file-key-Hq2mV7xLp4Nw9Rt6Yc3Bz8Kd5Fs1Gj0A"  # 40 bytes
+
+
+def _secrets_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, files: dict[str, str]) -> Path:
+    directory = tmp_path / "secrets"
+    directory.mkdir()
+    for name, value in files.items():
+        # Secrets written with `echo` or by an orchestrator often end with a newline.
+        (directory / name).write_text(f"{value}\n")
+    monkeypatch.setenv("BASTION_SECRETS_DIR", str(directory))
+    # The suite's default database comes from the environment, which would win.
+    monkeypatch.delenv("BASTION_DATABASE_URL", raising=False)
+    return directory
+
+
+def test_production_settings_read_the_key_and_database_url_from_the_secrets_dir(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    url = _urls(5432)["database_url"]
+    _secrets_dir(tmp_path, monkeypatch, {"secret_key": FILE_KEY, "database_url": url})
+    monkeypatch.setenv("BASTION_ENVIRONMENT", "production")
+    settings = BastionSettings()
+    assert settings.secret_key.get_secret_value() == FILE_KEY
+    assert settings.database_url.get_secret_value() == url
+    # A database URL from a file is as explicit as one from the environment.
+    assert "database_url" in settings.model_fields_set
+
+
+def test_a_host_settings_subclass_reads_the_same_secrets_dir(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _secrets_dir(tmp_path, monkeypatch, {"SECRET_KEY": FILE_KEY, "redis_url": "redis://r:6379/0"})
+    settings = NotesSettings()
+    assert settings.secret_key.get_secret_value() == FILE_KEY  # file names ignore case
+    assert settings.redis_url is not None
+    assert settings.redis_url.get_secret_value() == "redis://r:6379/0"
+
+
+def test_the_environment_and_arguments_win_over_the_secrets_dir(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _secrets_dir(tmp_path, monkeypatch, {"secret_key": FILE_KEY, "app_name": "from-a-file"})
+    monkeypatch.setenv("BASTION_SECRET_KEY", "s" * 32)
+    assert BastionSettings().secret_key.get_secret_value() == "s" * 32
+    assert BastionSettings(app_name="from-an-argument").app_name == "from-an-argument"
+    assert BastionSettings().app_name == "from-a-file"
+
+
+def test_no_secrets_dir_reads_no_files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "secret_key").write_text(FILE_KEY)
+    for unset in ("", None):
+        if unset is None:
+            monkeypatch.delenv("BASTION_SECRETS_DIR", raising=False)
+        else:
+            monkeypatch.setenv("BASTION_SECRETS_DIR", unset)
+        assert BastionSettings().secret_key.get_secret_value() == DEFAULT_SECRET_KEY
+
+
+@pytest.mark.parametrize("kind", ["missing", "file"])
+def test_a_secrets_dir_that_is_not_a_directory_is_a_clear_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, kind: str
+) -> None:
+    path = tmp_path / "secrets"
+    if kind == "file":
+        path.write_text(FILE_KEY)
+    monkeypatch.setenv("BASTION_SECRETS_DIR", str(path))
+    with pytest.raises(SettingsError) as caught:
+        BastionSettings()
+    message = str(caught.value)
+    assert message.startswith(f"BASTION_SECRETS_DIR names '{path}', which is not a directory")
+    assert FILE_KEY not in message
+
+
+def test_a_refused_secret_from_a_file_is_named_but_never_printed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _secrets_dir(tmp_path, monkeypatch, {"secret_key": KEY_31, **_urls(5432)})
+    monkeypatch.setenv("BASTION_ENVIRONMENT", "production")
+    with pytest.raises(ValidationError) as caught:
+        BastionSettings()
+    text = _error_text(caught.value)
+    assert "BASTION_SECRET_KEY" in text
+    _assert_no_secret(text)
+
+
+def test_secrets_from_files_are_hidden_in_reprs_and_dumps(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _secrets_dir(tmp_path, monkeypatch, {"secret_key": KEY_31, **_urls(5432)})
+    settings = BastionSettings()
+    assert settings.secret_key.get_secret_value() == KEY_31
+    for text in (repr(settings), str(settings.model_dump()), settings.model_dump_json()):
+        _assert_no_secret(text)

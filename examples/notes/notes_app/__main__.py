@@ -5,19 +5,15 @@ from __future__ import annotations
 import os
 import sys
 
-import uvicorn
 
+def serve() -> int:
+    """Serve one worker on HOST:PORT (127.0.0.1:8000 by default), as `bastion serve` does."""
+    from bastion.cli import main as bastion
 
-def serve() -> None:
-    """Run the app under uvicorn on HOST:PORT (127.0.0.1:8000 by default)."""
-    uvicorn.run(
-        "notes_app.main:create_notes_app",
-        factory=True,
-        host=os.environ.get("HOST", "127.0.0.1"),
-        port=int(os.environ.get("PORT", "8000")),
-        log_config=None,  # bastion configures logging
-        server_header=False,
-        proxy_headers=False,  # trusted proxies are bastion's job, not uvicorn's
+    host = os.environ.get("HOST", "127.0.0.1")
+    port = os.environ.get("PORT", "8000")
+    return bastion(
+        ["serve", "notes_app.main:app", "--workers", "1", "--host", host, "--port", port]
     )
 
 
@@ -27,8 +23,7 @@ def main(argv: list[str]) -> int:
         from notes_app.admin import main as create_admin
 
         return create_admin(argv[1:])
-    serve()
-    return 0
+    return serve()
 
 
 if __name__ == "__main__":

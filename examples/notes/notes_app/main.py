@@ -1,4 +1,4 @@
-"""The app factory of the notes service."""
+"""The app factory of the notes service, and its module-level app for ASGI servers."""
 
 from __future__ import annotations
 
@@ -13,3 +13,13 @@ def create_notes_app(settings: NotesSettings | None = None) -> FastAPI:
     """Build the notes app; settings come from the environment when omitted."""
     settings = settings if settings is not None else NotesSettings()
     return create_app(settings, routers=api_routers(settings))
+
+
+def __getattr__(name: str) -> FastAPI:
+    # `notes_app.main:app`, what `bastion serve`, uvicorn and gunicorn import, is built on
+    # first access: importing the factory (tests, tools) reads no environment.
+    if name == "app":
+        app = create_notes_app()
+        globals()["app"] = app
+        return app
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -6,8 +6,9 @@ from enum import StrEnum
 from typing import Literal, Self
 
 from pydantic import Field, SecretStr, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
+from bastion.core.secret_files import secrets_dir_source
 from bastion.core.security_settings import JwtAlgorithm, security_setting_problems
 
 __all__ = [
@@ -39,7 +40,9 @@ class BastionSettings(BaseSettings):
     """Every setting bastion reads, from `BASTION_*` environment variables.
 
     Host apps subclass it to add their own settings; the `BASTION_` prefix and
-    the production checks are inherited. Secrets come from the environment only.
+    the production checks are inherited. Values come from arguments, then the
+    environment, then one file per setting in the directory `BASTION_SECRETS_DIR`
+    names (Docker or Kubernetes secrets), then the defaults; no `.env` file is read.
 
     Keys and connection URLs (`secret_key`, `database_url`, `redis_url`,
     `ratelimit_storage_url`, the JWT keys) are `SecretStr`: reprs, dumps and
@@ -245,6 +248,25 @@ class BastionSettings(BaseSettings):
         default_factory=lambda: ["/health", "/ready", "/metrics"],
         description="Paths the global limit never counts.",
     )
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """pydantic-settings' sources, in its order, with the `BASTION_SECRETS_DIR` files."""
+        files = secrets_dir_source(settings_cls)
+        return (
+            init_settings,
+            env_settings,
+            dotenv_settings,
+            *(() if files is None else (files,)),
+            file_secret_settings,
+        )
 
     @property
     def is_production(self) -> bool:

@@ -1,23 +1,23 @@
-"""The `bastion` command: database migrations as a separate deployment step."""
+"""`bastion db`: database migrations (Alembic) as a separate deployment step."""
 
 from __future__ import annotations
 
 import argparse
-import sys
-from collections.abc import Sequence
-
-from alembic import command
 
 from bastion.db.migrations import alembic_config
 
-__all__ = ["main"]
+__all__ = ["HELP", "configure", "run"]
+
+HELP = "Database migrations (Alembic)."
 
 
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="bastion", description="bastion's command line.")
-    groups = parser.add_subparsers(dest="group", required=True)
-    db = groups.add_parser("db", help="Database migrations (Alembic).")
-    actions = db.add_subparsers(dest="action", required=True)
+def configure(parser: argparse.ArgumentParser) -> None:
+    """Add `upgrade|downgrade|current --migrations LOCATION [REVISION]` to `bastion db`.
+
+    The database URL and schema come from the app's settings (`BASTION_*`),
+    read by the migrations' `env.py`.
+    """
+    actions = parser.add_subparsers(dest="action", required=True)
     for name, help_text, default in (
         ("upgrade", "Apply migrations up to a revision.", "head"),
         ("downgrade", "Revert migrations down to a revision.", None),
@@ -33,19 +33,17 @@ def _parser() -> argparse.ArgumentParser:
             action.add_argument(
                 "revision", nargs="?" if default else None, default=default, help="Target revision."
             )
-    return parser
+    parser.set_defaults(handler=run)
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Run `bastion db upgrade|downgrade|current --migrations LOCATION [REVISION]`.
-
-    The database URL and schema come from the app's settings (`BASTION_*`),
-    read by the migrations' `env.py`.
+def run(args: argparse.Namespace) -> int:
+    """Run the parsed `bastion db` command.
 
     Returns:
         The process exit status.
     """
-    args = _parser().parse_args(argv)
+    from alembic import command
+
     config = alembic_config(args.migrations)
     if args.action == "upgrade":
         command.upgrade(config, args.revision)
@@ -54,7 +52,3 @@ def main(argv: Sequence[str] | None = None) -> int:
     else:
         command.current(config)
     return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
