@@ -3,20 +3,17 @@
 from __future__ import annotations
 
 import builtins
-import functools
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import ClassVar, Generic, TypeVar
 
 from pydantic import BaseModel, TypeAdapter
-from sqlalchemy import Boolean, Column, ColumnElement, Integer, Row, String, Uuid, inspect, select
+from sqlalchemy import ColumnElement, Row, inspect, select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import DeclarativeBase, InstrumentedAttribute, Mapper
+from sqlalchemy.orm import DeclarativeBase, InstrumentedAttribute
 from sqlalchemy.sql.base import ExecutableOption
-from sqlalchemy.sql.schema import CallableColumnDefault, ScalarElementColumnDefault
 
-from bastion.db.base import UTCDateTime, utcnow
+from bastion.db.base import utcnow
 from bastion.db.errors import InvalidCursorError, InvalidSortError, translate_errors
 from bastion.db.filters import Filter
 from bastion.db.pagination import CursorPayload
@@ -44,44 +41,6 @@ class _Shape:
     soft_delete: bool
     scope: str
     relations: frozenset[str]
-    #: Insert defaults made in Python, or `None` when some value only the database knows.
-    python_defaults: tuple[tuple[str, Callable[[], object]], ...] | None
-
-
-# Column types whose stored value reads back exactly as written (so an insert need not read it).
-_EXACT_TYPES = (String, Integer, Boolean, Uuid, UTCDateTime)
-
-
-def _python_defaults(
-    mapper: Mapper[DeclarativeBase], *, timestamped: bool
-) -> tuple[tuple[str, Callable[[], object]], ...] | None:
-    """How to complete an inserted row in Python, or `None` if it must be read back."""
-    defaults: list[tuple[str, Callable[[], object]]] = []
-    for column in mapper.columns:
-        if not isinstance(column, Column) or not isinstance(column.type, _EXACT_TYPES):
-            return None
-        if column.server_default is not None or column.computed is not None:
-            return None
-        key = mapper.get_property_by_column(column).key
-        default = column.default
-        if default is None or (timestamped and key in ("created_at", "updated_at")):
-            defaults.append((key, _none))
-        elif isinstance(default, ScalarElementColumnDefault):
-            defaults.append((key, functools.partial(_constant, default.arg)))
-        elif isinstance(default, CallableColumnDefault) and hasattr(default.arg, "__wrapped__"):
-            # SQLAlchemy wraps a no-argument callable; the original is safe to call.
-            defaults.append((key, default.arg.__wrapped__))
-        else:
-            return None
-    return tuple(defaults)
-
-
-def _none() -> None:
-    return None
-
-
-def _constant(value: object) -> object:
-    return value
 
 
 class RepositoryCore(Generic[ModelT, OutT]):
@@ -127,7 +86,6 @@ class RepositoryCore(Generic[ModelT, OutT]):
             soft_delete="deleted_at" in columns,
             scope=str(getattr(mapper.local_table, "name", cls.model.__name__)),
             relations=relations,
-            python_defaults=_python_defaults(mapper, timestamped="created_at" in columns),
         )
         cls._shape_cache = shape
         return shape
@@ -225,16 +183,3 @@ class RepositoryCore(Generic[ModelT, OutT]):
             values.setdefault("created_at", now)
             values.setdefault("updated_at", now)
         return values
-
-    def _completed(self, values: dict[str, object]) -> dict[str, object] | None:
-        """The full row an insert of `values` stores, when Python alone can tell."""
-        defaults = self._shape().python_defaults
-        if defaults is None:
-            return None
-        row = dict(values)
-        for key, make in defaults:
-            value = row[key] if key in row else make()
-            if isinstance(value, datetime) and value.tzinfo is not None:
-                value = value.astimezone(UTC)  # as UTCDateTime reads it back
-            row[key] = value
-        return row

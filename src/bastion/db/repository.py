@@ -175,18 +175,12 @@ class BaseRepository(RepositoryCore[ModelT, OutT]):
     async def add(self, data: Values) -> OutT:
         """Insert one row (its UUIDv7 key made in Python) and return it as a DTO.
 
-        When every column's value is known in Python (no server defaults, types
-        that read back exactly as written) the row is not read back; otherwise
-        the insert uses `RETURNING`.
+        One `INSERT ... RETURNING`: the DTO holds what the database stored,
+        server defaults and type round trips included.
         """
         shape = self._shape()
         values = self._stamped(self._values(data))
-        complete = self._completed(values)
         with translate_errors(codes=self.conflict_codes, metadata=self.model.metadata):
-            if complete is not None:
-                # Every value is known in Python: skip reading the row back.
-                await self.session.execute(sa_insert(self.model).values(complete))
-                return self.out.model_validate({name: complete[name] for name in shape.names})
             stmt = sa_insert(self.model).values(values).returning(*shape.columns)
             row = (await self.session.execute(stmt)).one()
         return self._dto(row)
