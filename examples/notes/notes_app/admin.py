@@ -14,6 +14,7 @@ import sys
 from typing import TextIO
 
 import anyio
+from sqlalchemy.exc import DBAPIError
 
 from bastion.auth import ADMIN_ROLE, AuthKit, AuthService, EmailTakenError, UserOut
 from bastion.core.errors import BastionError
@@ -75,6 +76,13 @@ def main(argv: list[str], *, stdin: TextIO = sys.stdin, stdout: TextIO = sys.std
         outcome, user = anyio.run(create_admin, NotesSettings(), args.email, password)
     except BastionError as exc:
         stdout.write(f"error: {exc.code}: {exc.message} {exc.details or ''}\n")
+        return 1
+    except DBAPIError as exc:
+        # Most often a database not migrated yet: say so in one line, not a traceback.
+        stdout.write(
+            f"error: the database refused the command ({type(exc.orig).__name__}); "
+            "is it migrated? `bastion db upgrade --migrations notes_app:migrations`\n"
+        )
         return 1
     stdout.write(f"{outcome} admin {user.email}\n")
     return 0

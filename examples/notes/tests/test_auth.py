@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from pathlib import Path
 
 import anyio.to_thread
 import httpx
@@ -12,7 +13,7 @@ from conftest import PASSWORD, sign_up  # type: ignore[import-not-found]  # this
 from notes_app.admin import PASSWORD_VARIABLE, main
 from notes_app.config import NotesSettings
 from notes_app.main import create_notes_app
-from tests.conftest import serve
+from tests.conftest import TEST_SECRET, serve
 
 NOTES = "/api/v1/notes"
 AUTH = "/api/v1/auth"
@@ -109,3 +110,17 @@ async def test_admin_users_is_for_admins_only(
         weak = io.StringIO()
         assert await _run(["--email", "new@example.com"], io.StringIO("short\n"), weak) == 1
         assert "WEAK_PASSWORD" in weak.getvalue()
+
+
+def test_create_admin_on_a_database_not_migrated_is_one_clear_line(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("BASTION_DATABASE_URL", f"sqlite+aiosqlite:///{tmp_path / 'empty.db'}")
+    monkeypatch.setenv("BASTION_SECRET_KEY", TEST_SECRET)
+    monkeypatch.setenv(PASSWORD_VARIABLE, "an admin passphrase here")
+    out = io.StringIO()
+    assert main(["--email", "root@example.com"], stdout=out) == 1
+    assert out.getvalue().count("\n") == 1
+    assert (
+        "is it migrated? `bastion db upgrade --migrations notes_app:migrations`" in out.getvalue()
+    )
