@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime, timedelta
+from functools import partial
 
+from bastion.auth.audit import AuditEvent, AuditOutcome, AuditValue, audit
 from bastion.auth.hooks import AuthHooks, RequestMeta
 from bastion.auth.kit import AuthKit
 from bastion.auth.models import AuthModels
@@ -32,6 +34,7 @@ class AuthCore:
         limiter: RateLimiter,
         hooks: AuthHooks | None = None,
         report: Report | None = None,
+        meta: RequestMeta | None = None,
     ) -> None:
         """Bind the service to a unit of work, the host's models and the primitives.
 
@@ -42,6 +45,7 @@ class AuthCore:
             limiter: The app's limiter; the throttles count on its storage.
             hooks: The host's lifecycle hooks.
             report: Receives throttle results for the response's `RateLimit-*` headers.
+            meta: Who is asking, for the audit events of steps not given one.
         """
         self.uow = uow
         self.models = models
@@ -49,6 +53,33 @@ class AuthCore:
         self.hooks = hooks or AuthHooks()
         self.repo = AuthRepository(uow.session, models)
         self.throttle = AuthThrottle(limiter, kit, report)
+        self.meta = meta or RequestMeta()
+
+    def _audit(
+        self,
+        event: AuditEvent,
+        outcome: AuditOutcome,
+        *,
+        user_id: uuid.UUID | None,
+        meta: RequestMeta | None = None,
+        **fields: AuditValue,
+    ) -> None:
+        """Record `event` now: for failures and state that persists on purpose."""
+        client_ip = (meta or self.meta).ip
+        audit(event, outcome, user_id=user_id, client_ip=client_ip, **fields)
+
+    def _audit_on_commit(
+        self,
+        event: AuditEvent,
+        *,
+        user_id: uuid.UUID,
+        meta: RequestMeta | None = None,
+        **fields: AuditValue,
+    ) -> None:
+        """Record the success `event` once the unit of work commits (never if it rolls back)."""
+        self.uow.after_commit(
+            partial(self._audit, event, "success", user_id=user_id, meta=meta, **fields)
+        )
 
     @staticmethod
     def user_out(user: UserRecord) -> UserOut:

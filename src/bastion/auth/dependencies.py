@@ -16,6 +16,7 @@ from bastion.auth.kit import AuthState
 from bastion.auth.principal import Principal
 from bastion.auth.service import AuthService, authenticate_token
 from bastion.core.errors import PermissionDeniedError, ServiceUnavailableError
+from bastion.db.uow import UnitOfWork
 from bastion.ratelimit.client_ip import client_ip
 from bastion.ratelimit.headers import report_rate_limit
 from bastion.resources import Resources
@@ -56,27 +57,6 @@ async def get_auth_state(resources: AppResources) -> AuthState:
 AuthStateDep = Annotated[AuthState, Depends(get_auth_state)]
 
 
-async def get_auth_service(
-    request: Request, uow: Uow, state: AuthStateDep, resources: AppResources
-) -> AuthService:
-    """The request's `AuthService`, on the request's unit of work.
-
-    Its throttles report to the request's `RateLimit-*` headers.
-    """
-    return AuthService(
-        uow,
-        models=state.models,
-        kit=state.kit,
-        limiter=resources.limiter,
-        hooks=state.hooks,
-        report=partial(report_rate_limit, request.scope),
-    )
-
-
-#: The request's `AuthService`.
-AuthServiceDep = Annotated[AuthService, Depends(get_auth_service)]
-
-
 async def request_meta(request: Request, resources: AppResources) -> RequestMeta:
     """The client address (behind trusted proxies only) and user agent of the request."""
     agent = request.headers.get("user-agent")
@@ -88,6 +68,29 @@ async def request_meta(request: Request, resources: AppResources) -> RequestMeta
 
 #: The request's `RequestMeta`.
 Meta = Annotated[RequestMeta, Depends(request_meta)]
+
+
+async def get_auth_service(
+    request: Request, uow: Uow, state: AuthStateDep, resources: AppResources, meta: Meta
+) -> AuthService:
+    """The request's `AuthService`, on the request's unit of work.
+
+    Its throttles report to the request's `RateLimit-*` headers; its audit
+    events name the request's client.
+    """
+    return AuthService(
+        uow,
+        models=state.models,
+        kit=state.kit,
+        limiter=resources.limiter,
+        hooks=state.hooks,
+        report=partial(report_rate_limit, request.scope),
+        meta=meta,
+    )
+
+
+#: The request's `AuthService`.
+AuthServiceDep = Annotated[AuthService, Depends(get_auth_service)]
 
 
 def _bearer(request: Request) -> str | None:
@@ -108,8 +111,13 @@ def _resources(request: Request) -> Resources:
     return resources
 
 
-async def current_user(request: Request) -> Principal:
+async def current_user(request: Request, uow: Uow) -> Principal:
     """Authenticate the request by its Bearer token (or, in cookie mode, its access cookie).
+
+    Unless tokens are stateless, the token's session is checked to be live
+    with one primary-key read in `uow`, the request's own unit of work (the
+    one `Uow` gives the endpoint): no second connection, and the endpoint's
+    own statements follow in the same transaction.
 
     A cookie-authenticated unsafe request must also carry the CSRF token in
     `X-CSRF-Token`, matching the CSRF cookie and signed for the session.
@@ -119,6 +127,7 @@ async def current_user(request: Request) -> Principal:
         InvalidTokenError: Bad, expired or revoked credentials (401 `INVALID_TOKEN`).
         CsrfFailedError: Cookie mode, unsafe method, CSRF token missing or wrong (403).
         ServiceUnavailableError: No auth router is mounted.
+        DatabaseUnavailableError: The session check cannot reach the database (503).
     """
     known = getattr(request.state, "principal", None)
     if isinstance(known, Principal):  # authenticated earlier in this request (`by_user`)
@@ -135,7 +144,7 @@ async def current_user(request: Request) -> Principal:
         from_cookie = token is not None
     if not token:
         raise NotAuthenticatedError()
-    principal = await authenticate_token(kit, state.models, resources.engine, token)
+    principal = await authenticate_token(kit, state.models, uow, token)
     if from_cookie and request.method not in _SAFE_METHODS:
         header = request.headers.get(CSRF_HEADER)
         cookie = request.cookies.get(CSRF_COOKIE)
@@ -150,13 +159,23 @@ async def authenticated_user_id(request: Request) -> str:
     """The id of the request's authenticated user, as `current_user` finds it.
 
     The auth feature's `Resources.user_resolver`: `by_user` rate limits call
-    it when no dependency authenticated the request before them.
+    it when no dependency authenticated the request before them. Outside
+    dependency injection, it checks the session in a short read-only unit of
+    work of its own (a limit listed after `CurrentUser` finds the user known).
 
     Raises:
         NotAuthenticatedError: No credentials (401).
         InvalidTokenError: Bad, expired or revoked credentials (401).
     """
-    return str((await current_user(request)).id)
+    known = getattr(request.state, "principal", None)
+    if isinstance(known, Principal):
+        return str(known.id)
+    sessionmaker = _resources(request).read_sessionmaker
+    if sessionmaker is None:
+        raise ServiceUnavailableError("The database is not configured.")
+    async with UnitOfWork(sessionmaker) as uow:
+        principal = await current_user(request, uow)
+    return str(principal.id)
 
 
 #: The authenticated caller; 401 without valid credentials.

@@ -5,11 +5,13 @@ from __future__ import annotations
 import uuid
 
 from bastion.auth._core import AuthCore
+from bastion.auth.audit import AuditEvent
 from bastion.auth.errors import InvalidMfaCodeError, MfaStateError
 from bastion.auth.hooks import RequestMeta
 from bastion.auth.principal import IssuedTokens, Principal
 from bastion.auth.repositories import UserRecord
 from bastion.auth.schemas import MfaSetup, RecoveryCodesOut
+from bastion.core.errors import RateLimitedError
 from bastion.security.errors import DecryptionError, InvalidTokenError
 from bastion.security.tokens import MFA_TOKEN_TYPE
 
@@ -33,7 +35,9 @@ class MfaSteps(AuthCore):
         except DecryptionError:
             return None  # a secret sealed under another key or row never verifies
 
-    async def _second_factor(self, user: UserRecord, code: str) -> bool:
+    async def _second_factor(
+        self, user: UserRecord, code: str, meta: RequestMeta | None = None
+    ) -> bool:
         """Accept a TOTP code (each time step once) or an unused recovery code, atomically.
 
         An accepted code is spent for good, whatever follows (see `_keep_spent`).
@@ -48,6 +52,8 @@ class MfaSteps(AuthCore):
         else:
             code_hash = self.kit.recovery.hash(code)
             accepted = await self.repo.use_recovery_code(user.id, code_hash, self.kit.now())
+            if accepted:
+                self._audit_on_commit(AuditEvent.RECOVERY_CODE_USED, user_id=user.id, meta=meta)
         if accepted:
             await self._keep_spent()
         return accepted
@@ -82,17 +88,25 @@ class MfaSteps(AuthCore):
         except ValueError as exc:
             raise InvalidTokenError("claims") from exc
         budgets = self.throttle.mfa(user_id, meta.ip or "-")
-        await self.throttle.check(budgets)
+        try:
+            await self.throttle.check(budgets)
+        except RateLimitedError:
+            self._audit(
+                AuditEvent.LOGIN_THROTTLED, "throttled", user_id=user_id, meta=meta, factor="mfa"
+            )
+            raise
         now = self.kit.now()
         if not await self.repo.try_challenge(challenge, user_id, now, MFA_CHALLENGE_ATTEMPTS):
+            self._mfa_failed(user_id, meta, "challenge_closed")
             raise InvalidTokenError("challenge")
         user = await self.repo.user_by_id(user_id)
         if user is None or not user.is_active or not user.mfa_enabled:
             raise InvalidTokenError("inactive")
-        if not await self._second_factor(user, code):
+        if not await self._second_factor(user, code, meta):
             # Security state that must outlive this error response: the try the
             # challenge just spent. Committed on purpose; the error rolls back the rest.
             await self.uow.commit()
+            self._mfa_failed(user_id, meta, "wrong_code")
             await self.throttle.fail(budgets)
             raise InvalidMfaCodeError()
         if not await self.repo.use_challenge(challenge, user_id, now):
@@ -100,7 +114,20 @@ class MfaSteps(AuthCore):
         await self.throttle.forgive(budgets)
         issued = await self._issue(user, meta)
         await self.hooks.after_login(self.user_out(user), meta)
+        self._audit_on_commit(AuditEvent.MFA_CHALLENGE_PASSED, user_id=user.id, meta=meta)
+        self._audit_on_commit(
+            AuditEvent.LOGIN_SUCCEEDED,
+            user_id=user.id,
+            meta=meta,
+            session_id=str(issued.session_id),
+            mfa=True,
+        )
         return issued
+
+    def _mfa_failed(self, user_id: uuid.UUID, meta: RequestMeta, reason: str) -> None:
+        self._audit(
+            AuditEvent.MFA_CHALLENGE_FAILED, "failure", user_id=user_id, meta=meta, reason=reason
+        )
 
     async def setup_mfa(self, principal: Principal) -> MfaSetup:
         """Start MFA setup: a new secret, stored encrypted, not active until confirmed.
@@ -149,6 +176,7 @@ class MfaSteps(AuthCore):
         await self.repo.update_user(user.id, now, mfa_enabled=True)
         await self.repo.revoke_families(now, user_id=user.id, keep_family=principal.session_id)
         await self.hooks.after_mfa_change(self.user_out(user), enabled=True)
+        self._audit_on_commit(AuditEvent.MFA_ENABLED, user_id=user.id)
         return RecoveryCodesOut(recovery_codes=codes.codes)
 
     async def disable_mfa(self, principal: Principal, code: str) -> None:
@@ -175,3 +203,4 @@ class MfaSteps(AuthCore):
         )
         await self.repo.revoke_families(now, user_id=user.id, keep_family=principal.session_id)
         await self.hooks.after_mfa_change(self.user_out(user), enabled=False)
+        self._audit_on_commit(AuditEvent.MFA_DISABLED, user_id=user.id)

@@ -43,6 +43,7 @@ from bastion.auth.schemas import (
     UserCreate,
 )
 from bastion.security.errors import CsrfFailedError, InvalidTokenError
+from bastion.web.database import Uow
 from bastion.web.openapi import error_responses
 
 __all__ = ["AUTH_ROUTES", "AuthRoute", "auth_router"]
@@ -276,13 +277,14 @@ def auth_router(
         request: Request,
         service: AuthServiceDep,
         state: AuthStateDep,
+        uow: Uow,
         data: RefreshRequest | None = None,
     ) -> Response:
         response = Response(status_code=status.HTTP_204_NO_CONTENT)
         if data is not None:
             await service.logout(data.refresh_token)
         elif state.kit.cookie_mode:
-            principal = await current_user(request)
+            principal = await current_user(request, uow)
             await service.logout_session(principal.id, principal.session_id)
         else:
             raise NotAuthenticatedError()

@@ -4,23 +4,25 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping, Sequence
-from dataclasses import replace
 from datetime import timedelta
 from typing import TypeVar
 
 from pydantic import BaseModel
-from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bastion.auth.access import VERIFIED_CACHE_SIZE, authenticate_token, principal_from_claims
+from bastion.auth.account import ADMIN_ROLE, AccountSteps
+from bastion.auth.audit import AuditEvent
 from bastion.auth.errors import EmailTakenError, InvalidCredentialsError, TokenReusedError
 from bastion.auth.hooks import RequestMeta
-from bastion.auth.kit import AuthKit
 from bastion.auth.mfa import MfaSteps
-from bastion.auth.models import AuthModels
 from bastion.auth.principal import IssuedTokens, MfaPending, Principal
-from bastion.auth.repositories import UserRecord, live_session_roles
+from bastion.auth.repositories import UserRecord
 from bastion.auth.schemas import UserCreate, UserOut, normalize_email
-from bastion.core.errors import NotFoundError, PermissionDeniedError, ServiceUnavailableError
-from bastion.db.errors import DuplicateError, translate_errors
+from bastion.core.errors import (
+    NotFoundError,
+    RateLimitedError,
+)
+from bastion.db.errors import DuplicateError
 from bastion.security.crypto import hash_token
 from bastion.security.errors import InvalidTokenError
 from bastion.security.tokens import MFA_TOKEN_TYPE
@@ -33,87 +35,10 @@ __all__ = [
     "principal_from_claims",
 ]
 
-#: The role `GET /admin/users` and the admin command use.
-ADMIN_ROLE = "admin"
 SchemaT = TypeVar("SchemaT", bound=BaseModel)
 
 
-def _uuid(value: str | None, reason: str) -> uuid.UUID:
-    try:
-        return uuid.UUID(str(value))
-    except ValueError as exc:
-        raise InvalidTokenError(reason) from exc
-
-
-#: How many verified access tokens `principal_from_claims` remembers.
-VERIFIED_CACHE_SIZE = 4096
-
-
-def principal_from_claims(kit: AuthKit, access_token: str) -> Principal:
-    """Verify an access token's signature and claims alone (no database).
-
-    Roles come from the token's `roles` claim, scopes from its `scope` claim. A
-    token verified before is served from `kit.verified` until it expires: the
-    signature cannot change, only time can invalidate it.
-
-    Raises:
-        InvalidTokenError: The token is not a valid access token now.
-    """
-    cached = kit.verified.get(access_token)
-    if cached is not None:
-        principal, expires_at = cached
-        if kit.clock() < expires_at + kit.tokens.leeway:
-            return principal
-        del kit.verified[access_token]
-    claims = kit.tokens.verify_access_token(access_token)
-    scope = claims.extra.get("scope")
-    roles = claims.extra.get("roles")
-    principal = Principal(
-        id=_uuid(claims.subject, "sub"),
-        session_id=_uuid(claims.session_id, "sid"),
-        roles=frozenset(r for r in roles if isinstance(r, str))
-        if isinstance(roles, list)
-        else frozenset(),
-        scopes=frozenset(scope.split()) if isinstance(scope, str) else frozenset(),
-    )
-    if len(kit.verified) >= VERIFIED_CACHE_SIZE:
-        kit.verified.pop(next(iter(kit.verified)))
-    kit.verified[access_token] = (principal, claims.expires_at)
-    return principal
-
-
-async def authenticate_token(
-    kit: AuthKit, models: AuthModels, engine: AsyncEngine | None, access_token: str
-) -> Principal:
-    """Authenticate an access token, checking its session on `engine` unless stateless.
-
-    The per-request path: one read on a pooled connection, no ORM session.
-
-    Raises:
-        InvalidTokenError: Bad, expired, of another type, or its session is revoked.
-        ServiceUnavailableError: Sessions are checked but no database is configured.
-        DatabaseUnavailableError: The database cannot be reached (503, `Retry-After`).
-    """
-    principal = principal_from_claims(kit, access_token)
-    if kit.stateless:
-        return principal
-    if engine is None:
-        raise ServiceUnavailableError("The database is not configured.")
-    # Autocommit: one statement, no BEGIN/ROLLBACK round trips, and on SQLite
-    # no write lock taken for a read. Checking out the connection is where an
-    # unreachable database shows first: translated, so it is a 503, not a 500.
-    with translate_errors():
-        async with engine.connect() as connection:
-            await connection.execution_options(isolation_level="AUTOCOMMIT")
-            roles = await live_session_roles(
-                connection, models, principal.id, principal.session_id, kit.now()
-            )
-    if roles is None:
-        raise InvalidTokenError("session")
-    return replace(principal, roles=frozenset(roles))
-
-
-class AuthService(MfaSteps):
+class AuthService(AccountSteps, MfaSteps):
     """Registration, login, token rotation, sessions, passwords, MFA and roles.
 
     Stateless: built per request on the request's `UnitOfWork`, which commits
@@ -123,6 +48,10 @@ class AuthService(MfaSteps):
     `TOKEN_REUSED`) and a one-time code or TOTP step once accepted. Login
     throttle counters live in the rate limiter's storage, outside the
     transaction. No FastAPI here.
+
+    Every step records its audit event (`bastion.auth.AuditEvent`) on the
+    `bastion.audit` logger: a success once its write is committed, a failure,
+    throttle or reuse when it happens.
     """
 
     # -- registration ------------------------------------------------------------
@@ -164,6 +93,9 @@ class AuthService(MfaSteps):
             raise EmailTakenError() from exc
         created = self.user_out(user)
         await self.hooks.after_register(created)
+        self._audit_on_commit(AuditEvent.REGISTERED, user_id=user.id, meta=meta)
+        for role in user.roles:
+            self._audit_on_commit(AuditEvent.ROLE_GRANTED, user_id=user.id, meta=meta, role=role)
         return created
 
     async def register(
@@ -202,6 +134,23 @@ class AuthService(MfaSteps):
             InvalidCredentialsError: The credentials do not open an active account.
         """
         email = normalize_email(username)
+        try:
+            return await self._login(email, password, meta)
+        except RateLimitedError:
+            account = self.throttle.identity(email)
+            self._audit(
+                AuditEvent.LOGIN_THROTTLED,
+                "throttled",
+                user_id=None,
+                meta=meta,
+                account=account,
+                factor="password",
+            )
+            raise
+
+    async def _login(
+        self, email: str, password: str, meta: RequestMeta
+    ) -> IssuedTokens | MfaPending:
         budgets = self.throttle.login(meta.ip, email)
         await self.throttle.check(budgets)
         user = await self.repo.user_by_email(email)
@@ -211,14 +160,24 @@ class AuthService(MfaSteps):
         client = await self._spend_hash(meta)
         if user is None:
             await self.kit.hasher.verify_dummy(password, client=client)
-        elif (
-            await self.kit.hasher.verify(user.password_hash, password, client=client)
-            and user.is_active
-        ):
-            await self.throttle.forgive(budgets)
-            return await self._after_password(user, password, meta)
+            reason = "unknown_account"
+        elif await self.kit.hasher.verify(user.password_hash, password, client=client):
+            if user.is_active:
+                await self.throttle.forgive(budgets)
+                return await self._after_password(user, password, meta)
+            reason = "inactive"
+        else:
+            reason = "wrong_password"
         await self.throttle.fail(budgets)
         await self.hooks.after_failed_login(email, meta)
+        self._audit(
+            AuditEvent.LOGIN_FAILED,
+            "failure",
+            user_id=None if user is None else user.id,
+            meta=meta,
+            account=self.throttle.identity(email),
+            reason=reason,
+        )
         raise InvalidCredentialsError()
 
     async def _after_password(
@@ -239,6 +198,13 @@ class AuthService(MfaSteps):
             return MfaPending(mfa_token=token)
         issued = await self._issue(user, meta)
         await self.hooks.after_login(self.user_out(user), meta)
+        self._audit_on_commit(
+            AuditEvent.LOGIN_SUCCEEDED,
+            user_id=user.id,
+            meta=meta,
+            session_id=str(issued.session_id),
+            mfa=False,
+        )
         return issued
 
     async def refresh(self, refresh_token: str, meta: RequestMeta) -> IssuedTokens:
@@ -259,6 +225,13 @@ class AuthService(MfaSteps):
                 # Security state that must outlive the 401 below (which rolls the
                 # request back): the stolen family stays revoked. Committed on purpose.
                 await self.uow.commit()
+                self._audit(
+                    AuditEvent.REFRESH_REUSE_DETECTED,
+                    "failure",
+                    user_id=record.user_id,
+                    meta=meta,
+                    session_id=str(record.family_id),
+                )
                 await self.hooks.after_token_reuse(record.user_id, record.family_id, meta)
                 raise TokenReusedError()
             raise InvalidTokenError("refresh")
@@ -293,6 +266,7 @@ class AuthService(MfaSteps):
         """Revoke one session of a user (cookie mode logs out by the access token's `sid`)."""
         await self.repo.revoke_families(self.kit.now(), family_ids=[family_id])
         await self.hooks.after_logout(user_id, family_id)
+        self._audit_on_commit(AuditEvent.LOGOUT, user_id=user_id, session_id=str(family_id))
 
     async def authenticate(self, access_token: str) -> Principal:
         """Verify an access token and, unless stateless, that its session is live.
@@ -300,85 +274,4 @@ class AuthService(MfaSteps):
         Raises:
             InvalidTokenError: Bad, expired, of another type, or its session is revoked.
         """
-        principal = principal_from_claims(self.kit, access_token)
-        if self.kit.stateless:
-            return principal
-        with translate_errors():
-            connection = await self.uow.session.connection()
-        roles = await live_session_roles(
-            connection,
-            self.models,
-            principal.id,
-            principal.session_id,
-            self.kit.now(),
-        )
-        if roles is None:
-            raise InvalidTokenError("session")
-        return replace(principal, roles=frozenset(roles))
-
-    # -- account ---------------------------------------------------------------------
-    async def change_password(
-        self, principal: Principal, current: str, new: str, meta: RequestMeta | None = None
-    ) -> None:
-        """Change the password; revoke every other session of the user.
-
-        Wrong current passwords count as in `login` (`AuthThrottle.password`).
-
-        Raises:
-            InvalidCredentialsError: `current` is wrong.
-            WeakPasswordError: `new` fails the policy.
-            RateLimitedError: A budget is spent, or the client has a hash under way.
-            ServiceUnavailableError: The throttle's storage is down, or the hash queue full.
-        """
-        user = await self._user(principal)
-        await self.uow.rollback()  # as in `login`: hold nothing while argon2 runs
-        budgets = self.throttle.password(user.id, user.email)
-        await self.throttle.check(budgets)
-        client = await self._spend_hash(meta)
-        if not await self.kit.hasher.verify(user.password_hash, current, client=client):
-            await self.throttle.fail(budgets)
-            raise InvalidCredentialsError()
-        await self.throttle.forgive(budgets)
-        await self.kit.policy.validate(new, email=user.email)
-        now = self.kit.now()
-        new_hash = await self.kit.hasher.hash(new, client=client)
-        await self.repo.update_user(user.id, now, password_hash=new_hash)
-        await self.repo.revoke_families(now, user_id=user.id, keep_family=principal.session_id)
-        await self.hooks.after_password_change(self.user_out(user))
-
-    async def set_active(self, user_id: uuid.UUID, *, active: bool) -> None:
-        """Activate or deactivate a user; deactivation revokes every session."""
-        now = self.kit.now()
-        await self.repo.update_user(user_id, now, is_active=active)
-        if not active:
-            await self.repo.revoke_families(now, user_id=user_id)
-
-    async def grant_role(self, email: str, role: str) -> UserOut:
-        """Add `role` to the user with this e-mail (for admin commands, not HTTP).
-
-        Returns:
-            The user as it is after the change (`role` among its roles).
-
-        Raises:
-            NotFoundError: No such user.
-        """
-        user = await self.repo.user_by_email(normalize_email(email))
-        if user is None:
-            raise NotFoundError()
-        if role not in user.roles:
-            user = replace(user, roles=[*user.roles, role])
-            await self.repo.update_user(user.id, self.kit.now(), roles=user.roles)
-        return self.user_out(user)
-
-    async def list_users(
-        self, principal: Principal, *, limit: int = 50, offset: int = 0
-    ) -> list[UserOut]:
-        """Every user, for administrators only.
-
-        Raises:
-            PermissionDeniedError: The principal lacks the `admin` role.
-        """
-        if not principal.has_roles(ADMIN_ROLE):
-            raise PermissionDeniedError()
-        users = await self.repo.list_users(limit=limit, offset=offset)
-        return [self.user_out(user) for user in users]
+        return await authenticate_token(self.kit, self.models, self.uow, access_token)

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping
+import logging
+from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
 from types import TracebackType
 from typing import Self
@@ -14,6 +15,8 @@ from bastion.core.deadline import lift_deadline
 from bastion.db.errors import translate_errors
 
 __all__ = ["UnitOfWork"]
+
+_log = logging.getLogger("bastion.db")
 
 
 class UnitOfWork:
@@ -28,6 +31,9 @@ class UnitOfWork:
     In an app, inject it with `Uow`: the dependency exits (and commits) after
     the endpoint returns but before the response is sent, so a failed commit
     becomes an error response and never a lost write behind a 201.
+
+    The session opens on first use of `session`: a unit of work nobody uses
+    costs no connection and commits nothing.
     """
 
     def __init__(
@@ -37,7 +43,7 @@ class UnitOfWork:
         conflict_codes: Mapping[str, str] | None = None,
         metadata: MetaData | None = None,
     ) -> None:
-        """Prepare a unit of work; the session opens on `async with`.
+        """Prepare a unit of work; enter it with `async with`.
 
         Args:
             sessionmaker: The app's session factory (`resources.sessionmaker`).
@@ -48,23 +54,28 @@ class UnitOfWork:
         self._codes = dict(conflict_codes or {})
         self._metadata = metadata
         self._session: AsyncSession | None = None
+        self._open = False
+        self._after_commit: list[Callable[[], None]] = []
 
     @property
     def session(self) -> AsyncSession:
-        """The open session.
+        """The session, opened on first use.
 
         Raises:
             RuntimeError: The unit of work has not been entered.
         """
-        if self._session is None:
-            raise RuntimeError("the UnitOfWork is not open: use `async with`")
-        return self._session
+        session = self._session
+        if session is None:
+            if not self._open:
+                raise RuntimeError("the UnitOfWork is not open: use `async with`")
+            session = self._session = self._sessionmaker()
+        return session
 
     async def __aenter__(self) -> Self:
-        """Open the session."""
-        if self._session is not None:
+        """Enter the unit of work (its session opens when first used)."""
+        if self._open:
             raise RuntimeError("the UnitOfWork is already open")
-        self._session = self._sessionmaker()
+        self._open = True
         return self
 
     async def __aexit__(
@@ -81,8 +92,21 @@ class UnitOfWork:
                 await self.rollback()
         finally:
             session, self._session = self._session, None
+            self._open = False
+            self._after_commit.clear()
             if session is not None:
                 await session.close()
+
+    def after_commit(self, callback: Callable[[], None]) -> None:
+        """Run `callback` once the transaction under way commits; drop it if it rolls back.
+
+        For what must not be claimed before the write stands, such as an audit
+        line saying "registered": a rolled-back request never runs it. The
+        callbacks run in order, right after the next successful `commit` (the
+        explicit one of a service, or the unit of work's own at its end). A
+        callback that raises is logged and does not undo or fail the commit.
+        """
+        self._after_commit.append(callback)
 
     async def flush(self) -> None:
         """Send pending ORM changes to the database (constraint errors surface here)."""
@@ -101,16 +125,27 @@ class UnitOfWork:
         is cancelled here instead, with nothing written.
         """
         lift_deadline()
-        try:
-            with translate_errors(codes=self._codes, metadata=self._metadata):
-                await self.session.commit()
-        except BaseException:
-            await self.session.rollback()
-            raise
+        session = self._session
+        if session is not None:
+            try:
+                with translate_errors(codes=self._codes, metadata=self._metadata):
+                    await session.commit()
+            except BaseException:
+                await self.rollback()
+                raise
+        callbacks, self._after_commit = self._after_commit, []
+        for callback in callbacks:
+            try:
+                callback()
+            except Exception:
+                # The write stands: a failing follower must not turn it into an error.
+                _log.exception("an after-commit callback failed")
 
     async def rollback(self) -> None:
-        """Roll back everything since the last commit."""
-        await self.session.rollback()
+        """Roll back everything since the last commit, and drop pending `after_commit` callbacks."""
+        self._after_commit.clear()
+        if self._session is not None:
+            await self._session.rollback()
 
     @asynccontextmanager
     async def nested(self) -> AsyncIterator[None]:
