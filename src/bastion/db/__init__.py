@@ -11,6 +11,7 @@ from bastion.db.errors import (
     InvalidFilterError,
     InvalidSortError,
     InvalidValueError,
+    ReadOnlyFieldError,
     StaleVersionError,
     translate_errors,
 )
@@ -41,7 +42,7 @@ from bastion.db.pagination import (
     OffsetPage,
     OffsetParams,
 )
-from bastion.db.repository import BaseRepository, Values
+from bastion.db.repository import BaseRepository, ExpectedVersion, Values
 from bastion.db.service import Service
 from bastion.db.uow import UnitOfWork
 
@@ -59,6 +60,7 @@ __all__ = [
     "DatabaseUnavailableError",
     "DuplicateError",
     "Eq",
+    "ExpectedVersion",
     "Filter",
     "ForeignKeyViolationError",
     "Ge",
@@ -77,6 +79,7 @@ __all__ = [
     "NotIn",
     "OffsetPage",
     "OffsetParams",
+    "ReadOnlyFieldError",
     "Search",
     "Service",
     "SoftDeleteMixin",

@@ -37,19 +37,22 @@ _MAC_BYTES = 16
 
 @dataclass(frozen=True, slots=True)
 class CursorPayload:
-    """What a keyset cursor carries: the list and sort it was made for, and the last row's key.
+    """What a keyset cursor carries: the list, filters and sort it was made for, and the last key.
 
     Attributes:
         scope: The list the cursor belongs to (the repository's table).
         sort: The sort it was made for (for example `-created_at`).
         key: The last row's sort value, JSON-ready.
         id: The last row's primary key, as a string (the tiebreak).
+        filters: A digest of the list's filters (owner scope included), so a
+            cursor only continues the list it came from.
     """
 
     scope: str
     sort: str
     key: object
     id: str
+    filters: str = ""
 
 
 def _b64encode(data: bytes) -> str:
@@ -79,7 +82,7 @@ class CursorSigner:
 
     def encode(self, payload: CursorPayload) -> str:
         """Return the opaque, signed cursor for `payload`."""
-        body = orjson.dumps([payload.scope, payload.sort, payload.key, payload.id])
+        body = orjson.dumps([payload.scope, payload.sort, payload.key, payload.id, payload.filters])
         return f"{_b64encode(body)}.{_b64encode(self._mac(body))}"
 
     def decode(self, cursor: str) -> CursorPayload:
@@ -98,12 +101,12 @@ class CursorSigner:
         if not hmac.compare_digest(mac, self._mac(body)):
             raise InvalidCursorError()
         try:
-            scope, sort, key, last_id = orjson.loads(body)
+            scope, sort, key, last_id, filters = orjson.loads(body)
         except (orjson.JSONDecodeError, TypeError, ValueError) as exc:
             raise InvalidCursorError() from exc
-        if not (isinstance(scope, str) and isinstance(sort, str) and isinstance(last_id, str)):
+        if not all(isinstance(text, str) for text in (scope, sort, last_id, filters)):
             raise InvalidCursorError()
-        return CursorPayload(scope=scope, sort=sort, key=key, id=last_id)
+        return CursorPayload(scope=scope, sort=sort, key=key, id=last_id, filters=filters)
 
 
 @dataclass(frozen=True, slots=True)
