@@ -33,6 +33,7 @@ from bastion.db import (
     BaseRepository,
     Eq,
     KeysetPage,
+    ListParams,
     Service,
     TimestampMixin,
     UnitOfWork,
@@ -43,7 +44,7 @@ from bastion.ratelimit import RateLimit, by_user, limited_router
 from bastion.resources import Resources
 from bastion.web.database import KeysetQuery, Uow
 from bastion.web.dependencies import AppResources, AppSettings
-from bastion.web.listing import ListParams, list_query
+from bastion.web.listing import list_query
 from bastion.web.openapi import ErrorEnvelope, error_responses
 from bastion.web.preconditions import IfMatch
 from bastion.web.services import provide_service

@@ -39,6 +39,7 @@ from bastion.db.pagination import (
     CursorSigner,
     KeysetPage,
     KeysetParams,
+    ListParams,
     OffsetPage,
     OffsetParams,
 )
@@ -74,6 +75,7 @@ __all__ = [
     "KeysetPage",
     "KeysetParams",
     "Le",
+    "ListParams",
     "Lt",
     "Ne",
     "NotIn",

@@ -13,6 +13,7 @@ import orjson
 from pydantic import BaseModel, ConfigDict, Field
 
 from bastion.db.errors import InvalidCursorError
+from bastion.db.filters import Filter
 
 __all__ = [
     "DEFAULT_PAGE_SIZE",
@@ -21,6 +22,7 @@ __all__ = [
     "CursorSigner",
     "KeysetPage",
     "KeysetParams",
+    "ListParams",
     "OffsetPage",
     "OffsetParams",
 ]
@@ -143,6 +145,24 @@ class OffsetParams:
     limit: int = DEFAULT_PAGE_SIZE
     offset: int = 0
     with_total: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class ListParams:
+    """One list request: its typed filters, its sort and its keyset page.
+
+    `bastion.web.list_query` reads one from the query string; a service passes
+    it on as `repo.page(params.page, *scope, *params.filters, sort=params.sort)`.
+
+    Attributes:
+        filters: The filters asked for, all of which must hold.
+        sort: The sort asked for (`-field` descending), or `None` for the default.
+        page: The page size and the decoded cursor.
+    """
+
+    filters: tuple[Filter, ...]
+    sort: str | None
+    page: KeysetParams
 
 
 class KeysetPage(BaseModel, Generic[ItemT]):

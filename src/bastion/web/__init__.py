@@ -11,7 +11,7 @@ from bastion.web.database import (
 from bastion.web.dependencies import AppResources, AppSettings, get_resources, get_settings
 from bastion.web.handlers import install_exception_handlers, validation_details
 from bastion.web.health import HealthOut, ReadyOut, health_router
-from bastion.web.listing import OPERATORS, ListParams, list_query
+from bastion.web.listing import OPERATORS, list_query
 from bastion.web.openapi import ErrorBody, ErrorEnvelope, error_responses, install_openapi
 from bastion.web.preconditions import IfMatch, Precondition, Versioned, etag, if_match
 from bastion.web.readiness import ReadinessCheck, ReadyCheck, run_checks
@@ -28,7 +28,6 @@ __all__ = [
     "IfMatch",
     "JSONResponse",
     "KeysetQuery",
-    "ListParams",
     "OffsetQuery",
     "Precondition",
     "ReadinessCheck",

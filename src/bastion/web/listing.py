@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Awaitable, Callable, Collection, Mapping
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated
 
@@ -31,10 +30,10 @@ from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from bastion.db.errors import InvalidFilterError, InvalidSortError
 from bastion.db.filters import Eq, Filter, Ge, Gt, In, IsNull, Le, Lt, Ne, NotIn, Search
-from bastion.db.pagination import KeysetParams
+from bastion.db.pagination import ListParams
 from bastion.web.database import KeysetQuery
 
-__all__ = ["OPERATORS", "ListParams", "list_query"]
+__all__ = ["OPERATORS", "list_query"]
 
 #: The operators a list may allow, by their query-string name.
 OPERATORS: tuple[str, ...] = ("eq", "ne", "lt", "le", "gt", "ge", "in", "nin", "isnull", "search")
@@ -42,21 +41,6 @@ _KEY = re.compile(r"([A-Za-z_][A-Za-z0-9_]{0,63})(?:\[([a-z]{1,16})\])?")
 _RESERVED = frozenset({"limit", "cursor", "sort"})
 _MAX_IN_VALUES = 100
 _BOOL = TypeAdapter(bool)
-
-
-@dataclass(frozen=True, slots=True)
-class ListParams:
-    """One list request: its typed filters, its sort and its keyset page.
-
-    Attributes:
-        filters: The filters the query string asked for, all of which must hold.
-        sort: The sort asked for (`-field` descending), or `None` for the default.
-        page: The page size and the decoded cursor.
-    """
-
-    filters: tuple[Filter, ...]
-    sort: str | None
-    page: KeysetParams
 
 
 def _value(adapter: TypeAdapter[object], raw: str) -> object:
