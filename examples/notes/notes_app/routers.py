@@ -22,6 +22,7 @@ from notes_app.config import NotesSettings
 from notes_app.schemas import NoteCreate, NoteOut, NoteUpdate
 from notes_app.services import NoteService
 
+# --8<-- [start:providers]
 #: The request's `NoteService`, over the request's unit of work, for the caller.
 Notes = Annotated[NoteService, Depends(provide_service(NoteService, CurrentUser))]
 #: `GET /notes` query: `title` / `title[search]`, `created_at[lt|gt]`, `sort`, `limit`, `cursor`.
@@ -35,6 +36,7 @@ NoteList = Annotated[
         )
     ),
 ]
+# --8<-- [end:providers]
 
 
 def notes_router() -> APIRouter:
