@@ -164,3 +164,23 @@ def test_a_list_query_naming_a_field_or_operator_that_does_not_exist_is_refused(
         list_query(WidgetOut, filters={"colour": ["eq"]})
     with pytest.raises(ValueError, match="like"):
         list_query(WidgetOut, filters={"name": ["like"]})
+
+
+def test_the_allowed_filters_and_sort_are_in_the_openapi_document() -> None:
+    from bastion import BastionSettings as Settings
+
+    spec = docs_app(Settings(environment="test")).openapi()
+    parameters = spec["paths"]["/api/v1/docs"]["get"]["parameters"]
+    names = {parameter["name"] for parameter in parameters}
+    assert names == {
+        "sort",
+        "limit",
+        "cursor",
+        "title",
+        "title[search]",
+        "slug",
+        "slug[in]",
+        "created_at[gt]",
+        "created_at[lt]",
+    }
+    assert "422" in spec["paths"]["/api/v1/docs"]["get"]["responses"]

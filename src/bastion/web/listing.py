@@ -20,6 +20,7 @@ was made with (see `BaseRepository.page`).
 
 from __future__ import annotations
 
+import inspect
 import re
 from collections.abc import Awaitable, Callable, Collection, Mapping
 from datetime import datetime
@@ -41,6 +42,18 @@ _KEY = re.compile(r"([A-Za-z_][A-Za-z0-9_]{0,63})(?:\[([a-z]{1,16})\])?")
 _RESERVED = frozenset({"limit", "cursor", "sort"})
 _MAX_IN_VALUES = 100
 _BOOL = TypeAdapter(bool)
+_DESCRIPTIONS = {
+    "eq": "Equal to.",
+    "ne": "Not equal to.",
+    "lt": "Less than.",
+    "le": "Less than or equal to.",
+    "gt": "Greater than.",
+    "ge": "Greater than or equal to.",
+    "in": "One of these comma-separated values.",
+    "nin": "None of these comma-separated values.",
+    "isnull": "`true`: no value; `false`: any value.",
+    "search": "Contains this text, case-insensitively.",
+}
 
 
 def _value(adapter: TypeAdapter[object], raw: str) -> object:
@@ -127,6 +140,7 @@ def list_query(
             str | None,
             Query(max_length=70, description="A field to sort by; `-field` for descending."),
         ] = None,
+        **_documented: str | None,  # the filters, for OpenAPI: read below from the raw query
     ) -> ListParams:
         if sort is not None and sort.removeprefix("-") not in sortable:
             raise InvalidSortError(f"Cannot sort by {sort!r}.", details={"sort": sort})
@@ -154,4 +168,26 @@ def list_query(
             parsed.append(_filter(field, operator, raw, adapters[field]))
         return ListParams(filters=tuple(parsed), sort=sort, page=page)
 
+    # FastAPI reads a dependency's parameters from its signature: list every allowed
+    # filter there, so the OpenAPI document shows them.
+    signature = inspect.signature(read_list_query)
+    fixed = [p for p in signature.parameters.values() if p.kind is not p.VAR_KEYWORD]
+    pairs = [(field, op) for field, ops in allowed.items() for op in sorted(ops)]
+    documented = [
+        inspect.Parameter(
+            f"filter_{index}",
+            inspect.Parameter.KEYWORD_ONLY,
+            default=None,
+            annotation=Annotated[
+                str | None,
+                Query(
+                    alias=field if op == "eq" else f"{field}[{op}]", description=_DESCRIPTIONS[op]
+                ),
+            ],
+        )
+        for index, (field, op) in enumerate(pairs)
+    ]
+    read_list_query.__signature__ = signature.replace(  # type: ignore[attr-defined]  # read by inspect.signature
+        parameters=[*fixed, *documented]
+    )
     return read_list_query
