@@ -7,6 +7,7 @@ and protects its own routes with `CurrentUser`, `require_roles(...)` and
 FastAPI.
 """
 
+from bastion.auth.audit import AUDIT_LOGGER, AuditEvent, AuditOutcome
 from bastion.auth.config import AuthConfig
 from bastion.auth.cookies import ACCESS_COOKIE, CSRF_COOKIE, CSRF_HEADER, REFRESH_COOKIE
 from bastion.auth.dependencies import (
@@ -66,11 +67,14 @@ from bastion.auth.throttle import AuthThrottle, Budget
 __all__ = [
     "ACCESS_COOKIE",
     "ADMIN_ROLE",
+    "AUDIT_LOGGER",
     "AUTH_ROUTES",
     "CSRF_COOKIE",
     "CSRF_HEADER",
     "MFA_CHALLENGE_ATTEMPTS",
     "REFRESH_COOKIE",
+    "AuditEvent",
+    "AuditOutcome",
     "AuthConfig",
     "AuthHooks",
     "AuthKit",

@@ -9,7 +9,7 @@ from types import TracebackType
 from typing import Self
 
 from sqlalchemy import MetaData
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bastion.core.deadline import lift_deadline
 from bastion.db.errors import translate_errors
@@ -38,7 +38,7 @@ class UnitOfWork:
 
     def __init__(
         self,
-        sessionmaker: async_sessionmaker[AsyncSession],
+        sessionmaker: Callable[[], AsyncSession],
         *,
         conflict_codes: Mapping[str, str] | None = None,
         metadata: MetaData | None = None,
@@ -46,7 +46,8 @@ class UnitOfWork:
         """Prepare a unit of work; enter it with `async with`.
 
         Args:
-            sessionmaker: The app's session factory (`resources.sessionmaker`).
+            sessionmaker: The app's session factory (`resources.sessionmaker`), called
+                when the session is first used.
             conflict_codes: Constraint name to error code, for errors raised at commit.
             metadata: Used to name SQLite constraints in errors (default: `Base.metadata`).
         """

@@ -7,6 +7,7 @@ from typing import Annotated
 
 from fastapi import Depends, FastAPI, Query, Request
 from fastapi.dependencies.models import Dependant
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bastion.core.errors import ServiceUnavailableError
 from bastion.db.pagination import (
@@ -40,17 +41,21 @@ async def get_uow(request: Request, resources: AppResources) -> AsyncIterator[Un
     after the endpoint returns and before the response is sent. A safe method
     (GET, HEAD, OPTIONS) gets a read-only session: on SQLite its transaction
     takes the write lock only if it writes, so reads go on while a write runs.
+    The session (and its connection) opens when first used: a request that
+    never touches it costs the database nothing.
 
-    Raises:
-        ServiceUnavailableError: The app has no database configured.
+    Its `session` raises `ServiceUnavailableError` (503) when the app has no
+    database open.
     """
     sessionmaker = resources.sessionmaker
     if request.method in _SAFE_METHODS and resources.read_sessionmaker is not None:
         sessionmaker = resources.read_sessionmaker
-    if sessionmaker is None:
-        raise ServiceUnavailableError("The database is not configured.")
-    async with UnitOfWork(sessionmaker) as uow:
+    async with UnitOfWork(sessionmaker or _no_database) as uow:
         yield uow
+
+
+def _no_database() -> AsyncSession:
+    raise ServiceUnavailableError("The database is not configured.")
 
 
 async def keyset_params(
