@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import json
+import logging
 from pathlib import Path
 
+import pytest
+
 from bastion import BastionSettings
+from bastion.auth import AUDIT_LOGGER
 from bastion.db import create_engine
-from tests.auth.conftest import PASSWORD, bearer, fast_settings
+from tests.auth.conftest import PASSWORD, AppFactory, bearer, fast_settings
 from tests.conftest import serve
 from tests.snippets import load_snippet
 
@@ -62,3 +67,27 @@ async def test_a_per_user_limit_in_route_dependencies_counts_each_user_apart(
     assert bob.headers["ratelimit-remaining"] == "1"
     assert anonymous.status_code == 401
     assert anonymous.json()["error"]["code"] == "NOT_AUTHENTICATED"
+
+
+async def test_the_audit_snippet_writes_json_lines_to_a_file_of_their_own(
+    make_app: AppFactory, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    path = tmp_path / "audit.jsonl"
+    handler = load_snippet("audit_logging").send_audit_lines_to(path)
+    audit = logging.getLogger(AUDIT_LOGGER)
+    try:
+        async with serve(make_app().app) as client:
+            created = await client.post(
+                "/api/v1/auth/register", json={"email": "ada@example.com", "password": PASSWORD}
+            )
+    finally:
+        audit.removeHandler(handler)
+        handler.close()
+        audit.propagate = True
+        audit.setLevel(logging.NOTSET)
+    lines = [json.loads(line) for line in path.read_text().splitlines()]
+    assert [line["event"] for line in lines] == ["user.registered"]
+    assert lines[0]["user_id"] == created.json()["id"]
+    assert lines[0]["request_id"] == created.headers["x-request-id"]
+    assert lines[0]["outcome"] == "success"
+    assert not [r for r in caplog.records if r.name == AUDIT_LOGGER]  # not in the app's log
