@@ -11,6 +11,8 @@ from starlette.middleware import Middleware
 
 from bastion.core.settings import BastionSettings
 from bastion.db.engine import create_engine, create_sessionmaker, database_ready_check
+from bastion.jobs import Jobs
+from bastion.jobs._runtime import start_jobs
 from bastion.middleware.stack import edge_middleware
 from bastion.observability.logging import configure_logging, install_request_id_factory
 from bastion.ratelimit.client_ip import TrustedProxies
@@ -80,6 +82,7 @@ def create_app(
     lifespan: HostLifespan | None = None,
     openapi_tags: list[dict[str, object]] | None = None,
     middleware: Iterable[Middleware] = (),
+    jobs: Jobs | None = None,
 ) -> FastAPI:
     """Build a configured FastAPI app.
 
@@ -92,6 +95,8 @@ def create_app(
             started; stopped before them.
         openapi_tags: OpenAPI tag descriptions.
         middleware: Extra host middleware, placed inside bastion's layers.
+        jobs: The app's event handlers and jobs (`bastion.jobs`); without Redis
+            their rows are dispatched inside this process (development only).
 
     Returns:
         The app. Its resources are built when the lifespan starts, not before.
@@ -132,6 +137,8 @@ def create_app(
             )
             for name, check in (ready_checks or {}).items():
                 resources.add_ready_check(name, check)
+            if jobs is not None:
+                await stack.enter_async_context(start_jobs(jobs, resources))
             app.state.resources = resources
             try:
                 yield
