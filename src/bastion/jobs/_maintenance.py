@@ -22,7 +22,7 @@ async def prune(resources: Resources, *, now: datetime | None = None) -> dict[st
 
     - refresh sessions whose family passed its absolute expiry (a spent token
       of a live family stays: presenting it again is how reuse is detected);
-    - MFA challenges used or expired;
+    - MFA challenges used or expired (when the host has MFA);
     - outbox rows delivered longer ago than `JobsConfig.retention` (dead rows
       stay for inspection).
 
@@ -50,12 +50,13 @@ async def prune(resources: Resources, *, now: datetime | None = None) -> dict[st
             counts["refresh_sessions"] = await _count(
                 uow, delete(sessions).where(sessions.absolute_expires_at < now)
             )
-            counts["mfa_challenges"] = await _count(
-                uow,
-                delete(challenges).where(
-                    or_(challenges.used_at.is_not(None), challenges.expires_at < now)
-                ),
-            )
+            if challenges is not None:  # a host without MFA has no challenges table
+                counts["mfa_challenges"] = await _count(
+                    uow,
+                    delete(challenges).where(
+                        or_(challenges.used_at.is_not(None), challenges.expires_at < now)
+                    ),
+                )
     return counts
 
 
