@@ -34,9 +34,7 @@ async def test_the_quickstart_handles_order_placed_after_the_commit(
                 break
             await asyncio.sleep(0.02)
         # Leaving the lifespan lets the delivery in hand commit.
-    assert _announced(caplog) == [
-        f"order {response.json()['id']} placed (tea)"
-    ]
+    assert _announced(caplog) == [f"order {response.json()['id']} placed (tea)"]
 
 
 def _announced(caplog: pytest.LogCaptureFixture) -> list[str]:
