@@ -3,16 +3,21 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
 from types import TracebackType
-from typing import Self
+from typing import TYPE_CHECKING, Self
 
 from sqlalchemy import MetaData
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bastion.core.deadline import lift_deadline
 from bastion.db.errors import translate_errors
+
+if TYPE_CHECKING:
+    from pydantic import BaseModel
+
+    from bastion.jobs import Event, Jobs
 
 __all__ = ["UnitOfWork"]
 
@@ -42,6 +47,7 @@ class UnitOfWork:
         *,
         conflict_codes: Mapping[str, str] | None = None,
         metadata: MetaData | None = None,
+        jobs: Jobs | None = None,
     ) -> None:
         """Prepare a unit of work; enter it with `async with`.
 
@@ -50,6 +56,7 @@ class UnitOfWork:
                 when the session is first used.
             conflict_codes: Constraint name to error code, for errors raised at commit.
             metadata: Used to name SQLite constraints in errors (default: `Base.metadata`).
+            jobs: The app's jobs, for `record` and `enqueue` (`resources.jobs`).
         """
         self._sessionmaker = sessionmaker
         self._codes = dict(conflict_codes or {})
@@ -57,6 +64,8 @@ class UnitOfWork:
         self._session: AsyncSession | None = None
         self._open = False
         self._after_commit: list[Callable[[], None]] = []
+        self._jobs = jobs
+        self._asked = False
 
     @property
     def session(self) -> AsyncSession:
@@ -134,6 +143,9 @@ class UnitOfWork:
             except BaseException:
                 await self.rollback()
                 raise
+        if self._asked and self._jobs is not None:
+            self._asked = False
+            self._jobs.notify_committed()
         callbacks, self._after_commit = self._after_commit, []
         for callback in callbacks:
             try:
@@ -144,9 +156,37 @@ class UnitOfWork:
 
     async def rollback(self) -> None:
         """Roll back everything since the last commit, and drop pending `after_commit` callbacks."""
+        self._asked = False
         self._after_commit.clear()
         if self._session is not None:
             await self._session.rollback()
+
+    def record(self, event: Event) -> None:
+        """Record a domain event: its handlers run after this transaction commits.
+
+        One outbox row per handler joins the transaction (one `INSERT` at the
+        commit); a rollback drops them with everything else.
+
+        Raises:
+            RuntimeError: The app has no jobs (`create_app(..., jobs=...)`).
+        """
+        self.session.add_all(self._jobs_or_raise().event_rows(event))
+        self._asked = True
+
+    def enqueue(self, job: Callable[..., Awaitable[None]], arguments: BaseModel) -> None:
+        """Ask for a run of a registered job once this transaction commits.
+
+        Raises:
+            RuntimeError: The app has no jobs (`create_app(..., jobs=...)`).
+            LookupError: `job` is not registered.
+        """
+        self.session.add(self._jobs_or_raise().job_row(job, arguments))
+        self._asked = True
+
+    def _jobs_or_raise(self) -> Jobs:
+        if self._jobs is None:
+            raise RuntimeError("events and jobs need `create_app(..., jobs=Jobs(...))`")
+        return self._jobs
 
     @asynccontextmanager
     async def nested(self) -> AsyncIterator[None]:

@@ -50,7 +50,7 @@ async def get_uow(request: Request, resources: AppResources) -> AsyncIterator[Un
     sessionmaker = resources.sessionmaker
     if request.method in _SAFE_METHODS and resources.read_sessionmaker is not None:
         sessionmaker = resources.read_sessionmaker
-    async with UnitOfWork(sessionmaker or _no_database) as uow:
+    async with UnitOfWork(sessionmaker or _no_database, jobs=resources.jobs) as uow:
         yield uow
 
 
