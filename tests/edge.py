@@ -9,24 +9,10 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import httpx
-import pytest
 from fastapi import APIRouter, FastAPI, Response
 from pydantic import BaseModel
-from starlette.middleware import Middleware
-from starlette.types import ASGIApp
 
-import bastion.app
 from bastion import BastionSettings, create_app
-from bastion.middleware import (
-    BodyLimitConfig,
-    BodyLimitMiddleware,
-    EdgeConfig,
-    EdgeMiddleware,
-    RateLimitConfig,
-    TimeoutConfig,
-    TimeoutMiddleware,
-    edge_layers,
-)
 from tests.conftest import TEST_SECRET
 
 SECURITY_HEADERS = {
@@ -85,42 +71,6 @@ def edge_router() -> APIRouter:
         raise TimeoutError
 
     return router
-
-
-@pytest.fixture(params=["fused", "layered"])
-def edge_composition(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
-    """Build every app both ways: one `EdgeMiddleware` (what `create_app` uses) and one
-    middleware per layer (`edge_layers`), so the two compositions cannot drift apart."""
-    if request.param == "layered":
-
-        def layered(settings: BastionSettings) -> list[Middleware]:
-            return edge_layers(EdgeConfig.from_settings(settings))
-
-        monkeypatch.setattr(bastion.app, "edge_middleware", layered)
-    return str(request.param)
-
-
-def one_layer(
-    composition: str,
-    inner: ASGIApp,
-    *,
-    body_limit: BodyLimitConfig | None = None,
-    timeout: TimeoutConfig | None = None,
-) -> ASGIApp:
-    """`inner` behind one configured layer: the layer's class alone (`layered`), or an
-    `EdgeMiddleware` whose other layers let every request through (`fused`)."""
-    if composition == "layered":
-        if body_limit is not None:
-            return BodyLimitMiddleware(inner, config=body_limit)
-        assert timeout is not None
-        return TimeoutMiddleware(inner, config=timeout)
-    config = EdgeConfig(
-        security_headers=None,
-        body_limit=body_limit or BodyLimitConfig(),
-        timeout=timeout,
-        rate_limit=RateLimitConfig(limit=None, headers="none"),
-    )
-    return EdgeMiddleware(inner, config=config)
 
 
 def edge_settings(**overrides: object) -> BastionSettings:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from typing import Literal, Protocol
+from typing import Literal
 
 from starlette.types import Scope
 
@@ -13,7 +13,6 @@ __all__ = [
     "REPORT_SCOPE_KEY",
     "HeaderMode",
     "RateLimitReport",
-    "RateLimitSink",
     "rate_limit_headers",
     "report_rate_limit",
     "tighter",
@@ -52,15 +51,6 @@ class RateLimitReport:
         return report
 
 
-class RateLimitSink(Protocol):
-    """What a limit's result is reported to: a `RateLimitReport`, or the edge's own."""
-
-    result: RateLimitResult | None
-
-    def add(self, result: RateLimitResult) -> None:
-        """Keep `result` if it is tighter than `self.result`."""
-
-
 def tighter(current: RateLimitResult | None, result: RateLimitResult) -> RateLimitResult:
     """The limit of the two closer to exhaustion.
 
@@ -81,7 +71,7 @@ def tighter(current: RateLimitResult | None, result: RateLimitResult) -> RateLim
 
 def report_rate_limit(scope: Scope, result: RateLimitResult) -> None:
     """Report `result` for the response headers (no-op without the rate-limit layer)."""
-    report: RateLimitSink | None = scope.get(REPORT_SCOPE_KEY)
+    report: RateLimitReport | None = scope.get(REPORT_SCOPE_KEY)
     if report is not None:
         report.add(result)
 
