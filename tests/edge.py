@@ -11,6 +11,7 @@ from contextlib import asynccontextmanager
 import httpx
 from fastapi import APIRouter, FastAPI, Response
 from pydantic import BaseModel
+from starlette.types import ASGIApp
 
 from bastion import BastionSettings, create_app
 from tests.conftest import TEST_SECRET
@@ -221,3 +222,45 @@ class TcpProxy:
             pass
         finally:
             self._close(writer)
+
+
+class ServerExchange:
+    """One request as an ASGI server holds it: the scope, and the `receive`/`send` it hands on.
+
+    Like a real server's, the `send` given to the app is a bound method of an
+    object holding the scope: anything the app keeps in the scope that holds
+    `send` closes a reference cycle. (`httpx.ASGITransport` leaves cycles of
+    its own, so tests that count them call the app directly.)
+    """
+
+    def __init__(
+        self, method: str, path: str, headers: list[tuple[bytes, bytes]], body: bytes = b""
+    ) -> None:
+        self.scope: dict[str, object] = {
+            "type": "http",
+            "asgi": {"version": "3.0"},
+            "http_version": "1.1",
+            "method": method,
+            "scheme": "http",
+            "path": path,
+            "raw_path": path.encode(),
+            "root_path": "",
+            "query_string": b"",
+            "headers": [(b"host", b"testserver"), *headers],
+            "client": ("198.51.100.7", 40000),
+            "server": ("testserver", 80),
+        }
+        self.body = body
+        self.status = 0
+
+    async def receive(self) -> dict[str, object]:
+        return {"type": "http.request", "body": self.body, "more_body": False}
+
+    async def send(self, message: dict[str, object]) -> None:
+        if message["type"] == "http.response.start":
+            self.status = int(message["status"])  # type: ignore[call-overload]
+
+    async def run(self, app: ASGIApp) -> int:
+        """Serve the request with `app`; the response's status."""
+        await app(self.scope, self.receive, self.send)
+        return self.status
