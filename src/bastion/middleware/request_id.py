@@ -128,7 +128,8 @@ class RequestIdMiddleware:
         self.app = app
         self.config = config = config or RequestIdConfig()
         self._name = config.header.lower().encode("latin-1")
-        self._sample = config.access_log_sample if config.access_log else 0.0
+        self._log = config.access_log
+        self._sample = config.access_log_sample
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Serve one ASGI connection."""
@@ -165,9 +166,10 @@ class RequestIdMiddleware:
             if error is not None:
                 await error(scope, receive, send_with_id)
         finally:
+            status = status or 500
             sample = self._sample
-            if sample and (sample >= 1.0 or status >= 500 or random.random() < sample):  # noqa: S311  # sampling, not security
-                _log_access(scope, status or 500, begun)
+            if self._log and (sample >= 1.0 or status >= 500 or random.random() < sample):  # noqa: S311  # sampling, not security
+                _log_access(scope, status, begun)
             request_id_var.reset(token)
 
 
