@@ -1,0 +1,141 @@
+"""What the pool's pre-ping costs on PostgreSQL, alone and in a whole request.
+
+1. A checkout and `SELECT 1` on the engine `bastion.db.create_engine` builds, with
+   `database_pool_pre_ping` off (the default: a connection the server closed is still
+   replaced at checkout, without a round trip) and on (SQLAlchemy pings every checkout
+   with `BEGIN`, an empty statement and `ROLLBACK`).
+2. The example's authenticated `GET /api/v1/notes` (a page of 20), in the in-process
+   ASGI driver, with the pre-ping off and on.
+
+Runs alternate between the two modes; figures are best-of-5 means in µs. Needs
+BASTION_TEST_DATABASE_URL (a schema of its own, dropped after); skipped without it.
+`python -m bench pool`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import secrets
+import time
+
+import httpx
+from fastapi import FastAPI
+from pydantic import SecretStr
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.pool import NullPool
+
+from bastion.db import create_engine
+from bastion.db.migrations import alembic_config, upgrade_database
+from bench._asgi import Scope, http_scope, lifespan, measure
+from notes_app.config import NotesSettings
+from notes_app.main import create_notes_app
+
+CHECKOUTS = 500
+REQUESTS = 200
+#: Blocks measured per mode, interleaved off/on: the minimum damps the machine's noise.
+BLOCKS = 9
+PASSWORD = "correct horse battery staple"  # noqa: S105 - a benchmark account
+SECRET = "pool-benchmark-secret-key-long-enough-0123456789"  # noqa: S105 - benchmark only
+
+
+async def _checkouts_us(engine: AsyncEngine) -> float:
+    started = time.perf_counter()
+    for _ in range(CHECKOUTS):
+        async with engine.connect() as connection:
+            await connection.execute(text("SELECT 1"))
+    return (time.perf_counter() - started) / CHECKOUTS * 1e6
+
+
+async def _list_scope(app: FastAPI) -> Scope:
+    """Register, log in and write 20 notes; the authenticated list request's scope."""
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as client:
+        email = f"pool-{secrets.token_hex(4)}@example.com"
+        await client.post("/api/v1/auth/register", json={"email": email, "password": PASSWORD})
+        login = await client.post(
+            "/api/v1/auth/login", data={"username": email, "password": PASSWORD}
+        )
+        token = login.json()["access_token"]
+        for index in range(20):
+            await client.post(
+                "/api/v1/notes",
+                json={"title": f"note {index}"},
+                headers={"Authorization": f"Bearer {token}"},
+            )
+    return http_scope(
+        "GET", "/api/v1/notes", headers=[(b"authorization", f"Bearer {token}".encode())]
+    )
+
+
+async def _compare(base: NotesSettings) -> None:
+    modes = (False, True)
+    apps = {
+        m: create_notes_app(base.model_copy(update={"database_pool_pre_ping": m})) for m in modes
+    }
+    contexts = [await lifespan(app) for app in apps.values()]
+    try:
+        scopes = {m: await _list_scope(app) for m, app in apps.items()}
+        engines = {m: app.state.resources.engine for m, app in apps.items()}
+        figures: dict[tuple[str, bool], list[float]] = {}
+        for _ in range(BLOCKS):
+            for mode in modes:
+                checkout = await _checkouts_us(engines[mode])
+                figures.setdefault(("checkout", mode), []).append(checkout)
+                listing = await measure(apps[mode], scopes[mode], requests=REQUESTS, rounds=1)
+                figures.setdefault(("list", mode), []).append(listing)
+    finally:
+        for context in contexts:
+            await context.__aexit__(None, None, None)
+    print(f"{'PostgreSQL':36} {'pre-ping off':>12} {'on':>9} {'cost':>9} {'share':>6}")
+    for label, key in (
+        ("checkout + SELECT 1, µs", "checkout"),
+        ("GET /api/v1/notes (in-process), µs", "list"),
+    ):
+        off, on = min(figures[key, False]), min(figures[key, True])
+        print(f"{label:36} {off:12.1f} {on:9.1f} {on - off:+9.1f} {(on - off) / on:6.0%}")
+
+
+async def run(url: str) -> None:
+    schema = f"bench_pool_{secrets.token_hex(6)}"
+    admin = create_async_engine(url, poolclass=NullPool)
+    async with admin.begin() as connection:
+        await connection.execute(text(f'CREATE SCHEMA "{schema}"'))
+    try:
+        base = NotesSettings(
+            environment="test",
+            secret_key=SECRET,
+            configure_logging=False,
+            database_url=SecretStr(url),
+            database_schema=schema,
+            ratelimit_default=None,
+            password_hash_time_cost=1,
+            password_hash_memory_cost=8,
+            password_hash_parallelism=1,
+        )
+        engine = create_engine(base)
+        await upgrade_database(engine, alembic_config("notes_app:migrations"))
+        await engine.dispose()
+        await _compare(base)
+    finally:
+        async with admin.begin() as connection:
+            await connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        await admin.dispose()
+
+
+def main() -> None:
+    url = os.environ.get("BASTION_TEST_DATABASE_URL")
+    if not url:
+        print("(set BASTION_TEST_DATABASE_URL to measure the pre-ping on PostgreSQL)")
+        return
+    for name in ("bastion.access", "httpx"):
+        logger = logging.getLogger(name)
+        logger.propagate = False
+        logger.addHandler(logging.NullHandler())
+    asyncio.run(run(url))
+
+
+if __name__ == "__main__":
+    main()
