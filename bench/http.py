@@ -266,7 +266,7 @@ def main() -> None:
         print(
             f"{backend}, rate limit on {redis}; {load_tool}, {CONNECTIONS} connections; "
             f"{ROUNDS} alternating rounds of {SECONDS:.0f} s per route "
-            f"({'full' if FULL else 'quick'}: BENCH_MODE=full for more)"
+            f"({'full' if FULL else 'quick; BENCH_MODE=full for more'})"
         )
         for workers in (1, 2):
             servers_cpus, client_cpus = _cpus(workers)
