@@ -27,7 +27,19 @@ from typing import Annotated, Any
 import jwt
 from fastapi import Depends, FastAPI, HTTPException, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import JSON, Boolean, Column, DateTime, MetaData, String, Table, Text, Uuid, select
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Column,
+    DateTime,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    Uuid,
+    select,
+)
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
 
 ISSUER = AUDIENCE = "hand"
@@ -58,6 +70,7 @@ notes = Table(
     Column("body", Text()),
     Column("created_at", DateTime(timezone=True)),
     Column("updated_at", DateTime(timezone=True)),
+    Column("version", Integer()),
 )
 
 
@@ -74,6 +87,7 @@ class NoteOut(BaseModel):
     body: str
     created_at: datetime
     updated_at: datetime
+    version: int
 
 
 class NotePage(BaseModel):
@@ -181,7 +195,14 @@ async def list_notes(
 ) -> NotePage:
     rows = (
         await session.execute(
-            select(notes.c.id, notes.c.title, notes.c.body, notes.c.created_at, notes.c.updated_at)
+            select(
+                notes.c.id,
+                notes.c.title,
+                notes.c.body,
+                notes.c.created_at,
+                notes.c.updated_at,
+                notes.c.version,
+            )
             .where(notes.c.owner_id == user)
             .order_by(notes.c.created_at.desc(), notes.c.id.desc())
             .limit(limit + 1)
@@ -194,6 +215,7 @@ async def list_notes(
             body=r.body,
             created_at=_utc(r.created_at),
             updated_at=_utc(r.updated_at),
+            version=r.version,
         )
         for r in rows[:limit]
     ]
@@ -217,9 +239,15 @@ async def create_note(request: Request, data: NoteCreate, session: Db, user: Use
             body=data.body,
             created_at=now,
             updated_at=now,
+            version=1,
         )
     )
     await session.commit()
     return NoteOut(
-        id=note_id, title=data.title, body=data.body, created_at=_utc(now), updated_at=_utc(now)
+        id=note_id,
+        title=data.title,
+        body=data.body,
+        created_at=_utc(now),
+        updated_at=_utc(now),
+        version=1,
     )
