@@ -17,8 +17,8 @@ __all__ = ["AppResources", "AppSettings", "get_resources", "get_settings"]
 async def get_resources(connection: HTTPConnection) -> Resources:
     """Return the resources the lifespan built.
 
-    `async`, though it never awaits: FastAPI runs a plain `def` dependency in a
-    worker thread, a hop per request for a lookup.
+    A coroutine, though it awaits nothing: FastAPI runs a plain `def`
+    dependency in a worker thread, a hop that costs more than this does.
 
     Raises:
         ServiceUnavailableError: The app is serving without its lifespan having run.
