@@ -20,6 +20,7 @@ PACKAGES = [
     "bastion.web",
     "bastion.middleware",
     "bastion.observability",
+    "bastion.testing",
 ]
 
 

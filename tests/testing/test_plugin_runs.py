@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 INI = """
@@ -88,3 +90,14 @@ def test_an_unknown_backend_is_a_usage_error(project: pytest.Pytester) -> None:
     result = project.runpytest("-o", "bastion_databases=mysql")
     assert result.ret != 0
     result.stderr.fnmatch_lines(["*bastion_databases*mysql*"])
+
+
+def test_the_documented_host_setup_runs_as_documented(pytester: pytest.Pytester) -> None:
+    # docs/testing.md shows these files; here they run as a host's own suite would.
+    snippets = Path(__file__).parents[2] / "docs" / "snippets" / "testing"
+    for name in ("pyproject.toml", "conftest.py", "test_notes.py"):
+        (pytester.path / name).write_text((snippets / name).read_text())
+    result = pytester.runpytest_subprocess(
+        "-p", "no:cacheprovider", "-o", "bastion_databases=sqlite"
+    )
+    result.assert_outcomes(passed=6)
