@@ -101,3 +101,17 @@ def test_the_documented_host_setup_runs_as_documented(pytester: pytest.Pytester)
         "-p", "no:cacheprovider", "-o", "bastion_databases=sqlite"
     )
     result.assert_outcomes(passed=6)
+
+
+def test_an_app_not_built_by_create_app_is_refused_clearly(project: pytest.Pytester) -> None:
+    project.makeconftest(
+        "import pytest\n"
+        "from fastapi import FastAPI\n"
+        "@pytest.fixture\n"
+        "def bastion_app_factory():\n"
+        "    return lambda settings: FastAPI()\n"
+    )
+    project.makepyfile(test_app="async def test_app(bastion_app):\n    pass\n")
+    result = project.runpytest()
+    result.assert_outcomes(errors=1)
+    result.stdout.fnmatch_lines(["*not built by bastion's create_app*"])
