@@ -99,7 +99,7 @@ async def running_app(app: FastAPI, *, clock: Clock) -> AsyncIterator[TestApp]:
         RuntimeError: `app` is not a bastion app (its lifespan built no `Resources`).
     """
     async with app.router.lifespan_context(app):
-        resources = app.state.resources
+        resources = getattr(app.state, "resources", None)
         if not isinstance(resources, Resources):
             raise RuntimeError("the app under test is not built by bastion's create_app")
         _on_clock(resources, clock)
