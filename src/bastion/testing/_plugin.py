@@ -195,10 +195,13 @@ def bastion_settings(
 ) -> BastionSettings:
     """The settings the test's app runs on.
 
-    `bastion_base_settings`, then: the test database, a rate-limit key prefix
-    of its own (Redis counters never leak between tests), fast hashing, then
-    `bastion_settings_overrides`, then the `bastion_settings(...)` markers
-    (closest last).
+    `bastion_base_settings` with, in this order: the test database, a
+    rate-limit key prefix of its own (Redis counters never leak between
+    tests), `bastion_settings_overrides`, the `bastion_settings` markers (the
+    closest last), and fast hashing unless `bastion_fast_hashing = false`.
+
+    Raises:
+        ProductionHashingError: Fast hashing for production settings.
     """
     changes: dict[str, object] = {
         **bastion_database.settings_changes(),
