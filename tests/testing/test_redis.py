@@ -12,7 +12,7 @@ pytestmark = pytest.mark.redis
 
 @pytest.fixture
 def bastion_settings_overrides(bastion_redis_url: str) -> dict[str, object]:
-    return {"redis_url": bastion_redis_url, "auth_stateless_tokens": True}
+    return {"redis_url": bastion_redis_url}
 
 
 async def test_an_app_on_the_test_redis_checks_it_when_asked_if_ready(

@@ -13,7 +13,7 @@ pytestmark = pytest.mark.bastion_settings(app_name="from-the-module", app_versio
 
 @pytest.fixture
 def bastion_settings_overrides() -> dict[str, object]:
-    return {"app_name": "from-the-fixture", "auth_stateless_tokens": True}
+    return {"app_name": "from-the-fixture"}
 
 
 def test_the_settings_point_at_the_test_database_with_fast_hashing(
