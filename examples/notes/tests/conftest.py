@@ -24,7 +24,7 @@ from bastion.db.migrations import alembic_config, upgrade_database
 from bastion.testing import ClientFactory, UserFactory
 from notes_app.config import NotesSettings
 from notes_app.main import create_notes_app
-from tests.conftest import TEST_SECRET, anyio_backend, postgres_url
+from tests.conftest import TEST_SECRET, anyio_backend, postgres_url, serve
 
 MIGRATIONS = "notes_app:migrations"
 # The repository's shared fixtures, for this directory too.
@@ -86,6 +86,18 @@ async def notes_settings(empty_db: NotesSettings) -> NotesSettings:
             "ratelimit_key_prefix": f"notes{uuid.uuid4().hex[:8]}",
         }
     )
+
+
+@pytest.fixture
+async def committed_client(notes_settings: NotesSettings) -> AsyncIterator[httpx.AsyncClient]:
+    """A client of the notes app on a database of this test's own, logged in as `OWNER`.
+
+    For work that must really commit: events and jobs delivered after the
+    commit run on connections of their own, which see committed rows only.
+    """
+    async with serve(create_notes_app(notes_settings)) as client:
+        client.headers["Authorization"] = f"Bearer {await sign_up(client, OWNER)}"
+        yield client
 
 
 async def migrate(settings: BastionSettings) -> None:
