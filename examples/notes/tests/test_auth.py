@@ -9,9 +9,9 @@ import anyio.to_thread
 import httpx
 import pytest
 
-from conftest import PASSWORD, sign_up  # type: ignore[import-not-found]  # this directory's conftest
 from bastion.cli import main
 from bastion.cli.users import PASSWORD_VARIABLE
+from conftest import PASSWORD, sign_up  # type: ignore[import-not-found]  # this directory's conftest
 from notes_app.config import NotesSettings
 from notes_app.main import create_notes_app
 from tests.conftest import TEST_SECRET, serve
