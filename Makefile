@@ -15,9 +15,10 @@ export HOST PORT
 help:  ## Show the targets.
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
 
+# The pip that comes with Python 3.11+ installs editable pyproject packages: upgrading it
+# first would only slow down the first `make run`.
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
 
 $(STAMP): $(BIN)/python pyproject.toml examples/notes/pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev,docs]' -e examples/notes

@@ -22,6 +22,7 @@ from alembic.config import Config
 from bastion import BastionSettings
 from bastion.cli import main
 from bastion.cli.project import find_project
+from bastion.cli.scaffold import SCRIPT_TEMPLATE, Scaffold
 from tests.db.conftest import db_settings  # noqa: F401  # the parametrized database fixture
 
 #: Bounds each command of the workflow (an interpreter start and a few statements).
@@ -285,3 +286,16 @@ def test_a_missing_database_or_bad_credentials_is_one_line_with_its_sqlstate(
     assert err.startswith(f"bastion db upgrade: {said}")
     assert "SQLSTATE 3D000" in err or "SQLSTATE 28" in err
     assert err.count("\n") == 1
+
+
+def test_the_examples_migrations_are_what_init_writes() -> None:
+    migrations = Path(__file__).parents[2] / "examples" / "notes" / "notes_app" / "migrations"
+    scaffold = Scaffold(models=("notes_app.models",), settings="notes_app.config:NotesSettings")
+    assert (migrations / "env.py").read_text() == scaffold.env_py()
+    assert (migrations / "script.py.mako").read_text() == SCRIPT_TEMPLATE
+
+
+def test_init_without_models_leaves_a_commented_place_for_them() -> None:
+    env = Scaffold().env_py()
+    assert "# import your_app.models\n" in env
+    assert env.endswith("run_migrations(Base.metadata)\n")

@@ -16,7 +16,7 @@ run_migrations(Base.metadata{settings_argument})
 
 _MODELS_PLACEHOLDER = (
     "# Import the modules that define your models, so their tables are on Base.metadata:\n"
-    "# import your_app.models  # noqa: F401\n"
+    "# import your_app.models\n"
 )
 
 # Alembic's own template, typed; `render_item` (bastion's env) keeps bastion's types out.
