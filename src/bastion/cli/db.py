@@ -162,7 +162,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         project = find_project()
         location = project.setting(
-            "migrations", option=args.migrations, variable="BASTION_MIGRATIONS"
+            "migrations", option=args.migrations, variable="BASTION_MIGRATIONS", location=True
         )
     except (MissingSettingError, ValueError) as exc:
         return _fail(args.action, str(exc))

@@ -44,13 +44,16 @@ class Project:
     tool: dict[str, object] = field(default_factory=dict)
     source: Path | None = None
 
-    def setting(self, key: str, *, option: str | None, variable: str) -> str:
+    def setting(
+        self, key: str, *, option: str | None, variable: str, location: bool = False
+    ) -> str:
         """A location from the command line, else the environment, else `[tool.bastion]`.
 
         Args:
             key: The key of `[tool.bastion]` (`app`, `migrations`).
             option: The command-line value, when given.
             variable: The environment variable (`BASTION_APP`, `BASTION_MIGRATIONS`).
+            location: The value names a directory or a `package:path` resource.
 
         Returns:
             The value; a directory from `[tool.bastion]` (not a `package:path`
@@ -66,7 +69,7 @@ class Project:
             return from_env
         value = self.tool.get(key)
         if isinstance(value, str) and value:
-            return value if _is_resource(value) else str(self.root / value)
+            return str(self.root / value) if location and not _is_resource(value) else value
         raise MissingSettingError(
             f"no {key} location: pass --{key}, set {variable}, or add "
             f'`{key} = "..."` under [tool.bastion] in {PYPROJECT}'

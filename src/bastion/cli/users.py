@@ -25,6 +25,7 @@ from bastion.cli.failures import database_failure, one_line
 from bastion.cli.host import HostError, auth_service, load_app, running
 from bastion.cli.project import MissingSettingError, find_project
 from bastion.core.errors import BastionError, NotFoundError
+from bastion.db._driver_threads import driver_threads_finished
 
 __all__ = ["HELP", "PASSWORD_VARIABLE", "configure", "run"]
 
@@ -120,7 +121,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 async def _perform(reference: str, args: argparse.Namespace) -> str:
     _, action = _ACTIONS[args.action]
-    async with running(load_app(reference)) as resources, auth_service(resources) as service:
+    app = load_app(reference)
+    async with (
+        driver_threads_finished(),
+        running(app) as resources,
+        auth_service(resources) as service,
+    ):
         return await action(service, args.email, args)
 
 

@@ -18,6 +18,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bastion.core.settings import BastionSettings
+from bastion.db._driver_threads import driver_threads_finished
 from bastion.db.base import UTCDateTime
 from bastion.db.engine import create_engine
 
@@ -123,7 +124,7 @@ def run_migrations(
         migrating = {"database_url": SecretStr(url), "database_statement_timeout": 0}
         engine = create_engine(settings.model_copy(update=migrating))
         try:
-            async with engine.begin() as connection:
+            async with driver_threads_finished(), engine.begin() as connection:
                 await connection.run_sync(_run_on, metadata)
         finally:
             await engine.dispose()
