@@ -1,11 +1,11 @@
-"""The `bastion` command: one module per command group (`db`, `serve`, `users`)."""
+"""The `bastion` command: one module per command group (`db`, `serve`, `users`, `worker`)."""
 
 from __future__ import annotations
 
 import argparse
 from collections.abc import Callable, Sequence
 
-from bastion.cli import db, serve, users
+from bastion.cli import db, serve, users, worker
 
 __all__ = ["main"]
 
@@ -15,6 +15,7 @@ _GROUPS: tuple[tuple[str, str, Callable[[argparse.ArgumentParser], None]], ...] 
     ("db", db.HELP, db.configure),
     ("serve", serve.HELP, serve.configure),
     ("users", users.HELP, users.configure),
+    ("worker", worker.HELP, worker.configure),
 )
 
 
