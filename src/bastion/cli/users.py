@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import argparse
 import getpass
+import logging
 import os
 import re
 import sys
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
 
 import anyio
 from pydantic import TypeAdapter, ValidationError
@@ -119,15 +121,31 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.set_defaults(handler=run)
 
 
+@contextmanager
+def _errors_only(name: str) -> Iterator[None]:
+    """Let the `name` loggers through at ERROR and above while the block runs."""
+    logger = logging.getLogger(name)
+    level = logger.level
+    logger.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
+
+
 async def _perform(reference: str, args: argparse.Namespace) -> str:
     _, action = _ACTIONS[args.action]
     app = load_app(reference)
-    async with (
-        driver_threads_finished(),
-        running(app) as resources,
-        auth_service(resources) as service,
-    ):
-        return await action(service, args.email, args)
+    # The command reports its own outcome in one line. The lifespan's warnings are
+    # about serving (in-process job dispatch, worker counts), not about the command,
+    # and would come before that line; errors still show.
+    with _errors_only("bastion"):
+        async with (
+            driver_threads_finished(),
+            running(app) as resources,
+            auth_service(resources) as service,
+        ):
+            return await action(service, args.email, args)
 
 
 def _explain(exc: BaseException) -> str | None:
