@@ -21,4 +21,7 @@ def bastion_metadata() -> MetaData:
 
 @pytest.fixture
 def bastion_settings_overrides() -> dict[str, object]:
-    return {"auth_stateless_tokens": True}  # TEMP until the live check runs on the request's uow
+    # The live-session check still reads through the app's engine, outside the test's
+    # transaction, where a test's sessions do not exist: stateless tokens until it runs on
+    # the request's unit of work.
+    return {"auth_stateless_tokens": True}

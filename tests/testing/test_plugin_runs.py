@@ -92,8 +92,12 @@ def test_an_unknown_backend_is_a_usage_error(project: pytest.Pytester) -> None:
     result.stderr.fnmatch_lines(["*bastion_databases*mysql*"])
 
 
-def test_the_documented_host_setup_runs_as_documented(pytester: pytest.Pytester) -> None:
+def test_the_documented_host_setup_runs_as_documented(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
     # docs/testing.md shows these files; here they run as a host's own suite would.
+    # Stateless tokens while the live-session check reads outside the request's transaction.
+    monkeypatch.setenv("BASTION_AUTH_STATELESS_TOKENS", "true")
     snippets = Path(__file__).parents[2] / "docs" / "snippets" / "testing"
     for name in ("pyproject.toml", "conftest.py", "test_notes.py"):
         (pytester.path / name).write_text((snippets / name).read_text())

@@ -125,4 +125,7 @@ async def sign_up(client: httpx.AsyncClient, email: str, password: str = PASSWOR
 
 @pytest.fixture
 def bastion_settings_overrides() -> dict[str, object]:
-    return {"auth_stateless_tokens": True}  # TEMP until the live check runs on the request's uow
+    # The live-session check still reads through the app's engine, outside the test's
+    # transaction, where a test's sessions do not exist: stateless tokens until it runs on
+    # the request's unit of work.
+    return {"auth_stateless_tokens": True}
