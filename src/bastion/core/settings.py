@@ -249,6 +249,12 @@ class BastionSettings(BaseSettings):
         description="Paths the global limit never counts.",
     )
 
+    idempotency_ttl: int = Field(
+        default=86400,
+        ge=1,
+        description="Seconds an idempotency record replays its first response (24 h).",
+    )
+
     @classmethod
     def settings_customise_sources(
         cls,

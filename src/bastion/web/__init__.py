@@ -7,6 +7,7 @@ from bastion.web.database import (
     get_uow,
     keyset_params,
     offset_params,
+    share_uow,
 )
 from bastion.web.dependencies import AppResources, AppSettings, get_resources, get_settings
 from bastion.web.handlers import install_exception_handlers, validation_details
@@ -40,5 +41,6 @@ __all__ = [
     "offset_params",
     "render_error",
     "run_checks",
+    "share_uow",
     "validation_details",
 ]
