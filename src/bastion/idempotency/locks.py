@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import secrets
 import time
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
@@ -58,13 +59,14 @@ class MemoryInFlightLocks:
     the releasing code never ran.
     """
 
-    def __init__(self) -> None:
-        """Start with no lock held."""
+    def __init__(self, *, clock: Callable[[], float] = time.monotonic) -> None:
+        """Start with no lock held; `clock` (seconds) times the locks out."""
         self._held: dict[str, tuple[str, float]] = {}
+        self._clock = clock
 
     async def acquire(self, key: str, ttl: float) -> str | None:
         """Take the lock on `key` unless a live one is held."""
-        now = time.monotonic()
+        now = self._clock()
         held = self._held.get(key)
         if held is not None and held[1] > now:
             return None
