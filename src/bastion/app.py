@@ -11,7 +11,6 @@ from starlette.middleware import Middleware
 
 from bastion.core.settings import BastionSettings
 from bastion.db.engine import create_engine, create_sessionmaker, database_ready_check
-from bastion.idempotency.locks import MemoryInFlightLocks, RedisInFlightLocks
 from bastion.middleware.stack import edge_middleware
 from bastion.observability.logging import configure_logging, install_request_id_factory
 from bastion.ratelimit.client_ip import TrustedProxies
@@ -128,11 +127,6 @@ def create_app(
                     resources.add_ready_check("ratelimit_redis", redis_ready_check(limiter_redis))
             resources.limiter = create_rate_limiter(settings, limiter_redis)
             stack.push_async_callback(close_rate_limiter, resources.limiter)
-            resources.idempotency_locks = (
-                MemoryInFlightLocks()
-                if resources.redis is None
-                else RedisInFlightLocks(resources.redis)
-            )
             resources.trusted_proxies = TrustedProxies(
                 settings.trusted_proxies, header=settings.forwarded_header
             )

@@ -48,7 +48,8 @@ class Resources:
     limiter: RateLimiter = field(default_factory=lambda: RateLimiter(rate_limit_storage(None)))
     #: Proxies whose forwarding headers are believed (from `BASTION_TRUSTED_PROXIES`).
     trusted_proxies: TrustedProxies = field(default_factory=TrustedProxies)
-    #: In-flight locks of idempotency keys (memory, or Redis when configured).
+    #: In-flight locks of idempotency keys (memory, or Redis when configured), made
+    #: by the first idempotent request; set one here to choose another store.
     idempotency_locks: InFlightLocks | None = None
     # --- auth ---
     #: The auth feature (primitives, models, hooks), set when an auth router is mounted.

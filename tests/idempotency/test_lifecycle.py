@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import uuid
 from datetime import timedelta
 from pathlib import Path
 
 import httpx
 import pytest
+from pydantic import SecretStr
 from sqlalchemy import func, select, update
 from sqlalchemy.engine import make_url
 
@@ -162,3 +164,23 @@ async def test_a_database_outage_is_503_and_the_key_stays_usable(
     assert "retry-after" in during.headers
     assert after.status_code == 201
     assert "idempotent-replayed" not in after.headers
+
+
+@pytest.mark.redis
+async def test_with_redis_the_in_flight_lock_spans_app_instances(
+    app_settings: BastionSettings, redis_url: str
+) -> None:
+    shared = app_settings.model_copy(update={"redis_url": SecretStr(redis_url)})
+    gate, entered = asyncio.Event(), asyncio.Event()
+    key = {"Idempotency-Key": f"spanning-{uuid.uuid4().hex}"}
+    one = idempotent_app(shared, gate=gate, entered=entered)
+    async with serve(one) as first_client, serve(idempotent_app(shared)) as second_client:
+        first = asyncio.create_task(
+            first_client.post("/api/v1/items/gated", json={"name": "a"}, headers=key)
+        )
+        await entered.wait()
+        duplicate = await second_client.post("/api/v1/items/gated", json={"name": "a"}, headers=key)
+        gate.set()
+        done = await first
+    assert _code(duplicate) == "IDEMPOTENCY_KEY_IN_USE"
+    assert done.status_code == 201

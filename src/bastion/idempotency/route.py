@@ -17,7 +17,7 @@ from bastion.db.base import utcnow
 from bastion.db.uow import UnitOfWork
 from bastion.idempotency.errors import IdempotencyKeyInUseError, IdempotencyKeyReusedError
 from bastion.idempotency.key import fingerprint, read_key, scope_hash
-from bastion.idempotency.locks import InFlightLocks
+from bastion.idempotency.locks import InFlightLocks, MemoryInFlightLocks, RedisInFlightLocks
 from bastion.idempotency.store import IdempotencyStore, StoredResponse
 from bastion.web.database import share_uow
 from bastion.web.dependencies import get_resources
@@ -131,17 +131,27 @@ class IdempotentRoute(APIRoute):
             key_hash = scope_hash(principal, request.method, template, key)
             body = await request.body()
             request_fingerprint = fingerprint(request.url.path, request.scope["query_string"], body)
-            locks = resources.idempotency_locks
-            token = None if locks is None else await locks.acquire(key_hash, _lock_ttl(resources))
-            if locks is not None and token is None:
+            locks = _locks(resources)
+            token = await locks.acquire(key_hash, _lock_ttl(resources))
+            if token is None:
                 raise IdempotencyKeyInUseError()
             try:
                 return await _serve(handler, request, resources, key_hash, request_fingerprint)
             finally:
-                if locks is not None and token is not None:
-                    await _release(locks, key_hash, token)
+                await _release(locks, key_hash, token)
 
         return idempotent_handler
+
+
+def _locks(resources: Resources) -> InFlightLocks:
+    """The app's in-flight locks, made on first use: in Redis when the app has one."""
+    if resources.idempotency_locks is None:
+        resources.idempotency_locks = (
+            MemoryInFlightLocks()
+            if resources.redis is None
+            else RedisInFlightLocks(resources.redis)
+        )
+    return resources.idempotency_locks
 
 
 def _lock_ttl(resources: Resources) -> float:
