@@ -165,7 +165,12 @@ class BastionSettings(BaseSettings):
         description="Methods a cross-origin request may use.",
     )
     cors_allow_headers: list[str] = Field(
-        default_factory=lambda: ["Authorization", "Content-Type", "X-Request-ID"],
+        default_factory=lambda: [
+            "Authorization",
+            "Content-Type",
+            "X-Request-ID",
+            "Idempotency-Key",
+        ],
         description="Request headers a cross-origin request may send.",
     )
     cors_expose_headers: list[str] = Field(
@@ -177,6 +182,7 @@ class BastionSettings(BaseSettings):
             "RateLimit-Policy",
             "RateLimit",
             "Retry-After",
+            "Idempotent-Replayed",
         ],
         description="Response headers cross-origin scripts may read.",
     )
