@@ -168,6 +168,7 @@ class BastionSettings(BaseSettings):
         default_factory=lambda: [
             "Authorization",
             "Content-Type",
+            "If-Match",
             "X-Request-ID",
             "Idempotency-Key",
         ],
@@ -176,6 +177,7 @@ class BastionSettings(BaseSettings):
     cors_expose_headers: list[str] = Field(
         default_factory=lambda: [
             "X-Request-ID",
+            "ETag",
             "RateLimit-Limit",
             "RateLimit-Remaining",
             "RateLimit-Reset",
