@@ -17,6 +17,7 @@ PACKAGES = [
     "bastion.core",
     "bastion.db",
     "bastion.idempotency",
+    "bastion.jobs",
     "bastion.security",
     "bastion.web",
     "bastion.middleware",

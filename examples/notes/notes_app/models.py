@@ -16,6 +16,7 @@ from bastion.auth import (
 )
 from bastion.db import Base, TimestampMixin, UUIDPrimaryKeyMixin, VersionMixin
 from bastion.idempotency import IdempotencyRecord  # noqa: F401  # its table, for the migrations
+from bastion.jobs import OutboxMixin
 
 
 class User(UserMixin, Base):
@@ -60,3 +61,9 @@ class Note(UUIDPrimaryKeyMixin, TimestampMixin, VersionMixin, Base):
     )
     title: Mapped[str] = mapped_column(String(200))
     body: Mapped[str] = mapped_column(Text, default="")
+
+
+class OutboxMessage(OutboxMixin, Base):
+    """Events and jobs waiting for, or done with, their handlers (`notes_app.events`)."""
+
+    __tablename__ = "bastion_outbox"

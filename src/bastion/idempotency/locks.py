@@ -9,6 +9,7 @@ worker and host sharing a Redis.
 
 from __future__ import annotations
 
+import inspect
 import logging
 import secrets
 import time
@@ -115,6 +116,9 @@ class RedisInFlightLocks:
         if token == UNLOCKED:
             return
         try:
-            await self._redis.eval(_RELEASE, 1, self._prefix + key, token)
+            # redis-py's stubs type `eval` as sync-or-async across versions.
+            pending = self._redis.eval(_RELEASE, 1, self._prefix + key, token)
+            if inspect.isawaitable(pending):
+                await pending
         except (RedisError, OSError):
             logger.warning("idempotency lock store unavailable; the lock expires on its own")
