@@ -175,7 +175,7 @@ async def _serve(
     """Replay the key's record, or run the endpoint and store its response with its writes."""
     if resources.sessionmaker is None:
         raise ServiceUnavailableError("The database is not configured.")
-    async with UnitOfWork(resources.sessionmaker) as uow:
+    async with UnitOfWork(resources.sessionmaker, jobs=resources.jobs) as uow:
         store = IdempotencyStore(uow.session)
         found = await store.find(key_hash)
         if found is not None:
