@@ -106,7 +106,7 @@ class IdempotentRoute(APIRoute):
         user = request.scope.get("user")
         if user is not None and getattr(user, "is_authenticated", False):
             return f"user:{user.identity}"
-        resources = get_resources(request)
+        resources = await get_resources(request)
         if resources.user_resolver is not None:
             try:
                 return f"user:{await resources.user_resolver(request)}"
@@ -126,7 +126,7 @@ class IdempotentRoute(APIRoute):
             key = read_key(request.headers)
             if key is None:
                 return await handler(request)
-            resources = get_resources(request)
+            resources = await get_resources(request)
             principal = await self.principal(request)
             key_hash = scope_hash(principal, request.method, template, key)
             body = await request.body()

@@ -14,8 +14,11 @@ from bastion.resources import Resources
 __all__ = ["AppResources", "AppSettings", "get_resources", "get_settings"]
 
 
-def get_resources(connection: HTTPConnection) -> Resources:
+async def get_resources(connection: HTTPConnection) -> Resources:
     """Return the resources the lifespan built.
+
+    A coroutine, though it awaits nothing: FastAPI runs a plain `def`
+    dependency in a worker thread, a hop that costs more than this does.
 
     Raises:
         ServiceUnavailableError: The app is serving without its lifespan having run.
@@ -26,7 +29,7 @@ def get_resources(connection: HTTPConnection) -> Resources:
     return resources
 
 
-def get_settings(connection: HTTPConnection) -> BastionSettings:
+async def get_settings(connection: HTTPConnection) -> BastionSettings:
     """Return the app's settings (the instance `create_app` was given)."""
     settings: BastionSettings = connection.app.state.settings
     return settings
