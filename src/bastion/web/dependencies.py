@@ -35,7 +35,10 @@ async def get_settings(connection: HTTPConnection) -> BastionSettings:
     return settings
 
 
-#: The lifespan's resources, for `Annotated` injection.
 AppResources = Annotated[Resources, Depends(get_resources)]
-#: The app's settings, for `Annotated` injection.
+"""The lifespan's `Resources`: `Annotated[Resources, Depends(get_resources)]`.
+
+503 `SERVICE_UNAVAILABLE` while the app has not finished starting.
+"""
 AppSettings = Annotated[BastionSettings, Depends(get_settings)]
+"""The app's settings: `Annotated[BastionSettings, Depends(get_settings)]`."""
