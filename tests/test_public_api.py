@@ -22,6 +22,7 @@ PACKAGES = [
     "bastion.web",
     "bastion.middleware",
     "bastion.observability",
+    "bastion.testing",
 ]
 
 
