@@ -6,12 +6,14 @@ from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
 
 from fastapi import APIRouter, FastAPI
+from opentelemetry.trace import TracerProvider
 from pydantic import SecretStr
 from starlette.middleware import Middleware
 
 from bastion.core.settings import BastionSettings
 from bastion.db.engine import create_engine, create_sessionmaker, database_ready_check
 from bastion.middleware.stack import edge_middleware
+from bastion.observability.feature import Observability
 from bastion.observability.logging import configure_logging, install_request_id_factory
 from bastion.ratelimit.client_ip import TrustedProxies
 from bastion.ratelimit.storage import close_rate_limiter, create_rate_limiter
@@ -80,6 +82,7 @@ def create_app(
     lifespan: HostLifespan | None = None,
     openapi_tags: list[dict[str, object]] | None = None,
     middleware: Iterable[Middleware] = (),
+    tracer_provider: TracerProvider | None = None,
 ) -> FastAPI:
     """Build a configured FastAPI app.
 
@@ -92,6 +95,8 @@ def create_app(
             started; stopped before them.
         openapi_tags: OpenAPI tag descriptions.
         middleware: Extra host middleware, placed inside bastion's layers.
+        tracer_provider: Where the app's spans go; the global OpenTelemetry
+            provider when omitted (nothing is traced until an SDK sets one).
 
     Returns:
         The app. Its resources are built when the lifespan starts, not before.
@@ -100,6 +105,7 @@ def create_app(
     install_request_id_factory()
     if settings.configure_logging:
         configure_logging(level=settings.log_level, json=settings.json_logs)
+    observability = Observability(settings, tracer_provider=tracer_provider)
 
     @asynccontextmanager
     async def app_lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -108,13 +114,17 @@ def create_app(
             # --- persistence ---
             resources.engine = create_engine(settings)
             stack.push_async_callback(resources.engine.dispose)
+            stack.callback(observability.close)
+            observability.instrument_engine(resources.engine)
             resources.sessionmaker = create_sessionmaker(resources.engine)
             resources.read_sessionmaker = create_sessionmaker(resources.engine, read_only=True)
             resources.add_ready_check("database", database_ready_check(resources.engine))
             # --- edge ---
             redis_url = _plain(settings.redis_url)
             if redis_url:
-                resources.redis = create_redis_client(redis_url, settings)
+                resources.redis = create_redis_client(
+                    redis_url, settings, tracer=observability.tracer()
+                )
                 stack.push_async_callback(resources.redis.aclose)
                 resources.add_ready_check("redis", redis_ready_check(resources.redis))
             limiter_redis = resources.redis
@@ -122,7 +132,9 @@ def create_app(
             if storage_url is not None:
                 limiter_redis = None
                 if not storage_url.startswith("memory://"):
-                    limiter_redis = create_redis_client(storage_url, settings)
+                    limiter_redis = create_redis_client(
+                        storage_url, settings, tracer=observability.tracer()
+                    )
                     stack.push_async_callback(limiter_redis.aclose)
                     resources.add_ready_check("ratelimit_redis", redis_ready_check(limiter_redis))
             resources.limiter = create_rate_limiter(settings, limiter_redis)
@@ -153,10 +165,11 @@ def create_app(
         # (an open redirect a client can aim): a path differing only by its
         # trailing slash is a 404, as any unknown path.
         redirect_slashes=False,
-        # Outermost first: request id, security headers, the envelope catch-all,
+        # Outermost first: metrics and the server span (they measure the whole
+        # request, refusals included), request id, security headers, the envelope catch-all,
         # CORS, trusted hosts, body limit, timeout, global rate limit, the JSON
         # text check; the host's own middleware sits inside them.
-        middleware=[*edge_middleware(settings), *middleware],
+        middleware=[*observability.middleware(), *edge_middleware(settings), *middleware],
         contact=_contact(settings),
         license_info=_license(settings),
     )
@@ -168,6 +181,7 @@ def create_app(
         app.include_router(router, prefix=settings.api_prefix)
     # Probes last: API traffic, the bulk, is matched before them.
     app.include_router(health_router())
+    app.include_router(observability.router())
     if lifespan is not None:
         # After the routers, so the features they start (auth) exist when it runs.
         app.include_router(_host_lifespan_router(lifespan))
