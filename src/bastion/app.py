@@ -172,6 +172,9 @@ def create_app(
         middleware=[*observability.middleware(), *edge_middleware(settings), *middleware],
         contact=_contact(settings),
         license_info=_license(settings),
+        # bastion traces requests itself: FastAPI's own server spans (0.165 and
+        # later; older releases keep the option unused) would trace each twice.
+        telemetry={"tracing": False} if settings.tracing_enabled else None,
     )
     app.state.settings = settings
     app.state.resources = None

@@ -19,14 +19,18 @@ from bastion.middleware import (
     TrustedHostMiddleware,
     UnicodeBodyMiddleware,
 )
+from bastion.observability import ObservabilityMiddleware
 from tests.edge import SECURITY_HEADERS, edge_app, edge_settings, serve_as
 
 
 def _layer_classes(app: FastAPI, composition: str) -> list[type]:
     """The edge layers `app` runs, outermost first, in either composition."""
+    observability, *edge = [m.cls for m in app.user_middleware]
+    # Metrics and the server span measure everything the edge does: they sit outside it.
+    assert observability is ObservabilityMiddleware
     if composition == "layered":
-        return [m.cls for m in app.user_middleware]
-    assert [m.cls for m in app.user_middleware] == [EdgeMiddleware]
+        return edge
+    assert edge == [EdgeMiddleware]
     layer: object = app.build_middleware_stack()
     while not isinstance(layer, EdgeMiddleware):
         layer = layer.app  # type: ignore[attr-defined]  # every wrapper keeps the next app

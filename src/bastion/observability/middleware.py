@@ -45,13 +45,26 @@ class ObservabilityMiddleware:
         self.app = app
         self.metrics = metrics
         self.tracing = tracing
+        # The tracer is chosen when the lifespan starts (an SDK is configured
+        # before the server starts the app), not looked up again per request.
+        self._tracer: Tracer | None = None
+        self._resolved = tracing is None
+
+    def _resolve(self) -> None:
+        """Choose the tracer for the lifespan starting (None: no SDK, nothing traced)."""
+        self._tracer = None if self.tracing is None else self.tracing.tracer()
+        self._resolved = True
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Serve one ASGI connection."""
         if scope["type"] != "http" or scope["path"] == METRICS_PATH:
+            if scope["type"] == "lifespan":
+                self._resolve()
             await self.app(scope, receive, send)
             return
-        tracer = None if self.tracing is None else self.tracing.tracer()
+        if not self._resolved:  # served without a lifespan
+            self._resolve()
+        tracer = self._tracer
         if tracer is not None:
             await self._traced(tracer, scope, receive, send)
             return

@@ -40,10 +40,10 @@ HEADER_GETTER = AsgiHeaderGetter()
 class HttpTracing:
     """Where the app's spans go: a given tracer provider, or the global one.
 
-    Without an explicit provider, the global provider is looked up per
-    request, so an SDK configured after the app was built is still used;
-    while it is the OpenTelemetry API's own placeholder (no SDK configured),
-    `tracer()` is None and nothing is traced at all.
+    Without an explicit provider, the global provider is looked up when the
+    app's lifespan starts, so an SDK configured after the app was built (but
+    before it is served) is used; while it is the OpenTelemetry API's own
+    placeholder (no SDK configured), `tracer()` is None and nothing is traced.
     """
 
     def __init__(self, provider: TracerProvider | None = None) -> None:
