@@ -38,9 +38,7 @@ def _router() -> APIRouter:
     return router
 
 
-def _bastion(
-    *, metrics: bool, tracing: bool, provider: TracerProvider | None = None
-) -> FastAPI:
+def _bastion(*, metrics: bool, tracing: bool, provider: TracerProvider | None = None) -> FastAPI:
     from bastion import BastionSettings, create_app
 
     settings = BastionSettings(
