@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import json
 import logging
+import os
+import subprocess
+import sys
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
@@ -262,3 +266,30 @@ async def test_tracing_works_with_metrics_turned_off() -> None:
     assert [span.name for span in _server_spans(exporter.get_finished_spans())] == [
         "GET /api/v1/notes/{note_id}"
     ]
+
+
+def test_a_global_sdk_set_before_the_app_starts_gets_one_server_span_per_request() -> None:
+    environment = {
+        **os.environ,
+        "BASTION_ENVIRONMENT": "test",
+        "BASTION_CONFIGURE_LOGGING": "false",
+        "BASTION_DATABASE_URL": "sqlite+aiosqlite:///:memory:",
+    }
+    done = subprocess.run(
+        [sys.executable, "-m", "tests.observability.global_sdk_app"],
+        cwd=Path(__file__).parents[2],
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    spans = [json.loads(line) for line in done.stdout.splitlines()]
+    servers = [span for span in spans if span["kind"] == "SERVER"]
+    # bastion's span alone: FastAPI's own request span does not double it.
+    assert [(span["name"], span["scope"]) for span in servers] == [
+        ("GET /api/v1/notes/{note_id}", "bastion")
+    ]
+    selects = [span for span in spans if span["name"] == "SELECT"]
+    assert [span["parent_id"] for span in selects] == [servers[0]["span_id"]]
