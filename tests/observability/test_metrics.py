@@ -5,12 +5,14 @@ from __future__ import annotations
 import asyncio
 import os
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 from pydantic import ValidationError
 
 from bastion import BastionSettings
 from tests.conftest import serve
+from tests.edge import TcpProxy, clear_redis_keys
 from tests.observability.metrics_helpers import notes_app, obs_settings, scrape, value
 
 TOKEN = "m" * 40
@@ -236,3 +238,33 @@ def test_a_metrics_dir_other_than_prometheus_multiproc_dir_is_refused(
     monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(other))
     with pytest.raises(ValueError, match="name different directories"):
         notes_app(obs_settings(metrics_dir=tmp_path))
+
+
+@pytest.mark.redis
+async def test_metrics_are_scraped_and_the_outage_counted_while_redis_is_down(
+    redis_url: str,
+) -> None:
+    target = urlsplit(redis_url)
+    proxy = TcpProxy(target.hostname or "127.0.0.1", target.port or 6379)
+    await proxy.start()
+    settings = obs_settings(
+        redis_url=f"redis://127.0.0.1:{proxy.port}{target.path}",
+        ratelimit_default="100/minute",
+        ratelimit_fail_open=False,
+        ratelimit_outage_cooldown=0,
+        ratelimit_key_prefix="bastion-test-metrics-outage",
+        redis_socket_timeout=0.5,
+    )
+    try:
+        async with serve(notes_app(settings)) as client:
+            assert (await client.get("/api/v1/notes/1")).status_code == 200
+            await proxy.stop()
+            refused = await client.get("/api/v1/notes/1")
+            text = await scrape(client)
+    finally:
+        await proxy.stop()
+        await clear_redis_keys(redis_url, "bastion-test-metrics-outage")
+    assert refused.status_code == 503
+    assert refused.headers["retry-after"]
+    assert value(text, "http_errors_total", route="<unmatched>", code="SERVICE_UNAVAILABLE") == 1
+    assert value(text, "http_requests_total", route="<unmatched>", method="GET", status="503") == 1

@@ -11,7 +11,7 @@ from starlette.types import Scope
 
 from bastion._version import __version__
 
-__all__ = ["TRACER_NAME", "HttpTracing", "request_attributes"]
+__all__ = ["HEADER_GETTER", "TRACER_NAME", "AsgiHeaderGetter", "HttpTracing", "request_attributes"]
 
 #: The instrumentation scope bastion's spans are reported under.
 TRACER_NAME = "bastion"
