@@ -2,24 +2,22 @@
 
 from __future__ import annotations
 
-import json
 import secrets
 from collections.abc import Mapping
 from typing import cast
 
 import jwt
-from cryptography.exceptions import InvalidSignature
 from jwt.algorithms import AllowedPrivateKeys, AllowedPublicKeys
 from jwt.exceptions import InvalidKeyError, PyJWTError
 
 from bastion.core.settings import BastionSettings, JwtAlgorithm
+from bastion.security._pyjwt import DECODE_OPTIONS, reason_for
 from bastion.security.claims import (
     ACCESS_TOKEN_TYPE,
     FORBIDDEN_HEADERS,
     MFA_TOKEN_TYPE,
     REGISTERED_CLAIMS,
     TokenClaims,
-    b64decode_segment,
     check_claims,
 )
 from bastion.security.clock import Clock, system_clock
@@ -95,10 +93,8 @@ class TokenService:
         self.mfa_ttl = mfa_ttl
         self.leeway = leeway
         self._clock = clock
-        self._jws = jwt.PyJWS(
-            algorithms=[self.algorithm.value], options={"enforce_minimum_key_length": True}
-        )
-        self._algo = self._jws.get_algorithm_by_name(self.algorithm.value)
+        self._jwt = jwt.PyJWT(options={"enforce_minimum_key_length": True})
+        self._algo = jwt.get_algorithm_by_name(self.algorithm.value)
         self._signing_key = cast("_SignKey", self._prepare(key_id, signing_key))
         self._verify_keys: dict[str, _VerifyKey] = {}
         for kid, key in (verification_keys or {}).items():
@@ -204,9 +200,8 @@ class TokenService:
         }
         if session_id is not None:
             payload["sid"] = session_id
-        body = json.dumps(payload, separators=(",", ":")).encode()
-        return self._jws.encode(
-            body,
+        return self._jwt.encode(
+            payload,
             self._signing_key,
             algorithm=self.algorithm.value,
             headers={"typ": token_type, "kid": self.key_id},
@@ -272,9 +267,12 @@ class TokenService:
     def decode(self, token: str, *, token_type: str) -> TokenClaims:
         """Verify a token of `token_type` and return its claims.
 
-        The header is checked before any signature work: the pinned `alg`, no
-        key-bearing header, the expected `typ`, a known `kid`. The signature is
-        then checked with that key and that algorithm only, and the claims last.
+        The header passes bastion's policy before any signature work (the pinned
+        `alg`, the expected `typ`, a known `kid`, no key-bearing or critical
+        header); PyJWT's `decode_complete` then checks the signature with that
+        key and algorithm only, `iss`, `aud` and the required claims. The time
+        claims are checked last against the service's clock, which tests can
+        move (PyJWT reads the wall clock).
 
         Args:
             token: The compact JWT.
@@ -286,16 +284,37 @@ class TokenService:
         Raises:
             InvalidTokenError: If anything about it is wrong (see the class doc).
         """
-        try:
-            if len(token) > _MAX_TOKEN_LENGTH:
-                raise ValueError("token too long")
-            header_segment, payload_segment, signature_segment = token.encode("ascii").split(b".")
-            header = json.loads(b64decode_segment(header_segment))
-            signature = b64decode_segment(signature_segment)
-        except (ValueError, TypeError, AttributeError) as exc:
-            raise InvalidTokenError("malformed") from exc
-        if not isinstance(header, dict):
+        if len(token) > _MAX_TOKEN_LENGTH:
             raise InvalidTokenError("malformed")
+        try:
+            header = jwt.get_unverified_header(token)
+        except PyJWTError as exc:
+            raise InvalidTokenError("malformed") from exc
+        kid, key = self._check_header(header, token_type)
+        try:
+            decoded = self._jwt.decode_complete(
+                token,
+                key,
+                algorithms=[self.algorithm.value],
+                audience=self.audience,
+                issuer=self.issuer,
+                options=DECODE_OPTIONS,
+            )
+        except PyJWTError as exc:
+            raise InvalidTokenError(reason_for(exc)) from exc
+        return check_claims(
+            decoded["payload"],
+            token_type=token_type,
+            key_id=kid,
+            issuer=self.issuer,
+            audience=self.audience,
+            now=self._clock(),
+            leeway=self.leeway,
+        )
+
+    def _check_header(
+        self, header: Mapping[str, object], token_type: str
+    ) -> tuple[str, _VerifyKey]:
         if header.get("alg") != self.algorithm.value:
             raise InvalidTokenError("algorithm")
         if FORBIDDEN_HEADERS.intersection(header):
@@ -307,26 +326,4 @@ class TokenService:
         key = self._verify_keys.get(kid) if isinstance(kid, str) else None
         if key is None or not isinstance(kid, str):
             raise InvalidTokenError("kid")
-        signing_input = header_segment + b"." + payload_segment
-        try:
-            valid = self._algo.verify(signing_input, key, signature)
-        # PyJWT's verifiers return False on a bad signature; this guards one that raises.
-        except (PyJWTError, InvalidSignature, ValueError, TypeError):  # pragma: no cover
-            valid = False
-        if not valid:
-            raise InvalidTokenError("signature")
-        try:
-            payload = json.loads(b64decode_segment(payload_segment))
-        except ValueError as exc:
-            raise InvalidTokenError("malformed") from exc
-        if not isinstance(payload, dict):
-            raise InvalidTokenError("malformed")
-        return check_claims(
-            payload,
-            token_type=typ,
-            key_id=kid,
-            issuer=self.issuer,
-            audience=self.audience,
-            now=self._clock(),
-            leeway=self.leeway,
-        )
+        return kid, key
