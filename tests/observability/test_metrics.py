@@ -11,6 +11,7 @@ import pytest
 from pydantic import ValidationError
 
 from bastion import BastionSettings
+from bastion.observability import ObservabilityMiddleware
 from tests.conftest import serve
 from tests.edge import TcpProxy, clear_redis_keys
 from tests.observability.metrics_helpers import notes_app, obs_settings, scrape, value
@@ -268,3 +269,8 @@ async def test_metrics_are_scraped_and_the_outage_counted_while_redis_is_down(
     assert refused.headers["retry-after"]
     assert value(text, "http_errors_total", route="<unmatched>", code="SERVICE_UNAVAILABLE") == 1
     assert value(text, "http_requests_total", route="<unmatched>", method="GET", status="503") == 1
+
+
+def test_with_metrics_and_tracing_off_the_layer_is_not_installed() -> None:
+    app = notes_app(obs_settings(metrics_enabled=False, tracing_enabled=False))
+    assert ObservabilityMiddleware not in [m.cls for m in app.user_middleware]
