@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import time
+from contextvars import Token
 
 from opentelemetry import context as otel_context
 from opentelemetry import propagate, trace
-from opentelemetry.trace import SpanKind, Status, StatusCode, Tracer
+from opentelemetry.context import Context
+from opentelemetry.trace import Span, SpanKind, Status, StatusCode, Tracer
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from bastion.core.outcome import RequestOutcome, outcome_var
@@ -65,59 +67,19 @@ class ObservabilityMiddleware:
         if not self._resolved:  # served without a lifespan
             self._resolve()
         tracer = self._tracer
-        if tracer is not None:
-            await self._traced(tracer, scope, receive, send)
-            return
         metrics = self.metrics
-        if metrics is None:
+        if tracer is None and metrics is None:
             await self.app(scope, receive, send)
             return
         status = 500
         outcome = RequestOutcome()
         token = outcome_var.set(outcome)
+        span, attached = (None, None) if tracer is None else _start_span(tracer, scope)
 
         async def observed_send(message: Message) -> None:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
-            await send(message)
-
-        metrics.in_flight.inc()
-        started = time.perf_counter()
-        try:
-            await self.app(scope, receive, observed_send)
-        finally:
-            metrics.observe(
-                route_template(scope),
-                scope["method"],
-                status,
-                time.perf_counter() - started,
-                error_code=outcome.error_code,
-            )
-            metrics.in_flight.dec()
-            outcome_var.reset(token)
-
-    async def _traced(self, tracer: Tracer, scope: Scope, receive: Receive, send: Send) -> None:
-        """Serve the request inside a server span continuing the caller's trace."""
-        metrics = self.metrics
-        method = HttpMetrics.method_label(scope["method"])
-        parent = propagate.extract(scope["headers"], getter=HEADER_GETTER)
-        span = tracer.start_span(
-            method,
-            context=parent,
-            kind=SpanKind.SERVER,
-            attributes=request_attributes(scope, method),
-        )
-        attached = otel_context.attach(trace.set_span_in_context(span, parent))
-        status = 500
-        outcome = RequestOutcome()
-        token = outcome_var.set(outcome)
-
-        async def observed_send(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-                span.set_attribute("http.response.status_code", status)
             await send(message)
 
         if metrics is not None:
@@ -126,29 +88,59 @@ class ObservabilityMiddleware:
         try:
             await self.app(scope, receive, observed_send)
         except BaseException as exc:
-            span.record_exception(exc)
-            span.set_status(Status(StatusCode.ERROR, type(exc).__name__))
+            if span is not None:
+                span.record_exception(exc)
+                span.set_status(Status(StatusCode.ERROR, type(exc).__name__))
             raise
         finally:
             elapsed = time.perf_counter() - started
             route = route_template(scope)
-            if route != UNMATCHED_ROUTE:
-                span.update_name(f"{method} {route}")
-                span.set_attribute("http.route", route)
-            if status >= 500:
-                span.set_attribute("error.type", str(status))
-                span.set_status(Status(StatusCode.ERROR))
+            trace_id = None
+            if span is not None:
+                trace_id = _finish_span(span, scope, route, status)
             if metrics is not None:
-                context = span.get_span_context()
                 metrics.observe(
                     route,
                     scope["method"],
                     status,
                     elapsed,
                     error_code=outcome.error_code,
-                    trace_id=f"{context.trace_id:032x}" if context.trace_flags.sampled else None,
+                    trace_id=trace_id,
                 )
                 metrics.in_flight.dec()
             outcome_var.reset(token)
-            otel_context.detach(attached)
-            span.end()
+            if attached is not None:
+                otel_context.detach(attached)
+            if span is not None:
+                span.end()
+
+
+def _start_span(tracer: Tracer, scope: Scope) -> tuple[Span, Token[Context]]:
+    """Start the request's server span, continuing the caller's trace, and make it current.
+
+    Returns:
+        The span and the token that makes it current until detached.
+    """
+    method = HttpMetrics.method_label(scope["method"])
+    parent = propagate.extract(scope["headers"], getter=HEADER_GETTER)
+    span = tracer.start_span(
+        method, context=parent, kind=SpanKind.SERVER, attributes=request_attributes(scope, method)
+    )
+    return span, otel_context.attach(trace.set_span_in_context(span, parent))
+
+
+def _finish_span(span: Span, scope: Scope, route: str, status: int) -> str | None:
+    """Name `span` after its route and give it the response's outcome.
+
+    Returns:
+        The trace id (hex) to keep as the latency exemplar, when the trace is sampled.
+    """
+    if route != UNMATCHED_ROUTE:
+        span.update_name(f"{HttpMetrics.method_label(scope['method'])} {route}")
+        span.set_attribute("http.route", route)
+    span.set_attribute("http.response.status_code", status)
+    if status >= 500:
+        span.set_attribute("error.type", str(status))
+        span.set_status(Status(StatusCode.ERROR))
+    context = span.get_span_context()
+    return f"{context.trace_id:032x}" if context.trace_flags.sampled else None
