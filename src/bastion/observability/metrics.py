@@ -97,10 +97,27 @@ class HttpMetrics:
             registry=own,
             multiprocess_mode="livesum",
         )
+        #: Requests this process is serving.
+        self.active = 0
+        if directory is None:
+            # Read when scraped: a request then changes a plain count, not a locked value.
+            self.in_flight.set_function(lambda: self.active)
         self.errors: Counter = Counter(
             "http_errors", "Error envelopes sent, by error code.", ("route", "code"), registry=own
         )
         self._series: dict[tuple[str, str, int], tuple[Counter, Histogram]] = {}
+
+    def request_started(self) -> None:
+        """Count a request in flight."""
+        self.active += 1
+        if self.directory is not None:
+            self.in_flight.inc()
+
+    def request_finished(self) -> None:
+        """Count a request in flight no more."""
+        self.active -= 1
+        if self.directory is not None:
+            self.in_flight.dec()
 
     @staticmethod
     def method_label(method: str) -> str:

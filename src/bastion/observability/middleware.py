@@ -83,7 +83,7 @@ class ObservabilityMiddleware:
             await send(message)
 
         if metrics is not None:
-            metrics.in_flight.inc()
+            metrics.request_started()
         started = time.perf_counter()
         try:
             await self.app(scope, receive, observed_send)
@@ -107,7 +107,7 @@ class ObservabilityMiddleware:
                     error_code=outcome.error_code,
                     trace_id=trace_id,
                 )
-                metrics.in_flight.dec()
+                metrics.request_finished()
             outcome_var.reset(token)
             if attached is not None:
                 otel_context.detach(attached)
