@@ -12,10 +12,12 @@ async def test_first_app_snippet_behaves_as_documented() -> None:
         hello = await client.get("/api/v1/greetings/en")
         missing = await client.get("/api/v1/greetings/xx")
         health = await client.get("/health")
+        ready = await client.get("/ready")
         docs = await client.get("/docs")
     assert hello.json() == {"greeting": "Hello"}
     assert missing.status_code == 404
     assert missing.json()["error"]["code"] == "NOT_FOUND"
     assert missing.json()["error"]["message"] == "No greeting for 'xx'."
     assert health.json() == {"status": "ok"}
+    assert ready.json() == {"status": "ready", "checks": {}}  # no database route, no database
     assert docs.status_code == 200  # development is the default environment

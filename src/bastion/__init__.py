@@ -6,30 +6,54 @@ The names most apps need are re-exported here; each subpackage
 
 from bastion._version import __version__
 from bastion.app import create_app
-from bastion.auth import AuthConfig, CurrentUser, auth_router, require_roles
+from bastion.auth import (
+    AuthConfig,
+    AuthModels,
+    CurrentUser,
+    RefreshSessionMixin,
+    UserMixin,
+    auth_router,
+    require_roles,
+)
 from bastion.core.errors import (
     BastionError,
     ConflictError,
     NotFoundError,
     PayloadTooLargeError,
     PermissionDeniedError,
+    PreconditionFailedError,
     RateLimitedError,
     ServiceUnavailableError,
     UnauthenticatedError,
     ValidationFailedError,
 )
 from bastion.core.settings import BastionSettings, Environment
-from bastion.db import Base, BaseRepository, UnitOfWork
-from bastion.ratelimit import RateLimit, limited_router
+from bastion.db import (
+    Base,
+    BaseRepository,
+    Eq,
+    KeysetPage,
+    ListParams,
+    Service,
+    TimestampMixin,
+    UnitOfWork,
+    UUIDPrimaryKeyMixin,
+    VersionMixin,
+)
+from bastion.ratelimit import RateLimit, by_user, limited_router
 from bastion.resources import Resources
-from bastion.web.database import Uow
+from bastion.web.database import KeysetQuery, Uow
 from bastion.web.dependencies import AppResources, AppSettings
+from bastion.web.listing import list_query
 from bastion.web.openapi import ErrorEnvelope, error_responses
+from bastion.web.preconditions import IfMatch
+from bastion.web.services import provide_service
 
 __all__ = [
     "AppResources",
     "AppSettings",
     "AuthConfig",
+    "AuthModels",
     "Base",
     "BaseRepository",
     "BastionError",
@@ -37,22 +61,37 @@ __all__ = [
     "ConflictError",
     "CurrentUser",
     "Environment",
+    "Eq",
     "ErrorEnvelope",
+    "IfMatch",
+    "KeysetPage",
+    "KeysetQuery",
+    "ListParams",
     "NotFoundError",
     "PayloadTooLargeError",
     "PermissionDeniedError",
+    "PreconditionFailedError",
     "RateLimit",
     "RateLimitedError",
+    "RefreshSessionMixin",
     "Resources",
+    "Service",
     "ServiceUnavailableError",
+    "TimestampMixin",
+    "UUIDPrimaryKeyMixin",
     "UnauthenticatedError",
     "UnitOfWork",
     "Uow",
+    "UserMixin",
     "ValidationFailedError",
+    "VersionMixin",
     "__version__",
     "auth_router",
+    "by_user",
     "create_app",
     "error_responses",
     "limited_router",
+    "list_query",
+    "provide_service",
     "require_roles",
 ]

@@ -19,6 +19,7 @@ from bastion.ratelimit.client_ip import TrustedProxies
 from bastion.ratelimit.storage import close_rate_limiter, create_rate_limiter
 from bastion.redis_client import create_redis_client, redis_ready_check
 from bastion.resources import Resources
+from bastion.web.database import uses_database
 from bastion.web.edge_openapi import edge_statuses
 from bastion.web.handlers import install_exception_handlers
 from bastion.web.health import health_router
@@ -82,6 +83,7 @@ def create_app(
     lifespan: HostLifespan | None = None,
     openapi_tags: list[dict[str, object]] | None = None,
     middleware: Iterable[Middleware] = (),
+    database: bool | None = None,
     tracer_provider: TracerProvider | None = None,
 ) -> FastAPI:
     """Build a configured FastAPI app.
@@ -95,6 +97,11 @@ def create_app(
             started; stopped before them.
         openapi_tags: OpenAPI tag descriptions.
         middleware: Extra host middleware, placed inside bastion's layers.
+        database: Whether to open the database (engine, sessions, `/ready` check).
+            By default only when a route depends on `Uow` (the auth routes do):
+            an app without one opens no engine and creates no SQLite file. Pass
+            `True` when only the host's own code (its lifespan, a job) uses
+            `resources.engine` or `resources.sessionmaker`.
         tracer_provider: Where the app's spans go; the global OpenTelemetry
             provider when omitted (nothing is traced until an SDK sets one).
 
@@ -111,14 +118,15 @@ def create_app(
     async def app_lifespan(app: FastAPI) -> AsyncIterator[None]:
         async with AsyncExitStack() as stack:
             resources = Resources(settings=settings)
-            # --- persistence ---
-            resources.engine = create_engine(settings)
-            stack.push_async_callback(resources.engine.dispose)
             stack.callback(observability.close)
-            observability.instrument_engine(resources.engine)
-            resources.sessionmaker = create_sessionmaker(resources.engine)
-            resources.read_sessionmaker = create_sessionmaker(resources.engine, read_only=True)
-            resources.add_ready_check("database", database_ready_check(resources.engine))
+            # --- persistence: only for an app that uses it (no engine, file or check else) ---
+            if database if database is not None else uses_database(app):
+                resources.engine = create_engine(settings)
+                stack.push_async_callback(resources.engine.dispose)
+                observability.instrument_engine(resources.engine)
+                resources.sessionmaker = create_sessionmaker(resources.engine)
+                resources.read_sessionmaker = create_sessionmaker(resources.engine, read_only=True)
+                resources.add_ready_check("database", database_ready_check(resources.engine))
             # --- edge ---
             redis_url = _plain(settings.redis_url)
             if redis_url:

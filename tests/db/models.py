@@ -160,3 +160,4 @@ class PartRepository(BaseRepository[Part, PartOut]):
 class DocRepository(BaseRepository[Doc, DocOut]):
     model = Doc
     out = DocOut
+    sortable = frozenset({"created_at", "title"})

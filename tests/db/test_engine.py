@@ -83,7 +83,7 @@ def test_is_sqlite_tells_backends_apart() -> None:
 
 
 async def test_ready_fails_when_the_database_cannot_be_reached(settings: BastionSettings) -> None:
-    app = create_app(settings.model_copy(update={"database_url": CLOSED_PORT_URL}))
+    app = create_app(settings.model_copy(update={"database_url": CLOSED_PORT_URL}), database=True)
     async with serve(app) as client:
         response = await client.get("/ready")
     assert response.status_code == 503

@@ -11,10 +11,12 @@ from sqlalchemy.orm import selectinload
 
 from bastion import NotFoundError
 from bastion.db import (
+    BaseRepository,
     ConstraintViolationError,
     DuplicateError,
     ForeignKeyViolationError,
     InvalidSortError,
+    ReadOnlyFieldError,
     UnitOfWork,
     uuid7,
 )
@@ -127,8 +129,9 @@ async def test_update_applies_only_the_fields_the_client_set(sessionmaker: Maker
         assert cleared.category is None
         with pytest.raises(NotFoundError):
             await repo.update(uuid7(), WidgetPatch(price=1))
-        with pytest.raises(ValueError, match="cannot update"):
-            await repo.update(widget.id, {"created_at": widget.created_at})
+        with pytest.raises(ReadOnlyFieldError) as refused:
+            await repo.update(widget.id, {"created_at": widget.created_at, "id": widget.id})
+        assert refused.value.details == {"fields": ["created_at", "id"]}
         with pytest.raises(ValueError, match="not columns"):
             await repo.update(widget.id, {"colour": "red"})
 
@@ -235,17 +238,26 @@ async def test_named_eager_loads_validate_relationships_into_the_dto(sessionmake
         assert missing is None
 
 
-async def test_a_dto_with_a_field_that_is_no_column_is_refused(sessionmaker: Maker) -> None:
+def test_a_dto_with_a_field_that_is_no_column_is_refused_when_the_class_is_defined() -> None:
     class Odd(BaseModel):
         id: uuid.UUID
         colour: str
 
-    class OddRepository(WidgetRepository):
-        out = Odd  # type: ignore[assignment]
+    with pytest.raises(TypeError, match="colour"):
 
-    async with UnitOfWork(sessionmaker) as uow:
-        with pytest.raises(TypeError, match="colour"):
-            await OddRepository(uow.session).list()
+        class OddRepository(WidgetRepository):
+            out = Odd  # type: ignore[assignment]
+
+
+def test_a_repository_base_without_model_or_dto_is_not_checked() -> None:
+    class Base_(BaseRepository[Widget, WidgetOut]):
+        sortable = frozenset({"name"})
+
+    class Concrete(Base_):
+        model = Widget
+        out = WidgetOut
+
+    assert Concrete.sortable == frozenset({"name"})
 
 
 async def test_docs_repository_default_sort_is_newest_first(sessionmaker: Maker) -> None:

@@ -32,7 +32,7 @@ async def read(note_id: int, resources: AppResources) -> dict[str, int]:
     return {"id": note_id}
 
 
-app = create_app(BastionSettings(), routers=[router])
+app = create_app(BastionSettings(), routers=[router], database=True)
 
 
 async def _main() -> None:

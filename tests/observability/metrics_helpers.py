@@ -63,11 +63,13 @@ def notes_app(
     *,
     gate: asyncio.Event | None = None,
     tracer_provider: TracerProvider | None = None,
+    database: bool | None = None,
 ) -> FastAPI:
     return create_app(
         settings or obs_settings(),
         routers=[notes_router(gate)],
         tracer_provider=tracer_provider,
+        database=database,
     )
 
 

@@ -119,7 +119,8 @@ async def test_database_statements_are_child_spans_of_the_request(postgres_url: 
     for url in ("sqlite+aiosqlite:///:memory:", postgres_url):
         provider, exporter = in_memory_tracing()
         settings = obs_settings(database_url=url)
-        async with serve(notes_app(settings, tracer_provider=provider)) as client:
+        app = notes_app(settings, tracer_provider=provider, database=True)
+        async with serve(app) as client:
             assert (await client.get("/ready")).status_code == 200
         spans = exporter.get_finished_spans()
         (server,) = _server_spans(spans)
@@ -142,7 +143,7 @@ async def test_a_failing_statement_ends_its_span_as_an_error() -> None:
             await connection.execute(text("SELECT * FROM no_such_table"))
 
     provider, exporter = in_memory_tracing()
-    app = create_app(obs_settings(), routers=[router], tracer_provider=provider)
+    app = create_app(obs_settings(), routers=[router], tracer_provider=provider, database=True)
     async with serve(app) as client:
         assert (await client.get("/api/v1/bad-sql")).status_code == 500
     spans = exporter.get_finished_spans()
@@ -154,7 +155,7 @@ async def test_a_failing_statement_ends_its_span_as_an_error() -> None:
 
 async def test_statements_outside_a_traced_request_are_not_traced() -> None:
     provider, exporter = in_memory_tracing()
-    app = notes_app(tracer_provider=provider)
+    app = notes_app(tracer_provider=provider, database=True)
     async with serve(app):
         engine = app.state.resources.engine
         async with engine.connect() as connection:

@@ -293,3 +293,51 @@ async def test_a_user_limit_reads_starlettes_authenticated_user() -> None:
     assert [r.status_code for r in carol] == [200, 429]
     assert dave.status_code == 200
     assert anonymous.status_code == 401
+
+
+def _renamed_router(handler_name: str) -> APIRouter:
+    """`GET /things/{thing_id}` limited to 3 a minute, its handler called `handler_name`."""
+    router = APIRouter(dependencies=[Depends(RateLimit("3/minute"))])
+
+    async def handler(thing_id: int) -> dict[str, int]:
+        return {"id": thing_id}
+
+    handler.__name__ = handler.__qualname__ = handler_name
+    router.add_api_route("/things/{thing_id}", handler, methods=["GET"])
+    return router
+
+
+@pytest.mark.redis
+async def test_a_route_keeps_its_budget_when_its_handler_is_renamed(redis_url: str) -> None:
+    settings = edge_settings(redis_url=redis_url)
+    try:
+        async with (
+            serve_as(edge_app(settings, _renamed_router("read_thing"))) as before,
+            serve_as(edge_app(settings, _renamed_router("get_thing_v2"))) as after,
+        ):
+            statuses = [(await before.get(f"/api/v1/things/{i}")).status_code for i in range(2)]
+            statuses += [(await after.get(f"/api/v1/things/{i}")).status_code for i in range(2)]
+            other_method = await after.delete("/api/v1/things/1")
+    finally:
+        await clear_redis_keys(redis_url, settings.ratelimit_key_prefix)
+    # One budget per method and path template: every thing id and both handler names share it.
+    assert statuses == [200, 200, 200, 429]
+    assert other_method.status_code == 405
+
+
+async def test_each_route_template_and_method_has_its_own_budget() -> None:
+    router = APIRouter(dependencies=[Depends(RateLimit("1/minute"))])
+
+    async def read(thing_id: int) -> dict[str, int]:
+        return {"id": thing_id}
+
+    router.add_api_route("/things/{thing_id}", read, methods=["GET"])
+    router.add_api_route("/things/{thing_id}", read, methods=["PUT"])
+    router.add_api_route("/others/{thing_id}", read, methods=["GET"])
+    async with serve_as(edge_app(edge_settings(), router)) as client:
+        first = [
+            (await client.request(method, f"/api/v1/{path}/1")).status_code
+            for method, path in (("GET", "things"), ("PUT", "things"), ("GET", "others"))
+        ]
+        again = (await client.get("/api/v1/things/2")).status_code
+    assert (first, again) == ([200, 200, 200], 429)

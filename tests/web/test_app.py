@@ -141,7 +141,7 @@ async def test_lifespan_builds_resources_and_runs_host_lifespan(
         yield
         seen.append("stop")
 
-    app = create_app(settings, lifespan=host)
+    app = create_app(settings, lifespan=host, database=True)
     assert app.state.resources is None
     async with serve(app) as client:
         assert isinstance(app.state.resources, Resources)
@@ -157,8 +157,8 @@ async def _ok() -> None:
 
 
 async def test_two_apps_share_nothing(settings: BastionSettings) -> None:
-    first = create_app(settings, ready_checks={"a": _ok})
-    second = create_app(settings)
+    first = create_app(settings, ready_checks={"a": _ok}, database=True)
+    second = create_app(settings, database=True)
     async with serve(first) as one, serve(second) as two:
         assert (await one.get("/ready")).json()["checks"] == {"database": "ok", "a": "ok"}
         assert (await two.get("/ready")).json()["checks"] == {"database": "ok"}

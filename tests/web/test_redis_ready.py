@@ -46,17 +46,13 @@ async def test_ready_reports_each_configured_redis(redis_url: str) -> None:
     memory = edge_settings(redis_url=redis_url, ratelimit_storage_url="memory://")
     try:
         async with serve_as(edge_app(without)) as client:
-            assert await _ready_checks(client) == {"database": "ok"}
+            assert await _ready_checks(client) == {}
         async with serve_as(edge_app(shared)) as client:
-            assert await _ready_checks(client) == {"database": "ok", "redis": "ok"}
+            assert await _ready_checks(client) == {"redis": "ok"}
         async with serve_as(edge_app(dedicated)) as client:
-            assert await _ready_checks(client) == {
-                "database": "ok",
-                "redis": "ok",
-                "ratelimit_redis": "ok",
-            }
+            assert await _ready_checks(client) == {"redis": "ok", "ratelimit_redis": "ok"}
         async with serve_as(edge_app(memory)) as client:
-            assert await _ready_checks(client) == {"database": "ok", "redis": "ok"}
+            assert await _ready_checks(client) == {"redis": "ok"}
     finally:
         for settings in (shared, dedicated):
             await clear_redis_keys(redis_url, settings.ratelimit_key_prefix)
@@ -90,7 +86,7 @@ async def test_a_redis_restart_leaves_no_window_of_uncounted_requests(
     try:
         async with serve_as(app) as client:
             assert await burst(4) == [200, 200, 200, 200]
-            assert await _ready_checks(client) == {"database": "ok", "redis": "ok"}
+            assert await _ready_checks(client) == {"redis": "ok"}
 
             # Redis goes away. Its connections are closed (a Redis restart) or, after a
             # host restart, silently dead: the pool finds out only when it uses them.
@@ -105,7 +101,7 @@ async def test_a_redis_restart_leaves_no_window_of_uncounted_requests(
             # The pooled connections cut by the restart must not let a request through
             # uncounted: 4 of 6 were spent before, so exactly 2 of 4 more fit.
             assert await burst(4) == [200, 200, 429, 429]
-            assert await _ready_checks(client) == {"database": "ok", "redis": "ok"}
+            assert await _ready_checks(client) == {"redis": "ok"}
     finally:
         await clear_redis_keys(redis_url, settings.ratelimit_key_prefix)
     if fail_open:

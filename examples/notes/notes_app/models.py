@@ -14,7 +14,7 @@ from bastion.auth import (
     RefreshSessionMixin,
     UserMixin,
 )
-from bastion.db import Base, TimestampMixin, UUIDPrimaryKeyMixin
+from bastion.db import Base, TimestampMixin, UUIDPrimaryKeyMixin, VersionMixin
 
 
 class User(UserMixin, Base):
@@ -47,8 +47,8 @@ AUTH_MODELS = AuthModels(
 )
 
 
-class Note(UUIDPrimaryKeyMixin, TimestampMixin, Base):
-    """A note: a title and a body, owned by one user."""
+class Note(UUIDPrimaryKeyMixin, TimestampMixin, VersionMixin, Base):
+    """A note: a title and a body, owned by one user; `version` counts its changes."""
 
     __tablename__ = "notes"
     # Serves the owner's newest-first keyset walk: (owner, created_at, id) is its sort key.

@@ -7,22 +7,36 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Response, status
 
-from bastion import Uow, error_responses
-from bastion.auth import AuthServiceDep, CurrentUser, UserOut, require_roles
-from bastion.db import KeysetPage
-from bastion.web import KeysetQuery
+from bastion import (
+    CurrentUser,
+    IfMatch,
+    KeysetPage,
+    ListParams,
+    error_responses,
+    list_query,
+    provide_service,
+)
+from bastion.auth import AuthServiceDep, UserOut, require_roles
 from notes_app.auth import auth_routes
 from notes_app.config import NotesSettings
 from notes_app.schemas import NoteCreate, NoteOut, NoteUpdate
 from notes_app.services import NoteService
 
-
-async def note_service(uow: Uow, user: CurrentUser) -> NoteService:
-    """The request's `NoteService`, over the request's unit of work, for the caller."""
-    return NoteService(uow, user.id)
-
-
-Notes = Annotated[NoteService, Depends(note_service)]
+# --8<-- [start:providers]
+#: The request's `NoteService`, over the request's unit of work, for the caller.
+Notes = Annotated[NoteService, Depends(provide_service(NoteService, CurrentUser))]
+#: `GET /notes` query: `title` / `title[search]`, `created_at[lt|gt]`, `sort`, `limit`, `cursor`.
+NoteList = Annotated[
+    ListParams,
+    Depends(
+        list_query(
+            NoteOut,
+            filters={"title": ["eq", "search"], "created_at": ["lt", "gt"]},
+            sort=["created_at", "updated_at", "title"],
+        )
+    ),
+]
+# --8<-- [end:providers]
 
 
 def notes_router() -> APIRouter:
@@ -40,32 +54,39 @@ def notes_router() -> APIRouter:
 
     # --8<-- [start:list]
     @router.get("", summary="List notes, newest first", responses=error_responses(401, 422, 503))
-    async def list_notes(notes: Notes, page: KeysetQuery) -> KeysetPage[NoteOut]:
-        return await notes.list(page)
+    async def list_notes(notes: Notes, query: NoteList) -> KeysetPage[NoteOut]:
+        return await notes.list(query)
 
     # --8<-- [end:list]
 
-    @router.get("/{note_id}", summary="Read a note", responses=error_responses(401, 404, 422, 503))
-    async def get_note(note_id: uuid.UUID, notes: Notes) -> NoteOut:
-        return await notes.get(note_id)
+    # --8<-- [start:etag]
+    @router.get(
+        "/{note_id}", summary="Read a note", responses=error_responses(401, 404, 412, 422, 503)
+    )
+    async def get_note(note_id: uuid.UUID, notes: Notes, match: IfMatch) -> NoteOut:
+        return match.tag(await notes.get(note_id))
 
     @router.patch(
         "/{note_id}",
-        summary="Change a note",
-        responses=error_responses(401, 403, 404, 409, 422, 503),
+        summary="Change a note (send `If-Match` to change only the version read)",
+        responses=error_responses(401, 403, 404, 409, 412, 422, 503),
     )
-    async def update_note(note_id: uuid.UUID, data: NoteUpdate, notes: Notes) -> NoteOut:
-        return await notes.update(note_id, data)
+    async def update_note(
+        note_id: uuid.UUID, data: NoteUpdate, notes: Notes, match: IfMatch
+    ) -> NoteOut:
+        return match.tag(await notes.update(note_id, data, match.expected_version))
+
+    # --8<-- [end:etag]
 
     @router.delete(
         "/{note_id}",
         status_code=status.HTTP_204_NO_CONTENT,
         response_class=Response,
-        summary="Delete a note",
-        responses=error_responses(401, 403, 404, 409, 422, 503),
+        summary="Delete a note (send `If-Match` to delete only the version read)",
+        responses=error_responses(401, 403, 404, 409, 412, 422, 503),
     )
-    async def delete_note(note_id: uuid.UUID, notes: Notes) -> None:
-        await notes.delete(note_id)
+    async def delete_note(note_id: uuid.UUID, notes: Notes, match: IfMatch) -> None:
+        await notes.delete(note_id, match.expected_version)
 
     return router
 

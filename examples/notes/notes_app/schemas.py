@@ -58,3 +58,4 @@ class NoteOut(BaseModel):
     body: str
     created_at: datetime
     updated_at: datetime
+    version: int = Field(description="Bumped by every change; the `ETag` of the note.")

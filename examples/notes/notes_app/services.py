@@ -3,10 +3,28 @@
 from __future__ import annotations
 
 import uuid
+from typing import Protocol
 
-from bastion.db import Eq, Filter, KeysetPage, KeysetParams, Service, UnitOfWork
+from bastion.db import (
+    Eq,
+    ExpectedVersion,
+    Filter,
+    KeysetPage,
+    ListParams,
+    Service,
+    UnitOfWork,
+)
 from notes_app.repositories import NoteRepository
 from notes_app.schemas import NoteCreate, NoteOut, NoteUpdate
+
+
+class Owner(Protocol):
+    """Who the caller is: anything with the user's `id` (the auth feature's `Principal`)."""
+
+    @property
+    def id(self) -> uuid.UUID:
+        """The user id."""
+        ...
 
 
 class NoteService(Service):
@@ -17,10 +35,10 @@ class NoteService(Service):
     indistinguishable from a missing one (404 `NOT_FOUND`).
     """
 
-    def __init__(self, uow: UnitOfWork, owner_id: uuid.UUID) -> None:
+    def __init__(self, uow: UnitOfWork, owner: Owner) -> None:
         """Bind the service to the request's unit of work and the calling user."""
         super().__init__(uow)
-        self.owner_id = owner_id
+        self.owner_id = owner.id
         self.notes = NoteRepository(uow.session)
 
     def _scope(self) -> list[Filter]:
@@ -34,14 +52,19 @@ class NoteService(Service):
         """Read one of the caller's notes (404 for anyone else's)."""
         return await self.notes.get(note_id, *self._scope())
 
-    async def list(self, page: KeysetParams) -> KeysetPage[NoteOut]:
-        """One page of the caller's notes, newest first."""
-        return await self.notes.page(page, *self._scope(), sort="-created_at")
+    async def list(self, query: ListParams) -> KeysetPage[NoteOut]:
+        """One page of the caller's notes, filtered and sorted as asked (newest first)."""
+        sort = query.sort or "-created_at"
+        return await self.notes.page(query.page, *self._scope(), *query.filters, sort=sort)
 
-    async def update(self, note_id: uuid.UUID, data: NoteUpdate) -> NoteOut:
-        """Change the fields sent of one of the caller's notes."""
-        return await self.notes.update(note_id, data, *self._scope())
+    async def update(
+        self, note_id: uuid.UUID, data: NoteUpdate, expected_version: ExpectedVersion = None
+    ) -> NoteOut:
+        """Change the fields sent of one of the caller's notes (if still at a version expected)."""
+        return await self.notes.update(
+            note_id, data, *self._scope(), expected_version=expected_version
+        )
 
-    async def delete(self, note_id: uuid.UUID) -> None:
-        """Delete one of the caller's notes."""
-        await self.notes.delete(note_id, *self._scope())
+    async def delete(self, note_id: uuid.UUID, expected_version: ExpectedVersion = None) -> None:
+        """Delete one of the caller's notes (if still at a version expected)."""
+        await self.notes.delete(note_id, *self._scope(), expected_version=expected_version)

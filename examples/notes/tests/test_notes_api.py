@@ -25,7 +25,7 @@ async def test_create_returns_201_and_the_note_with_a_uuid_and_aware_timestamps(
     response = await client.post(NOTES, json={"title": "Groceries", "body": "eggs"})
     assert response.status_code == 201
     note = response.json()
-    assert set(note) == {"id", "title", "body", "created_at", "updated_at"}
+    assert set(note) == {"id", "title", "body", "created_at", "updated_at", "version"}
     assert uuid.UUID(note["id"]).version == 7
     assert (note["title"], note["body"]) == ("Groceries", "eggs")
     for field in ("created_at", "updated_at"):

@@ -46,7 +46,7 @@ def test_the_cli_upgrades_reports_and_downgrades(
     monkeypatch.setenv("BASTION_DATABASE_URL", f"sqlite+aiosqlite:///{tmp_path / 'cli.db'}")
     assert main(["db", "upgrade", "--migrations", "notes_app:migrations"]) == 0
     assert main(["db", "current", "--migrations", "notes_app:migrations"]) == 0
-    assert "0003" in capsys.readouterr().out
+    assert "0004" in capsys.readouterr().out
     assert main(["db", "downgrade", "--migrations", "notes_app:migrations", "base"]) == 0
 
 
@@ -64,3 +64,39 @@ def test_offline_mode_prints_the_sql_without_connecting(
 ) -> None:
     command.upgrade(alembic_config("notes_app:migrations", database_url=url), "head", sql=True)
     assert "CREATE TABLE notes" in capsys.readouterr().out
+
+
+async def test_notes_written_before_versions_start_at_version_1(empty_db: NotesSettings) -> None:
+    from sqlalchemy import Uuid, bindparam, text
+
+    from bastion.db import uuid7
+    from bastion.db.migrations import upgrade_database
+
+    engine = create_engine(empty_db)
+    config = alembic_config("notes_app:migrations")
+    try:
+        await upgrade_database(engine, config, "0003")
+        user, note = uuid7(), uuid7()
+        async with engine.begin() as connection:
+            await connection.execute(
+                text(
+                    "INSERT INTO users (id, email, password_hash, is_active, roles, mfa_enabled,"
+                    " created_at, updated_at) VALUES (:id, 'a@example.com', 'x', true, '[]',"
+                    " false, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"
+                ).bindparams(bindparam("id", type_=Uuid())),
+                {"id": user},
+            )
+            await connection.execute(
+                text(
+                    "INSERT INTO notes (id, owner_id, title, body, created_at, updated_at)"
+                    " VALUES (:id, :owner, 't', '', CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"
+                ).bindparams(bindparam("id", type_=Uuid()), bindparam("owner", type_=Uuid())),
+                {"id": note, "owner": user},
+            )
+        await upgrade_database(engine, config)
+        async with engine.connect() as connection:
+            versions = (await connection.execute(text("SELECT version FROM notes"))).all()
+        assert [tuple(row) for row in versions] == [(1,)]
+        assert await migration_diff(engine, Base.metadata) == []
+    finally:
+        await engine.dispose()

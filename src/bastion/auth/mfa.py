@@ -108,6 +108,7 @@ class MfaSteps(AuthCore):
         Raises:
             MfaStateError: MFA is already on (`MFA_ALREADY_ENABLED`).
         """
+        self.repo.mfa_models()  # 409 MFA_NOT_AVAILABLE on a host without MFA
         user = await self._user(principal)
         if user.mfa_enabled:
             raise MfaStateError("MFA is already enabled.", code="MFA_ALREADY_ENABLED")
@@ -129,6 +130,7 @@ class MfaSteps(AuthCore):
             InvalidMfaCodeError: The code is wrong.
             RateLimitedError: Too many wrong codes for this user.
         """
+        self.repo.mfa_models()  # 409 MFA_NOT_AVAILABLE on a host without MFA
         user = await self._user(principal)
         if user.mfa_enabled:
             raise MfaStateError("MFA is already enabled.", code="MFA_ALREADY_ENABLED")
@@ -159,6 +161,7 @@ class MfaSteps(AuthCore):
             InvalidMfaCodeError: The code is wrong (MFA stays on).
             RateLimitedError: Too many wrong codes for this user.
         """
+        self.repo.mfa_models()  # 409 MFA_NOT_AVAILABLE on a host without MFA
         user = await self._user(principal)
         if not user.mfa_enabled:
             raise MfaStateError("MFA is not enabled.", code="MFA_NOT_ENABLED")

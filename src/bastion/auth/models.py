@@ -116,17 +116,34 @@ class MfaChallengeMixin(UUIDPrimaryKeyMixin, _UserOwned):
 class AuthModels:
     """The host's concrete auth models, handed to `AuthService` and `auth_router`.
 
+    A host without multi-factor authentication gives neither `recovery_code`
+    nor `mfa_challenge`, and needs no tables for them: `auth_router` then
+    builds no MFA route.
+
     Attributes:
         user: The user model (`UserMixin` plus the host's columns).
         session: The refresh-session model (`RefreshSessionMixin`).
-        recovery_code: The recovery-code model (`RecoveryCodeMixin`).
-        mfa_challenge: The MFA-challenge model (`MfaChallengeMixin`).
+        recovery_code: The recovery-code model (`RecoveryCodeMixin`), with MFA.
+        mfa_challenge: The MFA-challenge model (`MfaChallengeMixin`), with MFA.
+
+    Raises:
+        ValueError: Only one of the two MFA models is given.
     """
 
     user: type[UserMixin]
     session: type[RefreshSessionMixin]
-    recovery_code: type[RecoveryCodeMixin]
-    mfa_challenge: type[MfaChallengeMixin]
+    recovery_code: type[RecoveryCodeMixin] | None = None
+    mfa_challenge: type[MfaChallengeMixin] | None = None
+
+    def __post_init__(self) -> None:
+        """Refuse half an MFA setup."""
+        if (self.recovery_code is None) != (self.mfa_challenge is None):
+            raise ValueError("AuthModels: give both recovery_code and mfa_challenge, or neither")
+
+    @property
+    def mfa(self) -> bool:
+        """Whether the host has the MFA models (so MFA can be set up and used)."""
+        return self.recovery_code is not None
 
     @property
     def email_constraint(self) -> str:

@@ -19,8 +19,9 @@ from typing import ParamSpec, TypeVar
 from sqlalchemy import ColumnElement, CursorResult, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bastion.auth.errors import MfaStateError
 from bastion.auth.liveness import live_session_roles
-from bastion.auth.models import AuthModels
+from bastion.auth.models import AuthModels, MfaChallengeMixin, RecoveryCodeMixin
 from bastion.db.errors import translate_errors
 from bastion.db.ids import uuid7
 
@@ -278,10 +279,16 @@ class AuthRepository:
         return _rowcount(await self.session.execute(stmt))
 
     # -- recovery codes ----------------------------------------------------------
+    def mfa_models(self) -> tuple[type[RecoveryCodeMixin], type[MfaChallengeMixin]]:
+        """The MFA models; an account marked for MFA on a host without them fails closed."""
+        if self.m.recovery_code is None or self.m.mfa_challenge is None:
+            raise MfaStateError("MFA is not available.", code="MFA_NOT_AVAILABLE")
+        return self.m.recovery_code, self.m.mfa_challenge
+
     @_translated
     async def replace_recovery_codes(self, user_id: uuid.UUID, hashes: Sequence[str]) -> None:
         """Delete a user's codes and store new hashes."""
-        r = self.m.recovery_code
+        r, _ = self.mfa_models()
         await self.session.execute(
             r.__table__.delete().where(r.__table__.c.user_id == user_id)  # type: ignore[attr-defined]  # declarative class
         )
@@ -293,7 +300,7 @@ class AuthRepository:
     @_translated
     async def use_recovery_code(self, user_id: uuid.UUID, code_hash: str, now: datetime) -> bool:
         """Consume an unused code atomically; whether this caller consumed it."""
-        r = self.m.recovery_code
+        r, _ = self.mfa_models()
         stmt = (
             update(r)
             .where(r.user_id == user_id, r.code_hash == code_hash, r.used_at.is_(None))
@@ -308,7 +315,7 @@ class AuthRepository:
         """Insert a pending second-factor challenge; returns its id."""
         challenge_id = uuid7()
         await self.session.execute(
-            insert(self.m.mfa_challenge).values(
+            insert(self.mfa_models()[1]).values(
                 id=challenge_id, user_id=user_id, expires_at=expires_at
             )
         )
@@ -323,7 +330,7 @@ class AuthRepository:
         False when the challenge is used, expired, or out of tries (`max_attempts`
         spent). Concurrent tries queue on the row's lock, so the count is exact.
         """
-        c = self.m.mfa_challenge
+        _, c = self.mfa_models()
         stmt = (
             update(c)
             .where(
@@ -343,7 +350,7 @@ class AuthRepository:
         self, challenge_id: uuid.UUID, user_id: uuid.UUID, now: datetime
     ) -> bool:
         """Spend an open challenge atomically; whether this caller spent it."""
-        c = self.m.mfa_challenge
+        _, c = self.mfa_models()
         stmt = (
             update(c)
             .where(

@@ -73,6 +73,10 @@ AUTH_ROUTES: tuple[AuthRoute, ...] = (
     "mfa_disable",
 )
 
+#: The routes that need the MFA models (`AuthModels.recovery_code`, `.mfa_challenge`).
+_MFA_ROUTES: frozenset[AuthRoute] = frozenset(
+    {"mfa_verify", "mfa_setup", "mfa_enable", "mfa_disable"}
+)
 #: The routes a browser reaches with credentials alone, before any session exists.
 _CREDENTIAL_ROUTES: frozenset[AuthRoute] = frozenset({"register", "login", "mfa_verify"})
 
@@ -130,6 +134,7 @@ def auth_router(
         prefix: Where the routes live in the router (`/auth`, so `/api/v1/auth` once
             `create_app` mounts it); the router may be included under further prefixes.
         disabled: Routes not to build (e.g. `("register",)` for invite-only apps).
+            Without the MFA models (`AuthModels`), the MFA routes are never built.
         dependencies: Extra dependencies per route (e.g. a stricter `RateLimit`).
         tags: OpenAPI tags.
 
@@ -141,6 +146,8 @@ def auth_router(
     unknown = off.union(extra) - set(AUTH_ROUTES)
     if unknown:
         raise ValueError(f"unknown auth routes: {sorted(unknown)}")
+    if not config.models.mfa:
+        off |= _MFA_ROUTES  # a host without the MFA models has no MFA
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

@@ -8,6 +8,7 @@ BastionError (500 INTERNAL_ERROR)
 ├── NotFoundError (404 NOT_FOUND)
 ├── MethodNotAllowedError (405 METHOD_NOT_ALLOWED)
 ├── ConflictError (409 CONFLICT)
+├── PreconditionFailedError (412 PRECONDITION_FAILED)
 ├── PayloadTooLargeError (413 PAYLOAD_TOO_LARGE)
 ├── ValidationFailedError (422 VALIDATION_ERROR)
 ├── RateLimitedError (429 RATE_LIMITED)
@@ -38,6 +39,7 @@ __all__ = [
     "NotReadyError",
     "PayloadTooLargeError",
     "PermissionDeniedError",
+    "PreconditionFailedError",
     "RateLimitedError",
     "ServiceUnavailableError",
     "UnauthenticatedError",
@@ -137,6 +139,14 @@ class ConflictError(BastionError):
     code = "CONFLICT"
     status_code = 409
     default_message = "The request conflicts with the current state of the resource."
+
+
+class PreconditionFailedError(BastionError):
+    """A conditional request's precondition (`If-Match`) does not hold; nothing was changed."""
+
+    code = "PRECONDITION_FAILED"
+    status_code = 412
+    default_message = "The resource has changed since it was read; reload it and retry."
 
 
 class PayloadTooLargeError(BastionError):

@@ -169,12 +169,13 @@ class BastionSettings(BaseSettings):
         description="Methods a cross-origin request may use.",
     )
     cors_allow_headers: list[str] = Field(
-        default_factory=lambda: ["Authorization", "Content-Type", "X-Request-ID"],
+        default_factory=lambda: ["Authorization", "Content-Type", "If-Match", "X-Request-ID"],
         description="Request headers a cross-origin request may send.",
     )
     cors_expose_headers: list[str] = Field(
         default_factory=lambda: [
             "X-Request-ID",
+            "ETag",
             "RateLimit-Limit",
             "RateLimit-Remaining",
             "RateLimit-Reset",

@@ -11,6 +11,7 @@ from bastion.db.errors import (
     InvalidFilterError,
     InvalidSortError,
     InvalidValueError,
+    ReadOnlyFieldError,
     StaleVersionError,
     translate_errors,
 )
@@ -38,10 +39,11 @@ from bastion.db.pagination import (
     CursorSigner,
     KeysetPage,
     KeysetParams,
+    ListParams,
     OffsetPage,
     OffsetParams,
 )
-from bastion.db.repository import BaseRepository, Values
+from bastion.db.repository import BaseRepository, ExpectedVersion, Values
 from bastion.db.service import Service
 from bastion.db.uow import UnitOfWork
 
@@ -59,6 +61,7 @@ __all__ = [
     "DatabaseUnavailableError",
     "DuplicateError",
     "Eq",
+    "ExpectedVersion",
     "Filter",
     "ForeignKeyViolationError",
     "Ge",
@@ -72,11 +75,13 @@ __all__ = [
     "KeysetPage",
     "KeysetParams",
     "Le",
+    "ListParams",
     "Lt",
     "Ne",
     "NotIn",
     "OffsetPage",
     "OffsetParams",
+    "ReadOnlyFieldError",
     "Search",
     "Service",
     "SoftDeleteMixin",

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import builtins
-from collections.abc import Iterable, Mapping, Sequence
+import hashlib
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import ClassVar, Generic, TypeVar
 
+import orjson
 from pydantic import BaseModel, TypeAdapter
+from pydantic_core import to_jsonable_python
 from sqlalchemy import ColumnElement, Row, inspect, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import DeclarativeBase, InstrumentedAttribute
@@ -18,13 +21,15 @@ from bastion.db.errors import InvalidCursorError, InvalidSortError, translate_er
 from bastion.db.filters import Filter
 from bastion.db.pagination import CursorPayload
 
-__all__ = ["ModelT", "OutT", "RepositoryCore", "Values"]
+__all__ = ["ExpectedVersion", "ModelT", "OutT", "RepositoryCore", "Values"]
 
 ModelT = TypeVar("ModelT", bound=DeclarativeBase)
 OutT = TypeVar("OutT", bound=BaseModel)
 
 #: Input a write accepts: a Pydantic model (its set fields) or a mapping of column values.
 Values = BaseModel | Mapping[str, object]
+#: The version(s) a conditional write expects the row to have; `None` writes unconditionally.
+ExpectedVersion = int | Collection[int] | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,6 +61,22 @@ class RepositoryCore(Generic[ModelT, OutT]):
     def __init__(self, session: AsyncSession) -> None:
         """Bind the repository to a session (normally `uow.session`)."""
         self.session = session
+
+    def __init_subclass__(cls, **kwargs: object) -> None:
+        """Refuse, when the class is defined, a DTO field the model cannot supply.
+
+        Only the model's own properties are consulted (not its relationships'
+        targets), so models related to ones defined later still work.
+        """
+        super().__init_subclass__(**kwargs)
+        model = cls.__dict__.get("model", getattr(cls, "model", None))
+        out = cls.__dict__.get("out", getattr(cls, "out", None))
+        if model is None or out is None:
+            return  # an intermediate base: checked where both are set
+        mapper = inspect(model)
+        missing = [name for name in out.model_fields if not mapper.has_property(name)]
+        if missing:
+            raise TypeError(f"{cls.__name__}.out fields are not columns of the model: {missing}")
 
     # -- shape ---------------------------------------------------------------
 
@@ -98,6 +119,17 @@ class RepositoryCore(Generic[ModelT, OutT]):
     def _where(self, filters: Iterable[Filter]) -> builtins.list[ColumnElement[bool]]:
         return [*self._visible(self._shape()), *(f.clause(self.model) for f in filters)]
 
+    def _version_is(self, expected: ExpectedVersion) -> builtins.list[ColumnElement[bool]]:
+        """The condition that the row still has the version (one of the versions) expected."""
+        if expected is None:
+            return []
+        if not self._shape().versioned:
+            raise ValueError(f"{type(self).__name__}: the model has no VersionMixin version")
+        version: InstrumentedAttribute[int] = getattr(self.model, "version")  # noqa: B009
+        if isinstance(expected, int):
+            return [version == expected]
+        return [version.in_(builtins.list(expected))]
+
     async def _fetch(
         self,
         where: Sequence[ColumnElement[bool]],
@@ -139,8 +171,28 @@ class RepositoryCore(Generic[ModelT, OutT]):
     def _scope(self) -> str:
         return self._shape().scope
 
+    def _digest(self, where: Sequence[ColumnElement[bool]]) -> str:
+        """A digest of a list's conditions: their SQL and bound values, in order.
+
+        Built from the compiled clauses rather than the filter objects, so any
+        `Filter` (a host's own included) pins its cursor without help. An
+        unfiltered list's digest is empty.
+        """
+        if not where:
+            return ""
+        digest = hashlib.blake2b(digest_size=12)
+        for clause in where:
+            compiled = clause.compile()
+            params = sorted(compiled.params.items())
+            digest.update(orjson.dumps([str(compiled), to_jsonable_python(params, fallback=repr)]))
+        return digest.hexdigest()
+
     def _cursor_values(
-        self, cursor: CursorPayload, sort: str, column: InstrumentedAttribute[object]
+        self,
+        cursor: CursorPayload,
+        sort: str,
+        column: InstrumentedAttribute[object],
+        digest: str,
     ) -> tuple[object, object]:
         """The cursor's sort key and id, as values the columns' types accept.
 
@@ -149,8 +201,8 @@ class RepositoryCore(Generic[ModelT, OutT]):
         type refuses to bind (a naive datetime for an aware column) is an
         `InvalidCursorError` here, not an error inside the query.
         """
-        if cursor.scope != self._scope() or cursor.sort != sort:
-            raise InvalidCursorError("The cursor belongs to another list or sort.")
+        if cursor.scope != self._scope() or cursor.sort != sort or cursor.filters != digest:
+            raise InvalidCursorError("The cursor belongs to another list, filter or sort.")
         shape = self._shape()
         dialect = self.session.get_bind().dialect
         try:

@@ -10,7 +10,8 @@ ValidationFailedError (422)
 ├── InvalidCursorError (422 INVALID_CURSOR)
 ├── InvalidFilterError (422 INVALID_FILTER)
 ├── InvalidSortError (422 INVALID_SORT)
-└── InvalidValueError (422 INVALID_VALUE)
+├── InvalidValueError (422 INVALID_VALUE)
+└── ReadOnlyFieldError (422 READ_ONLY_FIELD)
 ServiceUnavailableError (503)
 └── DatabaseUnavailableError (503 DATABASE_UNAVAILABLE)
 ```
@@ -43,6 +44,7 @@ __all__ = [
     "InvalidFilterError",
     "InvalidSortError",
     "InvalidValueError",
+    "ReadOnlyFieldError",
     "StaleVersionError",
     "translate_errors",
 ]
@@ -105,6 +107,18 @@ class InvalidValueError(ValidationFailedError):
 
     code = "INVALID_VALUE"
     default_message = "A value is too long, out of range, or text the database cannot store."
+
+
+class ReadOnlyFieldError(ValidationFailedError):
+    """An update names fields only the repository sets; `details["fields"]` lists them.
+
+    `id`, `created_at`, `version` and `deleted_at` are never written from input:
+    a client that wants its change applied only to the version it read sends
+    `If-Match` (or the service passes `expected_version=`).
+    """
+
+    code = "READ_ONLY_FIELD"
+    default_message = "The request sets fields that cannot be changed."
 
 
 class DatabaseUnavailableError(ServiceUnavailableError):

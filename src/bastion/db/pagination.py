@@ -13,6 +13,7 @@ import orjson
 from pydantic import BaseModel, ConfigDict, Field
 
 from bastion.db.errors import InvalidCursorError
+from bastion.db.filters import Filter
 
 __all__ = [
     "DEFAULT_PAGE_SIZE",
@@ -21,6 +22,7 @@ __all__ = [
     "CursorSigner",
     "KeysetPage",
     "KeysetParams",
+    "ListParams",
     "OffsetPage",
     "OffsetParams",
 ]
@@ -37,19 +39,22 @@ _MAC_BYTES = 16
 
 @dataclass(frozen=True, slots=True)
 class CursorPayload:
-    """What a keyset cursor carries: the list and sort it was made for, and the last row's key.
+    """What a keyset cursor carries: the list, filters and sort it was made for, and the last key.
 
     Attributes:
         scope: The list the cursor belongs to (the repository's table).
         sort: The sort it was made for (for example `-created_at`).
         key: The last row's sort value, JSON-ready.
         id: The last row's primary key, as a string (the tiebreak).
+        filters: A digest of the list's filters (owner scope included), so a
+            cursor only continues the list it came from.
     """
 
     scope: str
     sort: str
     key: object
     id: str
+    filters: str = ""
 
 
 def _b64encode(data: bytes) -> str:
@@ -79,7 +84,7 @@ class CursorSigner:
 
     def encode(self, payload: CursorPayload) -> str:
         """Return the opaque, signed cursor for `payload`."""
-        body = orjson.dumps([payload.scope, payload.sort, payload.key, payload.id])
+        body = orjson.dumps([payload.scope, payload.sort, payload.key, payload.id, payload.filters])
         return f"{_b64encode(body)}.{_b64encode(self._mac(body))}"
 
     def decode(self, cursor: str) -> CursorPayload:
@@ -98,12 +103,12 @@ class CursorSigner:
         if not hmac.compare_digest(mac, self._mac(body)):
             raise InvalidCursorError()
         try:
-            scope, sort, key, last_id = orjson.loads(body)
+            scope, sort, key, last_id, filters = orjson.loads(body)
         except (orjson.JSONDecodeError, TypeError, ValueError) as exc:
             raise InvalidCursorError() from exc
-        if not (isinstance(scope, str) and isinstance(sort, str) and isinstance(last_id, str)):
+        if not all(isinstance(text, str) for text in (scope, sort, last_id, filters)):
             raise InvalidCursorError()
-        return CursorPayload(scope=scope, sort=sort, key=key, id=last_id)
+        return CursorPayload(scope=scope, sort=sort, key=key, id=last_id, filters=filters)
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,6 +145,24 @@ class OffsetParams:
     limit: int = DEFAULT_PAGE_SIZE
     offset: int = 0
     with_total: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class ListParams:
+    """One list request: its typed filters, its sort and its keyset page.
+
+    `bastion.web.list_query` reads one from the query string; a service passes
+    it on as `repo.page(params.page, *scope, *params.filters, sort=params.sort)`.
+
+    Attributes:
+        filters: The filters asked for, all of which must hold.
+        sort: The sort asked for (`-field` descending), or `None` for the default.
+        page: The page size and the decoded cursor.
+    """
+
+    filters: tuple[Filter, ...]
+    sort: str | None
+    page: KeysetParams
 
 
 class KeysetPage(BaseModel, Generic[ItemT]):

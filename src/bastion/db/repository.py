@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import builtins
 from collections.abc import Iterable, Sequence
+from typing import NoReturn
 
 from pydantic_core import to_jsonable_python
 from sqlalchemy import Delete, Update, and_, delete, exists, func, or_, select
@@ -13,13 +14,13 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.sql.base import ExecutableOption
 
 from bastion.core.errors import NotFoundError
-from bastion.db._core import ModelT, OutT, RepositoryCore, Values
+from bastion.db._core import ExpectedVersion, ModelT, OutT, RepositoryCore, Values
 from bastion.db.base import utcnow
-from bastion.db.errors import StaleVersionError, translate_errors
+from bastion.db.errors import ReadOnlyFieldError, StaleVersionError, translate_errors
 from bastion.db.filters import Filter
 from bastion.db.pagination import CursorPayload, KeysetPage, KeysetParams, OffsetPage, OffsetParams
 
-__all__ = ["BaseRepository", "Values"]
+__all__ = ["BaseRepository", "ExpectedVersion", "Values"]
 
 _UPDATE_PROTECTED = frozenset({"id", "created_at", "version", "deleted_at"})
 
@@ -129,17 +130,18 @@ class BaseRepository(RepositoryCore[ModelT, OutT]):
     ) -> KeysetPage[OutT]:
         """Return one keyset page: the rows after `params.after` in `(sort key, id)` order.
 
-        The next cursor is signed and pins this list and sort; it is `None` on
-        the last page.
+        The next cursor is signed and pins this list, its filters (their SQL and
+        values) and sort; it is `None` on the last page.
 
         Raises:
-            InvalidCursorError: The cursor was made for another list or sort.
+            InvalidCursorError: The cursor was made for another list, filters or sort.
         """
         sort_name, column, descending = self._order(sort)
         shape = self._shape()
         where = self._where(filters)
+        digest = self._digest(where)
         if params.after is not None:
-            key, last_id = self._cursor_values(params.after, sort_name, column)
+            key, last_id = self._cursor_values(params.after, sort_name, column, digest)
             ahead = column < key if descending else column > key
             tie = shape.pk < last_id if descending else shape.pk > last_id
             # The redundant `col <= key` bound keeps a plain range scan on the (col, id) index.
@@ -158,6 +160,7 @@ class BaseRepository(RepositoryCore[ModelT, OutT]):
                     sort=sort_name,
                     key=to_jsonable_python(getattr(last, column.key)),
                     id=str(getattr(last, shape.pk.key)),
+                    filters=digest,
                 )
             )
         return KeysetPage(items=items, next_cursor=next_cursor)
@@ -171,6 +174,14 @@ class BaseRepository(RepositoryCore[ModelT, OutT]):
         return OffsetPage(items=items, limit=params.limit, offset=params.offset, total=total)
 
     # -- writes --------------------------------------------------------------
+
+    async def _missing_or_stale(
+        self, id: object, filters: Sequence[Filter], expected_version: ExpectedVersion
+    ) -> NoReturn:
+        """Why a conditional write touched no row: a version mismatch, or no such row."""
+        if expected_version is not None and await self.get_or_none(id, *filters) is not None:
+            raise StaleVersionError(details={"reason": "stale_version"})
+        raise NotFoundError()
 
     async def add(self, data: Values) -> OutT:
         """Insert one row (its UUIDv7 key made in Python) and return it as a DTO.
@@ -199,35 +210,36 @@ class BaseRepository(RepositoryCore[ModelT, OutT]):
         id: object,
         data: Values,
         *filters: Filter,
-        expected_version: int | None = None,
+        expected_version: ExpectedVersion = None,
     ) -> OutT:
         """Apply a partial update (a model's set fields) and return the new row.
+
+        The version check and the write are one conditional `UPDATE`: a stale
+        caller changes nothing.
 
         Args:
             id: The primary key.
             data: The changes; for a Pydantic model only the fields the client set.
             *filters: Extra conditions the row must meet (for example its owner).
-            expected_version: With `VersionMixin`, the version the caller read.
+            expected_version: With `VersionMixin`, the version the caller read
+                (or the versions, any of which will do).
 
         Raises:
             NotFoundError: No such (visible) row.
             StaleVersionError: The row's version is not `expected_version`.
-            ValueError: `data` names protected or unknown columns, or
-                `expected_version` is given for a model without a version.
+            ReadOnlyFieldError: `data` sets `id`, `created_at`, `version` or
+                `deleted_at` (422 `READ_ONLY_FIELD`, for a body that carries one).
+            ValueError: `data` names unknown columns, or `expected_version` is
+                given for a model without a version.
         """
         shape = self._shape()
         values = self._values(data, partial=True)
         protected = values.keys() & _UPDATE_PROTECTED
         if protected:
-            raise ValueError(f"{type(self).__name__}: cannot update {sorted(protected)}")
-        if expected_version is not None and not shape.versioned:
-            raise ValueError(f"{type(self).__name__}: the model has no VersionMixin version")
-        where = [shape.pk == id, *self._where(filters)]
+            raise ReadOnlyFieldError(details={"fields": sorted(protected)})
+        where = [shape.pk == id, *self._where(filters), *self._version_is(expected_version)]
         if shape.versioned:
-            version = getattr(self.model, "version")  # noqa: B009  # column of a mixin
-            values["version"] = version + 1
-            if expected_version is not None:
-                where.append(version == expected_version)
+            values["version"] = getattr(self.model, "version") + 1  # noqa: B009  # mixin column
         if shape.timestamped:
             values["updated_at"] = utcnow()
         if not values:
@@ -240,23 +252,31 @@ class BaseRepository(RepositoryCore[ModelT, OutT]):
             row = result.first()
         if row is not None:
             return self._dto(row)
-        if expected_version is not None and await self.get_or_none(id, *filters) is not None:
-            raise StaleVersionError(details={"reason": "stale_version"})
-        raise NotFoundError()
+        await self._missing_or_stale(id, filters, expected_version)
+        raise AssertionError("unreachable")  # pragma: no cover
 
-    async def delete(self, id: object, *filters: Filter, hard: bool = False) -> None:
+    async def delete(
+        self,
+        id: object,
+        *filters: Filter,
+        hard: bool = False,
+        expected_version: ExpectedVersion = None,
+    ) -> None:
         """Delete a row; with `SoftDeleteMixin` mark it deleted unless `hard`.
 
         Args:
             id: The primary key.
             *filters: Extra conditions the row must meet (for example its owner).
             hard: Really delete a soft-deletable row.
+            expected_version: With `VersionMixin`, the version the caller read
+                (or the versions, any of which will do).
 
         Raises:
             NotFoundError: No such (visible) row.
+            StaleVersionError: The row's version is not `expected_version`.
         """
         shape = self._shape()
-        where = [shape.pk == id, *self._where(filters)]
+        where = [shape.pk == id, *self._where(filters), *self._version_is(expected_version)]
         stmt: Update | Delete
         if shape.soft_delete and not hard:
             stmt = sa_update(self.model).where(*where).values(deleted_at=utcnow())
@@ -266,8 +286,9 @@ class BaseRepository(RepositoryCore[ModelT, OutT]):
             result = await self.session.execute(
                 stmt.returning(shape.pk), execution_options={"synchronize_session": False}
             )
-            if result.first() is None:
-                raise NotFoundError()
+            deleted = result.first() is not None
+        if not deleted:
+            await self._missing_or_stale(id, filters, expected_version)
 
     async def upsert(
         self, data: Values, *, conflict: Sequence[str], update: Sequence[str] | None = None

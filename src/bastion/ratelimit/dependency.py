@@ -12,7 +12,20 @@ from bastion.ratelimit.headers import report_rate_limit
 from bastion.ratelimit.keys import KeyFunc, by_ip
 from bastion.ratelimit.limiter import Limit, RateLimiter, parse_limit
 
-__all__ = ["RateLimit", "limited_router"]
+__all__ = ["RateLimit", "limited_router", "route_bucket"]
+
+
+def route_bucket(request: Request) -> str:
+    """The bucket of a route's unnamed limit: its method and full path template.
+
+    `GET /api/v1/notes/{note_id}`: the template, not the path, so every note
+    shares one budget; the mount's root path in front, so routers mounted
+    under different prefixes stay apart. Never the handler's name, so a
+    rename (or a refactor moving the handler) keeps the counts.
+    """
+    route = getattr(request.scope.get("route"), "path", None)
+    template = route if isinstance(route, str) else request.url.path
+    return f"{request.method} {request.scope.get('root_path', '')}{template}"
 
 
 class RateLimit:
@@ -65,13 +78,7 @@ class RateLimit:
         if self.name is not None:
             bucket, policy = self.name, self.name
         else:
-            # The route's own path plus its endpoint: unique even when two routers
-            # mounted under different prefixes both define `/`, and stable across workers.
-            route = getattr(request.scope.get("route"), "path", request.url.path)
-            endpoint = request.scope.get("endpoint")
-            where = f"{getattr(endpoint, '__module__', '')}.{getattr(endpoint, '__qualname__', '')}"
-            bucket = f"{request.method} {route} {where}"
-            policy = "route"
+            bucket, policy = route_bucket(request), "route"
         result = await limiter.hit(
             self.item, "route", bucket, identity, cost=self.cost, name=policy
         )

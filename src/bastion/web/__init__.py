@@ -11,33 +11,44 @@ from bastion.web.database import (
 from bastion.web.dependencies import AppResources, AppSettings, get_resources, get_settings
 from bastion.web.handlers import install_exception_handlers, validation_details
 from bastion.web.health import HealthOut, ReadyOut, health_router
+from bastion.web.listing import OPERATORS, list_query
 from bastion.web.openapi import ErrorBody, ErrorEnvelope, error_responses, install_openapi
+from bastion.web.preconditions import IfMatch, Precondition, Versioned, etag, if_match
 from bastion.web.readiness import ReadinessCheck, ReadyCheck, run_checks
 from bastion.web.responses import JSONResponse, error_response, render_error
+from bastion.web.services import provide_service
 
 __all__ = [
+    "OPERATORS",
     "AppResources",
     "AppSettings",
     "ErrorBody",
     "ErrorEnvelope",
     "HealthOut",
+    "IfMatch",
     "JSONResponse",
     "KeysetQuery",
     "OffsetQuery",
+    "Precondition",
     "ReadinessCheck",
     "ReadyCheck",
     "ReadyOut",
     "Uow",
+    "Versioned",
     "error_response",
     "error_responses",
+    "etag",
     "get_resources",
     "get_settings",
     "get_uow",
     "health_router",
+    "if_match",
     "install_exception_handlers",
     "install_openapi",
     "keyset_params",
+    "list_query",
     "offset_params",
+    "provide_service",
     "render_error",
     "run_checks",
     "validation_details",

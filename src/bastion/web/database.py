@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable
 from typing import Annotated
 
-from fastapi import Depends, Query, Request
+from fastapi import Depends, FastAPI, Query, Request
+from fastapi.dependencies.models import Dependant
 
 from bastion.core.errors import ServiceUnavailableError
 from bastion.db.pagination import (
@@ -18,7 +19,15 @@ from bastion.db.pagination import (
 from bastion.db.uow import UnitOfWork
 from bastion.web.dependencies import AppResources, AppSettings
 
-__all__ = ["KeysetQuery", "OffsetQuery", "Uow", "get_uow", "keyset_params", "offset_params"]
+__all__ = [
+    "KeysetQuery",
+    "OffsetQuery",
+    "Uow",
+    "get_uow",
+    "keyset_params",
+    "offset_params",
+    "uses_database",
+]
 
 # Methods that must not change state (RFC 9110): their transactions only read.
 _SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -68,6 +77,32 @@ async def offset_params(
 ) -> OffsetParams:
     """Read `limit`, `offset` and `total` from the query."""
     return OffsetParams(limit=limit, offset=offset, with_total=total)
+
+
+def _needs_uow(dependant: Dependant, seen: set[int]) -> bool:
+    if dependant.call is get_uow:
+        return True
+    if id(dependant) in seen:
+        return False
+    seen.add(id(dependant))
+    return any(_needs_uow(sub, seen) for sub in dependant.dependencies)
+
+
+def uses_database(app: FastAPI) -> bool:
+    """Whether any route of `app` (routers included, at any depth) depends on `Uow`.
+
+    `create_app` opens the database only for an app that does (or is told to).
+    """
+    from fastapi import routing
+
+    iter_contexts = getattr(routing, "iter_route_contexts", None)
+    routes: Iterable[object] = iter_contexts(app.routes) if iter_contexts else app.routes
+    seen: set[int] = set()
+    for route in routes:
+        dependant = getattr(route, "dependant", None)
+        if isinstance(dependant, Dependant) and _needs_uow(dependant, seen):
+            return True
+    return False
 
 
 #: The request's `UnitOfWork`, committed before the response is sent.

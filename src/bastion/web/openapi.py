@@ -58,6 +58,7 @@ _DESCRIPTIONS: dict[int, str] = {
     404: "Not found",
     405: "Method not allowed",
     409: "Conflict",
+    412: "Precondition failed",
     413: "Payload too large",
     422: "Validation error",
     429: "Rate limited",
