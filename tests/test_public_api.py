@@ -16,6 +16,7 @@ PACKAGES = [
     "bastion.auth",
     "bastion.core",
     "bastion.db",
+    "bastion.jobs",
     "bastion.security",
     "bastion.web",
     "bastion.middleware",

@@ -12,6 +12,8 @@ from starlette.middleware import Middleware
 
 from bastion.core.settings import BastionSettings
 from bastion.db.engine import create_engine, create_sessionmaker, database_ready_check
+from bastion.jobs import Jobs
+from bastion.jobs._runtime import start_jobs
 from bastion.middleware.stack import edge_middleware
 from bastion.observability.feature import Observability
 from bastion.observability.logging import configure_logging, install_request_id_factory
@@ -83,6 +85,7 @@ def create_app(
     lifespan: HostLifespan | None = None,
     openapi_tags: list[dict[str, object]] | None = None,
     middleware: Iterable[Middleware] = (),
+    jobs: Jobs | None = None,
     database: bool | None = None,
     tracer_provider: TracerProvider | None = None,
 ) -> FastAPI:
@@ -97,6 +100,9 @@ def create_app(
             started; stopped before them.
         openapi_tags: OpenAPI tag descriptions.
         middleware: Extra host middleware, placed inside bastion's layers.
+        jobs: The app's event handlers and jobs (`bastion.jobs`; they open the
+            database); without Redis their rows are dispatched inside this
+            process (development only).
         database: Whether to open the database (engine, sessions, `/ready` check).
             By default only when a route depends on `Uow` (the auth routes do):
             an app without one opens no engine and creates no SQLite file. Pass
@@ -120,7 +126,7 @@ def create_app(
             resources = Resources(settings=settings)
             stack.callback(observability.close)
             # --- persistence: only for an app that uses it (no engine, file or check else) ---
-            if database if database is not None else uses_database(app):
+            if database if database is not None else (jobs is not None or uses_database(app)):
                 resources.engine = create_engine(settings)
                 stack.push_async_callback(resources.engine.dispose)
                 observability.instrument_engine(resources.engine)
@@ -152,6 +158,8 @@ def create_app(
             )
             for name, check in (ready_checks or {}).items():
                 resources.add_ready_check(name, check)
+            if jobs is not None:
+                await stack.enter_async_context(start_jobs(jobs, resources))
             app.state.resources = resources
             try:
                 yield

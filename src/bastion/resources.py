@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from redis.asyncio import Redis
 
     from bastion.auth.kit import AuthState
+    from bastion.jobs import Jobs
     from bastion.ratelimit.keys import UserResolver
 
 __all__ = ["Resources"]
@@ -52,6 +53,9 @@ class Resources:
     auth: AuthState | None = None
     #: Authenticates a request and names its user, for `by_user` (set by the auth feature).
     user_resolver: UserResolver | None = None
+    # --- jobs ---
+    #: Event handlers and jobs (`create_app(..., jobs=...)`), or None.
+    jobs: Jobs | None = None
     #: Set when the lifespan that built these resources has ended.
     closed: bool = False
 

@@ -15,6 +15,7 @@ from bastion.auth import (
     UserMixin,
 )
 from bastion.db import Base, TimestampMixin, UUIDPrimaryKeyMixin, VersionMixin
+from bastion.jobs import OutboxMixin
 
 
 class User(UserMixin, Base):
@@ -59,3 +60,9 @@ class Note(UUIDPrimaryKeyMixin, TimestampMixin, VersionMixin, Base):
     )
     title: Mapped[str] = mapped_column(String(200))
     body: Mapped[str] = mapped_column(Text, default="")
+
+
+class OutboxMessage(OutboxMixin, Base):
+    """Events and jobs waiting for, or done with, their handlers (`notes_app.events`)."""
+
+    __tablename__ = "bastion_outbox"

@@ -14,6 +14,7 @@ from bastion.db import (
     Service,
     UnitOfWork,
 )
+from notes_app.events import NoteCreated
 from notes_app.repositories import NoteRepository
 from notes_app.schemas import NoteCreate, NoteOut, NoteUpdate
 
@@ -45,8 +46,10 @@ class NoteService(Service):
         return [Eq("owner_id", self.owner_id)]
 
     async def create(self, data: NoteCreate) -> NoteOut:
-        """Create a note owned by the caller."""
-        return await self.notes.add({**data.model_dump(), "owner_id": self.owner_id})
+        """Create a note owned by the caller; `note.created` is emitted if the request commits."""
+        note = await self.notes.add({**data.model_dump(), "owner_id": self.owner_id})
+        self.uow.record(NoteCreated(note_id=note.id, owner_id=self.owner_id))
+        return note
 
     async def get(self, note_id: uuid.UUID) -> NoteOut:
         """Read one of the caller's notes (404 for anyone else's)."""

@@ -46,7 +46,7 @@ def test_the_cli_upgrades_reports_and_downgrades(
     monkeypatch.setenv("BASTION_DATABASE_URL", f"sqlite+aiosqlite:///{tmp_path / 'cli.db'}")
     assert main(["db", "upgrade", "--migrations", "notes_app:migrations"]) == 0
     assert main(["db", "current", "--migrations", "notes_app:migrations"]) == 0
-    assert "0004" in capsys.readouterr().out
+    assert "0005" in capsys.readouterr().out
     assert main(["db", "downgrade", "--migrations", "notes_app:migrations", "base"]) == 0
 
 

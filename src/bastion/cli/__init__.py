@@ -1,11 +1,11 @@
-"""The `bastion` command: one module per command group (`db`, `serve`)."""
+"""The `bastion` command: one module per command group (`db`, `serve`, `worker`)."""
 
 from __future__ import annotations
 
 import argparse
 from collections.abc import Callable, Sequence
 
-from bastion.cli import db, serve
+from bastion.cli import db, serve, worker
 
 __all__ = ["main"]
 
@@ -14,6 +14,7 @@ __all__ = ["main"]
 _GROUPS: tuple[tuple[str, str, Callable[[argparse.ArgumentParser], None]], ...] = (
     ("db", db.HELP, db.configure),
     ("serve", serve.HELP, serve.configure),
+    ("worker", worker.HELP, worker.configure),
 )
 
 

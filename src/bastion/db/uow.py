@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
 from types import TracebackType
-from typing import Self
+from typing import TYPE_CHECKING, Self
 
 from sqlalchemy import MetaData
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bastion.core.deadline import lift_deadline
 from bastion.db.errors import translate_errors
+
+if TYPE_CHECKING:
+    from pydantic import BaseModel
+
+    from bastion.jobs import Event, Jobs
 
 __all__ = ["UnitOfWork"]
 
@@ -36,6 +41,7 @@ class UnitOfWork:
         *,
         conflict_codes: Mapping[str, str] | None = None,
         metadata: MetaData | None = None,
+        jobs: Jobs | None = None,
     ) -> None:
         """Prepare a unit of work; the session opens on `async with`.
 
@@ -43,11 +49,14 @@ class UnitOfWork:
             sessionmaker: The app's session factory (`resources.sessionmaker`).
             conflict_codes: Constraint name to error code, for errors raised at commit.
             metadata: Used to name SQLite constraints in errors (default: `Base.metadata`).
+            jobs: The app's jobs, for `record` and `enqueue` (`resources.jobs`).
         """
         self._sessionmaker = sessionmaker
         self._codes = dict(conflict_codes or {})
         self._metadata = metadata
         self._session: AsyncSession | None = None
+        self._jobs = jobs
+        self._asked = False
 
     @property
     def session(self) -> AsyncSession:
@@ -105,12 +114,43 @@ class UnitOfWork:
             with translate_errors(codes=self._codes, metadata=self._metadata):
                 await self.session.commit()
         except BaseException:
-            await self.session.rollback()
+            await self.rollback()
             raise
+        if self._asked and self._jobs is not None:
+            self._asked = False
+            self._jobs.notify_committed()
 
     async def rollback(self) -> None:
         """Roll back everything since the last commit."""
+        self._asked = False
         await self.session.rollback()
+
+    def record(self, event: Event) -> None:
+        """Record a domain event: its handlers run after this transaction commits.
+
+        One outbox row per handler joins the transaction (one `INSERT` at the
+        commit); a rollback drops them with everything else.
+
+        Raises:
+            RuntimeError: The app has no jobs (`create_app(..., jobs=...)`).
+        """
+        self.session.add_all(self._jobs_or_raise().event_rows(event))
+        self._asked = True
+
+    def enqueue(self, job: Callable[..., Awaitable[None]], arguments: BaseModel) -> None:
+        """Ask for a run of a registered job once this transaction commits.
+
+        Raises:
+            RuntimeError: The app has no jobs (`create_app(..., jobs=...)`).
+            LookupError: `job` is not registered.
+        """
+        self.session.add(self._jobs_or_raise().job_row(job, arguments))
+        self._asked = True
+
+    def _jobs_or_raise(self) -> Jobs:
+        if self._jobs is None:
+            raise RuntimeError("events and jobs need `create_app(..., jobs=Jobs(...))`")
+        return self._jobs
 
     @asynccontextmanager
     async def nested(self) -> AsyncIterator[None]:

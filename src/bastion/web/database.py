@@ -49,7 +49,7 @@ async def get_uow(request: Request, resources: AppResources) -> AsyncIterator[Un
         sessionmaker = resources.read_sessionmaker
     if sessionmaker is None:
         raise ServiceUnavailableError("The database is not configured.")
-    async with UnitOfWork(sessionmaker) as uow:
+    async with UnitOfWork(sessionmaker, jobs=resources.jobs) as uow:
         yield uow
 
 

@@ -1,0 +1,136 @@
+"""`JobsWorker`: an arq worker that relays the outbox, runs its rows and prunes on a schedule."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import uuid
+import warnings
+from types import TracebackType
+from typing import Self
+
+from arq import ArqRedis, Worker, create_pool, cron, func
+from arq.connections import RedisSettings
+
+from bastion.jobs._maintenance import prune
+from bastion.jobs._relay import Dispatch, OutboxRelay
+from bastion.resources import Resources
+
+__all__ = ["DELIVER_JOB", "MAINTENANCE_JOB", "JobsWorker"]
+
+#: The arq function that runs one outbox row.
+DELIVER_JOB = "bastion.deliver"
+#: The arq cron job that runs `prune`.
+MAINTENANCE_JOB = "bastion.maintenance"
+#: Minutes of the hour `prune` runs at.
+_MAINTENANCE_MINUTES = set(range(0, 60, 10))
+
+
+class JobsWorker:
+    """One arq worker process's share of the work, on the app's running resources.
+
+    It relays the outbox (claims due rows and enqueues one arq job per row,
+    with the row id and attempt as the job id, so arq drops a second copy),
+    runs those jobs (each delivers its row: see `OutboxRelay.deliver`), and
+    runs `prune` every ten minutes as an arq cron job (unique per tick across
+    workers). Run as many as needed, on as many hosts: rows are claimed with
+    `FOR UPDATE SKIP LOCKED` and delivered under a row lock.
+
+    ```python
+    async with JobsWorker(resources) as worker:
+        await worker.run()
+    ```
+
+    Args:
+        resources: The app's resources, inside its lifespan (`bastion worker` does this).
+        burst: Stop once the queue is empty (tests, one-off runs).
+        handle_signals: Let arq stop gracefully on SIGINT/SIGTERM.
+    """
+
+    def __init__(
+        self, resources: Resources, *, burst: bool = False, handle_signals: bool = True
+    ) -> None:
+        """Prepare the worker; Redis is connected on `async with`."""
+        jobs, redis_url = resources.jobs, resources.settings.redis_url
+        if jobs is None:
+            raise RuntimeError("the app has no jobs: pass `create_app(..., jobs=Jobs(...))`")
+        if redis_url is None:
+            raise RuntimeError("`bastion worker` needs BASTION_REDIS_URL (arq runs on Redis)")
+        self.resources = resources
+        self.relay = OutboxRelay(jobs, resources)
+        self._config = jobs.config
+        self._redis_settings = RedisSettings.from_dsn(redis_url.get_secret_value())
+        self._burst = burst
+        self._handle_signals = handle_signals
+        self._pool: ArqRedis | None = None
+        self._worker: Worker | None = None
+
+    async def __aenter__(self) -> Self:
+        """Connect to Redis and build the arq worker."""
+        self._pool = await create_pool(self._redis_settings)
+        relay, resources = self.relay, self.resources
+
+        async def deliver(ctx: dict[str, object], row_id: str) -> bool:
+            return await relay.deliver(uuid.UUID(row_id))
+
+        async def maintenance(ctx: dict[str, object]) -> dict[str, int]:
+            return await prune(resources)
+
+        self._worker = Worker(
+            functions=[func(deliver, name=DELIVER_JOB, max_tries=1)],
+            cron_jobs=[cron(maintenance, name=MAINTENANCE_JOB, minute=_MAINTENANCE_MINUTES)],
+            redis_pool=self._pool,
+            burst=self._burst,
+            handle_signals=self._handle_signals,
+            # Retries are the outbox's (backoff, dead letter), not arq's.
+            max_tries=1,
+            max_jobs=self._config.concurrency,
+            # arq starts queued jobs once per poll: the delay bounds a worker's rate.
+            poll_delay=0.02,
+        )
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        """Close the worker and the Redis pool."""
+        if self._worker is not None:
+            with warnings.catch_warnings():
+                # arq closes its pool with redis-py's `close()`, deprecated for `aclose()`.
+                warnings.filterwarnings(
+                    "ignore", "Call to deprecated close", category=DeprecationWarning
+                )
+                await self._worker.close()
+        if self._pool is not None:
+            await self._pool.aclose()
+
+    @property
+    def dispatch(self) -> Dispatch:
+        """Enqueue one claimed row as an arq job (what the relay calls)."""
+        pool = self._pool
+        if pool is None:
+            raise RuntimeError("enter the worker first: `async with JobsWorker(...)`")
+
+        async def enqueue(row_id: uuid.UUID, attempts: int) -> None:
+            await pool.enqueue_job(DELIVER_JOB, str(row_id), _job_id=f"{row_id}:{attempts}")
+
+        return enqueue
+
+    async def run(self) -> None:
+        """Relay and run jobs until stopped (or, in burst mode, until the queue is empty)."""
+        if self._worker is None:
+            raise RuntimeError("enter the worker first: `async with JobsWorker(...)`")
+        if self._burst:
+            await self.relay.run_once(self.dispatch)
+            await self._worker.main()
+            return
+        relay = asyncio.create_task(self.relay.run(self.dispatch), name="bastion-outbox-relay")
+        try:
+            await self._worker.main()
+        finally:
+            relay.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await relay
