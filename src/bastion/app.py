@@ -181,10 +181,9 @@ def create_app(
         # (an open redirect a client can aim): a path differing only by its
         # trailing slash is a 404, as any unknown path.
         redirect_slashes=False,
-        # Outermost first: metrics and the server span (they measure the whole
-        # request, refusals included), request id, security headers, the envelope catch-all,
-        # CORS, trusted hosts, body limit, timeout, global rate limit, the JSON
-        # text check; the host's own middleware sits inside them.
+        # Metrics and the server span outermost (they measure the whole request,
+        # refusals included), then the edge layers in their one order (see
+        # `edge_layers`); the host's own middleware sits inside them.
         middleware=[*observability.middleware(), *edge_middleware(settings), *middleware],
         contact=_contact(settings),
         license_info=_license(settings),

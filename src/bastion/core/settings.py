@@ -104,6 +104,15 @@ class BastionSettings(BaseSettings):
         default=True,
         description="Let `create_app` configure stdlib logging (off if the host does).",
     )
+    access_log: bool = Field(
+        default=True, description="Log one access line per request (`bastion.access`)."
+    )
+    access_log_sample: float = Field(
+        default=1.0,
+        ge=0,
+        le=1,
+        description="Share of requests (0 to 1) whose access line is written; a 5xx always is.",
+    )
     ready_timeout: float = Field(
         default=2.0, gt=0, description="Default timeout, in seconds, of each `/ready` check."
     )
@@ -124,8 +133,8 @@ class BastionSettings(BaseSettings):
         description="Seconds after which a pooled connection is replaced (-1: never).",
     )
     database_pool_pre_ping: bool = Field(
-        default=True,
-        description="Test each pooled PostgreSQL connection before handing it out (SQLite never pings).",
+        default=False,
+        description="Ping each pooled PostgreSQL connection (three round trips) before handing it out; off, a connection the server closed is still replaced for free.",
     )
     database_pool_timeout: float = Field(
         default=10.0, gt=0, description="Seconds to wait for a free pooled connection."

@@ -5,15 +5,17 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 
 from sqlalchemy import event, text
-from sqlalchemy.engine import URL, Connection, ExceptionContext, make_url
+from sqlalchemy.engine import URL, AdaptedConnection, Connection, ExceptionContext, make_url
 from sqlalchemy.engine.interfaces import DBAPIConnection
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import (
+    AsyncConnection,
     AsyncEngine,
     AsyncSession,
     async_sessionmaker,
     create_async_engine,
 )
-from sqlalchemy.pool import ConnectionPoolEntry, StaticPool
+from sqlalchemy.pool import ConnectionPoolEntry, PoolProxiedConnection, StaticPool
 
 from bastion.core.settings import BastionSettings
 from bastion.db.errors import translate_errors
@@ -82,6 +84,26 @@ def _install_timeout_invalidation(engine: AsyncEngine) -> None:
             context.is_disconnect = True
 
 
+def _install_closed_check(engine: AsyncEngine) -> None:
+    """Replace a pooled asyncpg connection the server closed, before handing it out."""
+
+    @event.listens_for(engine.sync_engine, "checkout")
+    def _on_checkout(
+        dbapi_connection: DBAPIConnection,
+        _record: ConnectionPoolEntry,
+        _proxy: PoolProxiedConnection,
+    ) -> None:
+        # A backend terminated or restarted while its connection sat in the pool
+        # closed the socket, and asyncpg has seen it: asking costs no round trip,
+        # unlike the pre-ping. The pool drops the connection and opens another,
+        # so the request never meets the dead one.
+        if (
+            isinstance(dbapi_connection, AdaptedConnection)
+            and dbapi_connection.driver_connection.is_closed()
+        ):
+            raise DisconnectionError("the server closed this pooled connection")
+
+
 def create_engine(settings: BastionSettings) -> AsyncEngine:
     """Build the async engine `settings.database_url` names.
 
@@ -115,7 +137,8 @@ def create_engine(settings: BastionSettings) -> AsyncEngine:
         "pool_pre_ping": settings.database_pool_pre_ping,
         "pool_timeout": settings.database_pool_timeout,
     }
-    if url.get_backend_name() == "postgresql" and url.get_driver_name() == "asyncpg":
+    asyncpg = url.get_backend_name() == "postgresql" and url.get_driver_name() == "asyncpg"
+    if asyncpg:
         # A server that accepts connections but never answers must fail a request
         # within these, not hold it (and a pooled connection) for its whole budget.
         connect_args: dict[str, object] = {"timeout": settings.database_connect_timeout}
@@ -127,24 +150,35 @@ def create_engine(settings: BastionSettings) -> AsyncEngine:
         options["connect_args"] = connect_args
     engine = create_async_engine(url, **options)
     _install_timeout_invalidation(engine)
+    if asyncpg:
+        _install_closed_check(engine)
     return engine
 
 
 def create_sessionmaker(
-    engine: AsyncEngine, *, read_only: bool = False
+    bind: AsyncEngine | AsyncConnection, *, read_only: bool = False
 ) -> async_sessionmaker[AsyncSession]:
     """Build the session factory: `expire_on_commit=False`, so DTOs read after a commit work.
 
     Args:
-        engine: The app's engine.
+        bind: The app's engine; or a connection inside a transaction, which every
+            session then joins: a session's commit releases a SAVEPOINT and its
+            rollback returns to it, and nothing is written until the
+            connection's own transaction commits. `bastion.testing` binds the
+            app to such a connection and rolls it back after each test.
         read_only: For transactions that only read (safe HTTP methods): on
             SQLite they begin DEFERRED, so they neither wait for nor hold the
             write lock. They may still write, but a read followed by a write
             can then fail with 503 `DATABASE_UNAVAILABLE` while another
-            transaction writes. No effect on PostgreSQL.
+            transaction writes. No effect on PostgreSQL, nor on a connection
+            (its transaction has begun).
     """
-    bind = engine.execution_options(**{_READ_ONLY: True}) if read_only else engine
-    return async_sessionmaker(bind, expire_on_commit=False)
+    if isinstance(bind, AsyncConnection):
+        return async_sessionmaker(
+            bind, expire_on_commit=False, join_transaction_mode="create_savepoint"
+        )
+    engine = bind.execution_options(**{_READ_ONLY: True}) if read_only else bind
+    return async_sessionmaker(engine, expire_on_commit=False)
 
 
 def database_ready_check(engine: AsyncEngine) -> Callable[[], Awaitable[bool | None]]:
