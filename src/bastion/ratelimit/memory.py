@@ -26,7 +26,7 @@ class MemorySlidingWindow:
     hit. It is bastion's own table rather than `limits`' memory storage because
     the stock storage starts a sweep task on every counted hit and walks every
     key each time, which costs the edge more than the rest of it together
-    (docs/edge.md has the figures). Nothing is awaited between a read and its
+    (docs/rate-limiting.md has the figures). Nothing is awaited between a read and its
     write, so on one event loop every hit is atomic without locks.
 
     One reaper task sweeps ended windows every `sweep_interval` seconds while
