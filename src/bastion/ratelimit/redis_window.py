@@ -6,7 +6,6 @@ import math
 from typing import TYPE_CHECKING
 
 from limits.errors import StorageError
-from redis.exceptions import RedisError
 
 if TYPE_CHECKING:
     from redis.asyncio import Redis
@@ -65,6 +64,10 @@ class RedisSlidingWindow:
 
     def __init__(self, redis: Redis, prefix: str = "LIMITS") -> None:
         """Register the script on `redis` (loaded on its first use)."""
+        # Imported here: redis-py is an optional extra, needed once a client exists.
+        from redis.exceptions import RedisError
+
+        self._errors = (RedisError, OSError)
         self.redis = redis
         self.prefix = prefix
         self._script = redis.register_script(_SCRIPT)
@@ -88,7 +91,7 @@ class RedisSlidingWindow:
             fits, previous, previous_ttl, current, current_ttl = await self._script(
                 keys=self._keys(key), args=[limit, expiry, cost, int(consume)]
             )
-        except (RedisError, OSError) as exc:
+        except self._errors as exc:
             raise StorageError(exc) from exc
         previous_ttl /= 1000
         remaining = max(0, limit - math.floor(previous * previous_ttl / expiry + current))
@@ -107,14 +110,14 @@ class RedisSlidingWindow:
         """
         try:
             await self.redis.delete(*self._keys(key))
-        except (RedisError, OSError) as exc:
+        except self._errors as exc:
             raise StorageError(exc) from exc
 
     async def check(self) -> bool:
         """Whether Redis answers a ping."""
         try:
             return bool(await self.redis.ping())
-        except (RedisError, OSError):
+        except self._errors:
             return False
 
     async def aclose(self) -> None:
