@@ -45,8 +45,8 @@ format: $(STAMP)  ## Apply ruff's fixes and formatting.
 docs: $(STAMP)  ## Build the documentation (mkdocs --strict).
 	$(BIN)/mkdocs build --strict
 
-bench: $(STAMP)  ## Run the benchmarks in bench/.
-	$(BIN)/python -m bench
+bench: $(STAMP)  ## Run the benchmarks in bench/ (BENCH=name to pick some; BENCH_MODE=full for longer HTTP runs).
+	$(BIN)/python -m bench $(BENCH)
 
 build: $(STAMP)  ## Build the sdist and wheel into dist/.
 	$(BIN)/python -m build --outdir dist .

@@ -181,6 +181,15 @@ def test_compose_migrates_once_to_completion_before_the_app_starts() -> None:
     assert "command" not in app, "the app runs the image's `bastion serve`, not migrations"
 
 
+def test_compose_runs_workers_for_the_jobs_after_the_migrations() -> None:
+    worker = _service("worker")
+    assert worker["command"] == ["sh", "-c", 'exec bastion worker "$$APP"']
+    assert worker["depends_on"] == _service("app")["depends_on"]
+    assert worker["healthcheck"] == {"disable": True}
+    assert worker["environment"]["BASTION_SECRETS_DIR"] == "/run/secrets"  # type: ignore[index]
+    assert "redis_url" in worker["secrets"]  # type: ignore[operator]
+
+
 def test_compose_readiness_is_wired_to_ready() -> None:
     healthcheck = _service("app")["healthcheck"]
     assert healthcheck["test"] == ["CMD", "python", "/usr/local/bin/healthcheck", "/ready"]  # type: ignore[index]
@@ -188,7 +197,7 @@ def test_compose_readiness_is_wired_to_ready() -> None:
 
 def test_compose_gives_secrets_as_files_never_as_environment() -> None:
     compose = _compose()
-    for name in ("app", "migrations"):
+    for name in ("app", "migrations", "worker"):
         service = compose["services"][name]
         environment: dict[str, str] = service["environment"]  # type: ignore[assignment]
         assert environment["BASTION_ENVIRONMENT"] == "production"

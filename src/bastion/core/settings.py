@@ -120,8 +120,8 @@ class BastionSettings(BaseSettings):
         description="Seconds after which a pooled connection is replaced (-1: never).",
     )
     database_pool_pre_ping: bool = Field(
-        default=True,
-        description="Test each pooled PostgreSQL connection before handing it out (SQLite never pings).",
+        default=False,
+        description="Ping each pooled PostgreSQL connection (three round trips) before handing it out; off, a connection the server closed is still replaced for free.",
     )
     database_pool_timeout: float = Field(
         default=10.0, gt=0, description="Seconds to wait for a free pooled connection."

@@ -5,15 +5,16 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 
 from sqlalchemy import event, text
-from sqlalchemy.engine import URL, Connection, ExceptionContext, make_url
+from sqlalchemy.engine import URL, AdaptedConnection, Connection, ExceptionContext, make_url
 from sqlalchemy.engine.interfaces import DBAPIConnection
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
     async_sessionmaker,
     create_async_engine,
 )
-from sqlalchemy.pool import ConnectionPoolEntry, StaticPool
+from sqlalchemy.pool import ConnectionPoolEntry, PoolProxiedConnection, StaticPool
 
 from bastion.core.settings import BastionSettings
 from bastion.db.errors import translate_errors
@@ -82,6 +83,26 @@ def _install_timeout_invalidation(engine: AsyncEngine) -> None:
             context.is_disconnect = True
 
 
+def _install_closed_check(engine: AsyncEngine) -> None:
+    """Replace a pooled asyncpg connection the server closed, before handing it out."""
+
+    @event.listens_for(engine.sync_engine, "checkout")
+    def _on_checkout(
+        dbapi_connection: DBAPIConnection,
+        _record: ConnectionPoolEntry,
+        _proxy: PoolProxiedConnection,
+    ) -> None:
+        # A backend terminated or restarted while its connection sat in the pool
+        # closed the socket, and asyncpg has seen it: asking costs no round trip,
+        # unlike the pre-ping. The pool drops the connection and opens another,
+        # so the request never meets the dead one.
+        if (
+            isinstance(dbapi_connection, AdaptedConnection)
+            and dbapi_connection.driver_connection.is_closed()
+        ):
+            raise DisconnectionError("the server closed this pooled connection")
+
+
 def create_engine(settings: BastionSettings) -> AsyncEngine:
     """Build the async engine `settings.database_url` names.
 
@@ -115,7 +136,8 @@ def create_engine(settings: BastionSettings) -> AsyncEngine:
         "pool_pre_ping": settings.database_pool_pre_ping,
         "pool_timeout": settings.database_pool_timeout,
     }
-    if url.get_backend_name() == "postgresql" and url.get_driver_name() == "asyncpg":
+    asyncpg = url.get_backend_name() == "postgresql" and url.get_driver_name() == "asyncpg"
+    if asyncpg:
         # A server that accepts connections but never answers must fail a request
         # within these, not hold it (and a pooled connection) for its whole budget.
         connect_args: dict[str, object] = {"timeout": settings.database_connect_timeout}
@@ -127,6 +149,8 @@ def create_engine(settings: BastionSettings) -> AsyncEngine:
         options["connect_args"] = connect_args
     engine = create_async_engine(url, **options)
     _install_timeout_invalidation(engine)
+    if asyncpg:
+        _install_closed_check(engine)
     return engine
 
 
