@@ -5,6 +5,8 @@ BIN    := $(VENV)/bin
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
 STAMP  := $(VENV)/.installed
+# What `make run` needs: bastion and the example with their runtime dependencies only.
+RUN_STAMP := $(VENV)/.installed-run
 
 export HOST PORT
 
@@ -13,19 +15,26 @@ export HOST PORT
 help:  ## Show the targets.
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
 
+# The pip that comes with Python 3.11+ installs editable pyproject packages: upgrading it
+# first would only slow down the first `make run`.
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
 
 $(STAMP): $(BIN)/python pyproject.toml examples/notes/pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev,docs]' -e examples/notes
-	@touch $(STAMP)
+	@touch $(STAMP) $(RUN_STAMP)
+
+$(RUN_STAMP): $(BIN)/python pyproject.toml examples/notes/pyproject.toml
+	$(BIN)/python -m pip install --quiet -e . -e examples/notes
+	@touch $(RUN_STAMP)
 
 install: $(STAMP)  ## Create .venv and install bastion, the example and the dev tools.
 
-run: $(STAMP)  ## Migrate, then serve examples/notes on HOST:PORT (SQLite unless BASTION_DATABASE_URL is set).
+# The example's pyproject.toml names its migrations ([tool.bastion]), so `bastion db`
+# finds them from its directory.
+run: $(RUN_STAMP)  ## Migrate, then serve examples/notes on HOST:PORT (SQLite unless BASTION_DATABASE_URL is set).
 	cd examples/notes && export BASTION_ENVIRONMENT=$${BASTION_ENVIRONMENT:-development} && \
-		../../$(BIN)/bastion db upgrade --migrations notes_app:migrations && \
+		../../$(BIN)/bastion db upgrade && \
 		../../$(BIN)/python -m notes_app
 
 lint: $(STAMP)  ## ruff check, ruff format --check, mypy --strict.

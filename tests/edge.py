@@ -9,24 +9,11 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import httpx
-import pytest
 from fastapi import APIRouter, FastAPI, Response
 from pydantic import BaseModel
-from starlette.middleware import Middleware
 from starlette.types import ASGIApp
 
-import bastion.app
 from bastion import BastionSettings, create_app
-from bastion.middleware import (
-    BodyLimitConfig,
-    BodyLimitMiddleware,
-    EdgeConfig,
-    EdgeMiddleware,
-    RateLimitConfig,
-    TimeoutConfig,
-    TimeoutMiddleware,
-    edge_layers,
-)
 from tests.conftest import TEST_SECRET
 
 SECURITY_HEADERS = {
@@ -85,42 +72,6 @@ def edge_router() -> APIRouter:
         raise TimeoutError
 
     return router
-
-
-@pytest.fixture(params=["fused", "layered"])
-def edge_composition(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
-    """Build every app both ways: one `EdgeMiddleware` (what `create_app` uses) and one
-    middleware per layer (`edge_layers`), so the two compositions cannot drift apart."""
-    if request.param == "layered":
-
-        def layered(settings: BastionSettings) -> list[Middleware]:
-            return edge_layers(EdgeConfig.from_settings(settings))
-
-        monkeypatch.setattr(bastion.app, "edge_middleware", layered)
-    return str(request.param)
-
-
-def one_layer(
-    composition: str,
-    inner: ASGIApp,
-    *,
-    body_limit: BodyLimitConfig | None = None,
-    timeout: TimeoutConfig | None = None,
-) -> ASGIApp:
-    """`inner` behind one configured layer: the layer's class alone (`layered`), or an
-    `EdgeMiddleware` whose other layers let every request through (`fused`)."""
-    if composition == "layered":
-        if body_limit is not None:
-            return BodyLimitMiddleware(inner, config=body_limit)
-        assert timeout is not None
-        return TimeoutMiddleware(inner, config=timeout)
-    config = EdgeConfig(
-        security_headers=None,
-        body_limit=body_limit or BodyLimitConfig(),
-        timeout=timeout,
-        rate_limit=RateLimitConfig(limit=None, headers="none"),
-    )
-    return EdgeMiddleware(inner, config=config)
 
 
 def edge_settings(**overrides: object) -> BastionSettings:
@@ -271,3 +222,45 @@ class TcpProxy:
             pass
         finally:
             self._close(writer)
+
+
+class ServerExchange:
+    """One request as an ASGI server holds it: the scope, and the `receive`/`send` it hands on.
+
+    Like a real server's, the `send` given to the app is a bound method of an
+    object holding the scope: anything the app keeps in the scope that holds
+    `send` closes a reference cycle. (`httpx.ASGITransport` leaves cycles of
+    its own, so tests that count them call the app directly.)
+    """
+
+    def __init__(
+        self, method: str, path: str, headers: list[tuple[bytes, bytes]], body: bytes = b""
+    ) -> None:
+        self.scope: dict[str, object] = {
+            "type": "http",
+            "asgi": {"version": "3.0"},
+            "http_version": "1.1",
+            "method": method,
+            "scheme": "http",
+            "path": path,
+            "raw_path": path.encode(),
+            "root_path": "",
+            "query_string": b"",
+            "headers": [(b"host", b"testserver"), *headers],
+            "client": ("198.51.100.7", 40000),
+            "server": ("testserver", 80),
+        }
+        self.body = body
+        self.status = 0
+
+    async def receive(self) -> dict[str, object]:
+        return {"type": "http.request", "body": self.body, "more_body": False}
+
+    async def send(self, message: dict[str, object]) -> None:
+        if message["type"] == "http.response.start":
+            self.status = int(message["status"])  # type: ignore[call-overload]
+
+    async def run(self, app: ASGIApp) -> int:
+        """Serve the request with `app`; the response's status."""
+        await app(self.scope, self.receive, self.send)
+        return self.status

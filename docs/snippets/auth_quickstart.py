@@ -18,7 +18,7 @@ from bastion.auth import (
     require_roles,
 )
 from bastion.db import NAMING_CONVENTION
-from bastion.ratelimit import RateLimit, by_user
+from bastion.ratelimit import RateLimit, by_user, limited_router
 
 
 class Base(DeclarativeBase):  # in an app, use `bastion.db.Base` (with Alembic migrations)
@@ -81,3 +81,15 @@ def reports_router() -> APIRouter:
 def build_app(settings: BastionSettings) -> FastAPI:
     auth = auth_router(AuthConfig(models=MODELS, user_schema=Profile))
     return create_app(settings, routers=[auth, reports_router()])
+
+
+# --8<-- [start:router-limit]
+# 5. A stricter budget on every route of a factory-built router, without forking it:
+#    every auth route draws on one `auth` budget of 10 a minute per client IP.
+def build_limited_app(settings: BastionSettings) -> FastAPI:
+    auth = auth_router(AuthConfig(models=MODELS, user_schema=Profile))
+    limited = limited_router(auth, RateLimit("10/minute", name="auth"))
+    return create_app(settings, routers=[limited, reports_router()])
+
+
+# --8<-- [end:router-limit]

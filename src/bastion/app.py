@@ -169,9 +169,8 @@ def create_app(
         # (an open redirect a client can aim): a path differing only by its
         # trailing slash is a 404, as any unknown path.
         redirect_slashes=False,
-        # Outermost first: request id, security headers, the envelope catch-all,
-        # CORS, trusted hosts, body limit, timeout, global rate limit, the JSON
-        # text check; the host's own middleware sits inside them.
+        # The edge layers in their one order (see `edge_layers`); the host's own
+        # middleware sits inside them.
         middleware=[*edge_middleware(settings), *middleware],
         contact=_contact(settings),
         license_info=_license(settings),

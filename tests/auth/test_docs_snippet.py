@@ -62,3 +62,25 @@ async def test_a_per_user_limit_in_route_dependencies_counts_each_user_apart(
     assert bob.headers["ratelimit-remaining"] == "1"
     assert anonymous.status_code == 401
     assert anonymous.json()["error"]["code"] == "NOT_AUTHENTICATED"
+
+
+async def test_a_factory_built_router_gets_one_stricter_budget(
+    settings: BastionSettings, tmp_path: Path
+) -> None:
+    snippet = load_snippet("auth_quickstart")
+    db = fast_settings(settings, database_url=f"sqlite+aiosqlite:///{tmp_path / 'r.db'}")
+    engine = create_engine(db)
+    async with engine.begin() as connection:
+        await connection.run_sync(snippet.Base.metadata.create_all)
+    await engine.dispose()
+    async with serve(snippet.build_limited_app(db)) as client:  # every request from one IP
+        anonymous = [await client.get("/api/v1/auth/me") for _ in range(10)]
+        register = await client.post(
+            "/api/v1/auth/register", json={"email": "bob@example.com", "password": PASSWORD}
+        )
+        mine = await client.get("/api/v1/reports/mine")
+    assert {r.status_code for r in anonymous} == {401}
+    assert register.status_code == 429  # the 11th request to any auth route
+    assert register.json()["error"]["code"] == "RATE_LIMITED"
+    assert register.headers["ratelimit-policy"].startswith('"auth";q=10;w=60')
+    assert mine.status_code == 401  # the other routers keep their own budgets

@@ -14,9 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from bastion import BastionSettings, Resources, Uow, create_app
 from bastion.db import UnitOfWork
 from tests.db.models import TestBase, WidgetIn, WidgetOut, WidgetRepository
-from tests.edge import edge_composition, serve_as
-
-__all__ = ["edge_composition"]
+from tests.edge import serve_as
 
 # The budget of a request that reaches its commit; the stalled routes get a short one.
 BUDGET = 1.0
@@ -95,7 +93,7 @@ async def _names(app: FastAPI) -> list[str]:
 
 
 async def test_a_commit_slower_than_the_budget_answers_its_real_success_and_keeps_the_row(
-    db_settings: BastionSettings, edge_composition: str
+    db_settings: BastionSettings,
 ) -> None:
     gate = CommitGate()
     app = _app(db_settings, gate)
@@ -116,7 +114,7 @@ async def test_a_commit_slower_than_the_budget_answers_its_real_success_and_keep
 
 
 async def test_a_request_cut_before_its_commit_answers_504_and_writes_nothing(
-    db_settings: BastionSettings, edge_composition: str
+    db_settings: BastionSettings,
 ) -> None:
     gate = CommitGate()
     gate.opened.set()
@@ -132,7 +130,7 @@ async def test_a_request_cut_before_its_commit_answers_504_and_writes_nothing(
 
 
 async def test_a_commit_after_the_deadline_passed_is_refused_even_if_the_endpoint_swallowed_it(
-    db_settings: BastionSettings, edge_composition: str
+    db_settings: BastionSettings,
 ) -> None:
     gate = CommitGate()
     gate.opened.set()

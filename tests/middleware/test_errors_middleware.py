@@ -1,4 +1,4 @@
-"""The catch-all: inner-layer exceptions become envelopes; a started response is never re-sent."""
+"""The catch-all in the request-id layer: inner exceptions become envelopes, never re-sent."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from starlette.types import Receive, Scope, Send
 
 from bastion import RateLimitedError
 from bastion.core.context import request_id_var
-from bastion.middleware import ErrorEnvelopeMiddleware, RequestIdMiddleware
+from bastion.middleware import RequestIdMiddleware
 from tests.edge import edge_app, edge_settings, serve_as
 
 
@@ -30,7 +30,7 @@ async def _crash_mid_body(scope: Scope, receive: Receive, send: Send) -> None:
 
 
 def _client(inner: object) -> httpx.AsyncClient:
-    app = RequestIdMiddleware(ErrorEnvelopeMiddleware(inner))  # type: ignore[arg-type]
+    app = RequestIdMiddleware(inner)  # type: ignore[arg-type]
     return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t")
 
 
@@ -65,7 +65,7 @@ async def test_crash_after_response_started_is_logged_not_resent(
 
     scope = {"type": "http", "method": "GET", "path": "/x", "headers": []}
     # Returns normally: the server sees an unfinished response and drops the connection.
-    await ErrorEnvelopeMiddleware(_crash_mid_body)(scope, receive, send)  # type: ignore[arg-type]
+    await RequestIdMiddleware(_crash_mid_body)(scope, receive, send)  # type: ignore[arg-type]
     assert [m["type"] for m in sent] == ["http.response.start", "http.response.body"]
     assert sent[1]["more_body"] is True
     assert any("died while streaming" in str(r.exc_info[1]) for r in caplog.records if r.exc_info)
@@ -77,7 +77,7 @@ async def test_non_http_scopes_pass_through() -> None:
     async def app(scope: Scope, receive: Receive, send: Send) -> None:
         seen.append(scope["type"])
 
-    stack = RequestIdMiddleware(ErrorEnvelopeMiddleware(app))
+    stack = RequestIdMiddleware(app)
 
     async def receive() -> dict[str, str]:
         return {"type": "lifespan.startup"}

@@ -7,8 +7,14 @@ from collections.abc import AsyncIterator
 import pytest
 from starlette.types import Message, Receive, Scope, Send
 
-from bastion.middleware import BodyLimitConfig, BodyLimitMiddleware, PathTable, TimeoutConfig
-from tests.edge import edge_app, edge_settings, one_layer, serve_as
+from bastion.middleware import (
+    BodyLimitConfig,
+    BodyLimitMiddleware,
+    PathTable,
+    TimeoutConfig,
+    TimeoutMiddleware,
+)
+from tests.edge import edge_app, edge_settings, serve_as
 
 
 async def _chunks(total: int, size: int = 256) -> AsyncIterator[bytes]:
@@ -75,7 +81,7 @@ async def test_a_chunked_body_within_the_limit_is_served() -> None:
     [("1.1", [(b"transfer-encoding", b"chunked")]), ("2", [])],
 )
 async def test_a_streamed_overflow_the_app_does_not_handle_is_still_a_413(
-    http_version: str, headers: list[tuple[bytes, bytes]], edge_composition: str
+    http_version: str, headers: list[tuple[bytes, bytes]]
 ) -> None:
     async def inner(scope: Scope, receive: Receive, send: Send) -> None:
         while (await receive()).get("more_body"):
@@ -90,7 +96,7 @@ async def test_a_streamed_overflow_the_app_does_not_handle_is_still_a_413(
     async def send(message: Message) -> None:
         sent.append(message)
 
-    middleware = one_layer(edge_composition, inner, body_limit=BodyLimitConfig(max_bytes=10))
+    middleware = BodyLimitMiddleware(inner, config=BodyLimitConfig(max_bytes=10))
     scope = {
         "type": "http",
         "http_version": http_version,
@@ -138,9 +144,7 @@ async def test_the_apps_own_timeout_error_is_a_500_not_a_504() -> None:
     assert response.status_code == 500
 
 
-async def test_a_timeout_after_the_response_started_only_ends_the_stream(
-    edge_composition: str,
-) -> None:
+async def test_a_timeout_after_the_response_started_only_ends_the_stream() -> None:
     async def inner(scope: Scope, receive: Receive, send: Send) -> None:
         import asyncio
 
@@ -155,14 +159,12 @@ async def test_a_timeout_after_the_response_started_only_ends_the_stream(
     async def send(message: Message) -> None:
         sent.append(message)
 
-    middleware = one_layer(edge_composition, inner, timeout=TimeoutConfig(seconds=0.01))
+    middleware = TimeoutMiddleware(inner, config=TimeoutConfig(seconds=0.01))
     await middleware({"type": "http", "method": "GET", "path": "/", "headers": []}, receive, send)
     assert [m["type"] for m in sent] == ["http.response.start"]
 
 
-async def test_an_app_that_swallows_the_cancellation_is_answered_and_uncancelled(
-    edge_composition: str,
-) -> None:
+async def test_an_app_that_swallows_the_cancellation_is_answered_and_uncancelled() -> None:
     import asyncio
 
     async def inner(scope: Scope, receive: Receive, send: Send) -> None:
@@ -177,7 +179,7 @@ async def test_an_app_that_swallows_the_cancellation_is_answered_and_uncancelled
     async def send(message: Message) -> None:
         sent.append(message)
 
-    middleware = one_layer(edge_composition, inner, timeout=TimeoutConfig(seconds=0.01))
+    middleware = TimeoutMiddleware(inner, config=TimeoutConfig(seconds=0.01))
     scope = {"type": "http", "method": "GET", "path": "/", "headers": []}
     await middleware(scope, None, send)  # type: ignore[arg-type]
     assert sent[0]["status"] == 200
@@ -187,25 +189,21 @@ async def test_an_app_that_swallows_the_cancellation_is_answered_and_uncancelled
 
 
 @pytest.mark.parametrize("seconds", [0, -1])
-async def test_a_zero_budget_turns_the_timeout_off_for_a_prefix(
-    seconds: float, edge_composition: str
-) -> None:
+async def test_a_zero_budget_turns_the_timeout_off_for_a_prefix(seconds: float) -> None:
     calls: list[str] = []
 
     async def inner(scope: Scope, receive: Receive, send: Send) -> None:
         calls.append(scope["path"])
 
-    middleware = one_layer(
-        edge_composition, inner, timeout=TimeoutConfig(seconds=5, routes={"/events": seconds})
+    middleware = TimeoutMiddleware(
+        inner, config=TimeoutConfig(seconds=5, routes={"/events": seconds})
     )
     scope = {"type": "http", "method": "GET", "path": "/events/1", "headers": []}
     await middleware(scope, None, None)  # type: ignore[arg-type]
     assert calls == ["/events/1"]
 
 
-async def test_a_shorter_budget_started_later_still_times_out_at_its_own_deadline(
-    edge_composition: str,
-) -> None:
+async def test_a_shorter_budget_started_later_still_times_out_at_its_own_deadline() -> None:
     import asyncio
 
     import anyio
@@ -216,10 +214,8 @@ async def test_a_shorter_budget_started_later_still_times_out_at_its_own_deadlin
         await send({"type": "http.response.start", "status": 200, "headers": []})
         await send({"type": "http.response.body", "body": b""})
 
-    middleware = one_layer(
-        edge_composition,
-        inner,
-        timeout=TimeoutConfig(seconds=60, routes={"/short": 0.01, "/fast": 0.01}),
+    middleware = TimeoutMiddleware(
+        inner, config=TimeoutConfig(seconds=60, routes={"/short": 0.01, "/fast": 0.01})
     )
 
     async def call(path: str) -> list[Message]:
@@ -244,9 +240,7 @@ async def test_a_shorter_budget_started_later_still_times_out_at_its_own_deadlin
         await long_task
 
 
-async def test_once_a_commit_lifts_the_deadline_the_response_is_the_apps_own(
-    edge_composition: str,
-) -> None:
+async def test_once_a_commit_lifts_the_deadline_the_response_is_the_apps_own() -> None:
     import asyncio
 
     from bastion.core import lift_deadline
@@ -262,7 +256,7 @@ async def test_once_a_commit_lifts_the_deadline_the_response_is_the_apps_own(
     async def send(message: Message) -> None:
         sent.append(message)
 
-    middleware = one_layer(edge_composition, inner, timeout=TimeoutConfig(seconds=0.01))
+    middleware = TimeoutMiddleware(inner, config=TimeoutConfig(seconds=0.01))
     scope = {"type": "http", "method": "POST", "path": "/", "headers": []}
     await middleware(scope, None, send)  # type: ignore[arg-type]
     assert sent[0]["status"] == 201
@@ -271,9 +265,7 @@ async def test_once_a_commit_lifts_the_deadline_the_response_is_the_apps_own(
     assert task.cancelling() == 0
 
 
-async def test_a_server_cancellation_still_propagates_after_the_deadline_is_lifted(
-    edge_composition: str,
-) -> None:
+async def test_a_server_cancellation_still_propagates_after_the_deadline_is_lifted() -> None:
     import asyncio
 
     from bastion.core import lift_deadline
@@ -285,7 +277,7 @@ async def test_a_server_cancellation_still_propagates_after_the_deadline_is_lift
         lifted.set()
         await asyncio.sleep(30)
 
-    middleware = one_layer(edge_composition, inner, timeout=TimeoutConfig(seconds=60))
+    middleware = TimeoutMiddleware(inner, config=TimeoutConfig(seconds=60))
     scope = {"type": "http", "method": "POST", "path": "/", "headers": []}
     served = asyncio.ensure_future(middleware(scope, None, None))  # type: ignore[arg-type]
     await lifted.wait()

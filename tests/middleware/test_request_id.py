@@ -30,6 +30,10 @@ def _router() -> APIRouter:
     async def item(item_id: int) -> dict[str, int]:
         return {"item_id": item_id}
 
+    @router.get("/crash")
+    async def crash() -> None:
+        raise RuntimeError("boom")
+
     return router
 
 
@@ -154,3 +158,52 @@ def test_fresh_ids_are_unique_and_a_forked_worker_draws_its_own_prefix() -> None
         os._exit(0)
     os.waitpid(pid, 0)
     assert os.read(read, 16).decode() != parent
+
+
+async def _access_lines(
+    settings: BastionSettings, caplog: pytest.LogCaptureFixture, ok: int, crashes: int
+) -> list[logging.LogRecord]:
+    """The access lines of `ok` served requests and `crashes` 500s."""
+    caplog.set_level(logging.INFO, logger="bastion.access")
+    app = create_app(settings, routers=[_router()])
+    async with serve(app) as client:
+        for _ in range(ok):
+            assert (await client.get("/api/v1/items/1")).status_code == 200
+        for _ in range(crashes):
+            assert (await client.get("/api/v1/crash")).status_code == 500
+    return [r for r in caplog.records if r.name == "bastion.access"]
+
+
+async def test_the_access_line_can_be_turned_off(
+    settings: BastionSettings, caplog: pytest.LogCaptureFixture
+) -> None:
+    off = settings.model_copy(update={"access_log": False})
+    assert await _access_lines(off, caplog, ok=3, crashes=1) == []
+
+
+async def test_a_sampled_access_line_keeps_every_server_error(
+    settings: BastionSettings, caplog: pytest.LogCaptureFixture
+) -> None:
+    none = settings.model_copy(update={"access_log_sample": 0.0})
+    lines = await _access_lines(none, caplog, ok=20, crashes=2)
+    assert [line.status for line in lines] == [500, 500]  # type: ignore[attr-defined]
+
+
+async def test_a_sample_rate_writes_about_that_share_of_the_lines(
+    settings: BastionSettings, caplog: pytest.LogCaptureFixture
+) -> None:
+    half = settings.model_copy(update={"access_log_sample": 0.5})
+    lines = await _access_lines(half, caplog, ok=200, crashes=0)
+    # Binomial(200, 0.5) falls outside these bounds with a probability below 1e-17.
+    assert 40 <= len(lines) <= 160
+
+
+@pytest.mark.parametrize("value", ["-0.1", "1.5", "many"])
+def test_a_sample_rate_outside_0_to_1_is_refused(
+    value: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from pydantic import ValidationError
+
+    monkeypatch.setenv("BASTION_ACCESS_LOG_SAMPLE", value)
+    with pytest.raises(ValidationError):
+        BastionSettings(environment="test")

@@ -3,60 +3,53 @@
 from __future__ import annotations
 
 import pytest
-from fastapi import FastAPI
 from starlette.types import Message, Receive, Scope, Send
 
 from bastion.middleware import (
-    EDGE_ORDER,
     BodyLimitMiddleware,
     CORSMiddleware,
-    EdgeMiddleware,
-    ErrorEnvelopeMiddleware,
+    EdgeConfig,
     RateLimitMiddleware,
     RequestIdMiddleware,
     SecurityHeadersMiddleware,
     TimeoutMiddleware,
     TrustedHostMiddleware,
     UnicodeBodyMiddleware,
+    edge_layers,
 )
 from tests.edge import SECURITY_HEADERS, edge_app, edge_settings, serve_as
 
+ORDER = [
+    SecurityHeadersMiddleware,
+    RequestIdMiddleware,
+    CORSMiddleware,
+    TrustedHostMiddleware,
+    BodyLimitMiddleware,
+    TimeoutMiddleware,
+    RateLimitMiddleware,
+    UnicodeBodyMiddleware,
+]
 
-def _layer_classes(app: FastAPI, composition: str) -> list[type]:
-    """The edge layers `app` runs, outermost first, in either composition."""
-    if composition == "layered":
-        return [m.cls for m in app.user_middleware]
-    assert [m.cls for m in app.user_middleware] == [EdgeMiddleware]
-    layer: object = app.build_middleware_stack()
-    while not isinstance(layer, EdgeMiddleware):
-        layer = layer.app  # type: ignore[attr-defined]  # every wrapper keeps the next app
-    return [type(inner) for inner in layer.layers]
 
-
-def test_create_app_composes_the_stack_in_the_documented_order(edge_composition: str) -> None:
+def test_create_app_composes_the_stack_in_the_documented_order() -> None:
     app = edge_app(edge_settings(trusted_hosts=["testserver"]))
-    classes = _layer_classes(app, edge_composition)
-    assert classes == [
-        RequestIdMiddleware,
-        SecurityHeadersMiddleware,
-        ErrorEnvelopeMiddleware,
-        CORSMiddleware,
-        TrustedHostMiddleware,
-        BodyLimitMiddleware,
-        TimeoutMiddleware,
-        RateLimitMiddleware,
-        UnicodeBodyMiddleware,
-    ]
-    assert tuple(classes) == EDGE_ORDER
+    assert [m.cls for m in app.user_middleware] == ORDER
 
 
-def test_optional_layers_drop_out_without_reordering_the_rest(edge_composition: str) -> None:
+def test_optional_layers_drop_out_without_reordering_the_rest() -> None:
     app = edge_app(edge_settings(security_headers_enabled=False, request_timeout=0))
-    classes = _layer_classes(app, edge_composition)
+    classes = [m.cls for m in app.user_middleware]
     assert TrustedHostMiddleware not in classes
     assert SecurityHeadersMiddleware not in classes
     assert TimeoutMiddleware not in classes
-    assert classes == [c for c in EDGE_ORDER if c in classes]
+    assert classes == [c for c in ORDER if c in classes]
+
+
+def test_a_host_composing_by_hand_gets_the_same_layers_as_create_app() -> None:
+    settings = edge_settings(trusted_hosts=["testserver"])
+    by_hand = edge_layers(EdgeConfig.from_settings(settings))
+    built = edge_app(settings).user_middleware
+    assert [(m.cls, m.kwargs) for m in by_hand] == [(m.cls, m.kwargs) for m in built]
 
 
 async def test_each_layer_acts_before_the_layers_inside_it() -> None:
@@ -128,7 +121,7 @@ def test_no_middleware_is_built_on_base_http_middleware() -> None:
         assert not issubclass(middleware.cls, BaseHTTPMiddleware)
 
 
-@pytest.mark.parametrize("layer", [*EDGE_ORDER, EdgeMiddleware])
+@pytest.mark.parametrize("layer", ORDER)
 async def test_non_http_scopes_pass_through_every_layer(layer: type) -> None:
     seen: list[str] = []
 

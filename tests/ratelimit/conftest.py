@@ -7,15 +7,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from tests.edge import clear_redis_keys, edge_composition
-
-__all__ = ["edge_composition"]
-
-
-@pytest.fixture(autouse=True)
-def _both_compositions(edge_composition: str) -> str:
-    """Every HTTP-level rate-limit test runs against both compositions of the stack."""
-    return edge_composition
+from tests.edge import clear_redis_keys
 
 
 @pytest.fixture(params=["memory", pytest.param("redis", marks=pytest.mark.redis)])

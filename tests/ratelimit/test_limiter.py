@@ -133,30 +133,3 @@ async def test_after_an_outage_the_storage_rests_for_the_cooldown_then_is_asked_
     assert (recovered.allowed, recovered.remaining) == (True, 0)  # the count survived
     assert not blocked.allowed
     assert caplog.text.count("rate-limit storage unavailable") == 1
-
-
-async def test_hit_nowait_counts_like_hit_in_memory_and_defers_to_hit_elsewhere(
-    backend: dict[str, object],
-) -> None:
-    app = edge_app(edge_settings(**backend))
-    async with serve_as(app):
-        limiter: RateLimiter = app.state.resources.limiter
-        first = limiter.hit_nowait("2/minute", "k", name="n")
-        if "redis_url" in backend:
-            assert first is None
-            return
-        assert first is not None
-        assert (first.allowed, first.remaining, first.name) == (True, 1, "n")
-        assert (await limiter.hit("2/minute", "k")).remaining == 0
-        over = limiter.hit_nowait("2/minute", "k")
-        assert over is not None
-        assert (over.allowed, over.remaining) == (False, 0)
-
-
-async def test_hit_nowait_leaves_an_outage_to_hit() -> None:
-    storage = _FlakyStorage()
-    limiter = RateLimiter(storage, fail_open=True)
-    storage.down = True
-    assert limiter.hit_nowait("2/minute", "k") is None
-    assert (await limiter.hit("2/minute", "k")).allowed  # fail open
-    assert limiter.hit_nowait("2/minute", "k") is None  # in the cooldown: `hit` decides

@@ -1,4 +1,8 @@
-"""Serve the notes app (`python -m notes_app`), or run a command (`create-admin`)."""
+"""Serve the notes app (`python -m notes_app`) on one worker, as `make run` does.
+
+Accounts are administered with bastion's own commands (`bastion users create-admin`),
+which find this app through `[tool.bastion]` in the example's pyproject.toml.
+"""
 
 from __future__ import annotations
 
@@ -17,14 +21,5 @@ def serve() -> int:
     )
 
 
-def main(argv: list[str]) -> int:
-    """Dispatch: no arguments serves; `create-admin --email ...` creates an admin."""
-    if argv and argv[0] == "create-admin":
-        from notes_app.admin import main as create_admin
-
-        return create_admin(argv[1:])
-    return serve()
-
-
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+    sys.exit(serve())

@@ -1,4 +1,4 @@
-"""The notes service with accounts: owner-scoped notes, the admin route, the admin command."""
+"""The notes service with accounts: owner-scoped notes, the admin route, `bastion users`."""
 
 from __future__ import annotations
 
@@ -9,8 +9,9 @@ import anyio.to_thread
 import httpx
 import pytest
 
+from bastion.cli import main
+from bastion.cli.users import PASSWORD_VARIABLE
 from conftest import PASSWORD, sign_up  # type: ignore[import-not-found]  # this directory's conftest
-from notes_app.admin import PASSWORD_VARIABLE, main
 from notes_app.config import NotesSettings
 from notes_app.main import create_notes_app
 from tests.conftest import TEST_SECRET, serve
@@ -60,9 +61,26 @@ async def test_the_auth_contract_is_mounted_at_api_v1_auth(client: httpx.AsyncCl
     assert out.status_code == 204
 
 
-async def _run(argv: list[str], stdin: io.StringIO, stdout: io.StringIO) -> int:
-    """Run the command as a process would: in its own thread with its own event loop."""
-    return await anyio.to_thread.run_sync(lambda: main(argv, stdin=stdin, stdout=stdout))
+#: The example's own pyproject.toml names the app (`[tool.bastion] app`).
+EXAMPLE = Path(__file__).parents[1]
+
+
+async def _run(argv: list[str], stdin: str = "") -> tuple[int, str, str]:
+    """Run `bastion users ARGV` from the example's directory, as a process would.
+
+    In its own thread with its own event loop, on the example's `[tool.bastion]`.
+
+    Returns:
+        The exit status, and what it wrote to stdout and to stderr.
+    """
+    out, err = io.StringIO(), io.StringIO()
+    with pytest.MonkeyPatch.context() as patch:
+        patch.chdir(EXAMPLE)
+        patch.setattr("sys.stdin", io.StringIO(stdin))
+        patch.setattr("sys.stdout", out)
+        patch.setattr("sys.stderr", err)
+        status = await anyio.to_thread.run_sync(lambda: main(["users", *argv]))
+    return status, out.getvalue(), err.getvalue()
 
 
 async def test_admin_users_is_for_admins_only(
@@ -88,9 +106,8 @@ async def test_admin_users_is_for_admins_only(
         assert (await client.get("/api/v1/admin/users")).status_code == 401
 
         monkeypatch.setenv(PASSWORD_VARIABLE, "an admin passphrase here")
-        out = io.StringIO()
-        assert await _run(["--email", "Root@Example.com"], io.StringIO(), out) == 0
-        assert out.getvalue() == "created admin root@example.com\n"
+        created = await _run(["create-admin", "--email", "Root@Example.com"])
+        assert created == (0, "created admin root@example.com\n", "")
         login = await client.post(
             f"{AUTH}/login",
             data={"username": "root@example.com", "password": "an admin passphrase here"},
@@ -101,26 +118,32 @@ async def test_admin_users_is_for_admins_only(
         assert {u["email"] for u in listed.json()} == {"user@example.com", "root@example.com"}
 
         monkeypatch.delenv(PASSWORD_VARIABLE)
-        promoted = io.StringIO()
-        stdin = io.StringIO("ignored for an existing account\n")
-        assert await _run(["--email", "user@example.com"], stdin, promoted) == 0
-        assert promoted.getvalue() == "promoted admin user@example.com\n"
+        promoted = await _run(["create-admin", "--email", "user@example.com"])
+        assert promoted == (0, "promoted admin user@example.com\n", "")
         assert (await client.get("/api/v1/admin/users", headers=user)).status_code == 200
 
-        weak = io.StringIO()
-        assert await _run(["--email", "new@example.com"], io.StringIO("short\n"), weak) == 1
-        assert "WEAK_PASSWORD" in weak.getvalue()
+        status, out, err = await _run(["create-admin", "--email", "new@example.com"], "short\n")
+        assert (status, out) == (1, "")
+        assert err.startswith("bastion users create-admin: WEAK_PASSWORD: ")
+        assert err.count("\n") == 1
+
+        from_stdin = await _run(
+            ["create-admin", "--email", "new@example.com"], "another admin passphrase\n"
+        )
+        assert from_stdin == (0, "created admin new@example.com\n", "")
 
 
 def test_create_admin_on_a_database_not_migrated_is_one_clear_line(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     monkeypatch.setenv("BASTION_DATABASE_URL", f"sqlite+aiosqlite:///{tmp_path / 'empty.db'}")
     monkeypatch.setenv("BASTION_SECRET_KEY", TEST_SECRET)
     monkeypatch.setenv(PASSWORD_VARIABLE, "an admin passphrase here")
-    out = io.StringIO()
-    assert main(["--email", "root@example.com"], stdout=out) == 1
-    assert out.getvalue().count("\n") == 1
-    assert (
-        "is it migrated? `bastion db upgrade --migrations notes_app:migrations`" in out.getvalue()
+    monkeypatch.chdir(EXAMPLE)
+    assert main(["users", "create-admin", "--email", "root@example.com"]) == 1
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err == (
+        "bastion users create-admin: a table is missing; "
+        "is it migrated? run `bastion db upgrade` (no such table: users)\n"
     )

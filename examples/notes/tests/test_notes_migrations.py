@@ -40,19 +40,25 @@ async def test_a_database_without_migrations_differs_from_the_models(
         await engine.dispose()
 
 
-def test_the_cli_upgrades_reports_and_downgrades(
+def test_the_cli_upgrades_checks_reports_and_downgrades_from_the_examples_directory(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    # The example's pyproject.toml names its migrations: no --migrations needed there.
+    monkeypatch.chdir(Path(__file__).parents[1])
     monkeypatch.setenv("BASTION_DATABASE_URL", f"sqlite+aiosqlite:///{tmp_path / 'cli.db'}")
-    assert main(["db", "upgrade", "--migrations", "notes_app:migrations"]) == 0
-    assert main(["db", "current", "--migrations", "notes_app:migrations"]) == 0
-    assert "0005" in capsys.readouterr().out
-    assert main(["db", "downgrade", "--migrations", "notes_app:migrations", "base"]) == 0
+    assert main(["db", "upgrade"]) == 0
+    assert main(["db", "check"]) == 0
+    assert main(["db", "current"]) == 0
+    assert "0005 (head)" in capsys.readouterr().out
+    assert main(["db", "downgrade", "base"]) == 0
 
 
-def test_the_cli_needs_a_migrations_location(capsys: pytest.CaptureFixture[str]) -> None:
-    with pytest.raises(SystemExit):
-        main(["db", "upgrade"])
+def test_the_cli_elsewhere_needs_a_migrations_location(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("BASTION_MIGRATIONS", raising=False)
+    assert main(["db", "upgrade"]) == 1
     assert "--migrations" in capsys.readouterr().err
 
 

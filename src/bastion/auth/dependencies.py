@@ -159,8 +159,12 @@ async def authenticated_user_id(request: Request) -> str:
     return str((await current_user(request)).id)
 
 
-#: The authenticated caller; 401 without valid credentials.
 CurrentUser = Annotated[Principal, Depends(current_user)]
+"""The authenticated caller: `Annotated[Principal, Depends(current_user)]`.
+
+401 `NOT_AUTHENTICATED` without credentials, `INVALID_TOKEN` with bad, expired or
+revoked ones.
+"""
 
 
 def require_roles(*roles: str) -> DependsParam:

@@ -1,11 +1,11 @@
-"""The `bastion` command: one module per command group (`db`, `serve`, `worker`)."""
+"""The `bastion` command: one module per command group (`db`, `serve`, `users`, `worker`)."""
 
 from __future__ import annotations
 
 import argparse
 from collections.abc import Callable, Sequence
 
-from bastion.cli import db, serve, worker
+from bastion.cli import db, serve, users, worker
 
 __all__ = ["main"]
 
@@ -14,6 +14,7 @@ __all__ = ["main"]
 _GROUPS: tuple[tuple[str, str, Callable[[argparse.ArgumentParser], None]], ...] = (
     ("db", db.HELP, db.configure),
     ("serve", serve.HELP, serve.configure),
+    ("users", users.HELP, users.configure),
     ("worker", worker.HELP, worker.configure),
 )
 
@@ -27,7 +28,7 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run `bastion GROUP ...` (`bastion db upgrade ...`, `bastion serve APP`).
+    """Run `bastion GROUP ...` (`bastion db upgrade`, `bastion serve APP`, `bastion users ...`).
 
     Returns:
         The process exit status.

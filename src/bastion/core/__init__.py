@@ -1,7 +1,7 @@
 """Framework-free core: settings, the error hierarchy and request context."""
 
 from bastion.core.context import get_request_id, request_id_var
-from bastion.core.deadline import RequestDeadline, lift_deadline, request_deadline_var
+from bastion.core.deadline import lift_deadline, request_deadline_var
 from bastion.core.errors import (
     BadRequestError,
     BastionError,
@@ -47,7 +47,6 @@ __all__ = [
     "PermissionDeniedError",
     "PreconditionFailedError",
     "RateLimitedError",
-    "RequestDeadline",
     "ServiceUnavailableError",
     "UnauthenticatedError",
     "ValidationFailedError",

@@ -3,27 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from contextvars import ContextVar
-from typing import Protocol
 
-__all__ = ["RequestDeadline", "lift_deadline", "request_deadline_var"]
+__all__ = ["lift_deadline", "request_deadline_var"]
 
-
-class RequestDeadline(Protocol):
-    """A request's time budget, as the layer enforcing it lets the request lift it."""
-
-    def lift(self) -> bool:
-        """Stop the deadline from applying to the rest of the request.
-
-        Returns:
-            True once lifted; False when the deadline has already passed (the
-            request is being cancelled and must not write anything).
-        """
-        ...
-
-
-#: The deadline of the request being served (None: no budget, or outside a request).
-request_deadline_var: ContextVar[RequestDeadline | None] = ContextVar(
+#: The `asyncio.timeout` bounding the request being served (None: no budget,
+#: or outside a request).
+request_deadline_var: ContextVar[asyncio.Timeout | None] = ContextVar(
     "bastion_request_deadline", default=None
 )
 
@@ -43,5 +30,9 @@ def lift_deadline() -> None:
             cancellation was swallowed by the code that ran before).
     """
     deadline = request_deadline_var.get()
-    if deadline is not None and not deadline.lift():
+    if deadline is None:
+        return
+    if deadline.expired():
         raise asyncio.CancelledError
+    with contextlib.suppress(RuntimeError):  # a task outliving its request: nothing to lift
+        deadline.reschedule(None)

@@ -100,6 +100,15 @@ class BastionSettings(BaseSettings):
         default=True,
         description="Let `create_app` configure stdlib logging (off if the host does).",
     )
+    access_log: bool = Field(
+        default=True, description="Log one access line per request (`bastion.access`)."
+    )
+    access_log_sample: float = Field(
+        default=1.0,
+        ge=0,
+        le=1,
+        description="Share of requests (0 to 1) whose access line is written; a 5xx always is.",
+    )
     ready_timeout: float = Field(
         default=2.0, gt=0, description="Default timeout, in seconds, of each `/ready` check."
     )

@@ -12,6 +12,7 @@ import orjson
 from pydantic import BaseModel, TypeAdapter
 from pydantic_core import to_jsonable_python
 from sqlalchemy import ColumnElement, Row, inspect, select
+from sqlalchemy.engine.default import StrCompileDialect
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import DeclarativeBase, InstrumentedAttribute
 from sqlalchemy.sql.base import ExecutableOption
@@ -22,6 +23,10 @@ from bastion.db.filters import Filter
 from bastion.db.pagination import CursorPayload
 
 __all__ = ["ExpectedVersion", "ModelT", "OutT", "RepositoryCore", "Values"]
+
+# What `clause.compile()` uses when given no dialect, made once: a dialect refers to
+# itself, so one per call would leave a reference cycle per listed page.
+_DIGEST_DIALECT = StrCompileDialect()
 
 ModelT = TypeVar("ModelT", bound=DeclarativeBase)
 OutT = TypeVar("OutT", bound=BaseModel)
@@ -182,7 +187,7 @@ class RepositoryCore(Generic[ModelT, OutT]):
             return ""
         digest = hashlib.blake2b(digest_size=12)
         for clause in where:
-            compiled = clause.compile()
+            compiled = clause.compile(dialect=_DIGEST_DIALECT)
             params = sorted(compiled.params.items())
             digest.update(orjson.dumps([str(compiled), to_jsonable_python(params, fallback=repr)]))
         return digest.hexdigest()

@@ -18,6 +18,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bastion.core.settings import BastionSettings
+from bastion.db._driver_threads import driver_threads_finished
 from bastion.db.base import UTCDateTime
 from bastion.db.engine import create_engine
 
@@ -30,6 +31,9 @@ __all__ = [
 ]
 
 _CONNECTION = "connection"
+#: Where `alembic_config(database_url=...)` leaves its URL: not `sqlalchemy.url`, which
+#: an `alembic.ini` also sets (`alembic init` writes a placeholder there).
+_DATABASE_URL = "bastion.database_url"
 
 
 def alembic_config(script_location: str, *, database_url: str | None = None) -> Config:
@@ -37,12 +41,13 @@ def alembic_config(script_location: str, *, database_url: str | None = None) -> 
 
     Args:
         script_location: A directory or a package resource (`"notes_app:migrations"`).
-        database_url: Overrides the URL `env.py` reads from the settings.
+        database_url: Overrides the URL `env.py` reads from the settings (for
+            offline SQL of another database).
     """
     config = Config(stdout=sys.stdout)
     config.set_main_option("script_location", script_location)
     if database_url is not None:
-        config.set_main_option("sqlalchemy.url", database_url)
+        config.attributes[_DATABASE_URL] = database_url
     return config
 
 
@@ -90,7 +95,9 @@ def run_migrations(
 
     Offline mode prints SQL. Online mode reuses a connection handed over by
     `upgrade_database` or opens an async engine on the settings' URL (with the
-    settings' schema), so `alembic upgrade head` and `bastion db upgrade` work.
+    settings' schema), so `bastion db upgrade` and `alembic upgrade head` work.
+    The settings' URL wins over any `sqlalchemy.url` in an `alembic.ini`: the
+    migrations always run on the database the app serves.
 
     Args:
         metadata: The models' metadata (its naming convention keeps autogenerate stable).
@@ -102,7 +109,8 @@ def run_migrations(
         _run_on(given, metadata)
         return
     settings = settings_factory()
-    url = config.get_main_option("sqlalchemy.url") or settings.database_url.get_secret_value()
+    given_url = config.attributes.get(_DATABASE_URL)
+    url = given_url if isinstance(given_url, str) else settings.database_url.get_secret_value()
     if context.is_offline_mode():
         dialect = url.split(":", 1)[0].split("+", 1)[0]
         _configure(metadata, dialect, url=url, literal_binds=True)
@@ -116,7 +124,7 @@ def run_migrations(
         migrating = {"database_url": SecretStr(url), "database_statement_timeout": 0}
         engine = create_engine(settings.model_copy(update=migrating))
         try:
-            async with engine.begin() as connection:
+            async with driver_threads_finished(), engine.begin() as connection:
                 await connection.run_sync(_run_on, metadata)
         finally:
             await engine.dispose()

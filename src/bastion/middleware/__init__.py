@@ -1,10 +1,7 @@
-"""Pure-ASGI middleware: the edge stack, from request ids to the JSON text check."""
+"""Pure-ASGI middleware: the edge stack, from security headers to the JSON text check."""
 
 from bastion.middleware.body_limit import BodyLimitConfig, BodyLimitMiddleware
 from bastion.middleware.cors import CORSConfig, CORSMiddleware
-from bastion.middleware.edge import EdgeMiddleware
-from bastion.middleware.edge_config import EdgeConfig
-from bastion.middleware.errors import ErrorEnvelopeMiddleware
 from bastion.middleware.paths import PathTable
 from bastion.middleware.rate_limit import RateLimitConfig, RateLimitMiddleware
 from bastion.middleware.request_id import (
@@ -17,21 +14,18 @@ from bastion.middleware.security_headers import (
     SecurityHeadersConfig,
     SecurityHeadersMiddleware,
 )
-from bastion.middleware.stack import EDGE_ORDER, edge_layers, edge_middleware
+from bastion.middleware.stack import EdgeConfig, edge_layers, edge_middleware
 from bastion.middleware.timeout import TimeoutConfig, TimeoutMiddleware
 from bastion.middleware.trusted_hosts import TrustedHostConfig, TrustedHostMiddleware
 from bastion.middleware.unicode_body import UnicodeBodyMiddleware
 
 __all__ = [
     "DOCS_CONTENT_SECURITY_POLICY",
-    "EDGE_ORDER",
     "BodyLimitConfig",
     "BodyLimitMiddleware",
     "CORSConfig",
     "CORSMiddleware",
     "EdgeConfig",
-    "EdgeMiddleware",
-    "ErrorEnvelopeMiddleware",
     "PathTable",
     "RateLimitConfig",
     "RateLimitMiddleware",

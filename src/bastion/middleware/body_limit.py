@@ -11,7 +11,6 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from bastion.core.errors import PayloadTooLargeError
 from bastion.middleware.paths import PathTable
-from bastion.middleware.response_state import tracked_send
 from bastion.web.responses import render_error
 
 if TYPE_CHECKING:
@@ -20,7 +19,7 @@ if TYPE_CHECKING:
 __all__ = ["BodyLimitConfig", "BodyLimitMiddleware"]
 
 _MESSAGE = "The request body is too large."
-_NO_BODY = frozenset({"1.0", "1.1"})
+_HTTP1 = frozenset({"1.0", "1.1"})
 
 
 class BodyTooLargeError(PayloadTooLargeError, HTTPException):  # type: ignore[misc]  # both define `headers`; the bastion one is used
@@ -62,8 +61,7 @@ class BodyLimitConfig:
         return cls(max_bytes=settings.body_limit, routes=dict(settings.body_limit_routes))
 
 
-def too_large(limit: int) -> ASGIApp:
-    """The 413 `PAYLOAD_TOO_LARGE` answer for a body over `limit` bytes."""
+def _too_large(limit: int) -> ASGIApp:
     return render_error(
         "PAYLOAD_TOO_LARGE", _MESSAGE, status_code=413, details={"max_bytes": limit}
     )
@@ -90,54 +88,30 @@ class BodyLimitMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        refusal, limit = self.inspect(scope, dict(scope["headers"]))
-        if refusal is not None:
-            await refusal(scope, receive, send)
-            return
-        if limit is None:
+        headers = dict(scope["headers"])
+        length = headers.get(b"content-length")
+        if (
+            length is None
+            and b"transfer-encoding" not in headers
+            and scope.get("http_version", "1.1") in _HTTP1
+        ):
+            # HTTP/1.x carries a body only with Content-Length or Transfer-Encoding.
             await self.app(scope, receive, send)
             return
-        response, app_send = tracked_send(scope, send)
-        mark = len(response.header_hooks)
-        try:
-            await self.app(scope, self.counting(receive, limit), app_send)
-        except BodyTooLargeError as exc:
-            if response.started:
-                raise
-            response.bypass_inner(mark)
-            await too_large(exc.limit)(scope, receive, send)
-
-    def inspect(
-        self, scope: Scope, headers: Mapping[bytes, bytes]
-    ) -> tuple[ASGIApp | None, int | None]:
-        """What the limit does with a request with these (raw) `headers`.
-
-        Returns:
-            `(413 answer, None)` when the declared length is over the limit;
-            `(None, limit)` when a body without a declared length must be
-            counted as it streams in (`counting`); `(None, None)` otherwise.
-        """
-        length = headers.get(b"content-length")
-        declared: int | None = None
-        if length is not None:
-            try:
-                declared = int(length)
-            except ValueError:
-                declared = None
-        if declared is None:
-            if b"transfer-encoding" not in headers and scope.get("http_version", "1.1") in _NO_BODY:
-                # HTTP/1.x carries a body only with Content-Length or Transfer-Encoding.
-                return None, None
-            return None, self._limits(scope["path"])
         limit = self._limits(scope["path"])
-        if declared > limit:
-            return too_large(limit), None
-        return None, None
+        if length is not None and length.isdigit():
+            # A body within its declared length is not counted again: the server enforces it.
+            if int(length) > limit:
+                await _too_large(limit)(scope, receive, send)
+            else:
+                await self.app(scope, receive, send)
+            return
+        await self._counted(scope, receive, send, limit)
 
-    @staticmethod
-    def counting(receive: Receive, limit: int) -> Receive:
-        """`receive`, raising `BodyTooLargeError` on the read that crosses `limit`."""
+    async def _counted(self, scope: Scope, receive: Receive, send: Send, limit: int) -> None:
+        """Serve a request whose body is counted as it streams in."""
         received = 0
+        started = False
 
         async def counting_receive() -> Message:
             nonlocal received
@@ -148,4 +122,15 @@ class BodyLimitMiddleware:
                     raise BodyTooLargeError(limit)
             return message
 
-        return counting_receive
+        async def tracking_send(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, counting_receive, tracking_send)
+        except BodyTooLargeError as exc:
+            if started:
+                raise
+            # The app did not render the 413 itself (FastAPI's handlers do).
+            await _too_large(exc.limit)(scope, receive, send)

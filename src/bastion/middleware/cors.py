@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from starlette.responses import Response
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from bastion.middleware.response_state import header_send
 from bastion.web.responses import render_error
 
 if TYPE_CHECKING:
@@ -116,39 +114,27 @@ class CORSMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        preflight, extra = self.inspect(scope["method"], dict(scope["headers"]))
-        if preflight is not None:
-            await preflight(scope, receive, send)
-        elif extra is None:
-            await self.app(scope, receive, send)
-        else:
-
-            def add_cors(headers: list[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
-                headers += extra
-                return headers
-
-            await self.app(scope, receive, header_send(scope, send, add_cors))
-
-    def inspect(
-        self, method: str, headers: Mapping[bytes, bytes]
-    ) -> tuple[ASGIApp | None, list[tuple[bytes, bytes]] | None]:
-        """What CORS does with a request of `method` with these (raw) `headers`.
-
-        Returns:
-            `(preflight answer, None)` for a preflight; `(None, headers to add
-            to the response)` for another cross-origin request; `(None, None)`
-            for a same-origin one (no `Origin` header).
-        """
+        headers = dict(scope["headers"])
         origin = headers.get(b"origin")
-        if origin is None:
-            return None, None
+        if origin is None:  # same-origin (or not a browser): nothing to do
+            await self.app(scope, receive, send)
+            return
         request_method = headers.get(b"access-control-request-method")
-        if method == "OPTIONS" and request_method is not None:
+        if scope["method"] == "OPTIONS" and request_method is not None:
             asked = headers.get(b"access-control-request-headers")
-            return self._preflight_response(origin, request_method, asked), None
+            await self._preflight_response(origin, request_method, asked)(scope, receive, send)
+            return
         if self.config.allows_origin(origin.decode("latin-1")):
-            return None, [*self._origin_headers(origin), *self._simple]
-        return None, [(b"vary", b"Origin")]
+            extra = [*self._origin_headers(origin), *self._simple]
+        else:
+            extra = [(b"vary", b"Origin")]  # the browser withholds the body
+
+        async def send_with_cors(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message["headers"] = [*message.get("headers", ()), *extra]
+            await send(message)
+
+        await self.app(scope, receive, send_with_cors)
 
     def _preflight_response(self, origin: bytes, method: bytes, headers: bytes | None) -> ASGIApp:
         problems: list[str] = []

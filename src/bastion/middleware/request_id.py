@@ -1,36 +1,51 @@
-"""Request ids: accept a safe incoming `X-Request-ID` or mint one; log one access line."""
+"""The request's way in and out: its id, the catch-all for errors, and the access line."""
 
 from __future__ import annotations
 
 import itertools
 import logging
 import os
+import random
 import re
 import time
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from bastion.core.context import request_id_var
-from bastion.middleware.response_state import ResponseState
+from bastion.core.errors import BastionError
+from bastion.web.responses import error_response, render_error
+
+if TYPE_CHECKING:
+    from bastion.core.settings import BastionSettings
 
 __all__ = ["RequestIdConfig", "RequestIdMiddleware", "is_valid_request_id", "route_template"]
 
 _VALID_ID = re.compile(rb"[A-Za-z0-9._-]{1,128}")
 access_logger = logging.getLogger("bastion.access")
+error_logger = logging.getLogger("bastion.errors")
 
 
 @dataclass(frozen=True, slots=True)
 class RequestIdConfig:
-    """How request ids are read and reported.
+    """How request ids are read and how requests are reported.
 
     Attributes:
         header: The request and response header carrying the id.
         access_log: Log one line per request (method, route template, status, ms, id).
+        access_log_sample: The share of requests (0 to 1) whose access line is
+            written; a 5xx is always written.
     """
 
     header: str = "X-Request-ID"
     access_log: bool = True
+    access_log_sample: float = 1.0
+
+    @classmethod
+    def from_settings(cls, settings: BastionSettings) -> RequestIdConfig:
+        """The config the settings describe."""
+        return cls(access_log=settings.access_log, access_log_sample=settings.access_log_sample)
 
 
 class _FreshIds:
@@ -38,8 +53,8 @@ class _FreshIds:
 
     32 hex characters, unique across processes (64 random bits each, drawn
     again in a forked child) and within one (the counter), without a system
-    call per request as `os.urandom` would cost. Ids are correlation handles,
-    not secrets: nothing may rely on them being unguessable.
+    call per request. Ids are correlation handles, not secrets: nothing may
+    rely on them being unguessable.
     """
 
     def __init__(self) -> None:
@@ -48,7 +63,7 @@ class _FreshIds:
     def reseed(self) -> None:
         """Draw a new prefix and restart the counter (in a forked child)."""
         self.prefix = os.urandom(8).hex()
-        # From a random start below 2**63: ids do not all end in zeros, and the
+        # A random start below 2**63: ids do not all end in zeros, and the
         # counter stays within 16 hex digits.
         self.counter = itertools.count(int.from_bytes(os.urandom(8)) >> 1)
 
@@ -76,12 +91,12 @@ def route_template(scope: Scope) -> str:
     route = scope.get("route")
     template = getattr(route, "path_format", None)
     if not isinstance(template, str):
-        # Unmatched requests log a fixed marker, not the raw path (no ids or PII in logs).
         return "<unmatched>"
     # Routes of an included router know only their own template; the prefix
     # they were included under is what the real path has in front of it.
     path: str = scope.get("path", "")
     params = scope.get("path_params")
+    rendered = template
     if params:
         convertors = getattr(route, "param_convertors", {})
         try:
@@ -90,94 +105,113 @@ def route_template(scope: Scope) -> str:
             )
         except (KeyError, ValueError, AssertionError):
             return template
-    else:
-        rendered = template
     if path.endswith(rendered):
         return path[: len(path) - len(rendered)] + template
     return template
 
 
 class RequestIdMiddleware:
-    """The outermost layer: sets the request id and reports every request.
+    """The request's id, the catch-all for errors, and the access line.
 
-    The id is put in a context variable (so logs and error envelopes carry it)
-    and on every response, including the 500s rendered by inner layers.
+    The id (a safe incoming `X-Request-ID`, else a fresh one) is put in a
+    context variable, so logs and error envelopes carry it, and on the
+    response. Any exception from the layers inside is rendered into the
+    envelope here and never re-raised: Starlette's own `ServerErrorMiddleware`
+    sits outside all user middleware, so its 500 would miss the id. A
+    `BastionError` keeps its status; anything else is a 500 `INTERNAL_ERROR`
+    with the traceback logged server-side. The two concerns share this layer
+    because both need what its `send` sees: whether the response started.
     """
 
     def __init__(self, app: ASGIApp, *, config: RequestIdConfig | None = None) -> None:
         """Wrap `app`."""
         self.app = app
-        self.config = config or RequestIdConfig()
-        #: The header's raw ASGI name (lowercase bytes).
-        self.header_name = self.config.header.lower().encode("latin-1")
+        self.config = config = config or RequestIdConfig()
+        self._name = config.header.lower().encode("latin-1")
+        self._log = config.access_log
+        self._sample = config.access_log_sample
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Serve one ASGI connection."""
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        request_id = self.request_id(dict(scope["headers"]).get(self.header_name))
+        name = self._name
+        incoming = dict(scope["headers"]).get(name)
+        if incoming is not None and is_valid_request_id(incoming):
+            request_id = incoming.decode("ascii")
+        else:
+            request_id = new_request_id()
         token = request_id_var.set(request_id)
-        id_header = (self.header_name, request_id.encode("ascii"))
-        response = ResponseState()
-        response.install(scope)
-        started = time.perf_counter()
+        id_header = (name, request_id.encode("ascii"))
+        status = 0  # until the response starts
+        begun = time.perf_counter()
 
         async def send_with_id(message: Message) -> None:
+            nonlocal status
             if message["type"] == "http.response.start":
-                response.observe(message)
-                message["headers"] = self.tag(response.response_headers(message), id_header)
+                status = message["status"]
+                headers = list(message.get("headers", ()))
+                # An id header set inside is replaced: the response carries one id.
+                if name in b"\n".join([h[0] for h in headers]).lower():
+                    headers = [h for h in headers if h[0].lower() != name]
+                headers.append(id_header)
+                message["headers"] = headers
             await send(message)
 
         try:
             await self.app(scope, receive, send_with_id)
+        except Exception as exc:  # the catch-all: logged, rendered, never re-raised
+            error = _render(exc, scope, started=status != 0)
+            if error is not None:
+                await error(scope, receive, send_with_id)
         finally:
-            self.log_access(scope, response.status, started)
+            status = status or 500
+            sample = self._sample
+            if self._log and (sample >= 1.0 or status >= 500 or random.random() < sample):  # noqa: S311  # sampling, not security
+                _log_access(scope, status, begun)
             request_id_var.reset(token)
 
-    @staticmethod
-    def request_id(incoming: bytes | None) -> str:
-        """The id of a request that sent `incoming`: echoed when safe, else a fresh one."""
-        if incoming is not None and is_valid_request_id(incoming):
-            return incoming.decode("ascii")
-        return new_request_id()
 
-    def tag(
-        self, headers: list[tuple[bytes, bytes]], id_header: tuple[bytes, bytes]
-    ) -> list[tuple[bytes, bytes]]:
-        """`headers` with `id_header` in place of any id header an inner layer set."""
-        name = self.header_name
-        # One C-level scan of all names first; filtering per header is rare.
-        if name in b"\n".join([h[0] for h in headers]).lower():
-            headers = [h for h in headers if h[0].lower() != name]
-        headers.append(id_header)
-        return headers
+def _render(exc: Exception, scope: Scope, *, started: bool) -> ASGIApp | None:
+    """Log `exc`, which escaped the inner layers; the envelope to send, if nothing was sent."""
+    if isinstance(exc, BastionError):
+        if started:
+            error_logger.error("error after the response started", exc_info=exc)
+            return None
+        return error_response(exc)
+    # The route template, as on the access line: no ids or personal data in the log.
+    route = route_template(scope)
+    error_logger.error("unhandled exception in %s %s", scope["method"], route, exc_info=exc)
+    if started:
+        return None  # nothing more can be sent; the server closes the connection
+    return render_error("INTERNAL_ERROR", "An internal error occurred.", status_code=500)
 
-    def log_access(self, scope: Scope, status: int, started: float) -> None:
-        """Log the access line of a finished request (when enabled).
 
-        The record is made and handled directly: `Logger.info` would first walk
-        the stack for the caller's file and line, which say nothing about a
-        request, on every request.
-        """
-        if not self.config.access_log or not access_logger.isEnabledFor(logging.INFO):
-            return
-        elapsed_ms = (time.perf_counter() - started) * 1000
-        route = route_template(scope)
-        method = scope["method"]
-        record = access_logger.makeRecord(
-            access_logger.name,
-            logging.INFO,
-            "(access)",
-            0,
-            "%s %s %d %.2fms",
-            (method, route, status, elapsed_ms),
-            None,
-            extra={
-                "http_method": method,
-                "route": route,
-                "status": status,
-                "duration_ms": round(elapsed_ms, 3),
-            },
-        )
-        access_logger.handle(record)
+def _log_access(scope: Scope, status: int, begun: float) -> None:
+    """Log the access line of a finished request.
+
+    The record is made and handled directly: `Logger.info` would first walk
+    the stack for the caller's file and line, which say nothing about a request.
+    """
+    if not access_logger.isEnabledFor(logging.INFO):
+        return
+    elapsed_ms = (time.perf_counter() - begun) * 1000
+    route = route_template(scope)
+    method = scope["method"]
+    record = access_logger.makeRecord(
+        access_logger.name,
+        logging.INFO,
+        "(access)",
+        0,
+        "%s %s %d %.2fms",
+        (method, route, status, elapsed_ms),
+        None,
+        extra={
+            "http_method": method,
+            "route": route,
+            "status": status,
+            "duration_ms": round(elapsed_ms, 3),
+        },
+    )
+    access_logger.handle(record)

@@ -5,9 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from starlette.types import ASGIApp, Receive, Scope, Send
-
-from bastion.middleware.response_state import header_send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 if TYPE_CHECKING:
     from bastion.core.settings import BastionSettings
@@ -100,9 +98,9 @@ class SecurityHeadersMiddleware:
     def __init__(self, app: ASGIApp, *, config: SecurityHeadersConfig | None = None) -> None:
         """Wrap `app`; the header lists are rendered once, here."""
         self.app = app
-        self.config = config or SecurityHeadersConfig()
-        self._api = self.config.headers()
-        self._docs = self.config.headers(docs=True)
+        self.config = config = config or SecurityHeadersConfig()
+        self._api = config.headers()
+        self._docs = config.headers(docs=True)
         self._names = frozenset(name for name, _ in self._api) | {b"server"}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -110,32 +108,20 @@ class SecurityHeadersMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        hook = self._add_docs if self.is_docs(scope["path"]) else self._add_api
-        await self.app(scope, receive, header_send(scope, send, hook))
+        extra = self._docs if scope["path"].startswith(self.config.docs_paths) else self._api
+        names = self._names
 
-    def is_docs(self, path: str) -> bool:
-        """Whether `path` is served with the docs profile."""
-        return path.startswith(self.config.docs_paths)
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", ()))
+                # ASGI header names are lowercase bytes.
+                present = {name for name, _ in headers}
+                if present.isdisjoint(names):
+                    headers += extra  # the usual case: nothing to keep or drop
+                else:
+                    headers = [h for h in headers if h[0] != b"server"]
+                    headers += [h for h in extra if h[0] not in present]
+                message["headers"] = headers
+            await send(message)
 
-    def _add_api(self, headers: list[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
-        return self.add(headers)
-
-    def _add_docs(self, headers: list[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
-        return self.add(headers, docs=True)
-
-    def add(
-        self, headers: list[tuple[bytes, bytes]], *, docs: bool = False
-    ) -> list[tuple[bytes, bytes]]:
-        """`headers` (extended in place when possible) with the profile's headers added.
-
-        A header the handler set is kept; a `Server` header is dropped.
-        """
-        extra = self._docs if docs else self._api
-        # ASGI header names are lowercase bytes.
-        present = {name for name, _ in headers}
-        if present.isdisjoint(self._names):
-            headers += extra  # the usual case: nothing to keep or drop
-            return headers
-        headers = [h for h in headers if h[0] != b"server"]
-        headers += [h for h in extra if h[0] not in present]
-        return headers
+        await self.app(scope, receive, send_with_headers)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
 
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -40,32 +39,19 @@ class TrustedHostMiddleware:
         self._exact = frozenset(h for h in hosts if not h.startswith("*."))
         self._suffixes = tuple(h[1:] for h in hosts if h.startswith("*."))
 
-    def _allowed(self, host: str) -> bool:
-        if self._any or host in self._exact:
-            return True
-        return bool(self._suffixes) and host.endswith(self._suffixes)
-
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Serve one ASGI connection."""
         if scope["type"] not in ("http", "websocket") or self._any:
             await self.app(scope, receive, send)
             return
-        if self.allows(dict(scope["headers"])):
+        host = dict(scope["headers"]).get(b"host", b"").decode("latin-1").lower()
+        host = host[: host.find("]") + 1] if host.startswith("[") else host.split(":", 1)[0]
+        if host in self._exact or (bool(self._suffixes) and host.endswith(self._suffixes)):
             await self.app(scope, receive, send)
         elif scope["type"] == "websocket":
             await send({"type": "websocket.close", "code": 1008})
         else:
-            await self.refusal()(scope, receive, send)
-
-    def allows(self, headers: Mapping[bytes, bytes]) -> bool:
-        """Whether a request with these (raw) `headers` names an allowed host."""
-        if self._any:
-            return True
-        host = headers.get(b"host", b"").decode("latin-1").lower()
-        host = host[: host.find("]") + 1] if host.startswith("[") else host.split(":", 1)[0]
-        return self._allowed(host)
-
-    @staticmethod
-    def refusal() -> ASGIApp:
-        """The 400 `INVALID_HOST` answer."""
-        return render_error("INVALID_HOST", "The Host header is not allowed.", status_code=400)
+            refusal = render_error(
+                "INVALID_HOST", "The Host header is not allowed.", status_code=400
+            )
+            await refusal(scope, receive, send)

@@ -45,50 +45,49 @@ class UnicodeBodyMiddleware:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Serve one ASGI connection."""
-        if scope["type"] == "http" and self.applies(scope, dict(scope["headers"])):
-            receive = self.checked(receive)
+        if (
+            scope["type"] == "http"
+            and scope["method"] not in _BODYLESS
+            and _is_json(dict(scope["headers"]))
+        ):
+            receive = _checked(receive)
         await self.app(scope, receive, send)
 
-    @staticmethod
-    def applies(scope: Scope, headers: Mapping[bytes, bytes]) -> bool:
-        """Whether the body of this HTTP request is checked (a JSON body may come)."""
-        return scope["method"] not in _BODYLESS and _is_json(headers)
 
-    @staticmethod
-    def checked(receive: Receive) -> Receive:
-        """`receive`, raising `UnencodableBodyError` for undecodable JSON text."""
-        chunks: list[bytes] = []
-        suspicious = False
-        tail = b""  # the last bytes seen, where an escape split across chunks starts
-        decoder = codecs.getincrementaldecoder("utf-8")()
+def _checked(receive: Receive) -> Receive:
+    """`receive`, raising `UnencodableBodyError` for undecodable JSON text."""
+    chunks: list[bytes] = []
+    suspicious = False
+    tail = b""  # the last bytes seen, where an escape split across chunks starts
+    decoder = codecs.getincrementaldecoder("utf-8")()
 
-        async def checked_receive() -> Message:
-            nonlocal suspicious, tail
-            message = await receive()
-            if message["type"] != "http.request":
-                return message
-            body: bytes = message.get("body", b"")
-            more_body: bool = message.get("more_body", False)
-            try:
-                # Even an ASCII chunk: after a chunk ending inside a character,
-                # only the decoder knows that ASCII cannot continue it.
-                decoder.decode(body, final=not more_body)
-            except UnicodeDecodeError:
-                raise UnencodableBodyError(
-                    ["body"], "json_invalid", "The body is not valid UTF-8."
-                ) from None
-            if body:
-                if not suspicious:
-                    window = tail + body
-                    suspicious = may_hold_surrogate(window)
-                    tail = window[-_ESCAPE_TAIL:]
-                chunks.append(body)
-            if suspicious and not more_body:
-                loc = find_lone_surrogate(b"".join(chunks))
-                if loc is not None:
-                    raise UnencodableBodyError(
-                        loc, "string_unicode", "Text must be valid Unicode (no lone surrogates)."
-                    )
+    async def checked_receive() -> Message:
+        nonlocal suspicious, tail
+        message = await receive()
+        if message["type"] != "http.request":
             return message
+        body: bytes = message.get("body", b"")
+        more_body: bool = message.get("more_body", False)
+        try:
+            # Even an ASCII chunk: after a chunk ending inside a character,
+            # only the decoder knows that ASCII cannot continue it.
+            decoder.decode(body, final=not more_body)
+        except UnicodeDecodeError:
+            raise UnencodableBodyError(
+                ["body"], "json_invalid", "The body is not valid UTF-8."
+            ) from None
+        if body:
+            if not suspicious:
+                window = tail + body
+                suspicious = may_hold_surrogate(window)
+                tail = window[-_ESCAPE_TAIL:]
+            chunks.append(body)
+        if suspicious and not more_body:
+            loc = find_lone_surrogate(b"".join(chunks))
+            if loc is not None:
+                raise UnencodableBodyError(
+                    loc, "string_unicode", "Text must be valid Unicode (no lone surrogates)."
+                )
+        return message
 
-        return checked_receive
+    return checked_receive

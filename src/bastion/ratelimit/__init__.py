@@ -14,7 +14,6 @@ from bastion.ratelimit.dependency import RateLimit, limited_router
 from bastion.ratelimit.headers import (
     HeaderMode,
     RateLimitReport,
-    RateLimitSink,
     rate_limit_headers,
     report_rate_limit,
 )
@@ -34,7 +33,6 @@ __all__ = [
     "RateLimit",
     "RateLimitReport",
     "RateLimitResult",
-    "RateLimitSink",
     "RateLimiter",
     "RedisSlidingWindow",
     "Strategy",

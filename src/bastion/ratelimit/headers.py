@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 import math
-from typing import Literal, Protocol
+from typing import Literal
 
 from starlette.types import Scope
 
@@ -13,7 +14,6 @@ __all__ = [
     "REPORT_SCOPE_KEY",
     "HeaderMode",
     "RateLimitReport",
-    "RateLimitSink",
     "rate_limit_headers",
     "report_rate_limit",
     "tighter",
@@ -52,15 +52,6 @@ class RateLimitReport:
         return report
 
 
-class RateLimitSink(Protocol):
-    """What a limit's result is reported to: a `RateLimitReport`, or the edge's own."""
-
-    result: RateLimitResult | None
-
-    def add(self, result: RateLimitResult) -> None:
-        """Keep `result` if it is tighter than `self.result`."""
-
-
 def tighter(current: RateLimitResult | None, result: RateLimitResult) -> RateLimitResult:
     """The limit of the two closer to exhaustion.
 
@@ -81,7 +72,7 @@ def tighter(current: RateLimitResult | None, result: RateLimitResult) -> RateLim
 
 def report_rate_limit(scope: Scope, result: RateLimitResult) -> None:
     """Report `result` for the response headers (no-op without the rate-limit layer)."""
-    report: RateLimitSink | None = scope.get(REPORT_SCOPE_KEY)
+    report: RateLimitReport | None = scope.get(REPORT_SCOPE_KEY)
     if report is not None:
         report.add(result)
 
@@ -100,8 +91,7 @@ def rate_limit_headers(
     """
     if mode == "none":
         return []
-    policy = (result.name, result.limit, result.window)
-    limit_header, policy_header, draft_prefix = _POLICIES.get(policy) or _policy(*policy)
+    limit_header, policy_header, draft_prefix = _policy(result.name, result.limit, result.window)
     remaining = b"%d" % result.remaining
     reset = b"%d" % math.ceil(result.reset_after)
     if mode == "both":
@@ -118,21 +108,16 @@ def rate_limit_headers(
 
 
 _Header = tuple[bytes, bytes]
-# Limits are few and fixed at startup: the headers that depend only on the
-# limit are rendered once (bounded, should names ever come from requests).
-_POLICIES: dict[tuple[str, int, int], tuple[_Header, _Header, bytes]] = {}
-_MAX_POLICIES = 1024
 
 
+# Limits are few and fixed at startup: what depends on the limit alone is rendered
+# once (the cache is bounded, should names ever come from requests).
+@functools.lru_cache(maxsize=1024)
 def _policy(name: str, limit: int, window: int) -> tuple[_Header, _Header, bytes]:
     """`(RateLimit-Limit, RateLimit-Policy, the start of RateLimit)` of one limit."""
     quoted = _quoted(name).encode()
-    rendered = (
+    return (
         (b"ratelimit-limit", b"%d" % limit),
         (b"ratelimit-policy", b"%s;q=%d;w=%d" % (quoted, limit, window)),
         quoted + b";r=",
     )
-    if len(_POLICIES) >= _MAX_POLICIES:
-        _POLICIES.clear()
-    _POLICIES[name, limit, window] = rendered
-    return rendered

@@ -40,8 +40,6 @@ _STRATEGIES: dict[str, type[LimitsStrategy]] = {
     "moving-window": MovingWindowRateLimiter,
     "fixed-window": FixedWindowRateLimiter,
 }
-_NEVER = -math.inf
-_new_tuple = tuple.__new__
 
 
 def _wall_clock() -> float:
@@ -184,31 +182,6 @@ class RateLimiter:
         """
         return await self._apply(limit, key, cost, name, consume=True)
 
-    def hit_nowait(
-        self, limit: Limit, *key: str, cost: int = 1, name: str = "default"
-    ) -> RateLimitResult | None:
-        """`hit` without awaiting, when the storage is in process memory.
-
-        Returns:
-            The result, or None when the storage must be awaited (Redis, another
-            strategy, or after an outage): then call `hit`.
-        """
-        memory = self._memory
-        if memory is None or self._down_until != _NEVER:
-            return None
-        plan = self._plans.get(limit) or self._plan(limit)
-        expiry, amount = plan.expiry, plan.amount
-        try:
-            allowed, remaining, reset_after = memory.sliding_window_hit(
-                plan.head + "/".join(key) + plan.tail, amount, expiry, cost, True
-            )
-        except StorageError:
-            return None  # `hit` meets the error again and applies the outage policy
-        if reset_after == 0.0 and remaining < amount:
-            reset_after = float(expiry)  # as in `_Plan.result`
-        # The tuple built directly: the named tuple's `__new__` is a Python call.
-        return _new_tuple(RateLimitResult, (allowed, amount, remaining, reset_after, expiry, name))
-
     async def test(
         self, limit: Limit, *key: str, cost: int = 1, name: str = "default"
     ) -> RateLimitResult:
@@ -232,28 +205,23 @@ class RateLimiter:
     async def _apply(
         self, limit: Limit, key: tuple[str, ...], cost: int, name: str, *, consume: bool
     ) -> RateLimitResult:
-        if self._memory is not None and self._down_until == -math.inf:
-            # In process memory, never down so far: no cooldown clock to read.
-            try:
-                return self._memory_result(self._plan(limit), key, cost, name, consume=consume)
-            except StorageError as exc:
-                return self._outage(self._item(limit), name, exc)
         item = self._item(limit)
         if self._down_until > self._monotonic():
             return self._outage(item, name, None)
         try:
-            if self._memory is not None:
-                return self._memory_result(self._plan(limit), key, cost, name, consume=consume)
-            if self._redis is not None:
-                plan = self._plan(limit)
-                window = await self._redis.hit(
-                    plan.head + "/".join(key) + plan.tail, plan.amount, plan.expiry, cost, consume
-                )
-                return plan.result(*window, name)
-            joined = self._key(key)
-            check = self._limiter.hit if consume else self._limiter.test
-            allowed = await check(item, joined, cost=cost)
-            return await self._result(item, joined, allowed, name)
+            memory, redis = self._memory, self._redis
+            if memory is None and redis is None:
+                joined = self._key(key)
+                check = self._limiter.hit if consume else self._limiter.test
+                allowed = await check(item, joined, cost=cost)
+                return await self._result(item, joined, allowed, name)
+            plan = self._plan(limit)
+            stored = plan.head + "/".join(key) + plan.tail
+            if memory is not None:
+                window = memory.sliding_window_hit(stored, plan.amount, plan.expiry, cost, consume)
+            elif redis is not None:
+                window = await redis.hit(stored, plan.amount, plan.expiry, cost, consume)
+            return plan.result(*window, name)
         except StorageError as exc:
             return self._outage(item, name, exc)
 
@@ -297,15 +265,6 @@ class RateLimiter:
             name=name,
         )
 
-    def _memory_result(
-        self, plan: _Plan, key: tuple[str, ...], cost: int, name: str, *, consume: bool
-    ) -> RateLimitResult:
-        assert self._memory is not None  # noqa: S101  # checked by the caller
-        window = self._memory.sliding_window_hit(
-            plan.head + "/".join(key) + plan.tail, plan.amount, plan.expiry, cost, consume
-        )
-        return plan.result(*window, name)
-
     def _outage(self, item: RateLimitItem, name: str, exc: StorageError | None) -> RateLimitResult:
         """Apply the outage policy; `exc` is None while the cooldown skips the storage."""
         self.storage_errors += 1
@@ -335,7 +294,7 @@ class RateLimiter:
 
 
 class _Plan:
-    """What the memory fast path derives from one limit, computed once.
+    """What the one-call sliding window derives from one limit, computed once.
 
     `head + "/".join(parts) + tail` is the key `limits` itself would use
     (`item.key_for(prefix/parts)`), so a reset through `limits` finds it.

@@ -105,9 +105,20 @@ def uses_database(app: FastAPI) -> bool:
     return False
 
 
-#: The request's `UnitOfWork`, committed before the response is sent.
 Uow = Annotated[UnitOfWork, Depends(get_uow, scope="function")]
-#: Keyset page parameters (`limit`, `cursor`) from the query string.
+"""The request's `UnitOfWork`: `Annotated[UnitOfWork, Depends(get_uow, scope="function")]`.
+
+Committed after the endpoint returns and before the response is sent; rolled
+back when the request answers an error. Every dependency of one request gets
+the same unit of work.
+"""
 KeysetQuery = Annotated[KeysetParams, Depends(keyset_params)]
-#: Offset page parameters (`limit`, `offset`, `total`) from the query string.
+"""Keyset page parameters from the query string: `Annotated[KeysetParams, Depends(keyset_params)]`.
+
+Reads `limit` (1..100, default 20) and `cursor`; hand them to `BaseRepository.page`.
+"""
 OffsetQuery = Annotated[OffsetParams, Depends(offset_params)]
+"""Offset page parameters from the query string: `Annotated[OffsetParams, Depends(offset_params)]`.
+
+Reads `limit`, `offset` and `total`; hand them to `BaseRepository.offset_page`.
+"""

@@ -14,8 +14,11 @@ from bastion.resources import Resources
 __all__ = ["AppResources", "AppSettings", "get_resources", "get_settings"]
 
 
-def get_resources(connection: HTTPConnection) -> Resources:
+async def get_resources(connection: HTTPConnection) -> Resources:
     """Return the resources the lifespan built.
+
+    A coroutine, though it awaits nothing: FastAPI runs a plain `def`
+    dependency in a worker thread, a hop that costs more than this does.
 
     Raises:
         ServiceUnavailableError: The app is serving without its lifespan having run.
@@ -26,13 +29,16 @@ def get_resources(connection: HTTPConnection) -> Resources:
     return resources
 
 
-def get_settings(connection: HTTPConnection) -> BastionSettings:
+async def get_settings(connection: HTTPConnection) -> BastionSettings:
     """Return the app's settings (the instance `create_app` was given)."""
     settings: BastionSettings = connection.app.state.settings
     return settings
 
 
-#: The lifespan's resources, for `Annotated` injection.
 AppResources = Annotated[Resources, Depends(get_resources)]
-#: The app's settings, for `Annotated` injection.
+"""The lifespan's `Resources`: `Annotated[Resources, Depends(get_resources)]`.
+
+503 `SERVICE_UNAVAILABLE` while the app has not finished starting.
+"""
 AppSettings = Annotated[BastionSettings, Depends(get_settings)]
+"""The app's settings: `Annotated[BastionSettings, Depends(get_settings)]`."""

@@ -143,8 +143,8 @@ async def _unencodable_body(request: Request, exc: Exception) -> Response:
 def install_exception_handlers(app: FastAPI) -> None:
     """Register the envelope handlers on `app`.
 
-    Unhandled exceptions are not registered here: `ErrorEnvelopeMiddleware`
-    renders them, inside the request-id layer, so a 500 still carries the id.
+    Unhandled exceptions are not registered here: the request-id layer's
+    catch-all renders them, so a 500 still carries the id.
     Nor is `UnicodeEncodeError`: text the client sent is checked at the edge
     (`UnicodeBodyMiddleware`, a 422), so one raised later is a server bug,
     logged and answered 500 like any other.

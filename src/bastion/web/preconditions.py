@@ -144,5 +144,9 @@ async def if_match(request: Request, response: Response) -> AsyncIterator[Precon
         raise PreconditionFailedError() from exc
 
 
-#: The request's `If-Match` precondition; `tag(item)` sets the `ETag`.
 IfMatch = Annotated[Precondition, Depends(if_match, scope="function")]
+"""The request's `If-Match` precondition: `Annotated[Precondition, Depends(if_match, scope="function")]`.
+
+`tag(item)` sets the response's `ETag` from the item's version; a stale `If-Match`
+on a write is a 412 `PRECONDITION_FAILED`.
+"""

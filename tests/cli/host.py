@@ -1,0 +1,19 @@
+"""A tiny host app for `bastion users`: bastion's auth router on its own models, nothing else."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from bastion import BastionSettings, create_app
+from bastion.auth import AuthConfig, auth_router
+from tests.auth.models import MODELS
+
+
+def create_host_app() -> FastAPI:
+    """The app, its settings from the environment (`bastion users` calls this factory)."""
+    return create_app(BastionSettings(), routers=[auth_router(AuthConfig(models=MODELS))])
+
+
+def create_app_without_auth() -> FastAPI:
+    """A bastion app that mounts no auth router."""
+    return create_app(BastionSettings())
