@@ -9,6 +9,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from bastion.cli.scaffold import SCRIPT_TEMPLATE, Scaffold
+
 TUTORIAL = Path(__file__).parents[1] / "docs" / "snippets" / "tutorial"
 APP = TUTORIAL / "todo_app" / "app.py"
 MAX_APP_LINES = 70
@@ -50,23 +52,46 @@ def test_the_tutorial_imports_from_two_bastion_modules_at_most() -> None:
     assert used == BASTION_MODULES
 
 
-def test_the_tutorials_own_tests_pass(tmp_path: Path) -> None:
-    # Run as the host project runs them: `pytest` in the project's directory, the
-    # plugin from its entry point, in a process of its own (the tutorial's tables
-    # live on `bastion.db.Base`, as the example's do).
+def run_in_project(tmp_path: Path, *arguments: str, **env: str) -> subprocess.CompletedProcess[str]:
+    """Run `python -m ...` in a copy of the tutorial's project, as its developer would.
+
+    A process of its own: the tutorial's tables live on `bastion.db.Base`, as the
+    example's do, and one process cannot hold both.
+    """
     project = tmp_path / "todo"
-    shutil.copytree(TUTORIAL, project, ignore=shutil.ignore_patterns("__pycache__"))
-    env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
-    env.pop("BASTION_DATABASE_URL", None)
-    result = subprocess.run(  # this interpreter, fixed arguments
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests"],
+    if not project.exists():
+        shutil.copytree(TUTORIAL, project, ignore=shutil.ignore_patterns("__pycache__"))
+    environ = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1", **env}
+    if "BASTION_DATABASE_URL" not in env:
+        environ.pop("BASTION_DATABASE_URL", None)
+    return subprocess.run(  # noqa: S603  # this interpreter, fixed arguments
+        [sys.executable, "-m", *arguments],
         cwd=project,
-        env=env,
+        env=environ,
         capture_output=True,
         text=True,
         timeout=300,
         check=False,
     )
+
+
+def test_the_migrations_package_is_what_bastion_db_init_writes() -> None:
+    migrations = TUTORIAL / "todo_app" / "migrations"
+    assert (migrations / "env.py").read_text() == Scaffold(models=("todo_app.app",)).env_py()
+    assert (migrations / "script.py.mako").read_text() == SCRIPT_TEMPLATE
+
+
+def test_the_migration_matches_the_models(tmp_path: Path) -> None:
+    database = {"BASTION_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'todo.db'}"}
+    upgrade = run_in_project(tmp_path, "bastion.cli", "db", "upgrade", **database)
+    assert upgrade.returncode == 0, upgrade.stdout + upgrade.stderr
+    check = run_in_project(tmp_path, "bastion.cli", "db", "check", **database)
+    assert check.returncode == 0, check.stdout + check.stderr
+
+
+def test_the_tutorials_own_tests_pass(tmp_path: Path) -> None:
+    # `pytest` in the project's directory, the plugin from its entry point.
+    result = run_in_project(tmp_path, "pytest", "-q", "-p", "no:cacheprovider", "tests")
     assert result.returncode == 0, result.stdout + result.stderr
     tests = 6
     expected = (
