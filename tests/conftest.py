@@ -14,6 +14,10 @@ from bastion import BastionSettings
 
 TEST_SECRET = "test-secret-key-that-is-long-enough-0123456789"
 
+# The plugin host apps get from its entry point (see `addopts` in pyproject.toml), and
+# pytester, which runs pytest inside a test to check what the plugin does to a whole run.
+pytest_plugins = ["bastion.testing", "pytester"]
+
 
 @pytest.fixture
 def anyio_backend() -> str:

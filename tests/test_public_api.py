@@ -21,6 +21,7 @@ PACKAGES = [
     "bastion.web",
     "bastion.middleware",
     "bastion.observability",
+    "bastion.testing",
 ]
 
 

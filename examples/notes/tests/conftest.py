@@ -1,18 +1,27 @@
-"""Notes fixtures: the app on a migrated, empty database (SQLite, then PostgreSQL)."""
+"""Notes fixtures: the app under `bastion.testing`, and databases of their own where needed.
+
+Most tests take `client` (or the plugin's `bastion_*` fixtures): the notes app in
+its lifespan, on a database migrated once per session, each test's writes rolled
+back. Tests whose work must be committed (a command run beside the app, an
+outage through a proxy, the migrations themselves) take `notes_settings`: a
+fresh database migrated for that test alone.
+"""
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 import httpx
 import pytest
+from fastapi import FastAPI
 from tests.db.conftest import temporary_database
 
 from bastion import BastionSettings
 from bastion.db import create_engine
 from bastion.db.migrations import alembic_config, upgrade_database
+from bastion.testing import ClientFactory, UserFactory
 from notes_app.config import NotesSettings
 from notes_app.main import create_notes_app
 from tests.conftest import TEST_SECRET, anyio_backend, postgres_url, serve
@@ -20,6 +29,39 @@ from tests.conftest import TEST_SECRET, anyio_backend, postgres_url, serve
 MIGRATIONS = "notes_app:migrations"
 # The repository's shared fixtures, for this directory too.
 __all__ = ["anyio_backend", "postgres_url"]
+# A host gets the plugin from its entry point; this repository turns that off to measure
+# its coverage (pyproject.toml) and loads it here, so `pytest examples/notes/tests` has it.
+pytest_plugins = ["bastion.testing"]
+
+OWNER = "owner@example.com"
+PASSWORD = "correct horse battery staple"  # a test-only password
+
+
+@pytest.fixture
+def bastion_base_settings() -> NotesSettings:
+    """The notes app's settings, before the plugin points them at the test database."""
+    return NotesSettings(environment="test", secret_key=TEST_SECRET, configure_logging=False)
+
+
+@pytest.fixture
+def bastion_app_factory() -> Callable[[NotesSettings], FastAPI]:
+    """How the plugin builds the app under test."""
+    return create_notes_app
+
+
+@pytest.fixture
+def bastion_migrations() -> str:
+    """The notes migrations, applied once per session and backend."""
+    return MIGRATIONS
+
+
+@pytest.fixture
+async def client(
+    bastion_user_factory: UserFactory, bastion_client_factory: ClientFactory
+) -> httpx.AsyncClient:
+    """A client of the notes app, logged in as `OWNER`, on the test's rolled-back database."""
+    owner = await bastion_user_factory(OWNER, password=PASSWORD)
+    return await bastion_client_factory(owner)
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
@@ -34,7 +76,7 @@ async def empty_db(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncItera
 
 @pytest.fixture
 async def notes_settings(empty_db: NotesSettings) -> NotesSettings:
-    """Notes settings on a database migrated to head (with cheap argon2 for speed)."""
+    """Notes settings on a database of this test's own, migrated to head (cheap argon2)."""
     await migrate(empty_db)
     return empty_db.model_copy(
         update={
@@ -46,6 +88,18 @@ async def notes_settings(empty_db: NotesSettings) -> NotesSettings:
     )
 
 
+@pytest.fixture
+async def committed_client(notes_settings: NotesSettings) -> AsyncIterator[httpx.AsyncClient]:
+    """A client of the notes app on a database of this test's own, logged in as `OWNER`.
+
+    For work that must really commit: events and jobs delivered after the
+    commit run on connections of their own, which see committed rows only.
+    """
+    async with serve(create_notes_app(notes_settings)) as client:
+        client.headers["Authorization"] = f"Bearer {await sign_up(client, OWNER)}"
+        yield client
+
+
 async def migrate(settings: BastionSettings) -> None:
     """Apply the notes migrations, as `bastion db upgrade` does before the app starts."""
     engine = create_engine(settings)
@@ -53,18 +107,6 @@ async def migrate(settings: BastionSettings) -> None:
         await upgrade_database(engine, alembic_config(MIGRATIONS))
     finally:
         await engine.dispose()
-
-
-@pytest.fixture
-async def client(notes_settings: NotesSettings) -> AsyncIterator[httpx.AsyncClient]:
-    """A client of the notes app, inside its lifespan, logged in as a fresh user."""
-    async with serve(create_notes_app(notes_settings)) as client:
-        client.headers["Authorization"] = f"Bearer {await sign_up(client, OWNER)}"
-        yield client
-
-
-OWNER = "owner@example.com"
-PASSWORD = "correct horse battery staple"  # a test-only password
 
 
 async def sign_up(client: httpx.AsyncClient, email: str, password: str = PASSWORD) -> str:
@@ -79,3 +121,11 @@ async def sign_up(client: httpx.AsyncClient, email: str, password: str = PASSWOR
     assert response.status_code == 200, response.text
     token: str = response.json()["access_token"]
     return token
+
+
+@pytest.fixture
+def bastion_settings_overrides() -> dict[str, object]:
+    # The live-session check still reads through the app's engine, outside the test's
+    # transaction, where a test's sessions do not exist: stateless tokens until it runs on
+    # the request's unit of work.
+    return {"auth_stateless_tokens": True}

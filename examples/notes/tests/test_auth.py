@@ -20,9 +20,8 @@ NOTES = "/api/v1/notes"
 AUTH = "/api/v1/auth"
 
 
-async def test_notes_need_a_login(notes_settings: NotesSettings) -> None:
-    async with serve(create_notes_app(notes_settings)) as client:
-        response = await client.get(NOTES)
+async def test_notes_need_a_login(bastion_client: httpx.AsyncClient) -> None:
+    response = await bastion_client.get(NOTES)
     assert response.status_code == 401
     assert response.json()["error"]["code"] == "NOT_AUTHENTICATED"
     assert response.headers["www-authenticate"] == "Bearer"

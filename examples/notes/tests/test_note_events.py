@@ -21,10 +21,10 @@ async def _until_logged(caplog: pytest.LogCaptureFixture, count: int) -> None:
 
 
 async def test_creating_a_note_emits_note_created_once_after_the_commit(
-    client: httpx.AsyncClient, caplog: pytest.LogCaptureFixture
+    committed_client: httpx.AsyncClient, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.INFO, logger="notes_app.events")
-    response = await client.post("/api/v1/notes", json={"title": "t", "body": "b"})
+    response = await committed_client.post("/api/v1/notes", json={"title": "t", "body": "b"})
     assert response.status_code == 201
     await _until_logged(caplog, 1)
     await asyncio.sleep(0.1)  # room for a second, wrong, delivery
@@ -34,10 +34,10 @@ async def test_creating_a_note_emits_note_created_once_after_the_commit(
 
 
 async def test_a_refused_create_emits_nothing(
-    client: httpx.AsyncClient, caplog: pytest.LogCaptureFixture
+    committed_client: httpx.AsyncClient, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.INFO, logger="notes_app.events")
-    response = await client.post("/api/v1/notes", json={"title": "x" * 10_000})
+    response = await committed_client.post("/api/v1/notes", json={"title": "x" * 10_000})
     assert response.status_code == 422
     await asyncio.sleep(0.2)
     assert _created_lines(caplog) == []

@@ -130,13 +130,14 @@ async def test_a_tampered_or_garbage_cursor_is_422_invalid_cursor(
         assert response.json()["error"]["code"] == "INVALID_CURSOR"
 
 
-async def test_a_cursor_signed_with_another_key_is_refused(
-    notes_settings: NotesSettings, client: httpx.AsyncClient
-) -> None:
-    for i in range(2):
-        await client.post(NOTES, json={"title": f"n{i}"})
-    cursor = (await client.get(NOTES, params={"limit": 1})).json()["next_cursor"]
+async def test_a_cursor_signed_with_another_key_is_refused(notes_settings: NotesSettings) -> None:
+    # Two apps, two keys, one database: this test's own, which both commit to.
     other = notes_settings.model_copy(update={"secret_key": SecretStr("k" * 48)})
+    async with serve(create_notes_app(notes_settings)) as client:
+        client.headers["Authorization"] = f"Bearer {await sign_up(client, 'me@example.com')}"
+        for i in range(2):
+            await client.post(NOTES, json={"title": f"n{i}"})
+        cursor = (await client.get(NOTES, params={"limit": 1})).json()["next_cursor"]
     async with serve(create_notes_app(other)) as other_client:
         token = await sign_up(other_client, "other@example.com")
         other_client.headers["Authorization"] = f"Bearer {token}"

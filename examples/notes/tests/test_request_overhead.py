@@ -39,7 +39,7 @@ async def test_the_notes_routes_answer_while_every_worker_thread_is_busy(
 async def test_requests_leave_nothing_to_the_cycle_collector(
     notes_settings: NotesSettings,
 ) -> None:
-    """200 requests through the whole app (edge, auth, database reads) leave no cycle."""
+    """200 requests through the whole app (edge, auth, writes and their events, reads) leave no cycle."""
     app = create_notes_app(notes_settings)
     async with serve(app) as client:
         token = f"Bearer {await sign_up(client, OWNER)}".encode()
@@ -49,6 +49,7 @@ async def test_requests_leave_nothing_to_the_cycle_collector(
         post.append((b"content-length", str(len(body)).encode()))
         assert await ServerExchange("POST", "/api/v1/notes", post, body).run(app) == 201
         requests = [
+            ("POST", "/api/v1/notes", post, body, 201),
             ("GET", "/api/v1/notes", auth, b"", 200),
             ("GET", "/health", [], b"", 200),
             ("GET", "/api/v1/missing", auth, b"", 404),

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
 from bastion.auth.hooks import AuthHooks
@@ -111,6 +111,26 @@ class AuthKit:
             throttle_key=derive_key(settings.secret_key, "auth-throttle"),
             stateless=settings.auth_stateless_tokens,
             cookie_mode=settings.auth_cookie_mode,
+        )
+
+    def with_clock(self, clock: Clock, settings: BastionSettings) -> AuthKit:
+        """This kit on another time source: tokens, TOTP steps and sessions all read `clock`.
+
+        How `bastion.testing` moves a running app's time for expiry tests.
+
+        Args:
+            clock: The new time source.
+            settings: The settings the kit was built from.
+
+        Returns:
+            A new kit; this one is unchanged.
+        """
+        return replace(
+            self,
+            tokens=TokenService.from_settings(settings, clock=clock),
+            totp=TotpService.from_settings(settings, clock=clock),
+            clock=clock,
+            verified={},
         )
 
     def now(self) -> datetime:

@@ -9,6 +9,7 @@ from sqlalchemy.engine import URL, AdaptedConnection, Connection, ExceptionConte
 from sqlalchemy.engine.interfaces import DBAPIConnection
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import (
+    AsyncConnection,
     AsyncEngine,
     AsyncSession,
     async_sessionmaker,
@@ -155,20 +156,29 @@ def create_engine(settings: BastionSettings) -> AsyncEngine:
 
 
 def create_sessionmaker(
-    engine: AsyncEngine, *, read_only: bool = False
+    bind: AsyncEngine | AsyncConnection, *, read_only: bool = False
 ) -> async_sessionmaker[AsyncSession]:
     """Build the session factory: `expire_on_commit=False`, so DTOs read after a commit work.
 
     Args:
-        engine: The app's engine.
+        bind: The app's engine; or a connection inside a transaction, which every
+            session then joins: a session's commit releases a SAVEPOINT and its
+            rollback returns to it, and nothing is written until the
+            connection's own transaction commits. `bastion.testing` binds the
+            app to such a connection and rolls it back after each test.
         read_only: For transactions that only read (safe HTTP methods): on
             SQLite they begin DEFERRED, so they neither wait for nor hold the
             write lock. They may still write, but a read followed by a write
             can then fail with 503 `DATABASE_UNAVAILABLE` while another
-            transaction writes. No effect on PostgreSQL.
+            transaction writes. No effect on PostgreSQL, nor on a connection
+            (its transaction has begun).
     """
-    bind = engine.execution_options(**{_READ_ONLY: True}) if read_only else engine
-    return async_sessionmaker(bind, expire_on_commit=False)
+    if isinstance(bind, AsyncConnection):
+        return async_sessionmaker(
+            bind, expire_on_commit=False, join_transaction_mode="create_savepoint"
+        )
+    engine = bind.execution_options(**{_READ_ONLY: True}) if read_only else bind
+    return async_sessionmaker(engine, expire_on_commit=False)
 
 
 def database_ready_check(engine: AsyncEngine) -> Callable[[], Awaitable[bool | None]]:

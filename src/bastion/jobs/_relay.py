@@ -11,7 +11,7 @@ from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bastion.db.base import utcnow
@@ -64,6 +64,20 @@ class OutboxRelay:
         self.resources = resources
         self._sessionmaker: async_sessionmaker[AsyncSession] = resources.sessionmaker
         self._last_log = -_LOG_EVERY
+        # Built once: the relay runs them every poll.
+        model = jobs.model
+        self._due = (
+            select(model.id, model.attempts)
+            .where(model.state == OutboxState.PENDING, model.available_at <= bindparam("now"))
+            .order_by(model.available_at)
+            .limit(jobs.config.batch_size)
+            .with_for_update(skip_locked=True)
+        )
+        self._lease = (
+            update(model)
+            .where(model.id.in_(bindparam("ids", expanding=True)))
+            .values(available_at=bindparam("until"))
+        )
 
     @property
     def model(self) -> type[OutboxMixin]:
@@ -72,23 +86,16 @@ class OutboxRelay:
 
     async def claim(self) -> list[tuple[uuid.UUID, int]]:
         """Lease the due rows (up to the batch size): `(row id, handler runs so far)` each."""
-        model, config = self.model, self.jobs.config
         now = utcnow()
         async with UnitOfWork(self._sessionmaker) as uow:
-            claimed = (
-                await uow.session.execute(
-                    select(model.id, model.attempts)
-                    .where(model.state == OutboxState.PENDING, model.available_at <= now)
-                    .order_by(model.available_at)
-                    .limit(config.batch_size)
-                    .with_for_update(skip_locked=True)
-                )
-            ).all()
+            claimed = (await uow.session.execute(self._due, {"now": now})).all()
             if claimed:
                 await uow.session.execute(
-                    update(model)
-                    .where(model.id.in_([row_id for row_id, _ in claimed]))
-                    .values(available_at=now + timedelta(seconds=config.lease))
+                    self._lease,
+                    {
+                        "ids": [row_id for row_id, _ in claimed],
+                        "until": now + timedelta(seconds=self.jobs.config.lease),
+                    },
                 )
         return [(row_id, attempts) for row_id, attempts in claimed]
 
