@@ -16,6 +16,7 @@ PACKAGES = [
     "bastion.auth",
     "bastion.core",
     "bastion.db",
+    "bastion.idempotency",
     "bastion.jobs",
     "bastion.security",
     "bastion.web",

@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
 
 from fastapi import APIRouter, FastAPI
+from opentelemetry.trace import TracerProvider
 from pydantic import SecretStr
 from starlette.middleware import Middleware
 
@@ -14,6 +15,7 @@ from bastion.db.engine import create_engine, create_sessionmaker, database_ready
 from bastion.jobs import Jobs
 from bastion.jobs._runtime import start_jobs
 from bastion.middleware.stack import edge_middleware
+from bastion.observability.feature import Observability
 from bastion.observability.logging import configure_logging, install_request_id_factory
 from bastion.ratelimit.client_ip import TrustedProxies
 from bastion.ratelimit.storage import close_rate_limiter, create_rate_limiter
@@ -85,6 +87,7 @@ def create_app(
     middleware: Iterable[Middleware] = (),
     jobs: Jobs | None = None,
     database: bool | None = None,
+    tracer_provider: TracerProvider | None = None,
 ) -> FastAPI:
     """Build a configured FastAPI app.
 
@@ -105,6 +108,8 @@ def create_app(
             an app without one opens no engine and creates no SQLite file. Pass
             `True` when only the host's own code (its lifespan, a job) uses
             `resources.engine` or `resources.sessionmaker`.
+        tracer_provider: Where the app's spans go; the global OpenTelemetry
+            provider when omitted (nothing is traced until an SDK sets one).
 
     Returns:
         The app. Its resources are built when the lifespan starts, not before.
@@ -113,22 +118,27 @@ def create_app(
     install_request_id_factory()
     if settings.configure_logging:
         configure_logging(level=settings.log_level, json=settings.json_logs)
+    observability = Observability(settings, tracer_provider=tracer_provider)
 
     @asynccontextmanager
     async def app_lifespan(app: FastAPI) -> AsyncIterator[None]:
         async with AsyncExitStack() as stack:
             resources = Resources(settings=settings)
+            stack.callback(observability.close)
             # --- persistence: only for an app that uses it (no engine, file or check else) ---
             if database if database is not None else (jobs is not None or uses_database(app)):
                 resources.engine = create_engine(settings)
                 stack.push_async_callback(resources.engine.dispose)
+                observability.instrument_engine(resources.engine)
                 resources.sessionmaker = create_sessionmaker(resources.engine)
                 resources.read_sessionmaker = create_sessionmaker(resources.engine, read_only=True)
                 resources.add_ready_check("database", database_ready_check(resources.engine))
             # --- edge ---
             redis_url = _plain(settings.redis_url)
             if redis_url:
-                resources.redis = create_redis_client(redis_url, settings)
+                resources.redis = create_redis_client(
+                    redis_url, settings, tracer=observability.tracer()
+                )
                 stack.push_async_callback(resources.redis.aclose)
                 resources.add_ready_check("redis", redis_ready_check(resources.redis))
             limiter_redis = resources.redis
@@ -136,7 +146,9 @@ def create_app(
             if storage_url is not None:
                 limiter_redis = None
                 if not storage_url.startswith("memory://"):
-                    limiter_redis = create_redis_client(storage_url, settings)
+                    limiter_redis = create_redis_client(
+                        storage_url, settings, tracer=observability.tracer()
+                    )
                     stack.push_async_callback(limiter_redis.aclose)
                     resources.add_ready_check("ratelimit_redis", redis_ready_check(limiter_redis))
             resources.limiter = create_rate_limiter(settings, limiter_redis)
@@ -169,11 +181,15 @@ def create_app(
         # (an open redirect a client can aim): a path differing only by its
         # trailing slash is a 404, as any unknown path.
         redirect_slashes=False,
-        # The edge layers in their one order (see `edge_layers`); the host's own
-        # middleware sits inside them.
-        middleware=[*edge_middleware(settings), *middleware],
+        # Metrics and the server span outermost (they measure the whole request,
+        # refusals included), then the edge layers in their one order (see
+        # `edge_layers`); the host's own middleware sits inside them.
+        middleware=[*observability.middleware(), *edge_middleware(settings), *middleware],
         contact=_contact(settings),
         license_info=_license(settings),
+        # bastion traces requests itself: FastAPI's own server spans (0.165 and
+        # later; older releases keep the option unused) would trace each twice.
+        telemetry={"tracing": False} if settings.tracing_enabled else None,
     )
     app.state.settings = settings
     app.state.resources = None
@@ -183,6 +199,7 @@ def create_app(
         app.include_router(router, prefix=settings.api_prefix)
     # Probes last: API traffic, the bulk, is matched before them.
     app.include_router(health_router())
+    app.include_router(observability.router())
     if lifespan is not None:
         # After the routers, so the features they start (auth) exist when it runs.
         app.include_router(_host_lifespan_router(lifespan))

@@ -6,6 +6,7 @@ from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from opentelemetry.trace import Tracer
     from redis.asyncio import Redis
 
     from bastion.core.settings import BastionSettings
@@ -16,7 +17,9 @@ __all__ = ["REDIS_HEALTH_CHECK_INTERVAL", "create_redis_client", "redis_ready_ch
 REDIS_HEALTH_CHECK_INTERVAL = 10
 
 
-def create_redis_client(url: str, settings: BastionSettings) -> Redis:
+def create_redis_client(
+    url: str, settings: BastionSettings, *, tracer: Tracer | None = None
+) -> Redis:
     """Build a redis-py asyncio client for `url` (connections open lazily).
 
     Socket and connect timeouts come from `settings.redis_socket_timeout`, so an
@@ -29,6 +32,9 @@ def create_redis_client(url: str, settings: BastionSettings) -> Redis:
     connection. A command therefore fails only when Redis is really down, after a
     few socket timeouts at most when it hangs.
 
+    With a `tracer`, each command sent while a request is traced is a child
+    span of it.
+
     Raises:
         RuntimeError: redis-py is not installed (`pip install bastion[redis]`).
     """
@@ -38,13 +44,15 @@ def create_redis_client(url: str, settings: BastionSettings) -> Redis:
         from redis.backoff import ExponentialBackoff
         from redis.exceptions import ConnectionError as RedisConnectionError
         from redis.exceptions import TimeoutError as RedisTimeoutError
+
+        from bastion.observability.redis_tracing import TracedRedis
     except ImportError as exc:  # pragma: no cover - the extra is installed in dev and CI
         raise RuntimeError("Redis support needs `pip install bastion[redis]`") from exc
     # One retry is enough for a connection cut by a restart; more would only
     # multiply the wait while Redis is down. A retried timeout may count a hit
     # twice, which errs on the strict side.
     retried = [RedisConnectionError, RedisTimeoutError]
-    client: Redis = Redis.from_url(
+    client: Redis = (Redis if tracer is None else TracedRedis).from_url(
         url,
         socket_timeout=settings.redis_socket_timeout,
         socket_connect_timeout=settings.redis_socket_timeout,
@@ -52,6 +60,8 @@ def create_redis_client(url: str, settings: BastionSettings) -> Redis:
         retry=Retry(ExponentialBackoff(cap=0.1, base=0.01), retries=1),
         retry_on_error=retried,
     )
+    if isinstance(client, TracedRedis):
+        client.tracer = tracer
     return client
 
 

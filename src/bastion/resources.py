@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from redis.asyncio import Redis
 
     from bastion.auth.kit import AuthState
+    from bastion.idempotency.locks import InFlightLocks
     from bastion.jobs import Jobs
     from bastion.ratelimit.keys import UserResolver
 
@@ -48,6 +49,9 @@ class Resources:
     limiter: RateLimiter = field(default_factory=lambda: RateLimiter(rate_limit_storage(None)))
     #: Proxies whose forwarding headers are believed (from `BASTION_TRUSTED_PROXIES`).
     trusted_proxies: TrustedProxies = field(default_factory=TrustedProxies)
+    #: In-flight locks of idempotency keys (memory, or Redis when configured), made
+    #: by the first idempotent request; set one here to choose another store.
+    idempotency_locks: InFlightLocks | None = None
     # --- auth ---
     #: The auth feature (primitives, models, hooks), set when an auth router is mounted.
     auth: AuthState | None = None

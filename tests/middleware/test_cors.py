@@ -52,6 +52,18 @@ async def test_an_allowed_preflight_gets_the_allow_headers() -> None:
     assert "ratelimit-limit" not in response.headers  # preflights spend no budget
 
 
+async def test_a_cross_origin_retry_may_send_its_key_and_read_the_replay_header() -> None:
+    settings = edge_settings(cors_allow_origins=[APP_ORIGIN])
+    async with serve_as(edge_app(settings)) as client:
+        preflight = await client.options(
+            "/api/v1/items", headers=_preflight(APP_ORIGIN, "POST", "idempotency-key")
+        )
+        simple = await client.get("/api/v1/items", headers={"Origin": APP_ORIGIN})
+    assert preflight.status_code == 204
+    assert "Idempotency-Key" in preflight.headers["access-control-allow-headers"]
+    assert "Idempotent-Replayed" in simple.headers["access-control-expose-headers"]
+
+
 @pytest.mark.parametrize(
     ("headers", "rejected"),
     [

@@ -17,6 +17,7 @@ from bastion.middleware import (
     UnicodeBodyMiddleware,
     edge_layers,
 )
+from bastion.observability import ObservabilityMiddleware
 from tests.edge import SECURITY_HEADERS, edge_app, edge_settings, serve_as
 
 ORDER = [
@@ -33,12 +34,13 @@ ORDER = [
 
 def test_create_app_composes_the_stack_in_the_documented_order() -> None:
     app = edge_app(edge_settings(trusted_hosts=["testserver"]))
-    assert [m.cls for m in app.user_middleware] == ORDER
+    # Metrics and the server span measure everything the edge does: they sit outside it.
+    assert [m.cls for m in app.user_middleware] == [ObservabilityMiddleware, *ORDER]
 
 
 def test_optional_layers_drop_out_without_reordering_the_rest() -> None:
     app = edge_app(edge_settings(security_headers_enabled=False, request_timeout=0))
-    classes = [m.cls for m in app.user_middleware]
+    classes = [m.cls for m in app.user_middleware if m.cls is not ObservabilityMiddleware]
     assert TrustedHostMiddleware not in classes
     assert SecurityHeadersMiddleware not in classes
     assert TimeoutMiddleware not in classes
@@ -48,7 +50,8 @@ def test_optional_layers_drop_out_without_reordering_the_rest() -> None:
 def test_a_host_composing_by_hand_gets_the_same_layers_as_create_app() -> None:
     settings = edge_settings(trusted_hosts=["testserver"])
     by_hand = edge_layers(EdgeConfig.from_settings(settings))
-    built = edge_app(settings).user_middleware
+    observability, *built = edge_app(settings).user_middleware
+    assert observability.cls is ObservabilityMiddleware
     assert [(m.cls, m.kwargs) for m in by_hand] == [(m.cls, m.kwargs) for m in built]
 
 

@@ -15,6 +15,7 @@ from bastion.auth import (
     UserMixin,
 )
 from bastion.db import Base, TimestampMixin, UUIDPrimaryKeyMixin, VersionMixin
+from bastion.idempotency import IdempotencyRecord  # noqa: F401  # its table, for the migrations
 from bastion.jobs import OutboxMixin
 
 

@@ -17,6 +17,7 @@ from bastion import (
     provide_service,
 )
 from bastion.auth import AuthServiceDep, UserOut, require_roles
+from bastion.idempotency import IdempotentRoute
 from notes_app.auth import auth_routes
 from notes_app.config import NotesSettings
 from notes_app.schemas import NoteCreate, NoteOut, NoteUpdate
@@ -43,14 +44,21 @@ def notes_router() -> APIRouter:
     """`/notes`: create, list, read, change and delete notes."""
     router = APIRouter(prefix="/notes", tags=["notes"])
 
-    @router.post(
-        "",
-        status_code=status.HTTP_201_CREATED,
-        summary="Create a note",
-        responses=error_responses(401, 403, 409, 422, 503),
-    )
+    # --8<-- [start:idempotent]
     async def create_note(data: NoteCreate, notes: Notes) -> NoteOut:
         return await notes.create(data)
+
+    # A retried create with the same Idempotency-Key replays the first answer.
+    router.add_api_route(
+        "",
+        create_note,
+        methods=["POST"],
+        route_class_override=IdempotentRoute,
+        status_code=status.HTTP_201_CREATED,
+        summary="Create a note",
+        responses=error_responses(400, 401, 403, 409, 422, 503),
+    )
+    # --8<-- [end:idempotent]
 
     # --8<-- [start:list]
     @router.get("", summary="List notes, newest first", responses=error_responses(401, 422, 503))

@@ -49,7 +49,7 @@ def test_the_cli_upgrades_checks_reports_and_downgrades_from_the_examples_direct
     assert main(["db", "upgrade"]) == 0
     assert main(["db", "check"]) == 0
     assert main(["db", "current"]) == 0
-    assert "0005 (head)" in capsys.readouterr().out
+    assert "0006 (head)" in capsys.readouterr().out
     assert main(["db", "downgrade", "base"]) == 0
 
 

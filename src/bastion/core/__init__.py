@@ -19,9 +19,11 @@ from bastion.core.errors import (
     UnauthenticatedError,
     ValidationFailedError,
 )
+from bastion.core.outcome import RequestOutcome, outcome_var, record_error_code
 from bastion.core.settings import (
     DEFAULT_DATABASE_URL,
     DEFAULT_SECRET_KEY,
+    MIN_METRICS_TOKEN_BYTES,
     MIN_SECRET_KEY_BYTES,
     BastionSettings,
     Environment,
@@ -31,6 +33,7 @@ from bastion.core.settings import (
 __all__ = [
     "DEFAULT_DATABASE_URL",
     "DEFAULT_SECRET_KEY",
+    "MIN_METRICS_TOKEN_BYTES",
     "MIN_SECRET_KEY_BYTES",
     "BadRequestError",
     "BastionError",
@@ -47,11 +50,14 @@ __all__ = [
     "PermissionDeniedError",
     "PreconditionFailedError",
     "RateLimitedError",
+    "RequestOutcome",
     "ServiceUnavailableError",
     "UnauthenticatedError",
     "ValidationFailedError",
     "get_request_id",
     "lift_deadline",
+    "outcome_var",
+    "record_error_code",
     "request_deadline_var",
     "request_id_var",
 ]

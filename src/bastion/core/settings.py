@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from enum import StrEnum
+from pathlib import Path
 from typing import Literal, Self
 
 from pydantic import Field, SecretStr, model_validator
@@ -14,6 +15,7 @@ from bastion.core.security_settings import JwtAlgorithm, security_setting_proble
 __all__ = [
     "DEFAULT_DATABASE_URL",
     "DEFAULT_SECRET_KEY",
+    "MIN_METRICS_TOKEN_BYTES",
     "MIN_SECRET_KEY_BYTES",
     "BastionSettings",
     "Environment",
@@ -24,6 +26,8 @@ __all__ = [
 DEFAULT_SECRET_KEY = "bastion-development-secret-key-do-not-use-in-production"  # noqa: S105
 #: The shortest signing key production accepts, in UTF-8 bytes.
 MIN_SECRET_KEY_BYTES = 32
+#: The shortest `/metrics` bearer token accepted, in UTF-8 bytes (in every environment).
+MIN_METRICS_TOKEN_BYTES = 32
 #: The development database: a SQLite file in the working directory. Production never defaults to it.
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./bastion.db"
 
@@ -45,7 +49,7 @@ class BastionSettings(BaseSettings):
     names (Docker or Kubernetes secrets), then the defaults; no `.env` file is read.
 
     Keys and connection URLs (`secret_key`, `database_url`, `redis_url`,
-    `ratelimit_storage_url`, the JWT keys) are `SecretStr`: reprs, dumps and
+    `ratelimit_storage_url`, the JWT keys, `metrics_token`) are `SecretStr`: reprs, dumps and
     errors show `**********`, and `.get_secret_value()` gives the value.
     """
 
@@ -174,7 +178,13 @@ class BastionSettings(BaseSettings):
         description="Methods a cross-origin request may use.",
     )
     cors_allow_headers: list[str] = Field(
-        default_factory=lambda: ["Authorization", "Content-Type", "If-Match", "X-Request-ID"],
+        default_factory=lambda: [
+            "Authorization",
+            "Content-Type",
+            "If-Match",
+            "X-Request-ID",
+            "Idempotency-Key",
+        ],
         description="Request headers a cross-origin request may send.",
     )
     cors_expose_headers: list[str] = Field(
@@ -187,6 +197,7 @@ class BastionSettings(BaseSettings):
             "RateLimit-Policy",
             "RateLimit",
             "Retry-After",
+            "Idempotent-Replayed",
         ],
         description="Response headers cross-origin scripts may read.",
     )
@@ -257,6 +268,12 @@ class BastionSettings(BaseSettings):
     ratelimit_exempt_paths: list[str] = Field(
         default_factory=lambda: ["/health", "/ready", "/metrics"],
         description="Paths the global limit never counts.",
+    )
+
+    idempotency_ttl: int = Field(
+        default=86400,
+        ge=1,
+        description="Seconds an idempotency record replays its first response (24 h).",
     )
 
     @classmethod
@@ -415,3 +432,32 @@ class BastionSettings(BaseSettings):
         default=False,
         description="Also issue tokens in `__Host-`/`__Secure-` cookies, with a CSRF check on unsafe requests.",
     )
+
+    # --- observability ---
+    metrics_enabled: bool = Field(
+        default=True,
+        description="Count and time every request and serve them at `GET /metrics` (Prometheus).",
+    )
+    metrics_token: SecretStr | None = Field(
+        default=None,
+        description="Bearer token `GET /metrics` requires (at least 32 bytes); unset: open in development and test, 404 in production.",
+    )
+    metrics_dir: Path | None = Field(
+        default=None,
+        description="Directory every worker process writes its metrics to, summed by any worker's `/metrics` (multiprocess mode); unset: one process.",
+    )
+    tracing_enabled: bool = Field(
+        default=True,
+        description="Trace requests, SQL statements and Redis commands with OpenTelemetry (recorded once an SDK is configured).",
+    )
+
+    @model_validator(mode="after")
+    def _check_observability(self) -> Self:
+        token = self.metrics_token
+        if token is not None and len(token.get_secret_value().encode()) < MIN_METRICS_TOKEN_BYTES:
+            prefix = self.model_config.get("env_prefix", "")
+            raise ValueError(
+                f"{prefix}METRICS_TOKEN must be a random value of at least "
+                f"{MIN_METRICS_TOKEN_BYTES} bytes"
+            )
+        return self

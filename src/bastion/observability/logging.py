@@ -7,6 +7,7 @@ import sys
 import time
 
 import orjson
+from opentelemetry import trace
 
 from bastion.core.context import get_request_id
 
@@ -21,16 +22,27 @@ __all__ = [
 # Attributes every LogRecord has; anything else was passed through `extra=`.
 _STANDARD_ATTRS = frozenset(
     logging.LogRecord("", 0, "", 0, "", None, None).__dict__.keys()
-    | {"message", "asctime", "request_id"}
+    | {"message", "asctime", "request_id", "trace_id", "span_id"}
 )
 _HANDLER_NAME = "bastion"
 
 
+def _trace_ids(record: logging.LogRecord) -> None:
+    """Put the active span's trace and span ids (hex) on `record`, or None outside a span."""
+    context = trace.get_current_span().get_span_context()
+    if context.is_valid:
+        record.trace_id = f"{context.trace_id:032x}"
+        record.span_id = f"{context.span_id:016x}"
+    else:
+        record.trace_id = record.span_id = None
+
+
 def install_request_id_factory() -> None:
-    """Give every `LogRecord` created from now on a `request_id` attribute (idempotent).
+    """Give every `LogRecord` created from now on `request_id`, `trace_id`, `span_id` (idempotent).
 
     A record factory reaches records of every logger and handler, including
-    those of a host that configures logging itself; the id is `-` outside a request.
+    those of a host that configures logging itself; the request id is `-`
+    outside a request, the trace and span ids None outside a span.
     """
     previous = logging.getLogRecordFactory()
     if getattr(previous, "_bastion_request_id", False):
@@ -39,6 +51,7 @@ def install_request_id_factory() -> None:
     def factory(*args: object, **kwargs: object) -> logging.LogRecord:
         record = previous(*args, **kwargs)
         record.request_id = get_request_id() or "-"
+        _trace_ids(record)
         return record
 
     factory._bastion_request_id = True  # type: ignore[attr-defined]  # idempotence marker
@@ -46,17 +59,26 @@ def install_request_id_factory() -> None:
 
 
 class RequestIdFilter(logging.Filter):
-    """Put the current request id (or `-`) on every record as `record.request_id`."""
+    """Put the current request id (or `-`) and trace ids on every record.
+
+    As `record.request_id`, and the active span's `record.trace_id` and
+    `record.span_id` (None outside a span).
+    """
 
     def filter(self, record: logging.LogRecord) -> bool:
         """Annotate `record`; never drops it."""
         if not hasattr(record, "request_id"):
             record.request_id = get_request_id() or "-"
+        if not hasattr(record, "trace_id"):
+            _trace_ids(record)
         return True
 
 
 class JsonFormatter(logging.Formatter):
-    """One JSON object per line: time, level, logger, message, request id, extras, exception."""
+    """One JSON object per line: time, level, logger, message, ids, extras, exception.
+
+    The ids are the request id and, while a span is active, `trace_id` and `span_id`.
+    """
 
     def __init__(self) -> None:
         """Render times in UTC, ISO 8601 with milliseconds."""
@@ -81,6 +103,10 @@ class JsonFormatter(logging.Formatter):
             "message": record.getMessage(),
             "request_id": getattr(record, "request_id", None) or get_request_id(),
         }
+        trace_id = getattr(record, "trace_id", None)
+        if trace_id is not None:
+            payload["trace_id"] = trace_id
+            payload["span_id"] = getattr(record, "span_id", None)
         attributes = record.__dict__
         for key in attributes.keys() - _STANDARD_ATTRS:  # what `extra=` added
             if not key.startswith("_"):
@@ -91,11 +117,22 @@ class JsonFormatter(logging.Formatter):
 
 
 class TextFormatter(logging.Formatter):
-    """Readable development lines: `time level [request id] logger: message`."""
+    """Readable development lines: `time level [request id] logger: message`.
+
+    While a span is active the line ends with `trace_id=... span_id=...`.
+    """
 
     def __init__(self) -> None:
         """Use the bastion text layout."""
         super().__init__("%(asctime)s %(levelname)-7s [%(request_id)s] %(name)s: %(message)s")
+
+    def format(self, record: logging.LogRecord) -> str:
+        """Render `record` as a text line."""
+        line = super().format(record)
+        trace_id = getattr(record, "trace_id", None)
+        if trace_id is None:
+            return line
+        return f"{line} trace_id={trace_id} span_id={getattr(record, 'span_id', None)}"
 
 
 def configure_logging(*, level: str | int = "INFO", json: bool = False) -> None:

@@ -7,6 +7,7 @@ from bastion.web.database import (
     get_uow,
     keyset_params,
     offset_params,
+    share_uow,
 )
 from bastion.web.dependencies import AppResources, AppSettings, get_resources, get_settings
 from bastion.web.handlers import install_exception_handlers, validation_details
@@ -51,5 +52,6 @@ __all__ = [
     "provide_service",
     "render_error",
     "run_checks",
+    "share_uow",
     "validation_details",
 ]

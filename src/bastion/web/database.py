@@ -26,11 +26,24 @@ __all__ = [
     "get_uow",
     "keyset_params",
     "offset_params",
+    "share_uow",
     "uses_database",
 ]
 
 # Methods that must not change state (RFC 9110): their transactions only read.
 _SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+# The `request.state` attribute holding a unit of work the route opened itself.
+_SHARED = "bastion_unit_of_work"
+
+
+def share_uow(request: Request, uow: UnitOfWork) -> None:
+    """Make `uow` the request's unit of work: `Uow` yields it instead of opening one.
+
+    For a route class that opens the transaction before the dependencies run
+    (`IdempotentRoute` does, so its record commits with the endpoint's writes).
+    Its opener commits or rolls it back; `Uow` neither commits nor closes it.
+    """
+    setattr(request.state, _SHARED, uow)
 
 
 async def get_uow(request: Request, resources: AppResources) -> AsyncIterator[UnitOfWork]:
@@ -41,9 +54,16 @@ async def get_uow(request: Request, resources: AppResources) -> AsyncIterator[Un
     (GET, HEAD, OPTIONS) gets a read-only session: on SQLite its transaction
     takes the write lock only if it writes, so reads go on while a write runs.
 
+    A unit of work the route opened (`share_uow`) is yielded as it is: its
+    opener commits it.
+
     Raises:
         ServiceUnavailableError: The app has no database configured.
     """
+    shared = getattr(request.state, _SHARED, None)
+    if isinstance(shared, UnitOfWork):
+        yield shared
+        return
     sessionmaker = resources.sessionmaker
     if request.method in _SAFE_METHODS and resources.read_sessionmaker is not None:
         sessionmaker = resources.read_sessionmaker

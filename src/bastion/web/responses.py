@@ -9,6 +9,7 @@ from starlette.responses import Response
 
 from bastion.core.context import get_request_id
 from bastion.core.errors import BastionError
+from bastion.core.outcome import record_error_code
 
 __all__ = ["JSONResponse", "error_response", "render_error"]
 
@@ -69,6 +70,7 @@ def render_error(
     Returns:
         A ready-to-send ASGI response.
     """
+    record_error_code(code)
     body = {
         "error": {
             "code": code,

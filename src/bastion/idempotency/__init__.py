@@ -1,0 +1,34 @@
+"""Idempotency keys: unsafe requests with an `Idempotency-Key` header run once.
+
+Put `IdempotentRoute` on a router (`APIRouter(route_class=IdempotentRoute)`) or
+on one route (`router.add_api_route(..., route_class_override=IdempotentRoute)`),
+create the `idempotency_records` table (`IdempotencyRecord`), and prune expired
+records now and then with `prune_idempotency_records`.
+"""
+
+from bastion.idempotency.errors import (
+    IdempotencyKeyInUseError,
+    IdempotencyKeyReusedError,
+    InvalidIdempotencyKeyError,
+)
+from bastion.idempotency.key import MAX_KEY_LENGTH
+from bastion.idempotency.locks import InFlightLocks, MemoryInFlightLocks, RedisInFlightLocks
+from bastion.idempotency.models import IdempotencyRecord
+from bastion.idempotency.route import REPLAYED_HEADER, IdempotentRoute
+from bastion.idempotency.store import IdempotencyStore, StoredResponse, prune_idempotency_records
+
+__all__ = [
+    "MAX_KEY_LENGTH",
+    "REPLAYED_HEADER",
+    "IdempotencyKeyInUseError",
+    "IdempotencyKeyReusedError",
+    "IdempotencyRecord",
+    "IdempotencyStore",
+    "IdempotentRoute",
+    "InFlightLocks",
+    "InvalidIdempotencyKeyError",
+    "MemoryInFlightLocks",
+    "RedisInFlightLocks",
+    "StoredResponse",
+    "prune_idempotency_records",
+]
