@@ -1,4 +1,5 @@
 import httpx
+
 from bastion.testing import ClientFactory
 
 TODOS = "/api/v1/todos"
