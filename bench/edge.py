@@ -388,10 +388,13 @@ async def asgi_table(redis_url: str | None = None) -> None:
 async def limiter_table(redis_url: str | None) -> None:
     from limits.aio.storage import MemoryStorage
 
-    from bastion.ratelimit import RateLimiter
+    from bastion.ratelimit import RateLimiter, RedisSlidingWindow
     from bastion.ratelimit.storage import close_rate_limiter, rate_limit_storage
 
-    print("\n(stock = limits' async MemoryStorage; memory = bastion's MemoryRateLimitStorage)")
+    print(
+        "\n(stock = limits' own strategies on its async MemoryStorage; memory = the same storage,"
+        " with bastion's MemorySlidingWindow for the sliding window counter)"
+    )
     print("RateLimiter.hit (hit + window stats), µs/op, event loop turning between hits")
     backends: list[tuple[str, int]] = [("stock", 5000), ("memory", 20000)]
     if redis_url:
@@ -410,7 +413,10 @@ async def limiter_table(redis_url: str | None) -> None:
                     client = Redis.from_url(redis_url or "")
                     storage = rate_limit_storage(client)
                 prefix = f"bench-{uuid.uuid4().hex}"
-                limiter = RateLimiter(storage, strategy=strategy, key_prefix=prefix)  # type: ignore[arg-type]
+                window = None if client is None else RedisSlidingWindow(client)
+                limiter = RateLimiter(storage, strategy=strategy, key_prefix=prefix, window=window)  # type: ignore[arg-type]
+                if backend == "stock":
+                    limiter.window = None  # limits' own strategy, for comparison
                 names = [f"10.0.{i // 250}.{i % 250}" for i in range(keys)]
                 for i in range(max(keys, 500)):
                     await limiter.hit(BIG_LIMIT, "g", names[i % keys])

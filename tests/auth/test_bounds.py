@@ -109,8 +109,10 @@ async def test_throttle_keys_hold_a_hash_of_the_account_never_its_text(
             await login(client, typed, WRONG)
             await login(client, "ghost@example.com", WRONG)
             if url is None:
-                storage_ = built.app.state.resources.limiter.storage
-                keys = [*storage_.events, *storage_.storage, *storage_._windows]
+                limiter = built.app.state.resources.limiter
+                storage_ = limiter.storage
+                windows = limiter.window.windows if limiter.window is not None else {}
+                keys = [*storage_.events, *storage_.storage, *windows]
             else:
                 redis = Redis.from_url(url)
                 try:

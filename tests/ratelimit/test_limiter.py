@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import pytest
+from limits.aio.storage import MemoryStorage
 from limits.errors import StorageError
 
 from bastion.core.errors import ServiceUnavailableError
-from bastion.ratelimit import MemoryRateLimitStorage, RateLimiter, RateLimitResult, parse_limit
+from bastion.ratelimit import MemorySlidingWindow, RateLimiter, RateLimitResult, parse_limit
 from tests.edge import edge_app, edge_settings, serve_as
 
 
@@ -76,21 +77,21 @@ def test_bad_limits_and_strategies_are_refused() -> None:
         edge_app(edge_settings(ratelimit_default="ten per fortnight"))
 
 
-class _FlakyStorage(MemoryRateLimitStorage):
-    """The real memory storage, which can be switched off like a Redis going away."""
+class _FlakyWindow(MemorySlidingWindow):
+    """The real memory window, which can be switched off like a Redis going away."""
 
     def __init__(self) -> None:
         super().__init__()
         self.down = False
         self.calls = 0
 
-    def sliding_window_hit(
+    async def hit(
         self, key: str, limit: int, expiry: int, cost: int, consume: bool
     ) -> tuple[bool, int, float]:
         self.calls += 1
         if self.down:
             raise StorageError(ConnectionError("storage down"))
-        return super().sliding_window_hit(key, limit, expiry, cost, consume=consume)
+        return await super().hit(key, limit, expiry, cost, consume=consume)
 
 
 @pytest.mark.parametrize("fail_open", [True, False])
@@ -98,12 +99,13 @@ async def test_after_an_outage_the_storage_rests_for_the_cooldown_then_is_asked_
     fail_open: bool, caplog: pytest.LogCaptureFixture
 ) -> None:
     now = [1000.0]
-    storage = _FlakyStorage()
+    storage = _FlakyWindow()
     limiter = RateLimiter(
-        storage,
+        MemoryStorage(wrap_exceptions=True),
         fail_open=fail_open,
         outage_cooldown=5.0,
         monotonic=lambda: now[0],
+        window=storage,
     )
     await limiter.hit("2/minute", "k")
     storage.down = True
@@ -133,3 +135,4 @@ async def test_after_an_outage_the_storage_rests_for_the_cooldown_then_is_asked_
     assert (recovered.allowed, recovered.remaining) == (True, 0)  # the count survived
     assert not blocked.allowed
     assert caplog.text.count("rate-limit storage unavailable") == 1
+    await limiter.aclose()

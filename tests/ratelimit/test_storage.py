@@ -1,4 +1,4 @@
-"""bastion's memory storage counts exactly like `limits`' own, and sweeps at most once per interval."""
+"""bastion's sliding window counters count exactly like `limits`' own strategy, memory and Redis."""
 
 from __future__ import annotations
 
@@ -8,15 +8,16 @@ import time
 import pytest
 from limits.aio.storage import MemoryStorage
 
-from bastion.ratelimit import RateLimiter
-from bastion.ratelimit.memory import MemoryRateLimitStorage
-from bastion.ratelimit.storage import close_rate_limiter
+from bastion.ratelimit import MemorySlidingWindow, RateLimiter, RedisSlidingWindow
+from bastion.ratelimit.storage import close_rate_limiter, rate_limit_storage
 
 
 @pytest.mark.parametrize("strategy", ["sliding-window-counter", "moving-window", "fixed-window"])
-async def test_the_lean_storage_answers_like_the_stock_one(strategy: str) -> None:
+async def test_the_memory_window_answers_like_limits_own_strategy(strategy: str) -> None:
     stock = RateLimiter(MemoryStorage(wrap_exceptions=True), strategy=strategy)  # type: ignore[arg-type]
-    lean = RateLimiter(MemoryRateLimitStorage(), strategy=strategy)  # type: ignore[arg-type]
+    stock.window = None  # `limits`' strategy on its own storage
+    lean = RateLimiter(rate_limit_storage(None), strategy=strategy)  # type: ignore[arg-type]
+    assert isinstance(lean.window, MemorySlidingWindow) == (strategy == "sliding-window-counter")
     sequence = [("a", 1), ("a", 2), ("b", 1), ("a", 1), ("a", 3), ("b", 4), ("a", 1)]
     try:
         for key, cost in sequence:
@@ -29,36 +30,38 @@ async def test_the_lean_storage_answers_like_the_stock_one(strategy: str) -> Non
             assert (peeked.allowed, peeked.remaining) == (stock_peek.allowed, stock_peek.remaining)
             tested = await lean.test("5/minute", key, cost=4)
             assert tested.allowed == (await stock.test("5/minute", key, cost=4)).allowed
+        await lean.reset("5/minute", "a")
+        assert (await lean.peek("5/minute", "a")).remaining == 5
     finally:
         await close_rate_limiter(stock)
         await close_rate_limiter(lean)
 
 
-async def test_expired_counters_are_dropped_on_read() -> None:
-    storage = MemoryRateLimitStorage()
-    await storage.incr("k", expiry=60)
-    storage.expirations["k"] = 0.0  # as if the window ended
-    assert await storage.get("k") == 0
-    assert "k" not in storage.storage
-
-
-async def test_the_expiry_sweep_runs_at_most_once_per_interval() -> None:
-    storage = MemoryRateLimitStorage(sweep_interval=3600)
-    await storage.incr("a", expiry=60)
-    first = storage.timer
-    await asyncio.sleep(0)  # the sweep task runs and ends
-    await storage.incr("b", expiry=60)
-    await storage.acquire_sliding_window_entry("c", limit=5, expiry=60)
+async def test_one_reaper_runs_while_windows_are_held() -> None:
+    window = MemorySlidingWindow(sweep_interval=3600)
+    assert (await window.hit("a", 5, 60, 1, consume=True))[0]
+    first = window.reaper
+    assert (await window.hit("b", 5, 60, 1, consume=True))[0]
     assert first is not None
-    assert storage.timer is first  # no new sweep within the interval
-    assert not await storage.acquire_sliding_window_entry("c", limit=5, expiry=60, amount=6)
-    await close_rate_limiter(RateLimiter(storage))
+    assert window.reaper is first  # no second sweep task
+    assert not (await window.hit("c", 5, 60, 6, consume=True))[0]
+    await window.aclose()
+    assert window.reaper is None
+    assert first.cancelled()
+    with pytest.raises(ValueError, match="sweep_interval"):
+        MemorySlidingWindow(sweep_interval=0)
 
 
-def test_the_stock_hooks_the_lean_storage_overrides_still_exist() -> None:
-    # A `limits` upgrade renaming these would silently bring back a sweep per hit.
-    assert hasattr(MemoryStorage, "_MemoryStorage__schedule_expiry")
-    assert hasattr(MemoryStorage, "_MemoryStorage__expire_events")
+async def test_the_memory_storage_keeps_its_expiry_task_where_shutdown_stops_it() -> None:
+    # `close_rate_limiter` cancels `limits`' memory storage's expiry task through
+    # its public `timer` attribute; a `limits` upgrade moving it would leak the task.
+    limiter = RateLimiter(rate_limit_storage(None), strategy="moving-window")
+    await limiter.hit("5/minute", "k")
+    await asyncio.sleep(0)
+    timer = getattr(limiter.storage, "timer", None)
+    assert isinstance(timer, asyncio.Task)
+    await close_rate_limiter(limiter)
+    assert timer.done()
 
 
 def test_memory_counters_warn_when_several_production_workers_would_each_count(
@@ -89,13 +92,15 @@ async def test_the_storage_setting_picks_memory_or_a_dedicated_redis(redis_url: 
 
     forced_memory = edge_app(edge_settings(redis_url=redis_url, ratelimit_storage_url="memory://"))
     async with serve_as(forced_memory):
-        assert isinstance(forced_memory.state.resources.limiter.storage, MemoryRateLimitStorage)
+        assert isinstance(forced_memory.state.resources.limiter.storage, MemoryStorage)
+        assert isinstance(forced_memory.state.resources.limiter.window, MemorySlidingWindow)
         assert forced_memory.state.resources.redis is not None
     settings = edge_settings(ratelimit_storage_url=redis_url)
     dedicated = edge_app(settings)
     try:
         async with serve_as(dedicated) as client:
             assert isinstance(dedicated.state.resources.limiter.storage, RedisStorage)
+            assert isinstance(dedicated.state.resources.limiter.window, RedisSlidingWindow)
             assert dedicated.state.resources.redis is None
             assert await dedicated.state.resources.limiter.check()
             assert (await client.get("/api/v1/items")).headers["ratelimit-remaining"] == "599"
@@ -106,85 +111,62 @@ async def test_the_storage_setting_picks_memory_or_a_dedicated_redis(redis_url: 
 async def test_an_unreachable_storage_fails_its_readiness_check() -> None:
     from bastion.ratelimit import RateLimiter
 
-    class Broken(MemoryRateLimitStorage):
+    class Broken(MemoryStorage):
         async def check(self) -> bool:
             raise ConnectionError("down")
 
-    assert not await RateLimiter(Broken()).check()
-
-
-async def test_limits_own_sliding_window_strategy_counts_alike_on_the_lean_storage() -> None:
-    from limits import parse
-    from limits.aio.strategies import SlidingWindowCounterRateLimiter
-
-    stock = SlidingWindowCounterRateLimiter(MemoryStorage(wrap_exceptions=True))
-    lean_storage = MemoryRateLimitStorage()
-    lean = SlidingWindowCounterRateLimiter(lean_storage)
-    item = parse("3/minute")
-    for cost in (1, 2, 1, 3):
-        assert await lean.hit(item, "k", cost=cost) == await stock.hit(item, "k", cost=cost)
-        stock_stats = await stock.get_window_stats(item, "k")
-        lean_stats = await lean.get_window_stats(item, "k")
-        assert lean_stats.remaining == stock_stats.remaining
-        assert lean_stats.reset_time == pytest.approx(stock_stats.reset_time, abs=1.0)
-    await lean.clear(item, "k")
-    await stock.clear(item, "k")
-    assert await lean.hit(item, "k") == await stock.hit(item, "k")
-    assert await lean_storage.reset() == 1
-    assert (await lean.get_window_stats(item, "k")).remaining == 3
-    if lean_storage.timer is not None:
-        lean_storage.timer.cancel()
+    limiter = RateLimiter(Broken())
+    assert not await limiter.check()
+    await close_rate_limiter(limiter)
 
 
 async def test_sliding_windows_are_forgotten_once_both_their_windows_ended() -> None:
-    storage = MemoryRateLimitStorage(sweep_interval=0.01)
-    assert await storage.acquire_sliding_window_entry("old", limit=5, expiry=60)
-    assert await storage.acquire_sliding_window_entry("new", limit=5, expiry=60)
-    index, current, previous, expiry = storage._windows["old"]
-    storage._windows["old"] = (index - 2, current, previous, expiry)  # as if 2 windows passed
-    assert await storage.get_sliding_window("old", 60) == (0, 0.0, 0, pytest.approx(90, abs=31))
+    window = MemorySlidingWindow(sweep_interval=0.01)
+    assert (await window.hit("old", 5, 60, 1, consume=True))[0]
+    assert (await window.hit("new", 5, 60, 1, consume=True))[0]
+    index, current, previous, expiry = window.windows["old"]
+    window.windows["old"] = (index - 2, current, previous, expiry)  # as if 2 windows passed
+    assert await window.hit("old", 5, 60, 1, consume=False) == (True, 5, 0.0)
     for _ in range(500):  # the reaper's next sweep, a hundredth of a second away
-        if "old" not in storage._windows:
+        if "old" not in window.windows:
             break
         await asyncio.sleep(0.01)
-    assert set(storage._windows) == {"new"}
-    await close_rate_limiter(RateLimiter(storage))
+    assert set(window.windows) == {"new"}
+    await window.aclose()
 
 
-@pytest.mark.parametrize("strategy", ["sliding-window-counter", "moving-window", "fixed-window"])
-async def test_memory_counters_expire_on_time_without_another_hit(
-    strategy: str, monkeypatch: pytest.MonkeyPatch
+async def test_memory_windows_expire_on_time_without_another_hit(
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    storage = MemoryRateLimitStorage(sweep_interval=0.01)
-    limiter = RateLimiter(storage, strategy=strategy)  # type: ignore[arg-type]
+    window = MemorySlidingWindow(sweep_interval=0.01)
+    limiter = RateLimiter(MemoryStorage(wrap_exceptions=True), window=window)
     for n in range(60):
         await limiter.hit("5/minute", "login", f"user{n}")
-    await asyncio.sleep(0.1)  # any sweep a hit started runs now, while nothing expired
-    assert storage._windows or storage.storage or storage.events
+    await asyncio.sleep(0.1)  # the reaper sweeps now, while nothing expired
+    assert len(window.windows) == 60
     later = time.time() + 3600  # every window ended long ago; nobody hits again
     monkeypatch.setattr(time, "time", lambda: later)
     try:
-        timer = storage.timer
-        assert timer is not None
-        await asyncio.wait_for(asyncio.shield(timer), timeout=30)  # the reaper ends by itself
-        assert not storage._windows
-        assert not storage.storage
-        assert not storage.events
+        reaper = window.reaper
+        assert reaper is not None
+        await asyncio.wait_for(asyncio.shield(reaper), timeout=30)  # the reaper ends by itself
+        assert not window.windows
     finally:
         await close_rate_limiter(limiter)
 
 
 async def test_the_reaper_restarts_when_counting_resumes() -> None:
-    storage = MemoryRateLimitStorage(sweep_interval=0.01)
-    limiter = RateLimiter(storage)
+    window = MemorySlidingWindow(sweep_interval=0.01)
+    limiter = RateLimiter(MemoryStorage(wrap_exceptions=True), window=window)
     try:
         await limiter.hit("5/second", "k")
-        first = storage.timer
+        first = window.reaper
         assert first is not None
         await asyncio.wait_for(asyncio.shield(first), timeout=30)  # the window ended: it stops
         await limiter.hit("5/second", "k")
-        assert storage.timer is not first
-        assert not storage.timer.done()
+        assert window.reaper is not None
+        assert window.reaper is not first
+        assert not window.reaper.done()
     finally:
         await close_rate_limiter(limiter)
 
@@ -194,19 +176,15 @@ async def test_a_sliding_window_rolls_over_like_limits_own(
     elapsed: float, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Hits in one window weigh into the next one (and are forgotten after that) alike."""
-    import time
-
-    import bastion.ratelimit.memory
-
     now = [60.0 * 1_000_000 + 10.0]  # 10 s into a window
 
     def clock() -> float:
         return now[0]
 
     monkeypatch.setattr(time, "time", clock)
-    monkeypatch.setattr(bastion.ratelimit.memory, "_now", clock)
     stock = RateLimiter(MemoryStorage(wrap_exceptions=True), clock=clock)
-    lean = RateLimiter(MemoryRateLimitStorage(), clock=clock)
+    stock.window = None  # `limits`' strategy on its own storage
+    lean = RateLimiter(MemoryStorage(wrap_exceptions=True), clock=clock)
     try:
         for _ in range(4):
             await stock.hit("5/minute", "k")
@@ -235,12 +213,12 @@ async def test_one_round_trip_redis_hits_agree_with_limits_own_strategy(redis_ur
     from limits.aio.strategies import SlidingWindowCounterRateLimiter
     from redis.asyncio import Redis
 
-    from bastion.ratelimit.storage import rate_limit_storage
-
     client = Redis.from_url(redis_url)
     storage = rate_limit_storage(client)
     assert isinstance(storage, RedisStorage)
-    ours = RateLimiter(storage, key_prefix=f"agree-{uuid.uuid4().hex}")
+    ours = RateLimiter(
+        storage, key_prefix=f"agree-{uuid.uuid4().hex}", window=RedisSlidingWindow(client)
+    )
     theirs = SlidingWindowCounterRateLimiter(storage)
     item = parse("5/minute")
     key = f"{ours.key_prefix}/k"
@@ -278,11 +256,11 @@ async def test_a_redis_window_rolls_over_like_limits_own(redis_url: str) -> None
     from limits.aio.strategies import SlidingWindowCounterRateLimiter
     from redis.asyncio import Redis
 
-    from bastion.ratelimit.storage import rate_limit_storage
-
     client = Redis.from_url(redis_url)
     storage = rate_limit_storage(client)
-    ours = RateLimiter(storage, key_prefix=f"roll-{uuid.uuid4().hex}")
+    ours = RateLimiter(
+        storage, key_prefix=f"roll-{uuid.uuid4().hex}", window=RedisSlidingWindow(client)
+    )
     theirs = SlidingWindowCounterRateLimiter(storage)
     item = parse("3/second")
     key = f"{ours.key_prefix}/k"

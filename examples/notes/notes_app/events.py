@@ -5,7 +5,9 @@ from __future__ import annotations
 import logging
 import uuid
 
+from bastion.idempotency import prune_idempotency_records
 from bastion.jobs import Event, JobContext, Jobs
+from bastion.resources import Resources
 from notes_app.models import OutboxMessage
 
 logger = logging.getLogger("notes_app.events")
@@ -33,8 +35,15 @@ async def log_note_created(event: NoteCreated, job: JobContext) -> None:
     )
 
 
+async def prune_idempotency(resources: Resources) -> int:
+    """Delete expired `Idempotency-Key` records (run by the workers' maintenance)."""
+    assert resources.engine is not None  # noqa: S101  # the notes app always has a database
+    return await prune_idempotency_records(resources.engine)
+
+
 def notes_jobs() -> Jobs:
-    """The notes app's handlers, registered on a fresh registry per app."""
+    """The notes app's handlers and maintenance, on a fresh registry per app."""
     jobs = Jobs(OutboxMessage)
     jobs.on(NoteCreated, name="notes.log_created")(log_note_created)
+    jobs.maintenance["idempotency_records"] = prune_idempotency
     return jobs

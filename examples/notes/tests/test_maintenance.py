@@ -8,6 +8,7 @@ from datetime import timedelta
 from sqlalchemy import insert, select
 
 from bastion.db import UnitOfWork, utcnow
+from bastion.idempotency import IdempotencyRecord
 from bastion.jobs import prune
 from bastion.resources import Resources
 from notes_app.config import NotesSettings
@@ -74,12 +75,37 @@ async def test_prune_deletes_dead_auth_state_and_keeps_what_reuse_detection_need
                     },
                 ],
             )
+            await uow.session.execute(
+                insert(IdempotencyRecord),
+                [
+                    {
+                        "key_hash": f"{n:064x}",
+                        "fingerprint": "f" * 64,
+                        "status_code": 201,
+                        "headers": [],
+                        "body": b"{}",
+                        "created_at": now - timedelta(days=2),
+                        "expires_at": now + expires,
+                    }
+                    for n, expires in enumerate([timedelta(seconds=-1), timedelta(hours=1)])
+                ],
+            )
         counts = await prune(resources)
         again = await prune(resources)
         async with UnitOfWork(resources.sessionmaker) as uow:
             families = (await uow.session.scalars(select(AuthSession.family_id))).all()
             challenges = (await uow.session.scalars(select(MfaChallenge.used_at))).all()
-    assert counts == {"outbox": 0, "refresh_sessions": 2, "mfa_challenges": 2}
-    assert again == {"outbox": 0, "refresh_sessions": 0, "mfa_challenges": 0}
+    assert counts == {
+        "outbox": 0,
+        "refresh_sessions": 2,
+        "mfa_challenges": 2,
+        "idempotency_records": 1,
+    }
+    assert again == {
+        "outbox": 0,
+        "refresh_sessions": 0,
+        "mfa_challenges": 0,
+        "idempotency_records": 0,
+    }
     assert families == [live_family, live_family]
     assert challenges == [None]

@@ -178,6 +178,8 @@ def _integrity(
     kind: str | None = None
     name: str | None = None
     if sqlstate is not None:
+        # SQLAlchemy's asyncpg adapter raises its error from asyncpg's, which alone
+        # names the constraint; the repository's PostgreSQL tests check the chain.
         cause = orig.__cause__ if orig is not None else None
         name = getattr(cause, "constraint_name", None)
         kind = {

@@ -24,7 +24,9 @@ async def prune(resources: Resources, *, now: datetime | None = None) -> dict[st
       of a live family stays: presenting it again is how reuse is detected);
     - MFA challenges used or expired (when the host has MFA);
     - outbox rows delivered longer ago than `JobsConfig.retention` (dead rows
-      stay for inspection).
+      stay for inspection);
+    - whatever the app's `Jobs.maintenance` tasks delete (for example expired
+      idempotency records), each under its own name.
 
     Each is one `DELETE ... WHERE`: two workers running it at once delete each
     row once between them.
@@ -57,6 +59,9 @@ async def prune(resources: Resources, *, now: datetime | None = None) -> dict[st
                         or_(challenges.used_at.is_not(None), challenges.expires_at < now)
                     ),
                 )
+    if resources.jobs is not None:
+        for name, task in resources.jobs.maintenance.items():
+            counts[name] = await task(resources)
     return counts
 
 

@@ -15,6 +15,7 @@ from bastion.jobs._models import OutboxMixin
 
 if TYPE_CHECKING:
     from bastion.jobs._context import JobContext
+    from bastion.resources import Resources
 
 __all__ = ["Handler", "Jobs", "Registered"]
 
@@ -67,6 +68,9 @@ class Jobs:
     config: JobsConfig = field(default_factory=JobsConfig)
     _handlers: dict[str, Registered] = field(default_factory=dict)
     _by_event: dict[type[Event], list[Registered]] = field(default_factory=dict)
+    #: Extra maintenance run by `prune` next to the built-in deletes, by name: each
+    #: task deletes what has expired and returns how many rows it deleted.
+    maintenance: dict[str, Callable[[Resources], Awaitable[int]]] = field(default_factory=dict)
     #: Called after a commit that wrote rows (the in-process dispatcher wakes).
     wakers: list[Callable[[], None]] = field(default_factory=list)
 

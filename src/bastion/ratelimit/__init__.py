@@ -19,22 +19,24 @@ from bastion.ratelimit.headers import (
 )
 from bastion.ratelimit.keys import KeyFunc, UserResolver, by_ip, by_user
 from bastion.ratelimit.limiter import Limit, RateLimiter, Strategy, parse_limit
-from bastion.ratelimit.memory import MemoryRateLimitStorage
+from bastion.ratelimit.memory import MemorySlidingWindow
 from bastion.ratelimit.redis_window import RedisSlidingWindow
 from bastion.ratelimit.result import RateLimitResult
 from bastion.ratelimit.storage import close_rate_limiter, create_rate_limiter, rate_limit_storage
+from bastion.ratelimit.window import SlidingWindow
 
 __all__ = [
     "ForwardedHeader",
     "HeaderMode",
     "KeyFunc",
     "Limit",
-    "MemoryRateLimitStorage",
+    "MemorySlidingWindow",
     "RateLimit",
     "RateLimitReport",
     "RateLimitResult",
     "RateLimiter",
     "RedisSlidingWindow",
+    "SlidingWindow",
     "Strategy",
     "TrustedProxies",
     "UserResolver",

@@ -9,8 +9,7 @@ from collections.abc import Callable
 from typing import Literal
 
 from limits import RateLimitItem, parse
-from limits.aio.storage import RedisStorage, Storage
-from limits.aio.storage.redis.redispy import RedispyBridge
+from limits.aio.storage import MemoryStorage, Storage
 from limits.aio.strategies import (
     FixedWindowRateLimiter,
     MovingWindowRateLimiter,
@@ -22,9 +21,9 @@ from limits.aio.strategies import (
 from limits.errors import StorageError
 
 from bastion.core.errors import ServiceUnavailableError
-from bastion.ratelimit.memory import MemoryRateLimitStorage
-from bastion.ratelimit.redis_window import RedisSlidingWindow
+from bastion.ratelimit.memory import MemorySlidingWindow
 from bastion.ratelimit.result import RateLimitResult
+from bastion.ratelimit.window import SlidingWindow
 
 __all__ = ["Limit", "RateLimitResult", "RateLimiter", "Strategy", "parse_limit"]
 
@@ -89,6 +88,7 @@ class RateLimiter:
         clock: Callable[[], float] = _wall_clock,
         outage_cooldown: float = 1.0,
         monotonic: Callable[[], float] = time.monotonic,
+        window: SlidingWindow | None = None,
     ) -> None:
         """Create the limiter.
 
@@ -101,6 +101,9 @@ class RateLimiter:
             outage_cooldown: Seconds to apply the outage policy without asking
                 the storage, after it failed (0: ask every time).
             monotonic: The clock of the cooldown and of log throttling.
+            window: The sliding window counter's store (`RedisSlidingWindow`);
+                by default `MemorySlidingWindow` on a memory storage, and
+                `limits`' own strategy on any other.
         """
         if strategy not in _STRATEGIES:
             raise ValueError(f"unknown rate-limit strategy {strategy!r}")
@@ -110,18 +113,13 @@ class RateLimiter:
         self.fail_open = fail_open
         self.storage_errors = 0
         self._limiter = _STRATEGIES[strategy](storage)
-        # The sliding window counter is computed in one call in process memory and
-        # in one round trip on Redis (same keys, same arithmetic as `limits`);
-        # elsewhere `limits` does it.
-        sliding = strategy == "sliding-window-counter"
-        self._memory = storage if sliding and isinstance(storage, MemoryRateLimitStorage) else None
-        self._redis = (
-            RedisSlidingWindow(storage)
-            if sliding
-            and isinstance(storage, RedisStorage)
-            and isinstance(storage.bridge, RedispyBridge)
-            else None
-        )
+        # The sliding window counter answers verdict and stats in one call on
+        # bastion's own store; `limits`' strategy needs a hit and a stats read.
+        if strategy != "sliding-window-counter":
+            window = None
+        elif window is None and isinstance(storage, MemoryStorage):
+            window = MemorySlidingWindow()
+        self.window = window
         self._clock = clock
         self._items: dict[str, RateLimitItem] = {}
         self._plans: dict[Limit, _Plan] = {}
@@ -149,6 +147,11 @@ class RateLimiter:
                 monotonic=self._monotonic,
             )
         return self._strict
+
+    async def aclose(self) -> None:
+        """Stop what the limiter's stores started (sweep tasks)."""
+        if self.window is not None:
+            await self.window.aclose()
 
     def _item(self, limit: Limit) -> RateLimitItem:
         if isinstance(limit, RateLimitItem):
@@ -209,18 +212,14 @@ class RateLimiter:
         if self._down_until > self._monotonic():
             return self._outage(item, name, None)
         try:
-            memory, redis = self._memory, self._redis
-            if memory is None and redis is None:
+            if self.window is None:
                 joined = self._key(key)
                 check = self._limiter.hit if consume else self._limiter.test
                 allowed = await check(item, joined, cost=cost)
                 return await self._result(item, joined, allowed, name)
             plan = self._plan(limit)
             stored = plan.head + "/".join(key) + plan.tail
-            if memory is not None:
-                window = memory.sliding_window_hit(stored, plan.amount, plan.expiry, cost, consume)
-            elif redis is not None:
-                window = await redis.hit(stored, plan.amount, plan.expiry, cost, consume)
+            window = await self.window.hit(stored, plan.amount, plan.expiry, cost, consume)
             return plan.result(*window, name)
         except StorageError as exc:
             return self._outage(item, name, exc)
@@ -236,13 +235,19 @@ class RateLimiter:
             self._outage(item, "default", None)
             return
         try:
-            await self._limiter.clear(item, self._key(key))
+            if self.window is None:
+                await self._limiter.clear(item, self._key(key))
+            else:
+                plan = self._plan(limit)
+                await self.window.clear(plan.head + "/".join(key) + plan.tail)
         except StorageError as exc:
             self._outage(item, "default", exc)
 
     async def check(self) -> bool:
         """Whether the storage answers (for a `/ready` check)."""
         try:
+            if self.window is not None and not await self.window.check():
+                return False
             return bool(await self.storage.check())
         except Exception:  # a readiness probe reports, it never raises
             return False

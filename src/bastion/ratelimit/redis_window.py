@@ -1,15 +1,14 @@
-"""One-round-trip sliding-window-counter hits on `limits`' Redis storage."""
+"""`RedisSlidingWindow`: the sliding window counter on Redis, one script run per hit."""
 
 from __future__ import annotations
 
 import math
 from typing import TYPE_CHECKING
 
-from limits.aio.storage.redis.redispy import RedispyBridge
 from limits.errors import StorageError
 
 if TYPE_CHECKING:
-    from limits.aio.storage import RedisStorage
+    from redis.asyncio import Redis
 
 __all__ = ["RedisSlidingWindow"]
 
@@ -47,28 +46,35 @@ return {fits and 1 or 0, previous, previous_ttl, current, current_ttl}
 
 
 class RedisSlidingWindow:
-    """Sliding-window-counter hits on `limits`' async Redis storage, one round trip each.
+    """Sliding-window-counter budgets on Redis, one round trip per hit.
 
     `limits` counts a hit with one script and reads the window's state with
-    another: two round trips per request. This script does both, on the same
-    keys with the same arithmetic (a test checks it against `limits`' own
-    strategy), so budgets, resets and `limits`' own reads stay interchangeable.
+    another: two round trips per request. This script does both, with
+    `limits`' arithmetic on the key layout of `limits`' Redis storage (its
+    default `LIMITS` prefix, the current window at `LIMITS:{key}` and the
+    previous one at `LIMITS:{key}/-1`), so that `limits`' own strategy reads
+    the same budgets. That layout is a detail of `limits`: the dependency is
+    pinned below its next minor release and a contract test runs both on a
+    real Redis and checks they agree.
 
     Args:
-        storage: `limits`' async Redis storage on redis-py.
-
-    Raises:
-        TypeError: The storage runs on another Redis driver.
+        redis: The client to run the script on (the app's own pool).
+        prefix: The key prefix of `limits`' Redis storage.
     """
 
-    def __init__(self, storage: RedisStorage) -> None:
-        """Register the script on the storage's client (loaded on its first use)."""
-        bridge = storage.bridge
-        if not isinstance(bridge, RedispyBridge):
-            raise TypeError("RedisSlidingWindow needs limits' Redis storage on redis-py")
-        self._prefix = bridge.key_prefix
-        self._errors = storage.base_exceptions
-        self._script = bridge.get_connection().register_script(_SCRIPT)
+    def __init__(self, redis: Redis, prefix: str = "LIMITS") -> None:
+        """Register the script on `redis` (loaded on its first use)."""
+        # Imported here: redis-py is an optional extra, needed once a client exists.
+        from redis.exceptions import RedisError
+
+        self._errors = (RedisError, OSError)
+        self.redis = redis
+        self.prefix = prefix
+        self._script = redis.register_script(_SCRIPT)
+
+    def _keys(self, key: str) -> list[str]:
+        current = f"{self.prefix}:{{{key}}}"
+        return [f"{current}/-1", current]
 
     async def hit(
         self, key: str, limit: int, expiry: int, cost: int, consume: bool
@@ -76,15 +82,14 @@ class RedisSlidingWindow:
         """Count (or, unless `consume`, test) `cost` hits on `key`'s window.
 
         Returns:
-            `(allowed, remaining, reset_after)`, as `MemoryRateLimitStorage.sliding_window_hit`.
+            `(allowed, remaining, reset_after)`, as `MemorySlidingWindow.hit`.
 
         Raises:
             StorageError: Redis failed.
         """
-        current_key = f"{self._prefix}:{{{key}}}"  # `limits`' own key names
         try:
             fits, previous, previous_ttl, current, current_ttl = await self._script(
-                keys=[f"{current_key}/-1", current_key], args=[limit, expiry, cost, int(consume)]
+                keys=self._keys(key), args=[limit, expiry, cost, int(consume)]
             )
         except self._errors as exc:
             raise StorageError(exc) from exc
@@ -96,3 +101,24 @@ class RedisSlidingWindow:
         if current:
             resets.append(current_ttl / 1000 % expiry)
         return bool(fits), remaining, min(resets, default=0.0)
+
+    async def clear(self, key: str) -> None:
+        """Forget the window of `key`.
+
+        Raises:
+            StorageError: Redis failed.
+        """
+        try:
+            await self.redis.delete(*self._keys(key))
+        except self._errors as exc:
+            raise StorageError(exc) from exc
+
+    async def check(self) -> bool:
+        """Whether Redis answers a ping."""
+        try:
+            return bool(await self.redis.ping())
+        except self._errors:
+            return False
+
+    async def aclose(self) -> None:
+        """Nothing to stop: the client belongs to the app, which closes it."""

@@ -8,10 +8,10 @@ import logging
 import os
 from typing import TYPE_CHECKING
 
-from limits.aio.storage import RedisStorage, Storage
+from limits.aio.storage import MemoryStorage, RedisStorage, Storage
 
 from bastion.ratelimit.limiter import RateLimiter
-from bastion.ratelimit.memory import MemoryRateLimitStorage
+from bastion.ratelimit.redis_window import RedisSlidingWindow
 
 if TYPE_CHECKING:
     from redis.asyncio import Redis
@@ -19,7 +19,6 @@ if TYPE_CHECKING:
     from bastion.core.settings import BastionSettings
 
 __all__ = [
-    "MemoryRateLimitStorage",
     "close_rate_limiter",
     "create_rate_limiter",
     "rate_limit_storage",
@@ -37,7 +36,7 @@ def rate_limit_storage(redis: Redis | None) -> Storage:
     tests and single-process deployments only: each worker counts on its own.
     """
     if redis is None:
-        return MemoryRateLimitStorage()
+        return MemoryStorage(wrap_exceptions=True)
     return RedisStorage(
         "async+redis://",
         implementation="redispy",
@@ -51,7 +50,8 @@ def create_rate_limiter(settings: BastionSettings, redis: Redis | None = None) -
 
     Args:
         settings: Strategy, key prefix and outage policy come from here.
-        redis: The Redis client for the counters, or None for memory.
+        redis: The Redis client for the counters, or None for memory. The
+            sliding window counter runs its one-round-trip script on it.
     """
     storage = rate_limit_storage(redis)
     if redis is None and settings.is_production and _workers() > 1:
@@ -66,11 +66,15 @@ def create_rate_limiter(settings: BastionSettings, redis: Redis | None = None) -
         key_prefix=settings.ratelimit_key_prefix,
         fail_open=settings.ratelimit_fail_open,
         outage_cooldown=settings.ratelimit_outage_cooldown,
+        window=None if redis is None else RedisSlidingWindow(redis),
     )
 
 
 async def close_rate_limiter(limiter: RateLimiter) -> None:
-    """Stop the memory storage's expiry task, if one is running."""
+    """Stop the limiter's sweep tasks: its window's reaper and the memory storage's timer."""
+    await limiter.aclose()
+    # `timer` is the public attribute where `limits`' memory storage keeps its
+    # expiry task; a test checks it is still there.
     timer = getattr(limiter.storage, "timer", None)
     if isinstance(timer, asyncio.Task) and not timer.done():
         timer.cancel()

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator
 from typing import Annotated
 
 from fastapi import Depends, FastAPI, Query, Request
-from fastapi.dependencies.models import Dependant
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bastion.core.errors import ServiceUnavailableError
@@ -19,6 +18,7 @@ from bastion.db.pagination import (
 )
 from bastion.db.uow import UnitOfWork
 from bastion.web.dependencies import AppResources, AppSettings
+from bastion.web.routes import api_routes, depends_on
 
 __all__ = [
     "KeysetQuery",
@@ -102,30 +102,15 @@ async def offset_params(
     return OffsetParams(limit=limit, offset=offset, with_total=total)
 
 
-def _needs_uow(dependant: Dependant, seen: set[int]) -> bool:
-    if dependant.call is get_uow:
-        return True
-    if id(dependant) in seen:
-        return False
-    seen.add(id(dependant))
-    return any(_needs_uow(sub, seen) for sub in dependant.dependencies)
-
-
 def uses_database(app: FastAPI) -> bool:
     """Whether any route of `app` (routers included, at any depth) depends on `Uow`.
 
     `create_app` opens the database only for an app that does (or is told to).
     """
-    from fastapi import routing
-
-    iter_contexts = getattr(routing, "iter_route_contexts", None)
-    routes: Iterable[object] = iter_contexts(app.routes) if iter_contexts else app.routes
-    seen: set[int] = set()
-    for route in routes:
-        dependant = getattr(route, "dependant", None)
-        if isinstance(dependant, Dependant) and _needs_uow(dependant, seen):
-            return True
-    return False
+    return any(
+        route.dependant is not None and depends_on(route.dependant, lambda call: call is get_uow)
+        for route in api_routes(app)
+    )
 
 
 Uow = Annotated[UnitOfWork, Depends(get_uow, scope="function")]

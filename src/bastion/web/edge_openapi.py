@@ -5,11 +5,9 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING
 
-from fastapi.dependencies.models import Dependant
-
 from bastion.middleware.paths import PathTable, any_prefix
 from bastion.ratelimit.dependency import RateLimit
-from bastion.web.openapi import OperationRoute
+from bastion.web.routes import DependencyNode, OperationRoute, depends_on
 
 if TYPE_CHECKING:
     from bastion.core.settings import BastionSettings
@@ -17,11 +15,9 @@ if TYPE_CHECKING:
 __all__ = ["edge_statuses", "has_rate_limit"]
 
 
-def has_rate_limit(dependant: Dependant) -> bool:
+def has_rate_limit(dependant: DependencyNode) -> bool:
     """Whether a `RateLimit` dependency appears anywhere in the dependency tree."""
-    if isinstance(dependant.call, RateLimit):
-        return True
-    return any(has_rate_limit(sub) for sub in dependant.dependencies)
+    return depends_on(dependant, lambda call: isinstance(call, RateLimit))
 
 
 def edge_statuses(settings: BastionSettings) -> Callable[[OperationRoute], Iterable[int]]:

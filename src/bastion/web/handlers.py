@@ -7,12 +7,11 @@ from collections.abc import Sequence
 from http import HTTPStatus
 from typing import TYPE_CHECKING
 
-import fastapi.routing
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import compile_path
+from starlette.routing import Host, Match, Mount
 
 from bastion.core.errors import BastionError
 from bastion.db.errors import DatabaseUnavailableError
@@ -70,19 +69,28 @@ def validation_details(errors: Sequence[object]) -> list[dict[str, object]]:
     return details
 
 
+# The methods a 405's `Allow` can name: every standard method a route may serve.
+_METHODS = ("CONNECT", "DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT", "TRACE")
+
+
 def _allowed_methods(request: Request) -> str | None:
-    """Every method any route serves at this path (Starlette names only the first route's)."""
-    iter_contexts = getattr(fastapi.routing, "iter_route_contexts", None)
-    routes = iter_contexts(request.app.routes) if iter_contexts else request.app.routes
-    path = request.scope.get("path", "")
-    methods: set[str] = set()
-    for route in routes:
-        route_path, route_methods = getattr(route, "path", None), getattr(route, "methods", None)
-        if not isinstance(route_path, str) or not route_methods:
-            continue
-        if compile_path(route_path)[0].match(path):
-            methods.update(route_methods)
-    return ", ".join(sorted(methods)) if methods else None
+    """Every method any route serves at this path (Starlette names only the first route's).
+
+    Each route is asked through Starlette's public `matches` with the request's
+    path and each standard method; mounted apps (which match any method) answer
+    their own 405s and are left out.
+    """
+    path, root_path = request.scope.get("path", ""), request.scope.get("root_path", "")
+    methods = []
+    for method in _METHODS:
+        probe = {"type": "http", "method": method, "path": path, "root_path": root_path}
+        for route in request.app.routes:
+            if isinstance(route, Mount | Host):
+                continue
+            if route.matches(probe)[0] is Match.FULL:
+                methods.append(method)
+                break
+    return ", ".join(methods) if methods else None
 
 
 async def _bastion_error(request: Request, exc: Exception) -> Response:

@@ -4,41 +4,17 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterable
-from typing import TYPE_CHECKING, Protocol, cast
+from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from bastion.web.routes import OperationRoute, operation_routes
+
 if TYPE_CHECKING:
     from fastapi import FastAPI
-    from fastapi.dependencies.models import Dependant
-
-
-class OperationRoute(Protocol):
-    """What `per_route` sees of one documented route (an `APIRoute` or FastAPI's view of it)."""
-
-    path_format: str
-    methods: set[str] | None
-    body_field: object
-    dependant: Dependant | None
-
 
 #: Extra statuses one route can answer with (for example the edge's 413/429/504).
 RouteStatuses = Callable[[OperationRoute], Iterable[int]]
-
-
-def operation_routes(app: FastAPI) -> list[OperationRoute]:
-    """Every documented API route of `app`, with its full path (routers included)."""
-    from fastapi import routing
-
-    iter_contexts = getattr(routing, "iter_route_contexts", None)
-    candidates: Iterable[object] = (
-        iter_contexts(app.routes) if iter_contexts is not None else app.routes
-    )
-    return [
-        cast("OperationRoute", route)
-        for route in candidates
-        if getattr(route, "include_in_schema", False) and hasattr(route, "dependant")
-    ]
 
 
 __all__ = [

@@ -1,0 +1,1 @@
+"""The todo service of the tutorial (docs/tutorial.md)."""

@@ -1,0 +1,130 @@
+# The todo service: accounts from bastion's auth router, and the todos each user owns.
+from typing import Annotated
+from uuid import UUID
+
+from fastapi import APIRouter, Depends, FastAPI, Response
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from sqlalchemy import ForeignKey
+from sqlalchemy.orm import Mapped, mapped_column
+
+import bastion
+
+
+# --8<-- [start:models]
+class User(bastion.UserMixin, bastion.Base):
+    __tablename__ = "users"
+
+
+class AuthSession(bastion.RefreshSessionMixin, bastion.Base):
+    __tablename__ = "auth_sessions"
+
+
+class Todo(bastion.UUIDPrimaryKeyMixin, bastion.TimestampMixin, bastion.VersionMixin, bastion.Base):
+    __tablename__ = "todos"
+    owner_id: Mapped[UUID] = mapped_column(ForeignKey("users.id"), index=True)
+    title: Mapped[str]
+    done: Mapped[bool]
+
+
+MODELS = bastion.AuthModels(user=User, session=AuthSession)  # no MFA: no MFA tables, no routes
+# --8<-- [end:models]
+
+
+# --8<-- [start:schemas]
+class TodoPatch(BaseModel):
+    model_config = ConfigDict(extra="forbid")  # a misspelt field is a 422, not ignored
+    title: str | None = Field(None, min_length=1, max_length=200)  # unset fields stay as they are
+    done: bool | None = None
+
+
+class TodoIn(TodoPatch):
+    title: str = Field(min_length=1, max_length=200)
+    done: bool = False
+
+
+class TodoOut(TodoIn):
+    id: UUID
+    created_at: AwareDatetime
+    version: int  # bumped by every change; sent as the `ETag`
+
+
+# --8<-- [end:schemas]
+
+
+# --8<-- [start:repository]
+class TodoRepository(bastion.BaseRepository[Todo, TodoOut]):
+    model = Todo
+    out = TodoOut  # lists are newest first: the default sort is "-created_at"
+
+
+# --8<-- [end:repository]
+
+
+# --8<-- [start:service]
+Versions = frozenset[int] | None  # the versions an `If-Match` accepts; None: any
+
+
+class TodoService(bastion.Service):
+    def __init__(self, uow: bastion.UnitOfWork, user: bastion.CurrentUser) -> None:
+        super().__init__(uow)
+        self.todos = TodoRepository(uow.session)
+        self.mine = bastion.Eq("owner_id", user.id)  # scopes every query below to the caller
+
+    async def create(self, data: TodoIn) -> TodoOut:
+        return await self.todos.add({**data.model_dump(), "owner_id": self.mine.value})
+
+    async def list(self, query: bastion.ListParams) -> bastion.KeysetPage[TodoOut]:
+        return await self.todos.page(query.page, self.mine, *query.filters)
+
+    async def get(self, todo_id: UUID) -> TodoOut:
+        return await self.todos.get(todo_id, self.mine)
+
+    async def update(self, todo_id: UUID, data: TodoPatch, version: Versions) -> TodoOut:
+        return await self.todos.update(todo_id, data, self.mine, expected_version=version)
+
+    async def delete(self, todo_id: UUID, version: Versions) -> None:
+        await self.todos.delete(todo_id, self.mine, expected_version=version)
+
+
+# --8<-- [end:service]
+# --8<-- [start:router]
+Todos = Annotated[TodoService, Depends(bastion.provide_service(TodoService, bastion.CurrentUser))]
+listing = bastion.list_query(TodoOut, filters={"done": ["eq"]})  # `?done=true`, newest first
+Query = Annotated[bastion.ListParams, Depends(listing)]
+per_user = Depends(bastion.RateLimit("30/minute", key=bastion.by_user))
+router = APIRouter(prefix="/todos", tags=["todos"])
+
+
+@router.post("", status_code=201, dependencies=[per_user])
+async def create(data: TodoIn, todos: Todos) -> TodoOut:
+    return await todos.create(data)
+
+
+@router.get("")
+async def search(todos: Todos, query: Query) -> bastion.KeysetPage[TodoOut]:
+    return await todos.list(query)
+
+
+@router.get("/{todo_id}")
+async def read(todo_id: UUID, todos: Todos, match: bastion.IfMatch) -> TodoOut:
+    return match.tag(await todos.get(todo_id))
+
+
+@router.patch("/{todo_id}")
+async def update(todo_id: UUID, data: TodoPatch, todos: Todos, match: bastion.IfMatch) -> TodoOut:
+    return match.tag(await todos.update(todo_id, data, match.expected_version))
+
+
+@router.delete("/{todo_id}", status_code=204, response_class=Response)
+async def delete(todo_id: UUID, todos: Todos, match: bastion.IfMatch) -> None:
+    await todos.delete(todo_id, match.expected_version)
+
+
+# --8<-- [end:router]
+# --8<-- [start:app]
+def build(settings: bastion.BastionSettings | None = None) -> FastAPI:
+    auth = bastion.auth_router(bastion.AuthConfig(models=MODELS))  # register, login, refresh, me...
+    return bastion.create_app(settings, routers=[auth, router])
+
+
+# --8<-- [end:app]
