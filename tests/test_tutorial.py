@@ -99,7 +99,6 @@ def test_the_tutorials_own_tests_pass(tmp_path: Path) -> None:
         "-p",
         "no:cacheprovider",
         "tests",
-        BASTION_AUTH_STATELESS_TOKENS="true",
     )
     assert result.returncode == 0, result.stdout + result.stderr
     tests = 6

@@ -97,7 +97,6 @@ def test_the_documented_host_setup_runs_as_documented(
 ) -> None:
     # docs/testing.md shows these files; here they run as a host's own suite would.
     # Stateless tokens while the live-session check reads outside the request's transaction.
-    monkeypatch.setenv("BASTION_AUTH_STATELESS_TOKENS", "true")
     snippets = Path(__file__).parents[2] / "docs" / "snippets" / "testing"
     for name in ("pyproject.toml", "conftest.py", "test_notes.py"):
         (pytester.path / name).write_text((snippets / name).read_text())

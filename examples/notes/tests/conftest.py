@@ -121,11 +121,3 @@ async def sign_up(client: httpx.AsyncClient, email: str, password: str = PASSWOR
     assert response.status_code == 200, response.text
     token: str = response.json()["access_token"]
     return token
-
-
-@pytest.fixture
-def bastion_settings_overrides() -> dict[str, object]:
-    # The live-session check still reads through the app's engine, outside the test's
-    # transaction, where a test's sessions do not exist: stateless tokens until it runs on
-    # the request's unit of work.
-    return {"auth_stateless_tokens": True}
