@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from enum import StrEnum
-from pathlib import Path
 from typing import Literal, Self
 
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
+from bastion.core.observability_settings import ObservabilitySettings
 from bastion.core.secret_files import secrets_dir_source
-from bastion.core.security_settings import JwtAlgorithm, security_setting_problems
+from bastion.core.security_settings import JwtAlgorithm, SecuritySettings, security_setting_problems
 
 __all__ = [
     "DEFAULT_DATABASE_URL",
@@ -40,7 +40,7 @@ class Environment(StrEnum):
     PRODUCTION = "production"
 
 
-class BastionSettings(BaseSettings):
+class BastionSettings(SecuritySettings, ObservabilitySettings):
     """Every setting bastion reads, from `BASTION_*` environment variables.
 
     Host apps subclass it to add their own settings; the `BASTION_` prefix and
@@ -335,74 +335,6 @@ class BastionSettings(BaseSettings):
             )
         return self
 
-    # --- security ---
-    password_hash_time_cost: int = Field(
-        default=3, ge=1, description="Argon2id passes over memory (time cost)."
-    )
-    password_hash_memory_cost: int = Field(
-        default=65536, ge=8, description="Argon2id memory per hash, in KiB (64 MiB by default)."
-    )
-    password_hash_parallelism: int = Field(
-        default=4, ge=1, description="Argon2id lanes (parallelism) per hash."
-    )
-    password_hash_concurrency: int | None = Field(
-        default=None,
-        ge=1,
-        description="Hashes computed at once in worker threads; unset means the CPUs the process may use (affinity, cgroup quota) / parallelism (at least 1).",
-    )
-    password_hash_queue: int | None = Field(
-        default=None,
-        ge=0,
-        description="Hashes that may wait for a worker; beyond, 503 at once. Unset: 5 seconds of hashing at the rate measured at start-up.",
-    )
-    password_min_length: int = Field(
-        default=12, ge=1, description="Shortest accepted password, in characters."
-    )
-    password_max_length: int = Field(
-        default=128, ge=1, description="Longest accepted password, in characters (never truncated)."
-    )
-    jwt_algorithm: JwtAlgorithm = Field(
-        default=JwtAlgorithm.HS256,
-        description="The one JWT algorithm signed and accepted (`HS256`, `RS256`, `ES256`, `EdDSA`, ...).",
-    )
-    jwt_issuer: str | None = Field(
-        default=None, description="JWT `iss` set and required; unset means `BASTION_APP_NAME`."
-    )
-    jwt_audience: str | None = Field(
-        default=None, description="JWT `aud` set and required; unset means `BASTION_APP_NAME`."
-    )
-    jwt_key_id: str = Field(
-        default="default", min_length=1, description="`kid` of the active JWT signing key."
-    )
-    jwt_signing_key: SecretStr | None = Field(
-        default=None,
-        description="HMAC secret or PEM private key that signs JWTs; unset (HS* only) derives one from `BASTION_SECRET_KEY`.",
-    )
-    jwt_verification_keys: dict[str, SecretStr] = Field(
-        default_factory=dict,
-        description="Retired keys still accepted, as JSON `{kid: HMAC secret or PEM public key}`.",
-    )
-    jwt_leeway: int = Field(
-        default=0,
-        ge=0,
-        le=300,
-        description="Clock skew allowed on JWT `exp`/`nbf`/`iat`, in seconds.",
-    )
-    access_token_ttl: int = Field(
-        default=900, ge=1, description="Access token lifetime, in seconds (15 minutes)."
-    )
-    mfa_token_ttl: int = Field(
-        default=300, ge=1, description="Lifetime of the MFA-pending token, in seconds (5 minutes)."
-    )
-    refresh_token_ttl: int = Field(
-        default=1_209_600, ge=1, description="Refresh token lifetime, in seconds (14 days)."
-    )
-    refresh_token_absolute_ttl: int = Field(
-        default=2_592_000,
-        ge=1,
-        description="Absolute lifetime of a refresh-token family, in seconds (30 days).",
-    )
-
     @model_validator(mode="after")
     def _check_security(self) -> Self:
         prefix = self.model_config.get("env_prefix", "")
@@ -410,46 +342,6 @@ class BastionSettings(BaseSettings):
         if problems:
             raise ValueError("; ".join(f"{prefix}{problem}" for problem in problems))
         return self
-
-    # --- auth ---
-    auth_login_limit: str = Field(
-        default="5/minute",
-        description="Failed logins (and MFA codes) allowed per client IP and account (`limits` notation).",
-    )
-    auth_account_limit: str = Field(
-        default="100/hour",
-        description="Failed logins (and, apart, MFA codes) allowed per account from any IP (`limits` notation).",
-    )
-    auth_hash_limit: str | None = Field(
-        default=None,
-        description="Password hashes (login, registration, password change) per client IP; unset: half the hash rate measured at start-up, per minute.",
-    )
-    auth_stateless_tokens: bool = Field(
-        default=False,
-        description="Trust access tokens until they expire, without checking their session is still live.",
-    )
-    auth_cookie_mode: bool = Field(
-        default=False,
-        description="Also issue tokens in `__Host-`/`__Secure-` cookies, with a CSRF check on unsafe requests.",
-    )
-
-    # --- observability ---
-    metrics_enabled: bool = Field(
-        default=True,
-        description="Count and time every request and serve them at `GET /metrics` (Prometheus).",
-    )
-    metrics_token: SecretStr | None = Field(
-        default=None,
-        description="Bearer token `GET /metrics` requires (at least 32 bytes); unset: open in development and test, 404 in production.",
-    )
-    metrics_dir: Path | None = Field(
-        default=None,
-        description="Directory every worker process writes its metrics to, summed by any worker's `/metrics` (multiprocess mode); unset: one process.",
-    )
-    tracing_enabled: bool = Field(
-        default=True,
-        description="Trace requests, SQL statements and Redis commands with OpenTelemetry (recorded once an SDK is configured).",
-    )
 
     @model_validator(mode="after")
     def _check_observability(self) -> Self:
