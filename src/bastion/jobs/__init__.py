@@ -11,7 +11,7 @@ from bastion.jobs._context import JobContext
 from bastion.jobs._event import Event
 from bastion.jobs._maintenance import prune
 from bastion.jobs._models import OutboxMixin, OutboxState
-from bastion.jobs._registry import Handler, Jobs
+from bastion.jobs._registry import Handler, Jobs, Registered
 from bastion.jobs._relay import Dispatch, OutboxRelay
 
 __all__ = [
@@ -24,5 +24,6 @@ __all__ = [
     "OutboxMixin",
     "OutboxRelay",
     "OutboxState",
+    "Registered",
     "prune",
 ]

@@ -66,8 +66,10 @@ class Jobs:
 
     model: type[OutboxMixin]
     config: JobsConfig = field(default_factory=JobsConfig)
-    _handlers: dict[str, Registered] = field(default_factory=dict)
-    _by_event: dict[type[Event], list[Registered]] = field(default_factory=dict)
+    _handlers: dict[str, Registered] = field(default_factory=dict, init=False, repr=False)
+    _by_event: dict[type[Event], list[Registered]] = field(
+        default_factory=dict, init=False, repr=False
+    )
     #: Extra maintenance run by `prune` next to the built-in deletes, by name: each
     #: task deletes what has expired and returns how many rows it deleted.
     maintenance: dict[str, Callable[[Resources], Awaitable[int]]] = field(default_factory=dict)
