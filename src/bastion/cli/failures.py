@@ -53,8 +53,7 @@ def _first_line(error: object) -> str:
     return str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
 
 
-def _from_driver(exc: DBAPIError) -> str:
-    orig = exc.orig
+def _from_driver(orig: BaseException | None) -> str:
     state = getattr(orig, "sqlstate", None) or getattr(orig, "pgcode", None)
     said = _first_line(orig)
     if state is not None:
@@ -85,6 +84,10 @@ def database_failure(exc: BaseException) -> str | None:
     """
     for error in _chain(exc):
         if isinstance(error, DBAPIError):
+            return _from_driver(error.orig)
+        if getattr(error, "sqlstate", None) is not None:
+            # A driver error SQLAlchemy raised unwrapped (asyncpg's, at connect, on
+            # SQLAlchemy 2.0.36): the same SQLSTATE says the same thing.
             return _from_driver(error)
         if isinstance(error, TimeoutError):
             return f"the database did not answer in time; {_URL_HINT}"

@@ -1,3 +1,6 @@
+import asyncio
+import time
+
 import httpx
 
 from bastion.testing import ClientFactory
@@ -88,6 +91,8 @@ async def test_each_user_may_create_30_todos_a_minute(
     bastion_client_factory: ClientFactory,
 ) -> None:
     alice, bob = await bastion_client_factory(), await bastion_client_factory()
+    if time.time() % 60 > 50:  # the 31 creates stay inside one minute's window
+        await asyncio.sleep(60 - time.time() % 60)
     for number in range(30):
         assert (await alice.post(TODOS, json={"title": f"todo {number}"})).status_code == 201
     refused = await alice.post(TODOS, json={"title": "one too many"})
