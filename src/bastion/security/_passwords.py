@@ -13,8 +13,8 @@ from typing import TYPE_CHECKING, TypeVar
 import anyio
 import anyio.to_thread
 
-from bastion.core.errors import RateLimitedError, ServiceUnavailableError
 from bastion.core.settings import BastionSettings
+from bastion.errors import RateLimitedError, ServiceUnavailableError
 from bastion.security._cpus import available_cpus
 
 if TYPE_CHECKING:
