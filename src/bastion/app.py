@@ -205,9 +205,12 @@ def create_app(
     install_exception_handlers(app)
     install_openapi(app, always=(500,), per_route=edge_statuses(settings))
     # Probes first: a host route (a catch-all under an empty prefix) never shadows
-    # them, and a probe does not walk every API route before it matches.
-    app.include_router(health_router())
-    app.include_router(observability.router())
+    # them, and a probe does not walk every API route before it matches. They are
+    # added to the app's own router, not included: FastAPI matches an included
+    # router through a layer of its own, which every API request would pass
+    # before reaching its route (docs/edge.md).
+    health_router(app.router)
+    observability.router(app.router)
     for router in routers:
         app.include_router(router, prefix=settings.api_prefix)
     if lifespan is not None:

@@ -108,6 +108,29 @@ async def test_the_probes_answer_before_any_host_route_even_a_catch_all() -> Non
         assert (await client.get("/anything")).json() == {"host": "anything"}
 
 
+async def test_the_apps_dependency_overrides_reach_the_probes() -> None:
+    """A host's test overriding a dependency sees `/ready` use the override."""
+    from bastion.web import get_resources
+
+    app = create_app(BastionSettings(environment="test", configure_logging=False))
+    async with serve(app) as client:
+        real = app.state.resources
+        checked: list[str] = []
+
+        async def failing_check() -> bool:
+            checked.append("stub")
+            return False
+
+        stub = Resources(
+            settings=real.settings, limiter=real.limiter, trusted_proxies=real.trusted_proxies
+        )
+        stub.add_ready_check("stub", failing_check)
+        app.dependency_overrides[get_resources] = lambda: stub
+        response = await client.get("/ready")
+    assert response.status_code == 503
+    assert checked == ["stub"]
+
+
 def test_openapi_metadata_and_envelope_component() -> None:
     settings = BastionSettings(
         environment="development",

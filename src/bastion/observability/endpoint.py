@@ -22,7 +22,9 @@ def _bearer(request: Request) -> bytes | None:
     return credentials.strip().encode()
 
 
-def metrics_router(metrics: HttpMetrics, *, token: SecretStr | None = None) -> APIRouter:
+def metrics_router(
+    metrics: HttpMetrics, *, token: SecretStr | None = None, router: APIRouter | None = None
+) -> APIRouter:
     """Build the router serving `GET /metrics` from `metrics`.
 
     Prometheus text by default, OpenMetrics when the `Accept` header asks for
@@ -32,8 +34,10 @@ def metrics_router(metrics: HttpMetrics, *, token: SecretStr | None = None) -> A
     Args:
         metrics: The app's metrics.
         token: The bearer token a scraper must present (`BASTION_METRICS_TOKEN`).
+        router: Add the route to this router (`create_app` passes the app's
+            own) instead of a new one.
     """
-    router = APIRouter()
+    router = APIRouter() if router is None else router
     expected = None if token is None else token.get_secret_value().encode()
 
     @router.get(METRICS_PATH, include_in_schema=False)

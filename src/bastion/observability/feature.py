@@ -46,16 +46,21 @@ class Observability:
             return []
         return [Middleware(ObservabilityMiddleware, metrics=self.metrics, tracing=self.tracing)]
 
-    def router(self) -> APIRouter:
+    def router(self, router: APIRouter | None = None) -> APIRouter:
         """The `/metrics` route, when metrics are on and this environment may serve them.
 
         Without `BASTION_METRICS_TOKEN`, production has no `/metrics` at all
         (a 404, as for any unknown path); development and test serve it openly.
+
+        Args:
+            router: Add the route to this router (`create_app` passes the app's
+                own) instead of a new one.
         """
+        router = APIRouter() if router is None else router
         settings = self.settings
         if self.metrics is None or (settings.is_production and settings.metrics_token is None):
-            return APIRouter()
-        return metrics_router(self.metrics, token=settings.metrics_token)
+            return router
+        return metrics_router(self.metrics, token=settings.metrics_token, router=router)
 
     def tracer(self) -> Tracer | None:
         """The tracer for the app's database and Redis clients; None traces nothing."""

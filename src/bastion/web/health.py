@@ -28,20 +28,26 @@ class ReadyOut(BaseModel):
     checks: dict[str, str]
 
 
-def health_router() -> APIRouter:
+def health_router(router: APIRouter | None = None) -> APIRouter:
     """Build the router serving `GET /health` and `GET /ready`.
 
     `/health` touches nothing: it answers while the process can serve at all.
     `/ready` runs every registered check concurrently, each under its own
     timeout, and answers 503 `NOT_READY` naming the checks that failed.
-    """
-    router = APIRouter(tags=["health"])
 
-    @router.get("/health", summary="Liveness probe")
+    Args:
+        router: Add the two routes to this router (`create_app` passes the
+            app's own) instead of a new one.
+    """
+    router = APIRouter() if router is None else router
+
+    @router.get("/health", summary="Liveness probe", tags=["health"])
     async def health() -> HealthOut:
         return HealthOut()
 
-    @router.get("/ready", summary="Readiness probe", responses=error_responses(503))
+    @router.get(
+        "/ready", summary="Readiness probe", tags=["health"], responses=error_responses(503)
+    )
     async def ready(resources: AppResources) -> ReadyOut:
         outcomes = await run_checks(
             resources.ready_checks, default_timeout=resources.settings.ready_timeout
