@@ -14,8 +14,8 @@ from bastion.auth.principal import IssuedTokens, Principal
 from bastion.auth.repositories import AuthRepository, UserRecord
 from bastion.auth.schemas import UserOut
 from bastion.auth.throttle import AuthThrottle, Report
-from bastion.db.uow import UnitOfWork
-from bastion.ratelimit.limiter import RateLimiter
+from bastion.db import UnitOfWork
+from bastion.ratelimit import RateLimiter
 from bastion.security.crypto import generate_token, hash_token
 from bastion.security.errors import InvalidTokenError
 

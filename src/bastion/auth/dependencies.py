@@ -9,20 +9,18 @@ from fastapi import Depends
 from fastapi.params import Depends as DependsParam
 from starlette.requests import Request
 
+from bastion._resources import Resources, app_resources
 from bastion.auth.cookies import ACCESS_COOKIE, CSRF_COOKIE, CSRF_HEADER
 from bastion.auth.errors import NotAuthenticatedError
 from bastion.auth.hooks import RequestMeta
 from bastion.auth.kit import AuthState
 from bastion.auth.principal import Principal
 from bastion.auth.service import AuthService, authenticate_token
-from bastion.db.uow import UnitOfWork
+from bastion.db import UnitOfWork
 from bastion.errors import PermissionDeniedError, ServiceUnavailableError
-from bastion.ratelimit.client_ip import client_ip
-from bastion.ratelimit.headers import report_rate_limit
-from bastion.resources import Resources, app_resources
+from bastion.ratelimit import client_ip, report_rate_limit
 from bastion.security.errors import CsrfFailedError
-from bastion.web.database import Uow
-from bastion.web.dependencies import AppResources
+from bastion.web import AppResources, Uow
 
 __all__ = [
     "AuthServiceDep",

@@ -9,8 +9,8 @@ from datetime import UTC, datetime
 from bastion.auth.hooks import AuthHooks
 from bastion.auth.models import AuthModels
 from bastion.auth.principal import Principal
-from bastion.core.settings import BastionSettings
-from bastion.ratelimit.limiter import parse_limit
+from bastion.core import BastionSettings
+from bastion.ratelimit import parse_limit
 from bastion.security.clock import Clock, system_clock
 from bastion.security.crypto import SecretBox, derive_key
 from bastion.security.csrf import CsrfTokens

@@ -10,7 +10,7 @@ from sqlalchemy import Select, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bastion.auth.models import AuthModels
-from bastion.db.errors import translate_errors
+from bastion.db import translate_errors
 
 __all__ = ["live_session_roles"]
 

@@ -7,7 +7,7 @@ from starlette.requests import Request
 
 from bastion.auth.dependencies import AuthStateDep
 from bastion.security.errors import CsrfFailedError
-from bastion.web.dependencies import AppSettings
+from bastion.web import AppSettings
 
 __all__ = ["SameSiteOrigin", "require_same_site"]
 

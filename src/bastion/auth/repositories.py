@@ -22,8 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bastion.auth.errors import MfaStateError
 from bastion.auth.liveness import live_session_roles
 from bastion.auth.models import AuthModels, MfaChallengeMixin, RecoveryCodeMixin
-from bastion.db.errors import translate_errors
-from bastion.db.ids import uuid7
+from bastion.db import translate_errors, uuid7
 
 __all__ = ["AuthRepository", "SessionRecord", "UserRecord", "live_session_roles"]
 

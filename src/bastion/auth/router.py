@@ -43,8 +43,7 @@ from bastion.auth.schemas import (
     UserCreate,
 )
 from bastion.security.errors import CsrfFailedError, InvalidTokenError
-from bastion.web.database import Uow
-from bastion.web.openapi import error_responses
+from bastion.web import Uow, error_responses
 
 __all__ = ["AUTH_ROUTES", "AuthRoute", "auth_router"]
 

@@ -18,7 +18,7 @@ from bastion.auth.mfa import MfaSteps
 from bastion.auth.principal import IssuedTokens, MfaPending, Principal
 from bastion.auth.repositories import UserRecord
 from bastion.auth.schemas import UserCreate, UserOut, normalize_email
-from bastion.db.errors import DuplicateError
+from bastion.db import DuplicateError
 from bastion.errors import (
     NotFoundError,
     RateLimitedError,

@@ -10,8 +10,7 @@ from typing import NamedTuple, NoReturn
 
 from bastion.auth.kit import AuthKit
 from bastion.errors import RateLimitedError
-from bastion.ratelimit.limiter import RateLimiter, parse_limit
-from bastion.ratelimit.result import RateLimitResult
+from bastion.ratelimit import RateLimiter, RateLimitResult, parse_limit
 
 __all__ = ["AuthThrottle", "Budget", "Report"]
 

@@ -14,7 +14,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from pydantic import SecretStr
 
-from bastion.core.settings import BastionSettings
+from bastion.core import BastionSettings
 from bastion.security.errors import DecryptionError
 
 __all__ = [

@@ -16,7 +16,7 @@ from argon2 import PasswordHasher as _Argon2Hasher
 from argon2 import Type
 from argon2.exceptions import InvalidHashError, VerificationError
 
-from bastion.core.settings import BastionSettings
+from bastion.core import BastionSettings
 from bastion.errors import RateLimitedError, ServiceUnavailableError
 from bastion.security.cpus import available_cpus
 

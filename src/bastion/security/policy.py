@@ -10,7 +10,7 @@ from importlib import resources
 
 import anyio.to_thread
 
-from bastion.core.settings import BastionSettings
+from bastion.core import BastionSettings
 from bastion.security.errors import WeakPasswordError
 from bastion.security.passwords import MAX_PASSWORD_BYTES, normalize_password
 

@@ -10,7 +10,7 @@ import jwt
 from jwt.algorithms import AllowedPrivateKeys, AllowedPublicKeys
 from jwt.exceptions import InvalidKeyError, PyJWTError
 
-from bastion.core.settings import BastionSettings, JwtAlgorithm
+from bastion.core import BastionSettings, JwtAlgorithm
 from bastion.security._pyjwt import DECODE_OPTIONS, reason_for
 from bastion.security.claims import (
     ACCESS_TOKEN_TYPE,

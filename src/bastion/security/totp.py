@@ -6,7 +6,7 @@ import hmac
 
 import pyotp
 
-from bastion.core.settings import BastionSettings
+from bastion.core import BastionSettings
 from bastion.security.clock import Clock, system_clock
 
 __all__ = ["TOTP_SECRET_LENGTH", "TotpService"]

@@ -11,10 +11,9 @@ import httpx
 from fastapi import FastAPI
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from bastion._resources import Resources
 from bastion.auth.kit import AuthState
-from bastion.db.engine import create_sessionmaker
-from bastion.db.uow import UnitOfWork
-from bastion.resources import Resources
+from bastion.db import UnitOfWork, create_sessionmaker
 from bastion.security.clock import Clock
 
 __all__ = ["AppFactory", "TestApp", "UowFactory", "running_app"]
