@@ -10,7 +10,7 @@ from bastion.auth.liveness import live_session_roles
 from bastion.auth.models import AuthModels
 from bastion.auth.principal import Principal
 from bastion.db import UnitOfWork, translate_errors
-from bastion.security.errors import InvalidTokenError
+from bastion.security import InvalidTokenError
 
 __all__ = ["VERIFIED_CACHE_SIZE", "authenticate_token", "principal_from_claims"]
 

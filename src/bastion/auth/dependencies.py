@@ -19,7 +19,7 @@ from bastion.auth.service import AuthService, authenticate_token
 from bastion.db import UnitOfWork
 from bastion.errors import PermissionDeniedError, ServiceUnavailableError
 from bastion.ratelimit import client_ip, report_rate_limit
-from bastion.security.errors import CsrfFailedError
+from bastion.security import CsrfFailedError
 from bastion.web import AppResources, Uow
 
 __all__ = [

@@ -42,7 +42,7 @@ from bastion.auth.schemas import (
     TokenPair,
     UserCreate,
 )
-from bastion.security.errors import CsrfFailedError, InvalidTokenError
+from bastion.security import CsrfFailedError, InvalidTokenError
 from bastion.web import Uow, error_responses
 
 __all__ = ["AUTH_ROUTES", "AuthRoute", "auth_router"]

@@ -23,9 +23,7 @@ from bastion.errors import (
     NotFoundError,
     RateLimitedError,
 )
-from bastion.security.crypto import hash_token
-from bastion.security.errors import InvalidTokenError
-from bastion.security.tokens import MFA_TOKEN_TYPE
+from bastion.security import MFA_TOKEN_TYPE, InvalidTokenError, hash_token
 
 __all__ = [
     "ADMIN_ROLE",

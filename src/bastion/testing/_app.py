@@ -14,7 +14,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from bastion._resources import Resources
 from bastion.auth.kit import AuthState
 from bastion.db import UnitOfWork, create_sessionmaker
-from bastion.security.clock import Clock
+from bastion.security import Clock
 
 __all__ = ["AppFactory", "TestApp", "UowFactory", "running_app"]
 
