@@ -14,7 +14,7 @@ and the `AuthRepository` by composition.
 """
 
 from bastion.auth._accounts import ADMIN_ROLE, AccountService
-from bastion.auth._audit import AUDIT_LOGGER, AuditEvent, AuditOutcome
+from bastion.auth._audit import AUDIT_LOGGER, AuditEvent, AuditOutcome, AuditTrail
 from bastion.auth._cookies import ACCESS_COOKIE, CSRF_COOKIE, CSRF_HEADER, REFRESH_COOKIE
 from bastion.auth._dependencies import (
     AccountServiceDep,
@@ -50,7 +50,8 @@ from bastion.auth._models import (
 )
 from bastion.auth._origin import require_same_site
 from bastion.auth._principal import IssuedTokens, MfaPending, Principal
-from bastion.auth._repositories import AuthRepository, SessionRecord, UserRecord
+from bastion.auth._records import SessionRecord, UserRecord
+from bastion.auth._repositories import AuthRepository
 from bastion.auth._route import NoStoreRoute
 from bastion.auth._router import AUTH_ROUTES, AuthRoute
 from bastion.auth._runtime import AuthRuntime
@@ -85,6 +86,7 @@ __all__ = [
     "AccountServiceDep",
     "AuditEvent",
     "AuditOutcome",
+    "AuditTrail",
     "Auth",
     "AuthHooks",
     "AuthModels",

@@ -100,6 +100,10 @@ def audit(
     _log.log(level, "audit %s", text, extra=extra)
 
 
+#: The client of events recorded outside a request.
+_NOBODY = RequestMeta()
+
+
 class AuditTrail:
     """The audit events of one unit of work: failures now, successes once committed."""
 
@@ -111,7 +115,7 @@ class AuditTrail:
             meta: Who is asking (the request's client), for events not given one.
         """
         self.uow = uow
-        self.meta = meta or RequestMeta()
+        self.meta = meta or _NOBODY
 
     def now(
         self,

@@ -11,7 +11,8 @@ from bastion.auth._errors import InvalidMfaCodeError, MfaStateError
 from bastion.auth._hooks import RequestMeta
 from bastion.auth._mfa_repository import MfaRepository
 from bastion.auth._principal import IssuedTokens, MfaPending, Principal
-from bastion.auth._repositories import AuthRepository, UserRecord
+from bastion.auth._records import UserRecord
+from bastion.auth._repositories import AuthRepository
 from bastion.auth._schemas import MfaSetup, RecoveryCodesOut
 from bastion.auth._sessions import SessionService, user_out
 from bastion.auth._throttle import AuthThrottle

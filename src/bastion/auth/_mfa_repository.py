@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bastion.auth._errors import MfaStateError
 from bastion.auth._models import AuthModels, MfaChallengeMixin, RecoveryCodeMixin
-from bastion.auth._repositories import rowcount, translated
+from bastion.auth._records import rowcount, translated
 from bastion.db.ids import uuid7
 
 if TYPE_CHECKING:

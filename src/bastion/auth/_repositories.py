@@ -9,18 +9,18 @@ PostgreSQL and SQLite alike. Every method turns driver errors into bastion error
 
 from __future__ import annotations
 
-import functools
 import uuid
-from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
-from functools import lru_cache
-from typing import TYPE_CHECKING, ParamSpec, TypeVar
+from functools import cached_property, lru_cache
+from typing import TYPE_CHECKING
 
-from sqlalchemy import ColumnElement, CursorResult, Select, bindparam, insert, select, update
+from sqlalchemy import ColumnElement, Select, bindparam, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import InstrumentedAttribute
 
 from bastion.auth._models import AuthModels
+from bastion.auth._records import SessionRecord, UserRecord, rowcount, translated
 from bastion.db.errors import translate_errors
 from bastion.db.ids import uuid7
 from bastion.security.errors import InvalidTokenError
@@ -28,54 +28,9 @@ from bastion.security.errors import InvalidTokenError
 if TYPE_CHECKING:
     from bastion.db.uow import UnitOfWork
 
-__all__ = ["AuthRepository", "SessionRecord", "UserRecord", "rowcount", "translated"]
+__all__ = ["AuthRepository"]
 
 _NO_SYNC = {"synchronize_session": False}
-_P = ParamSpec("_P")
-_R = TypeVar("_R")
-
-
-def translated(method: Callable[_P, Awaitable[_R]]) -> Callable[_P, Awaitable[_R]]:
-    """Run `method` inside `translate_errors`."""
-
-    @functools.wraps(method)
-    async def run(*args: _P.args, **kwargs: _P.kwargs) -> _R:
-        with translate_errors():
-            return await method(*args, **kwargs)
-
-    return run
-
-
-@dataclass(frozen=True, slots=True)
-class UserRecord:
-    """A user row as the service sees it (secrets included: never rendered)."""
-
-    id: uuid.UUID
-    email: str
-    password_hash: str
-    is_active: bool
-    roles: list[str]
-    mfa_enabled: bool
-    totp_secret_encrypted: str | None
-    totp_last_step: int | None
-    created_at: datetime
-
-
-@dataclass(frozen=True, slots=True)
-class SessionRecord:
-    """A refresh-session row (one token of a family)."""
-
-    id: uuid.UUID
-    user_id: uuid.UUID
-    family_id: uuid.UUID
-    expires_at: datetime
-    absolute_expires_at: datetime
-    spent_at: datetime | None
-    revoked_at: datetime | None
-
-
-def rowcount(result: object) -> int:
-    return result.rowcount if isinstance(result, CursorResult) else 0
 
 
 @lru_cache(maxsize=16)
@@ -111,8 +66,25 @@ class AuthRepository:
         """Bind the repository to a unit of work and the host's models."""
         self.uow = uow
         self.m = models
-        user = models.user
-        self._user_columns = (
+
+    @cached_property
+    def _user_columns(
+        self,
+    ) -> tuple[
+        InstrumentedAttribute[uuid.UUID],
+        InstrumentedAttribute[str],
+        InstrumentedAttribute[str],
+        InstrumentedAttribute[bool],
+        InstrumentedAttribute[list[str]],
+        InstrumentedAttribute[bool],
+        InstrumentedAttribute[str | None],
+        InstrumentedAttribute[int | None],
+        InstrumentedAttribute[datetime],
+    ]:
+        # The columns of a `UserRecord`, in its field order; looked up when first
+        # needed, since the per-request session check needs none of them.
+        user = self.m.user
+        return (
             user.id,
             user.email,
             user.password_hash,

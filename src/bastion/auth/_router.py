@@ -1,7 +1,7 @@
 """The auth HTTP routes (`Auth.router`), thin over the auth services."""
 
 from collections.abc import Callable, Mapping, Sequence
-from typing import TYPE_CHECKING, Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal, get_args
 
 from fastapi import APIRouter, Depends, Request, Response, status
 from fastapi.params import Depends as DependsParam
@@ -63,18 +63,8 @@ AuthRoute = Literal[
     "mfa_enable",
     "mfa_disable",
 ]
-AUTH_ROUTES: tuple[AuthRoute, ...] = (
-    "register",
-    "login",
-    "mfa_verify",
-    "refresh",
-    "logout",
-    "me",
-    "password",
-    "mfa_setup",
-    "mfa_enable",
-    "mfa_disable",
-)
+#: Every route name, in the order above.
+AUTH_ROUTES: tuple[AuthRoute, ...] = get_args(AuthRoute)
 
 #: The routes a browser reaches with credentials alone, before any session exists.
 _CREDENTIAL_ROUTES: frozenset[AuthRoute] = frozenset({"register", "login", "mfa_verify"})

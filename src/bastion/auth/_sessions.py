@@ -11,7 +11,8 @@ from bastion.auth._audit import AuditEvent, AuditTrail
 from bastion.auth._errors import TokenReusedError
 from bastion.auth._hooks import RequestMeta
 from bastion.auth._principal import IssuedTokens, Principal
-from bastion.auth._repositories import AuthRepository, UserRecord
+from bastion.auth._records import UserRecord
+from bastion.auth._repositories import AuthRepository
 from bastion.auth._schemas import UserOut
 from bastion.security.crypto import generate_token, hash_token
 from bastion.security.errors import InvalidTokenError
