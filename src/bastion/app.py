@@ -195,11 +195,12 @@ def create_app(
     app.state.resources = None
     install_exception_handlers(app)
     install_openapi(app, always=(500,), per_route=edge_statuses(settings))
-    for router in routers:
-        app.include_router(router, prefix=settings.api_prefix)
-    # Probes last: API traffic, the bulk, is matched before them.
+    # Probes first: a host route (a catch-all under an empty prefix) never shadows
+    # them, and a probe does not walk every API route before it matches.
     app.include_router(health_router())
     app.include_router(observability.router())
+    for router in routers:
+        app.include_router(router, prefix=settings.api_prefix)
     if lifespan is not None:
         # After the routers, so the features they start (auth) exist when it runs.
         app.include_router(_host_lifespan_router(lifespan))
