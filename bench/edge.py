@@ -288,7 +288,7 @@ def edge_only_app() -> FastAPI:
 
     from bastion import BastionSettings, Resources
     from bastion.middleware import edge_middleware
-    from bastion.ratelimit import create_rate_limiter
+    from bastion.ratelimit import TrustedProxies, create_rate_limiter
 
     settings = BastionSettings(
         environment="test",
@@ -299,7 +299,9 @@ def edge_only_app() -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> Any:
-        app.state.resources = Resources(settings, limiter=create_rate_limiter(settings))
+        app.state.resources = Resources(
+            settings, limiter=create_rate_limiter(settings), trusted_proxies=TrustedProxies()
+        )
         yield
 
     app = FastAPI(

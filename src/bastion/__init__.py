@@ -14,18 +14,6 @@ from bastion.auth import (
     UserMixin,
     require_roles,
 )
-from bastion.core.errors import (
-    BastionError,
-    ConflictError,
-    NotFoundError,
-    PayloadTooLargeError,
-    PermissionDeniedError,
-    PreconditionFailedError,
-    RateLimitedError,
-    ServiceUnavailableError,
-    UnauthenticatedError,
-    ValidationFailedError,
-)
 from bastion.core.settings import BastionSettings, Environment
 from bastion.db import (
     Base,
@@ -38,6 +26,18 @@ from bastion.db import (
     UnitOfWork,
     UUIDPrimaryKeyMixin,
     VersionMixin,
+)
+from bastion.errors import (
+    BastionError,
+    ConflictError,
+    NotFoundError,
+    PayloadTooLargeError,
+    PermissionDeniedError,
+    PreconditionFailedError,
+    RateLimitedError,
+    ServiceUnavailableError,
+    UnauthenticatedError,
+    ValidationFailedError,
 )
 from bastion.ratelimit import RateLimit, by_user, limited_router
 from bastion.resources import Resources

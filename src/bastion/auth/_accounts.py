@@ -19,8 +19,8 @@ from bastion.auth._repositories import AuthRepository
 from bastion.auth._schemas import UserCreate, UserOut, normalize_email
 from bastion.auth._sessions import SessionService, user_out
 from bastion.auth._throttle import AuthThrottle
-from bastion.core.errors import NotFoundError, PermissionDeniedError, RateLimitedError
 from bastion.db.errors import DuplicateError
+from bastion.errors import NotFoundError, PermissionDeniedError, RateLimitedError
 
 if TYPE_CHECKING:
     from bastion.auth._runtime import AuthRuntime

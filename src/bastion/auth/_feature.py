@@ -16,6 +16,7 @@ from bastion.auth._router import AUTH_ROUTES, AuthRoute, auth_routes
 from bastion.auth._runtime import AuthRuntime
 from bastion.auth._schemas import UserCreate, UserOut
 from bastion.core.settings import BastionSettings
+from bastion.resources import app_resources
 from bastion.security.clock import Clock, system_clock
 from bastion.security.policy import PasswordCheck
 
@@ -119,8 +120,13 @@ class Auth:
         """The router's lifespan: start the feature on the app's `Resources`.
 
         `create_app` runs it after the resources exist and before the host's lifespan.
+
+        Raises:
+            RuntimeError: The app is not built by `create_app` (it has no `Resources`).
         """
-        resources = app.state.resources
+        resources = app_resources(app)
+        if resources is None:
+            raise RuntimeError("the auth router runs in an app built by bastion.create_app")
         resources.auth = await self.start(resources.settings)
         resources.user_resolver = authenticated_user_id  # `by_user` limits authenticate with it
         yield

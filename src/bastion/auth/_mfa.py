@@ -16,7 +16,7 @@ from bastion.auth._repositories import AuthRepository
 from bastion.auth._schemas import MfaSetup, RecoveryCodesOut
 from bastion.auth._sessions import SessionService, user_out
 from bastion.auth._throttle import AuthThrottle
-from bastion.core.errors import RateLimitedError
+from bastion.errors import RateLimitedError
 from bastion.security.errors import DecryptionError, InvalidTokenError
 from bastion.security.tokens import MFA_TOKEN_TYPE
 

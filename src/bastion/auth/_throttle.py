@@ -8,7 +8,7 @@ import uuid
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, NamedTuple, NoReturn
 
-from bastion.core.errors import RateLimitedError
+from bastion.errors import RateLimitedError
 from bastion.ratelimit.limiter import RateLimiter, parse_limit
 from bastion.ratelimit.result import RateLimitResult
 

@@ -16,8 +16,8 @@ from argon2 import PasswordHasher as _Argon2Hasher
 from argon2 import Type
 from argon2.exceptions import InvalidHashError, VerificationError
 
-from bastion.core.errors import RateLimitedError, ServiceUnavailableError
 from bastion.core.settings import BastionSettings
+from bastion.errors import RateLimitedError, ServiceUnavailableError
 from bastion.security.cpus import available_cpus
 
 _T = TypeVar("_T")
