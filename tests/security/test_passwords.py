@@ -10,8 +10,7 @@ import pytest
 
 from bastion import BastionSettings
 from bastion.errors import RateLimitedError, ServiceUnavailableError
-from bastion.security import PasswordHasher
-from bastion.security.cpus import available_cpus
+from bastion.security import PasswordHasher, available_cpus
 
 
 @pytest.fixture

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import importlib
 from pathlib import Path
 
 import bastion.security
@@ -24,6 +25,17 @@ def test_all_is_sorted_and_every_name_exists() -> None:
     assert len(set(names)) == len(names)
     for name in names:
         assert hasattr(bastion.security, name), name
+
+
+def test_implementation_modules_are_private_and_their_all_is_the_package_all() -> None:
+    exported: set[str] = set()
+    for module in PACKAGE.glob("*.py"):
+        if module.name == "__init__.py":
+            continue
+        assert module.name.startswith("_"), f"{module.name} is an implementation module"
+        private = importlib.import_module(f"bastion.security.{module.stem}")
+        exported.update(getattr(private, "__all__", ()))
+    assert exported == set(bastion.security.__all__)
 
 
 def test_the_package_imports_only_core_errors_and_no_web_or_database_library() -> None:

@@ -22,7 +22,7 @@ from bastion.errors import PermissionDeniedError, ServiceUnavailableError
 from bastion.ratelimit.client_ip import client_ip
 from bastion.ratelimit.headers import report_rate_limit
 from bastion.resources import Resources, app_resources
-from bastion.security.errors import CsrfFailedError
+from bastion.security import CsrfFailedError
 from bastion.web.database import Uow
 from bastion.web.dependencies import AppResources
 

@@ -17,8 +17,7 @@ from bastion.auth._runtime import AuthRuntime
 from bastion.auth._schemas import UserCreate, UserOut
 from bastion.core.settings import BastionSettings
 from bastion.resources import app_resources
-from bastion.security.clock import Clock, system_clock
-from bastion.security.policy import PasswordCheck
+from bastion.security import Clock, PasswordCheck, system_clock
 
 __all__ = ["Auth"]
 

@@ -17,8 +17,7 @@ from bastion.auth._schemas import MfaSetup, RecoveryCodesOut
 from bastion.auth._sessions import SessionService, user_out
 from bastion.auth._throttle import AuthThrottle
 from bastion.errors import RateLimitedError
-from bastion.security.errors import DecryptionError, InvalidTokenError
-from bastion.security.tokens import MFA_TOKEN_TYPE
+from bastion.security import MFA_TOKEN_TYPE, DecryptionError, InvalidTokenError
 
 if TYPE_CHECKING:
     from bastion.auth._runtime import AuthRuntime

@@ -23,7 +23,7 @@ from bastion.auth._models import AuthModels
 from bastion.auth._records import SessionRecord, UserRecord, rowcount, translated
 from bastion.db.errors import translate_errors
 from bastion.db.ids import uuid7
-from bastion.security.errors import InvalidTokenError
+from bastion.security import InvalidTokenError
 
 if TYPE_CHECKING:
     from bastion.db.uow import UnitOfWork

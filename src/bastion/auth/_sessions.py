@@ -14,8 +14,7 @@ from bastion.auth._principal import IssuedTokens, Principal
 from bastion.auth._records import UserRecord
 from bastion.auth._repositories import AuthRepository
 from bastion.auth._schemas import UserOut
-from bastion.security.crypto import generate_token, hash_token
-from bastion.security.errors import InvalidTokenError
+from bastion.security import InvalidTokenError, generate_token, hash_token
 
 if TYPE_CHECKING:
     from bastion.auth._runtime import AuthRuntime
