@@ -43,6 +43,11 @@ def test_import_bastion_loads_no_heavy_optional_library() -> None:
     assert _loaded_after("import bastion, bastion.security, bastion.auth") == []
 
 
+def test_the_pytest_plugin_loads_no_heavy_optional_library() -> None:
+    # Every pytest run of a host imports it (entry point `pytest11`), tests or not.
+    assert _loaded_after("import bastion.testing") == []
+
+
 def test_a_security_primitive_loads_its_library_at_first_use() -> None:
     code = """
 from bastion.security import PasswordHasher, SecretBox, TokenService, TotpService
