@@ -8,12 +8,11 @@ from bastion._resources import Resources
 from bastion._version import __version__
 from bastion.app import create_app
 from bastion.auth import (
-    AuthConfig,
+    Auth,
     AuthModels,
     CurrentUser,
     RefreshSessionMixin,
     UserMixin,
-    auth_router,
     require_roles,
 )
 from bastion.core import BastionSettings, Environment
@@ -56,7 +55,7 @@ from bastion.web import (
 __all__ = [
     "AppResources",
     "AppSettings",
-    "AuthConfig",
+    "Auth",
     "AuthModels",
     "Base",
     "BaseRepository",
@@ -89,7 +88,6 @@ __all__ = [
     "ValidationFailedError",
     "VersionMixin",
     "__version__",
-    "auth_router",
     "by_user",
     "create_app",
     "error_responses",

@@ -10,6 +10,8 @@ import sys
 
 from fastapi import FastAPI
 
+from bastion._resources import app_resources
+
 __all__ = ["HELP", "configure", "load_app", "run"]
 
 HELP = "Run an arq worker: relay the app's outbox, run its handlers, prune on a schedule."
@@ -73,11 +75,12 @@ def run(args: argparse.Namespace) -> int:
         return 1
 
     async def work() -> None:
-        async with (
-            app.router.lifespan_context(app),
-            JobsWorker(app.state.resources, burst=args.burst) as worker,
-        ):
-            await worker.run()
+        async with app.router.lifespan_context(app):
+            resources = app_resources(app)
+            if resources is None:
+                raise RuntimeError(f"{args.app} is not built by bastion.create_app")
+            async with JobsWorker(resources, burst=args.burst) as worker:
+                await worker.run()
 
     try:
         asyncio.run(work())
