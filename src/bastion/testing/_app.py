@@ -11,10 +11,8 @@ import httpx
 from fastapi import FastAPI
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from bastion.auth.kit import AuthState
-from bastion.db.engine import create_sessionmaker
-from bastion.db.uow import UnitOfWork
-from bastion.resources import Resources
+from bastion._resources import Resources, app_resources
+from bastion.db import UnitOfWork, create_sessionmaker
 from bastion.security import Clock
 
 __all__ = ["AppFactory", "TestApp", "UowFactory", "running_app"]
@@ -80,10 +78,8 @@ class TestApp:
 
 
 def _on_clock(resources: Resources, clock: Clock) -> None:
-    auth = resources.auth
-    if auth is not None:
-        kit = auth.kit.with_clock(clock, resources.settings)
-        resources.auth = AuthState(kit=kit, models=auth.models, hooks=auth.hooks)
+    if resources.auth is not None:
+        resources.auth = resources.auth.with_clock(clock, resources.settings)
 
 
 @asynccontextmanager
@@ -99,8 +95,8 @@ async def running_app(app: FastAPI, *, clock: Clock) -> AsyncIterator[TestApp]:
         RuntimeError: `app` is not a bastion app (its lifespan built no `Resources`).
     """
     async with app.router.lifespan_context(app):
-        resources = getattr(app.state, "resources", None)
-        if not isinstance(resources, Resources):
+        resources = app_resources(app)
+        if resources is None:
             raise RuntimeError("the app under test is not built by bastion's create_app")
         _on_clock(resources, clock)
         running = TestApp(app=app, resources=resources, lock=anyio.Lock())

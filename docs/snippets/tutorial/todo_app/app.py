@@ -64,9 +64,8 @@ class TodoRepository(bastion.BaseRepository[Todo, TodoOut]):
 Versions = frozenset[int] | None  # the versions an `If-Match` accepts; None: any
 
 
-class TodoService(bastion.Service):
+class TodoService:
     def __init__(self, uow: bastion.UnitOfWork, user: bastion.CurrentUser) -> None:
-        super().__init__(uow)
         self.todos = TodoRepository(uow.session)
         self.mine = bastion.Eq("owner_id", user.id)  # scopes every query below to the caller
 
@@ -123,8 +122,8 @@ async def delete(todo_id: UUID, todos: Todos, match: bastion.IfMatch) -> None:
 # --8<-- [end:router]
 # --8<-- [start:app]
 def build(settings: bastion.BastionSettings | None = None) -> FastAPI:
-    auth = bastion.auth_router(bastion.AuthConfig(models=MODELS))  # register, login, refresh, me...
-    return bastion.create_app(settings, routers=[auth, router])
+    auth = bastion.Auth(MODELS)  # the auth feature: register, login, refresh, me...
+    return bastion.create_app(settings, routers=[auth.router, router])
 
 
 # --8<-- [end:app]
