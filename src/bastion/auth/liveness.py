@@ -6,25 +6,25 @@ import uuid
 from datetime import datetime
 from functools import lru_cache
 
-from sqlalchemy import Select, bindparam, select
+from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bastion.auth.models import AuthModels
-from bastion.db.errors import translate_errors
+from bastion.db.point_read import PointRead
 
 __all__ = ["live_session_roles"]
 
 
 @lru_cache(maxsize=16)
-def _live_session_query(models: AuthModels) -> Select[list[str]]:
+def _live_session_query(models: AuthModels) -> PointRead[list[str]]:
     """The check's statement, built once per set of models.
 
-    It runs on every authenticated request: building a statement and its
-    cache key each time would cost more than running it. Bound parameters
-    carry the request's values, so the one statement serves every request.
+    It runs on every authenticated request: building and compiling a statement
+    each time would cost more than running it. Bound parameters carry the
+    request's values, so the one statement serves every request.
     """
     user, root = models.user, models.session
-    return (
+    statement = (
         select(user.roles)
         .join(root, root.user_id == user.id)
         .where(
@@ -35,6 +35,7 @@ def _live_session_query(models: AuthModels) -> Select[list[str]]:
             user.is_active.is_(True),
         )
     )
+    return PointRead(statement)
 
 
 async def live_session_roles(
@@ -46,11 +47,13 @@ async def live_session_roles(
 ) -> list[str] | None:
     """The roles of an active user whose session is live, or `None` (one indexed read).
 
-    Runs on the connection (not through the ORM session): it is on the path of
-    every authenticated request, so it does the least work that answers the question.
+    Runs on the connection, straight to its driver (`PointRead`): it is on the
+    path of every authenticated request, so it does the least work that answers
+    the question.
+
+    Raises:
+        DatabaseUnavailableError: The database cannot answer (503).
     """
     params = {"family_id": family_id, "user_id": user_id, "now": now}
-    with translate_errors():
-        result = await connection.execute(_live_session_query(models), params)
-        roles = result.scalar_one_or_none()
+    roles = await _live_session_query(models).scalar(connection, params)
     return None if roles is None else list(roles)
