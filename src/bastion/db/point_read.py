@@ -59,16 +59,13 @@ class _Compiled:
 def _compile(statement: Select[T], dialect: Dialect) -> _Compiled:
     compiled = statement.compile(dialect=dialect)
     names = tuple(compiled.positiontup or ())
-    binds = tuple(
-        cast(_Process | None, compiled.binds[name].type.dialect_impl(dialect).bind_processor(dialect))
-        for name in names
-    )
-    column_type = statement.selected_columns[0].type.dialect_impl(dialect)
+    types = [compiled.binds[name].type.dialect_impl(dialect) for name in names]
+    column = statement.selected_columns[0].type.dialect_impl(dialect)
     return _Compiled(
         sql=compiled.string,
         names=names,
-        binds=binds,
-        result=cast(_Process | None, column_type.result_processor(dialect, None)),
+        binds=tuple(cast(_Process | None, kind.bind_processor(dialect)) for kind in types),
+        result=cast(_Process | None, column.result_processor(dialect, None)),
     )
 
 
@@ -120,7 +117,7 @@ class PointRead(Generic[T]):
         if fetch is None:
             with translate_errors():
                 result = await connection.execute(self.statement, params)
-                return cast(T | None, result.scalar_one_or_none())
+                return result.scalar_one_or_none()
         compiled = self._compiled.get(dialect)
         if compiled is None:
             compiled = self._compiled[dialect] = _compile(self.statement, dialect)
