@@ -12,8 +12,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from bastion import BastionSettings
 from bastion.db import DatabaseUnavailableError, UTCDateTime, create_engine
-from bastion.db import point_read as point_read_module
-from bastion.db.point_read import PointRead
+from bastion.db import _point_read as point_read_module
+from bastion.db._point_read import PointRead
 from tests.db.conftest import temporary_database
 
 _metadata = MetaData()

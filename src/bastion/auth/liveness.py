@@ -10,7 +10,7 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bastion.auth.models import AuthModels
-from bastion.db.point_read import PointRead
+from bastion.db._point_read import PointRead
 
 __all__ = ["live_session_roles"]
 
