@@ -82,7 +82,7 @@ def bare_app() -> FastAPI:
     return app
 
 
-def bastion_app(redis_url: str | None = None) -> FastAPI:
+def bastion_app(redis_url: str | None = None, *, access_log: bool = True) -> FastAPI:
     """bastion's full edge stack (memory rate limit unless `redis_url`)."""
     from bastion import BastionSettings, create_app
 
@@ -94,6 +94,7 @@ def bastion_app(redis_url: str | None = None) -> FastAPI:
         cors_allow_origins=["https://app.example.com"],
         redis_url=redis_url,
         ratelimit_key_prefix=f"bench-{uuid.uuid4().hex}",
+        access_log=access_log,
     )
     return create_app(settings, routers=[api_router()])
 
@@ -244,20 +245,29 @@ async def _interleaved(
 
 
 async def _access_line(app: Any, scope: dict[str, Any], body: bytes) -> None:
-    """The access line's cost: the small GET with it on (JSON lines to a file) and off."""
+    """The access line's cost: the small GET with it on (JSON lines to a file) and off.
+
+    Off is the same app with `access_log=False`, the setting a host turns it off
+    with; the logger stays at INFO throughout, so both apps ask it the same
+    question and only the line itself differs.
+    """
     import tempfile
 
     from bastion.observability import JsonFormatter, RequestIdFilter
 
     access = logging.getLogger("bastion.access")
+    silent = bastion_app(access_log=False)
     with tempfile.TemporaryDirectory() as directory:
         handler = logging.FileHandler(os.path.join(directory, "access.log"))
         handler.setFormatter(JsonFormatter())
         handler.addFilter(RequestIdFilter())
         access.addHandler(handler)
+        access.setLevel(logging.INFO)
         try:
-            f = await _interleaved({"off": app, "on": _Logged(app, access)}, scope, body)
+            async with silent.router.lifespan_context(silent):
+                f = await _interleaved({"off": silent, "on": app}, scope, body)
         finally:
+            access.setLevel(logging.WARNING)
             access.removeHandler(handler)
             handler.close()
     cost = f["on"] - f["off"]
@@ -268,27 +278,13 @@ async def _access_line(app: Any, scope: dict[str, Any], body: bytes) -> None:
     )
 
 
-class _Logged:
-    """`app` with the access line on while it serves."""
-
-    def __init__(self, app: Any, logger: logging.Logger) -> None:
-        self.app, self.logger = app, logger
-
-    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
-        self.logger.setLevel(logging.INFO)
-        try:
-            await self.app(scope, receive, send)
-        finally:
-            self.logger.setLevel(logging.WARNING)
-
-
 def edge_only_app() -> FastAPI:
     """Bare FastAPI plus bastion's edge middleware alone (no app factory, no handlers)."""
     from contextlib import asynccontextmanager
 
     from bastion import BastionSettings, Resources
     from bastion.middleware import edge_middleware
-    from bastion.ratelimit import create_rate_limiter
+    from bastion.ratelimit import TrustedProxies, create_rate_limiter
 
     settings = BastionSettings(
         environment="test",
@@ -299,7 +295,9 @@ def edge_only_app() -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> Any:
-        app.state.resources = Resources(settings, limiter=create_rate_limiter(settings))
+        app.state.resources = Resources(
+            settings, limiter=create_rate_limiter(settings), trusted_proxies=TrustedProxies()
+        )
         yield
 
     app = FastAPI(

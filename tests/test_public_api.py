@@ -15,6 +15,7 @@ PACKAGES = [
     "bastion",
     "bastion.auth",
     "bastion.core",
+    "bastion.errors",
     "bastion.db",
     "bastion.idempotency",
     "bastion.jobs",

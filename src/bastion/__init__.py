@@ -15,18 +15,6 @@ from bastion.auth import (
     auth_router,
     require_roles,
 )
-from bastion.core.errors import (
-    BastionError,
-    ConflictError,
-    NotFoundError,
-    PayloadTooLargeError,
-    PermissionDeniedError,
-    PreconditionFailedError,
-    RateLimitedError,
-    ServiceUnavailableError,
-    UnauthenticatedError,
-    ValidationFailedError,
-)
 from bastion.core.settings import BastionSettings, Environment
 from bastion.db import (
     Base,
@@ -39,6 +27,18 @@ from bastion.db import (
     UnitOfWork,
     UUIDPrimaryKeyMixin,
     VersionMixin,
+)
+from bastion.errors import (
+    BastionError,
+    ConflictError,
+    NotFoundError,
+    PayloadTooLargeError,
+    PermissionDeniedError,
+    PreconditionFailedError,
+    RateLimitedError,
+    ServiceUnavailableError,
+    UnauthenticatedError,
+    ValidationFailedError,
 )
 from bastion.ratelimit import RateLimit, by_user, limited_router
 from bastion.resources import Resources

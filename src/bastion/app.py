@@ -20,13 +20,12 @@ from bastion.observability.logging import configure_logging, install_request_id_
 from bastion.ratelimit.client_ip import TrustedProxies
 from bastion.ratelimit.storage import close_rate_limiter, create_rate_limiter
 from bastion.redis_client import create_redis_client, redis_ready_check
-from bastion.resources import Resources
+from bastion.resources import ReadyCheck, Resources
 from bastion.web.database import uses_database
 from bastion.web.edge_openapi import edge_statuses
 from bastion.web.handlers import install_exception_handlers
 from bastion.web.health import health_router
 from bastion.web.openapi import install_openapi
-from bastion.web.readiness import ReadyCheck
 
 __all__ = ["HostLifespan", "create_app"]
 
@@ -123,25 +122,23 @@ def create_app(
     @asynccontextmanager
     async def app_lifespan(app: FastAPI) -> AsyncIterator[None]:
         async with AsyncExitStack() as stack:
-            resources = Resources(settings=settings)
             stack.callback(observability.close)
+            checks: dict[str, ReadyCheck] = {}
             # --- persistence: only for an app that uses it (no engine, file or check else) ---
+            engine = None
             if database if database is not None else (jobs is not None or uses_database(app)):
-                resources.engine = create_engine(settings)
-                stack.push_async_callback(resources.engine.dispose)
-                observability.instrument_engine(resources.engine)
-                resources.sessionmaker = create_sessionmaker(resources.engine)
-                resources.read_sessionmaker = create_sessionmaker(resources.engine, read_only=True)
-                resources.add_ready_check("database", database_ready_check(resources.engine))
+                engine = create_engine(settings)
+                stack.push_async_callback(engine.dispose)
+                observability.instrument_engine(engine)
+                checks["database"] = database_ready_check(engine)
             # --- edge ---
+            redis = None
             redis_url = _plain(settings.redis_url)
             if redis_url:
-                resources.redis = create_redis_client(
-                    redis_url, settings, tracer=observability.tracer()
-                )
-                stack.push_async_callback(resources.redis.aclose)
-                resources.add_ready_check("redis", redis_ready_check(resources.redis))
-            limiter_redis = resources.redis
+                redis = create_redis_client(redis_url, settings, tracer=observability.tracer())
+                stack.push_async_callback(redis.aclose)
+                checks["redis"] = redis_ready_check(redis)
+            limiter_redis = redis
             storage_url = _plain(settings.ratelimit_storage_url)
             if storage_url is not None:
                 limiter_redis = None
@@ -150,12 +147,24 @@ def create_app(
                         storage_url, settings, tracer=observability.tracer()
                     )
                     stack.push_async_callback(limiter_redis.aclose)
-                    resources.add_ready_check("ratelimit_redis", redis_ready_check(limiter_redis))
-            resources.limiter = create_rate_limiter(settings, limiter_redis)
-            stack.push_async_callback(close_rate_limiter, resources.limiter)
-            resources.trusted_proxies = TrustedProxies(
-                settings.trusted_proxies, header=settings.forwarded_header
+                    checks["ratelimit_redis"] = redis_ready_check(limiter_redis)
+            limiter = create_rate_limiter(settings, limiter_redis)
+            stack.push_async_callback(close_rate_limiter, limiter)
+            resources = Resources(
+                settings=settings,
+                limiter=limiter,
+                trusted_proxies=TrustedProxies(
+                    settings.trusted_proxies, header=settings.forwarded_header
+                ),
+                engine=engine,
+                sessionmaker=None if engine is None else create_sessionmaker(engine),
+                read_sessionmaker=(
+                    None if engine is None else create_sessionmaker(engine, read_only=True)
+                ),
+                redis=redis,
             )
+            for name, check in checks.items():
+                resources.add_ready_check(name, check)
             for name, check in (ready_checks or {}).items():
                 resources.add_ready_check(name, check)
             if jobs is not None:
@@ -195,11 +204,12 @@ def create_app(
     app.state.resources = None
     install_exception_handlers(app)
     install_openapi(app, always=(500,), per_route=edge_statuses(settings))
-    for router in routers:
-        app.include_router(router, prefix=settings.api_prefix)
-    # Probes last: API traffic, the bulk, is matched before them.
+    # Probes first: a host route (a catch-all under an empty prefix) never shadows
+    # them, and a probe does not walk every API route before it matches.
     app.include_router(health_router())
     app.include_router(observability.router())
+    for router in routers:
+        app.include_router(router, prefix=settings.api_prefix)
     if lifespan is not None:
         # After the routers, so the features they start (auth) exist when it runs.
         app.include_router(_host_lifespan_router(lifespan))

@@ -1,27 +1,41 @@
-"""The one typed object holding everything the lifespan builds."""
+"""The one typed object holding everything the lifespan builds, and its accessor.
+
+It imports no other bastion package when it runs (its field types are
+annotations only), so every layer that reads the resources (`middleware`,
+`ratelimit`, `web`, `auth`) may import it.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
-
-from bastion.core.settings import BastionSettings
-from bastion.ratelimit.client_ip import TrustedProxies
-from bastion.ratelimit.limiter import RateLimiter
-from bastion.ratelimit.storage import rate_limit_storage
-from bastion.web.readiness import ReadinessCheck, ReadyCheck
-
 if TYPE_CHECKING:
     from redis.asyncio import Redis
+    from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+    from starlette.applications import Starlette
 
     from bastion.auth.kit import AuthState
+    from bastion.core.settings import BastionSettings
     from bastion.idempotency.locks import InFlightLocks
     from bastion.jobs import Jobs
+    from bastion.ratelimit.client_ip import TrustedProxies
     from bastion.ratelimit.keys import UserResolver
+    from bastion.ratelimit.limiter import RateLimiter
 
-__all__ = ["Resources"]
+__all__ = ["ReadinessCheck", "ReadyCheck", "Resources", "app_resources"]
+
+#: A readiness probe: returns normally when healthy, raises (or returns False) when not.
+ReadyCheck = Callable[[], Awaitable[bool | None]]
+
+
+@dataclass(frozen=True, slots=True)
+class ReadinessCheck:
+    """A named readiness probe and its timeout in seconds (`None`: the settings default)."""
+
+    check: ReadyCheck
+    timeout: float | None = None
 
 
 @dataclass(slots=True)
@@ -33,22 +47,22 @@ class Resources:
     """
 
     settings: BastionSettings
+    # --- edge ---
+    #: Rate-limit budgets (memory unless Redis is configured); see `bastion.ratelimit`.
+    limiter: RateLimiter
+    #: Proxies whose forwarding headers are believed (from `BASTION_TRUSTED_PROXIES`).
+    trusted_proxies: TrustedProxies
     ready_checks: dict[str, ReadinessCheck] = field(default_factory=dict)
     # --- persistence ---
-    #: The async engine (`None` until the lifespan builds it).
+    #: The async engine (`None` for an app that opens no database).
     engine: AsyncEngine | None = None
     #: The session factory units of work open sessions from.
     sessionmaker: async_sessionmaker[AsyncSession] | None = None
     #: Sessions for units of work that only read (safe methods): on SQLite they
     #: never wait for the write lock. See `create_sessionmaker(read_only=True)`.
     read_sessionmaker: async_sessionmaker[AsyncSession] | None = None
-    # --- edge ---
     #: The app's redis-py client (from `BASTION_REDIS_URL`), or None.
     redis: Redis | None = None
-    #: Rate-limit budgets (memory unless Redis is configured); see `bastion.ratelimit`.
-    limiter: RateLimiter = field(default_factory=lambda: RateLimiter(rate_limit_storage(None)))
-    #: Proxies whose forwarding headers are believed (from `BASTION_TRUSTED_PROXIES`).
-    trusted_proxies: TrustedProxies = field(default_factory=TrustedProxies)
     #: In-flight locks of idempotency keys (memory, or Redis when configured), made
     #: by the first idempotent request; set one here to choose another store.
     idempotency_locks: InFlightLocks | None = None
@@ -68,3 +82,17 @@ class Resources:
     ) -> None:
         """Register a named `/ready` check (replacing one of the same name)."""
         self.ready_checks[name] = ReadinessCheck(check, timeout)
+
+
+def app_resources(app: Starlette) -> Resources | None:
+    """The resources of a running app (`scope["app"]` in middleware, `request.app` in a route).
+
+    The one place that reads them off the app's state: middleware, which runs
+    outside FastAPI's dependency injection, the dependencies and the CLI call it.
+
+    Returns:
+        The lifespan's `Resources`, or `None` while the app is not running
+        (its lifespan has not started, or has ended).
+    """
+    resources = getattr(app.state, "resources", None)
+    return resources if isinstance(resources, Resources) else None

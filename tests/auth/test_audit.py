@@ -9,8 +9,8 @@ import httpx
 import pytest
 
 from bastion.auth import AUDIT_LOGGER, AuthService
-from bastion.core.errors import PermissionDeniedError
 from bastion.db import UnitOfWork
+from bastion.errors import PermissionDeniedError
 from bastion.observability import JsonFormatter
 from tests.auth.conftest import (
     PASSWORD,

@@ -10,8 +10,7 @@ from collections.abc import Callable, Iterator
 import pytest
 
 from bastion.auth import AuthThrottle
-from bastion.security import PasswordHasher
-from bastion.security.passwords import QUEUE_SECONDS
+from bastion.security import QUEUE_SECONDS, PasswordHasher
 from tests.auth.conftest import AppFactory, login, register
 from tests.auth.helpers import WRONG, from_ip
 from tests.conftest import serve

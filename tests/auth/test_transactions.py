@@ -10,8 +10,8 @@ from fastapi import Depends
 
 from bastion import BastionSettings, create_app
 from bastion.auth import AuthConfig, AuthService, auth_router, require_roles
-from bastion.core.errors import NotFoundError, PermissionDeniedError, ServiceUnavailableError
 from bastion.db import UnitOfWork
+from bastion.errors import NotFoundError, PermissionDeniedError, ServiceUnavailableError
 from tests.auth.conftest import (
     PASSWORD,
     AppFactory,

@@ -7,10 +7,10 @@ from collections.abc import AsyncIterator
 import pytest
 from starlette.types import Message, Receive, Scope, Send
 
+from bastion.core import PathTable
 from bastion.middleware import (
     BodyLimitConfig,
     BodyLimitMiddleware,
-    PathTable,
     TimeoutConfig,
     TimeoutMiddleware,
 )

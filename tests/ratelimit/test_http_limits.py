@@ -10,7 +10,7 @@ import pytest
 from fastapi import APIRouter, Depends, Request
 from starlette.authentication import SimpleUser, UnauthenticatedUser
 
-from bastion.core.errors import UnauthenticatedError
+from bastion.errors import UnauthenticatedError
 from bastion.ratelimit import RateLimit, RateLimiter, by_user, limited_router
 from tests.edge import TcpProxy, clear_redis_keys, edge_app, edge_settings, serve_as
 

@@ -6,7 +6,7 @@ import pytest
 from limits.aio.storage import MemoryStorage
 from limits.errors import StorageError
 
-from bastion.core.errors import ServiceUnavailableError
+from bastion.errors import ServiceUnavailableError
 from bastion.ratelimit import MemorySlidingWindow, RateLimiter, RateLimitResult, parse_limit
 from tests.edge import edge_app, edge_settings, serve_as
 

@@ -7,8 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from bastion.security import PasswordHasher
-from bastion.security.cpus import available_cpus
+from bastion.security import PasswordHasher, available_cpus
 
 _AFFINITY = hasattr(os, "sched_getaffinity") and len(os.sched_getaffinity(0)) >= 2
 

@@ -9,9 +9,8 @@ import anyio
 import pytest
 
 from bastion import BastionSettings
-from bastion.core.errors import RateLimitedError, ServiceUnavailableError
-from bastion.security import PasswordHasher
-from bastion.security.cpus import available_cpus
+from bastion.errors import RateLimitedError, ServiceUnavailableError
+from bastion.security import PasswordHasher, available_cpus
 
 
 @pytest.fixture

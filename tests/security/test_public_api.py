@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import ast
+import importlib
 from pathlib import Path
 
 import bastion.security
 
 PACKAGE = Path(bastion.security.__file__).parent
-ALLOWED = ("bastion.core", "bastion.security")
+ALLOWED = ("bastion.core", "bastion.errors", "bastion.security")
 FORBIDDEN = ("fastapi", "starlette", "sqlalchemy", "httpx")
 
 
@@ -26,7 +27,18 @@ def test_all_is_sorted_and_every_name_exists() -> None:
         assert hasattr(bastion.security, name), name
 
 
-def test_the_package_imports_only_core_and_no_web_or_database_library() -> None:
+def test_implementation_modules_are_private_and_their_all_is_the_package_all() -> None:
+    exported: set[str] = set()
+    for module in PACKAGE.glob("*.py"):
+        if module.name == "__init__.py":
+            continue
+        assert module.name.startswith("_"), f"{module.name} is an implementation module"
+        private = importlib.import_module(f"bastion.security.{module.stem}")
+        exported.update(getattr(private, "__all__", ()))
+    assert exported == set(bastion.security.__all__)
+
+
+def test_the_package_imports_only_core_errors_and_no_web_or_database_library() -> None:
     for module in PACKAGE.glob("*.py"):
         tree = ast.parse(module.read_text())
         for node in ast.walk(tree):

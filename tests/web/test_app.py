@@ -87,6 +87,27 @@ async def test_health_is_ok_and_touches_nothing(settings: BastionSettings) -> No
     assert response.json() == {"status": "ok"}
 
 
+async def test_the_probes_answer_before_any_host_route_even_a_catch_all() -> None:
+    """The probes are matched first: a host route can never shadow them.
+
+    With an empty API prefix a host's catch-all covers `/health` and `/metrics`;
+    an orchestrator probing the app must still reach bastion's own answers.
+    """
+    settings = BastionSettings(environment="test", api_prefix="", configure_logging=False)
+    router = APIRouter()
+
+    @router.get("/{rest:path}")
+    async def catch_all(rest: str) -> dict[str, str]:
+        return {"host": rest}
+
+    app = create_app(settings, routers=[router])
+    async with serve(app) as client:
+        assert (await client.get("/health")).json() == {"status": "ok"}
+        assert (await client.get("/ready")).json()["status"] == "ready"
+        assert (await client.get("/metrics")).headers["content-type"].startswith("text/plain")
+        assert (await client.get("/anything")).json() == {"host": "anything"}
+
+
 def test_openapi_metadata_and_envelope_component() -> None:
     settings = BastionSettings(
         environment="development",

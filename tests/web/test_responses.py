@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from bastion.web.responses import JSONResponse, render_error
+from bastion.errors import JSONResponse, render_error
 
 
 def test_unencodable_details_are_replaced_not_raised() -> None:

@@ -16,8 +16,7 @@ from bastion.auth.schemas import UserOut
 from bastion.auth.throttle import AuthThrottle, Report
 from bastion.db.uow import UnitOfWork
 from bastion.ratelimit.limiter import RateLimiter
-from bastion.security.crypto import generate_token, hash_token
-from bastion.security.errors import InvalidTokenError
+from bastion.security import InvalidTokenError, generate_token, hash_token
 
 __all__ = ["AuthCore"]
 

@@ -11,7 +11,7 @@ from bastion.auth.models import AuthModels
 from bastion.auth.principal import Principal
 from bastion.db.errors import translate_errors
 from bastion.db.uow import UnitOfWork
-from bastion.security.errors import InvalidTokenError
+from bastion.security import InvalidTokenError
 
 __all__ = ["VERIFIED_CACHE_SIZE", "authenticate_token", "principal_from_claims"]
 

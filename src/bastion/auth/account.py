@@ -11,7 +11,7 @@ from bastion.auth.errors import InvalidCredentialsError
 from bastion.auth.hooks import RequestMeta
 from bastion.auth.principal import Principal
 from bastion.auth.schemas import UserOut, normalize_email
-from bastion.core.errors import NotFoundError, PermissionDeniedError
+from bastion.errors import NotFoundError, PermissionDeniedError
 
 __all__ = ["ADMIN_ROLE", "AccountSteps"]
 

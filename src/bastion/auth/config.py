@@ -10,8 +10,7 @@ from pydantic import BaseModel
 from bastion.auth.hooks import AuthHooks
 from bastion.auth.models import AuthModels
 from bastion.auth.schemas import UserCreate, UserOut
-from bastion.security.clock import Clock, system_clock
-from bastion.security.policy import PasswordCheck
+from bastion.security import Clock, PasswordCheck, system_clock
 
 __all__ = ["AuthConfig"]
 

@@ -15,12 +15,12 @@ from bastion.auth.hooks import RequestMeta
 from bastion.auth.kit import AuthState
 from bastion.auth.principal import Principal
 from bastion.auth.service import AuthService, authenticate_token
-from bastion.core.errors import PermissionDeniedError, ServiceUnavailableError
 from bastion.db.uow import UnitOfWork
+from bastion.errors import PermissionDeniedError, ServiceUnavailableError
 from bastion.ratelimit.client_ip import client_ip
 from bastion.ratelimit.headers import report_rate_limit
-from bastion.resources import Resources
-from bastion.security.errors import CsrfFailedError
+from bastion.resources import Resources, app_resources
+from bastion.security import CsrfFailedError
 from bastion.web.database import Uow
 from bastion.web.dependencies import AppResources
 
@@ -105,8 +105,8 @@ def _bearer(request: Request) -> str | None:
 
 def _resources(request: Request) -> Resources:
     # Read directly (no sub-dependencies): this runs on every authenticated request.
-    resources = getattr(request.app.state, "resources", None)
-    if not isinstance(resources, Resources):
+    resources = app_resources(request.app)
+    if resources is None:
         raise ServiceUnavailableError("The application has not finished starting.")
     return resources
 

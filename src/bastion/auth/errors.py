@@ -14,7 +14,7 @@ ConflictError (409)
 
 from __future__ import annotations
 
-from bastion.core.errors import ConflictError, UnauthenticatedError
+from bastion.errors import ConflictError, UnauthenticatedError
 
 __all__ = [
     "EmailTakenError",

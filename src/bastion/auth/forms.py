@@ -8,7 +8,7 @@ from fastapi import Form
 from pydantic import AfterValidator
 
 from bastion.auth.schemas import password_within_bytes
-from bastion.security.passwords import MAX_PASSWORD_BYTES
+from bastion.security import MAX_PASSWORD_BYTES
 
 __all__ = ["USERNAME_MAX_LENGTH", "LoginForm"]
 

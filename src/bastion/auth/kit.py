@@ -11,14 +11,19 @@ from bastion.auth.models import AuthModels
 from bastion.auth.principal import Principal
 from bastion.core.settings import BastionSettings
 from bastion.ratelimit.limiter import parse_limit
-from bastion.security.clock import Clock, system_clock
-from bastion.security.crypto import SecretBox, derive_key
-from bastion.security.csrf import CsrfTokens
-from bastion.security.passwords import PasswordHasher
-from bastion.security.policy import PasswordCheck, PasswordPolicy
-from bastion.security.recovery import RecoveryCodes
-from bastion.security.tokens import TokenService
-from bastion.security.totp import TotpService
+from bastion.security import (
+    Clock,
+    CsrfTokens,
+    PasswordCheck,
+    PasswordHasher,
+    PasswordPolicy,
+    RecoveryCodes,
+    SecretBox,
+    TokenService,
+    TotpService,
+    derive_key,
+    system_clock,
+)
 
 __all__ = ["AuthKit", "AuthState"]
 

@@ -11,9 +11,8 @@ from bastion.auth.hooks import RequestMeta
 from bastion.auth.principal import IssuedTokens, Principal
 from bastion.auth.repositories import UserRecord
 from bastion.auth.schemas import MfaSetup, RecoveryCodesOut
-from bastion.core.errors import RateLimitedError
-from bastion.security.errors import DecryptionError, InvalidTokenError
-from bastion.security.tokens import MFA_TOKEN_TYPE
+from bastion.errors import RateLimitedError
+from bastion.security import MFA_TOKEN_TYPE, DecryptionError, InvalidTokenError
 
 __all__ = ["MFA_CHALLENGE_ATTEMPTS", "MfaSteps"]
 

@@ -6,7 +6,7 @@ from fastapi import Depends
 from starlette.requests import Request
 
 from bastion.auth.dependencies import AuthStateDep
-from bastion.security.errors import CsrfFailedError
+from bastion.security import CsrfFailedError
 from bastion.web.dependencies import AppSettings
 
 __all__ = ["SameSiteOrigin", "require_same_site"]

@@ -42,7 +42,7 @@ from bastion.auth.schemas import (
     TokenPair,
     UserCreate,
 )
-from bastion.security.errors import CsrfFailedError, InvalidTokenError
+from bastion.security import CsrfFailedError, InvalidTokenError
 from bastion.web.database import Uow
 from bastion.web.openapi import error_responses
 

@@ -13,7 +13,7 @@ import idna
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from bastion.auth.models import EMAIL_MAX_LENGTH
-from bastion.security.passwords import MAX_PASSWORD_BYTES
+from bastion.security import MAX_PASSWORD_BYTES
 
 __all__ = [
     "CookieSession",

@@ -18,14 +18,12 @@ from bastion.auth.mfa import MfaSteps
 from bastion.auth.principal import IssuedTokens, MfaPending, Principal
 from bastion.auth.repositories import UserRecord
 from bastion.auth.schemas import UserCreate, UserOut, normalize_email
-from bastion.core.errors import (
+from bastion.db.errors import DuplicateError
+from bastion.errors import (
     NotFoundError,
     RateLimitedError,
 )
-from bastion.db.errors import DuplicateError
-from bastion.security.crypto import hash_token
-from bastion.security.errors import InvalidTokenError
-from bastion.security.tokens import MFA_TOKEN_TYPE
+from bastion.security import MFA_TOKEN_TYPE, InvalidTokenError, hash_token
 
 __all__ = [
     "ADMIN_ROLE",

@@ -9,7 +9,7 @@ from collections.abc import Callable, Sequence
 from typing import NamedTuple, NoReturn
 
 from bastion.auth.kit import AuthKit
-from bastion.core.errors import RateLimitedError
+from bastion.errors import RateLimitedError
 from bastion.ratelimit.limiter import RateLimiter, parse_limit
 from bastion.ratelimit.result import RateLimitResult
 

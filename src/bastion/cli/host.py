@@ -14,7 +14,7 @@ from fastapi import FastAPI
 
 from bastion.auth.service import AuthService
 from bastion.db.uow import UnitOfWork
-from bastion.resources import Resources
+from bastion.resources import Resources, app_resources
 
 __all__ = ["HostError", "auth_service", "load_app", "running"]
 
@@ -54,8 +54,8 @@ async def running(app: FastAPI) -> AsyncIterator[Resources]:
         HostError: The app is not built by `bastion.create_app`.
     """
     async with app.router.lifespan_context(app):
-        resources = getattr(app.state, "resources", None)
-        if not isinstance(resources, Resources):
+        resources = app_resources(app)
+        if resources is None:
             raise HostError("the app is not a bastion app (built by bastion.create_app)")
         yield resources
 

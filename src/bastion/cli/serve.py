@@ -20,7 +20,7 @@ from pydantic_settings import SettingsError
 
 from bastion.core.settings import BastionSettings
 from bastion.ratelimit.client_ip import TrustedProxies
-from bastion.security.cpus import available_cpus
+from bastion.security import available_cpus
 
 __all__ = [
     "HELP",

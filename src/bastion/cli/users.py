@@ -26,8 +26,8 @@ from bastion.auth.service import ADMIN_ROLE, AuthService
 from bastion.cli.failures import database_failure, one_line
 from bastion.cli.host import HostError, auth_service, load_app, running
 from bastion.cli.project import MissingSettingError, find_project
-from bastion.core.errors import BastionError, NotFoundError
 from bastion.db._driver_threads import driver_threads_finished
+from bastion.errors import BastionError, NotFoundError
 
 __all__ = ["HELP", "PASSWORD_VARIABLE", "configure", "run"]
 

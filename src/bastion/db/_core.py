@@ -12,7 +12,6 @@ import orjson
 from pydantic import BaseModel, TypeAdapter
 from pydantic_core import to_jsonable_python
 from sqlalchemy import ColumnElement, Row, inspect, select
-from sqlalchemy.engine.default import StrCompileDialect
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import DeclarativeBase, InstrumentedAttribute
 from sqlalchemy.sql.base import ExecutableOption
@@ -23,10 +22,6 @@ from bastion.db.filters import Filter
 from bastion.db.pagination import CursorPayload
 
 __all__ = ["ExpectedVersion", "ModelT", "OutT", "RepositoryCore", "Values"]
-
-# What `clause.compile()` uses when given no dialect, made once: a dialect refers to
-# itself, so one per call would leave a reference cycle per listed page.
-_DIGEST_DIALECT = StrCompileDialect()
 
 ModelT = TypeVar("ModelT", bound=DeclarativeBase)
 OutT = TypeVar("OutT", bound=BaseModel)
@@ -186,8 +181,11 @@ class RepositoryCore(Generic[ModelT, OutT]):
         if not where:
             return ""
         digest = hashlib.blake2b(digest_size=12)
+        # The engine's own dialect: it compiles whatever the query itself runs, and
+        # lives as long as the engine (a dialect made per call is a reference cycle).
+        dialect = self.session.get_bind().dialect
         for clause in where:
-            compiled = clause.compile(dialect=_DIGEST_DIALECT)
+            compiled = clause.compile(dialect=dialect)
             params = sorted(compiled.params.items())
             digest.update(orjson.dumps([str(compiled), to_jsonable_python(params, fallback=repr)]))
         return digest.hexdigest()

@@ -28,12 +28,12 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.orm.exc import StaleDataError
 
-from bastion.core.errors import (
+from bastion.db.base import Base
+from bastion.errors import (
     ConflictError,
     ServiceUnavailableError,
     ValidationFailedError,
 )
-from bastion.db.base import Base
 
 __all__ = [
     "ConstraintViolationError",

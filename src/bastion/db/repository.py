@@ -13,12 +13,12 @@ from sqlalchemy import update as sa_update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.sql.base import ExecutableOption
 
-from bastion.core.errors import NotFoundError
 from bastion.db._core import ExpectedVersion, ModelT, OutT, RepositoryCore, Values
 from bastion.db.base import utcnow
 from bastion.db.errors import ReadOnlyFieldError, StaleVersionError, translate_errors
 from bastion.db.filters import Filter
 from bastion.db.pagination import CursorPayload, KeysetPage, KeysetParams, OffsetPage, OffsetParams
+from bastion.errors import NotFoundError
 
 __all__ = ["BaseRepository", "ExpectedVersion", "Values"]
 

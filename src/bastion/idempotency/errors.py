@@ -12,7 +12,7 @@ ValidationFailedError (422)
 
 from __future__ import annotations
 
-from bastion.core.errors import BadRequestError, ConflictError, ValidationFailedError
+from bastion.errors import BadRequestError, ConflictError, ValidationFailedError
 
 __all__ = [
     "IdempotencyKeyInUseError",

@@ -12,9 +12,9 @@ from fastapi.routing import APIRoute
 from starlette.requests import Request
 from starlette.responses import Response
 
-from bastion.core.errors import ServiceUnavailableError, UnauthenticatedError
 from bastion.db.base import utcnow
 from bastion.db.uow import UnitOfWork
+from bastion.errors import ServiceUnavailableError, UnauthenticatedError
 from bastion.idempotency.errors import IdempotencyKeyInUseError, IdempotencyKeyReusedError
 from bastion.idempotency.key import fingerprint, read_key, scope_hash
 from bastion.idempotency.locks import InFlightLocks, MemoryInFlightLocks, RedisInFlightLocks

@@ -2,7 +2,6 @@
 
 from bastion.middleware.body_limit import BodyLimitConfig, BodyLimitMiddleware
 from bastion.middleware.cors import CORSConfig, CORSMiddleware
-from bastion.middleware.paths import PathTable
 from bastion.middleware.rate_limit import RateLimitConfig, RateLimitMiddleware
 from bastion.middleware.request_id import (
     RequestIdConfig,
@@ -26,7 +25,6 @@ __all__ = [
     "CORSConfig",
     "CORSMiddleware",
     "EdgeConfig",
-    "PathTable",
     "RateLimitConfig",
     "RateLimitMiddleware",
     "RequestIdConfig",

@@ -9,9 +9,8 @@ from typing import TYPE_CHECKING
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from bastion.core.errors import PayloadTooLargeError
-from bastion.middleware.paths import PathTable
-from bastion.web.responses import render_error
+from bastion.core import PathTable
+from bastion.errors import PayloadTooLargeError, render_error
 
 if TYPE_CHECKING:
     from bastion.core.settings import BastionSettings

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from bastion.web.responses import render_error
+from bastion.errors import render_error
 
 if TYPE_CHECKING:
     from bastion.core.settings import BastionSettings

@@ -7,13 +7,13 @@ from typing import TYPE_CHECKING
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from bastion.core.errors import ServiceUnavailableError
-from bastion.middleware.paths import PrefixSet
+from bastion.core import PrefixSet
+from bastion.errors import ServiceUnavailableError, error_response, render_error
 from bastion.ratelimit.client_ip import ForwardedHeader, TrustedProxies, client_ip
 from bastion.ratelimit.headers import HeaderMode, RateLimitReport, rate_limit_headers
-from bastion.ratelimit.limiter import RateLimiter, parse_limit
+from bastion.ratelimit.limiter import parse_limit
 from bastion.ratelimit.result import RateLimitResult
-from bastion.web.responses import error_response, render_error
+from bastion.resources import app_resources
 
 if TYPE_CHECKING:
     from bastion.core.settings import BastionSettings
@@ -69,7 +69,7 @@ class RateLimitMiddleware:
     """Count each request against the client's global budget; report the tightest limit.
 
     The limiter is the lifespan's (`Resources.limiter`, reached through
-    `scope["app"]`). Over budget, the request is refused with 429
+    `app_resources`). Over budget, the request is refused with 429
     `RATE_LIMITED` and `Retry-After` before the app runs; when the storage is
     down and the limiter fails closed, with 503 `SERVICE_UNAVAILABLE`. Every
     response that any limit applied to (this one or a `RateLimit` dependency,
@@ -91,11 +91,11 @@ class RateLimitMiddleware:
             await self.app(scope, receive, send)
             return
         report = RateLimitReport.install(scope)
-        limiter = _limiter(scope)
-        if self._limit is not None and limiter is not None and scope["path"] not in self._exempt:
+        resources = app_resources(scope["app"])
+        if self._limit is not None and resources is not None and scope["path"] not in self._exempt:
             ip = client_ip(scope, self._proxies) or "unknown"
             try:
-                result = await limiter.hit(self._limit, "global", ip, name="global")
+                result = await resources.limiter.hit(self._limit, "global", ip, name="global")
             except ServiceUnavailableError as exc:  # the limiter fails closed
                 await error_response(exc)(scope, receive, send)
                 return
@@ -126,9 +126,3 @@ class RateLimitMiddleware:
         )
         response.raw_headers.extend(rate_limit_headers(result, self.config.headers))
         return response
-
-
-def _limiter(scope: Scope) -> RateLimiter | None:
-    """The app's limiter (`Resources.limiter`, set by the lifespan), if any."""
-    limiter = getattr(getattr(scope["app"].state, "resources", None), "limiter", None)
-    return limiter if isinstance(limiter, RateLimiter) else None

@@ -14,8 +14,7 @@ from typing import TYPE_CHECKING
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from bastion.core.context import request_id_var
-from bastion.core.errors import BastionError
-from bastion.web.responses import error_response, render_error
+from bastion.errors import BastionError, error_response, render_error
 
 if TYPE_CHECKING:
     from bastion.core.settings import BastionSettings

@@ -10,10 +10,10 @@ from typing import TYPE_CHECKING
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from bastion.core import PathTable
 from bastion.core.deadline import request_deadline_var
-from bastion.middleware.paths import PathTable
+from bastion.errors import render_error
 from bastion.middleware.request_id import route_template
-from bastion.web.responses import render_error
 
 if TYPE_CHECKING:
     from bastion.core.settings import BastionSettings

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from bastion.web.responses import render_error
+from bastion.errors import render_error
 
 __all__ = ["TrustedHostConfig", "TrustedHostMiddleware"]
 

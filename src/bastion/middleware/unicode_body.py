@@ -7,7 +7,8 @@ from collections.abc import Mapping
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from bastion.web.encoding import UnencodableBodyError, find_lone_surrogate, may_hold_surrogate
+from bastion.errors import UnencodableBodyError
+from bastion.middleware._json_text import find_lone_surrogate, may_hold_surrogate
 
 __all__ = ["UnicodeBodyMiddleware"]
 

@@ -7,7 +7,7 @@ import hmac
 from fastapi import APIRouter, Request, Response
 from pydantic import SecretStr
 
-from bastion.core.errors import UnauthenticatedError
+from bastion.errors import UnauthenticatedError
 from bastion.observability.metrics import HttpMetrics
 from bastion.observability.middleware import METRICS_PATH
 

@@ -7,10 +7,11 @@ import inspect
 from fastapi import APIRouter, Depends
 from starlette.requests import Request
 
-from bastion.core.errors import RateLimitedError
+from bastion.errors import RateLimitedError
 from bastion.ratelimit.headers import report_rate_limit
 from bastion.ratelimit.keys import KeyFunc, by_ip
-from bastion.ratelimit.limiter import Limit, RateLimiter, parse_limit
+from bastion.ratelimit.limiter import Limit, parse_limit
+from bastion.resources import app_resources
 
 __all__ = ["RateLimit", "limited_router", "route_bucket"]
 
@@ -66,10 +67,9 @@ class RateLimit:
 
     async def __call__(self, request: Request) -> None:
         """Count the request; raise `RateLimitedError` when over budget."""
-        resources = getattr(request.app.state, "resources", None)
-        limiter = getattr(resources, "limiter", None)
-        if not isinstance(limiter, RateLimiter):
-            return  # rate limiting is off (or the lifespan did not run)
+        resources = app_resources(request.app)
+        if resources is None:
+            return  # the lifespan did not run: nothing to count against
         identity = self.key(request)
         if inspect.isawaitable(identity):
             identity = await identity
@@ -79,7 +79,7 @@ class RateLimit:
             bucket, policy = self.name, self.name
         else:
             bucket, policy = route_bucket(request), "route"
-        result = await limiter.hit(
+        result = await resources.limiter.hit(
             self.item, "route", bucket, identity, cost=self.cost, name=policy
         )
         report_rate_limit(request.scope, result)

@@ -6,8 +6,9 @@ from collections.abc import Awaitable, Callable
 
 from starlette.requests import Request
 
-from bastion.core.errors import UnauthenticatedError
+from bastion.errors import UnauthenticatedError
 from bastion.ratelimit.client_ip import TrustedProxies, client_ip
+from bastion.resources import app_resources
 
 __all__ = ["KeyFunc", "UserResolver", "by_ip", "by_user"]
 
@@ -19,9 +20,8 @@ UserResolver = Callable[[Request], Awaitable[str]]
 
 
 def _trusted_proxies(request: Request) -> TrustedProxies:
-    resources = getattr(request.app.state, "resources", None)
-    proxies = getattr(resources, "trusted_proxies", None)
-    return proxies if isinstance(proxies, TrustedProxies) else TrustedProxies()
+    resources = app_resources(request.app)
+    return TrustedProxies() if resources is None else resources.trusted_proxies
 
 
 def by_ip(request: Request) -> str | None:
@@ -53,8 +53,8 @@ async def by_user(request: Request) -> str:
         if not getattr(user, "is_authenticated", False):
             raise UnauthenticatedError()
         return f"user:{user.identity}"
-    resources = getattr(request.app.state, "resources", None)
-    resolve: UserResolver | None = getattr(resources, "user_resolver", None)
+    resources = app_resources(request.app)
+    resolve = None if resources is None else resources.user_resolver
     if resolve is None:
         raise RuntimeError(
             "RateLimit(key=by_user) found no authenticated user: mount bastion's auth "

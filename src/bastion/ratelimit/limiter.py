@@ -20,7 +20,7 @@ from limits.aio.strategies import (
 )
 from limits.errors import StorageError
 
-from bastion.core.errors import ServiceUnavailableError
+from bastion.errors import ServiceUnavailableError
 from bastion.ratelimit.memory import MemorySlidingWindow
 from bastion.ratelimit.result import RateLimitResult
 from bastion.ratelimit.window import SlidingWindow

@@ -12,9 +12,6 @@ from jwt.exceptions import (
     PyJWTError,
 )
 
-__all__ = ["DECODE_OPTIONS", "reason_for"]
-
-
 #: The claims every bastion token carries; the time claims are checked on the
 #: service's clock by `check_claims`, so PyJWT's wall-clock checks are off.
 DECODE_OPTIONS: jwt.types.Options = {

@@ -15,7 +15,7 @@ from bastion.auth.kit import AuthState
 from bastion.db.engine import create_sessionmaker
 from bastion.db.uow import UnitOfWork
 from bastion.resources import Resources
-from bastion.security.clock import Clock
+from bastion.security import Clock
 
 __all__ = ["AppFactory", "TestApp", "UowFactory", "running_app"]
 

@@ -18,7 +18,6 @@ from sqlalchemy.pool import NullPool
 
 from bastion.core.settings import BastionSettings
 from bastion.db.engine import create_engine
-from bastion.db.migrations import alembic_config, upgrade_database
 
 __all__ = ["BACKENDS", "DatabaseRegistry", "TestDatabase"]
 
@@ -69,6 +68,10 @@ async def _migrate(database: TestDatabase, migrations: str | None, metadata: Met
     engine = create_engine(settings)
     try:
         if migrations is not None:
+            # Alembic loads for a suite that migrates, not with the plugin every
+            # pytest run of a host imports.
+            from bastion.db.migrations import alembic_config, upgrade_database
+
             await upgrade_database(engine, alembic_config(migrations))
         else:
             async with engine.begin() as connection:

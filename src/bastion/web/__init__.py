@@ -16,7 +16,6 @@ from bastion.web.listing import OPERATORS, list_query
 from bastion.web.openapi import ErrorBody, ErrorEnvelope, error_responses, install_openapi
 from bastion.web.preconditions import IfMatch, Precondition, Versioned, etag, if_match
 from bastion.web.readiness import ReadinessCheck, ReadyCheck, run_checks
-from bastion.web.responses import JSONResponse, error_response, render_error
 from bastion.web.services import provide_service
 
 __all__ = [
@@ -27,7 +26,6 @@ __all__ = [
     "ErrorEnvelope",
     "HealthOut",
     "IfMatch",
-    "JSONResponse",
     "KeysetQuery",
     "OffsetQuery",
     "Precondition",
@@ -36,7 +34,6 @@ __all__ = [
     "ReadyOut",
     "Uow",
     "Versioned",
-    "error_response",
     "error_responses",
     "etag",
     "get_resources",
@@ -50,7 +47,6 @@ __all__ = [
     "list_query",
     "offset_params",
     "provide_service",
-    "render_error",
     "run_checks",
     "share_uow",
     "validation_details",

@@ -8,7 +8,6 @@ from typing import Annotated
 from fastapi import Depends, FastAPI, Query, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bastion.core.errors import ServiceUnavailableError
 from bastion.db.pagination import (
     DEFAULT_PAGE_SIZE,
     MAX_PAGE_SIZE,
@@ -17,6 +16,7 @@ from bastion.db.pagination import (
     OffsetParams,
 )
 from bastion.db.uow import UnitOfWork
+from bastion.errors import ServiceUnavailableError
 from bastion.web.dependencies import AppResources, AppSettings
 from bastion.web.routes import api_routes, depends_on
 

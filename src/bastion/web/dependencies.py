@@ -7,9 +7,9 @@ from typing import Annotated
 from fastapi import Depends
 from starlette.requests import HTTPConnection
 
-from bastion.core.errors import ServiceUnavailableError
 from bastion.core.settings import BastionSettings
-from bastion.resources import Resources
+from bastion.errors import ServiceUnavailableError
+from bastion.resources import Resources, app_resources
 
 __all__ = ["AppResources", "AppSettings", "get_resources", "get_settings"]
 
@@ -23,8 +23,8 @@ async def get_resources(connection: HTTPConnection) -> Resources:
     Raises:
         ServiceUnavailableError: The app is serving without its lifespan having run.
     """
-    resources = getattr(connection.app.state, "resources", None)
-    if not isinstance(resources, Resources):
+    resources = app_resources(connection.app)
+    if resources is None:
         raise ServiceUnavailableError("The application has not finished starting.")
     return resources
 

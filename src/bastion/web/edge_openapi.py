@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING
 
-from bastion.middleware.paths import PathTable, any_prefix
+from bastion.core import PathTable, any_prefix
 from bastion.ratelimit.dependency import RateLimit
 from bastion.web.routes import DependencyNode, OperationRoute, depends_on
 

@@ -13,10 +13,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Host, Match, Mount
 
-from bastion.core.errors import BastionError
 from bastion.db.errors import DatabaseUnavailableError
-from bastion.web.encoding import UnencodableBodyError
-from bastion.web.responses import error_response, render_error
+from bastion.errors import BastionError, UnencodableBodyError, error_response, render_error
 
 if TYPE_CHECKING:
     from fastapi import FastAPI

@@ -7,7 +7,7 @@ from typing import Literal
 from fastapi import APIRouter
 from pydantic import BaseModel
 
-from bastion.core.errors import NotReadyError
+from bastion.errors import NotReadyError
 from bastion.web.dependencies import AppResources
 from bastion.web.openapi import error_responses
 from bastion.web.readiness import run_checks

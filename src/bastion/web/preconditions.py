@@ -23,8 +23,8 @@ from typing import Annotated, Protocol, TypeVar
 
 from fastapi import Depends, Request, Response
 
-from bastion.core.errors import PreconditionFailedError
 from bastion.db.errors import StaleVersionError
+from bastion.errors import PreconditionFailedError
 
 __all__ = ["IfMatch", "Precondition", "Versioned", "etag", "if_match"]
 

@@ -1,28 +1,17 @@
-"""Named readiness checks, each with its own timeout, run concurrently."""
+"""Run the named readiness checks, each under its own timeout, concurrently."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import Mapping
 
-from bastion.core.errors import ServiceUnavailableError
+from bastion.errors import ServiceUnavailableError
+from bastion.resources import ReadinessCheck, ReadyCheck
 
 __all__ = ["ReadinessCheck", "ReadyCheck", "run_checks"]
 
 logger = logging.getLogger("bastion.ready")
-
-#: A readiness probe: returns normally when healthy, raises (or returns False) when not.
-ReadyCheck = Callable[[], Awaitable[bool | None]]
-
-
-@dataclass(frozen=True, slots=True)
-class ReadinessCheck:
-    """A named readiness probe and its timeout in seconds (`None`: the settings default)."""
-
-    check: ReadyCheck
-    timeout: float | None = None
 
 
 async def _run_one(name: str, entry: ReadinessCheck, default_timeout: float) -> str:

@@ -1,32 +1,11 @@
-"""The error hierarchy: every error bastion raises or renders.
-
-```
-BastionError (500 INTERNAL_ERROR)
-├── BadRequestError (400 BAD_REQUEST)
-├── UnauthenticatedError (401 NOT_AUTHENTICATED)
-├── PermissionDeniedError (403 FORBIDDEN)
-├── NotFoundError (404 NOT_FOUND)
-├── MethodNotAllowedError (405 METHOD_NOT_ALLOWED)
-├── ConflictError (409 CONFLICT)
-├── PreconditionFailedError (412 PRECONDITION_FAILED)
-├── PayloadTooLargeError (413 PAYLOAD_TOO_LARGE)
-├── ValidationFailedError (422 VALIDATION_ERROR)
-├── RateLimitedError (429 RATE_LIMITED)
-├── ServiceUnavailableError (503 SERVICE_UNAVAILABLE)
-│   └── NotReadyError (503 NOT_READY)
-└── GatewayTimeoutError (504 REQUEST_TIMEOUT)
-```
-
-Host apps subclass any of them with their own `code` (for example
-`class EmailTakenError(ConflictError): code = "EMAIL_TAKEN"`). The message and
-details of an error are sent to the client, so they must never hold secrets,
-SQL or exception text.
-"""
+"""The error types: `BastionError` and its subclasses, each with a stable `code`."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import ClassVar
+
+from starlette.exceptions import HTTPException
 
 __all__ = [
     "BadRequestError",
@@ -43,6 +22,7 @@ __all__ = [
     "RateLimitedError",
     "ServiceUnavailableError",
     "UnauthenticatedError",
+    "UnencodableBodyError",
     "ValidationFailedError",
 ]
 
@@ -194,3 +174,21 @@ class GatewayTimeoutError(BastionError):
     code = "REQUEST_TIMEOUT"
     status_code = 504
     default_message = "The request took too long to complete."
+
+
+class UnencodableBodyError(HTTPException):
+    """A JSON body is not valid UTF-8 or holds a lone surrogate: 422 `VALIDATION_ERROR`.
+
+    An `HTTPException`, not a `BastionError`, so that FastAPI's body reading lets
+    it through unchanged when it is raised from the ASGI `receive` channel.
+
+    Attributes:
+        loc: Where in the body the text is (`["body", "field", ...]`).
+        error_type: The validation error type reported in `details`.
+    """
+
+    def __init__(self, loc: list[str | int], error_type: str, message: str) -> None:
+        """Create the error for the part of the body at `loc`."""
+        super().__init__(status_code=422, detail=message)
+        self.loc = loc
+        self.error_type = error_type

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from bastion.core.errors import PermissionDeniedError, UnauthenticatedError, ValidationFailedError
+from bastion.errors import PermissionDeniedError, UnauthenticatedError, ValidationFailedError
 
 __all__ = ["CsrfFailedError", "DecryptionError", "InvalidTokenError", "WeakPasswordError"]
 

@@ -1,4 +1,4 @@
-"""Response classes and the one envelope renderer."""
+"""The one envelope renderer and the orjson response it returns."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ import orjson
 from starlette.responses import Response
 
 from bastion.core.context import get_request_id
-from bastion.core.errors import BastionError
 from bastion.core.outcome import record_error_code
+from bastion.errors._types import BastionError
 
 __all__ = ["JSONResponse", "error_response", "render_error"]
 

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import hmac
-
-import pyotp
+from typing import TYPE_CHECKING
 
 from bastion.core.settings import BastionSettings
-from bastion.security.clock import Clock, system_clock
+from bastion.security._clock import Clock, system_clock
+
+if TYPE_CHECKING:
+    import pyotp
 
 __all__ = ["TOTP_SECRET_LENGTH", "TotpService"]
 
@@ -70,9 +72,14 @@ class TotpService:
         Returns:
             The secret; store it encrypted (`SecretBox`), show it once.
         """
+        import pyotp
+
         return pyotp.random_base32(TOTP_SECRET_LENGTH)
 
     def _totp(self, secret: str) -> pyotp.TOTP:
+        # pyotp loads with the first code made or checked, not with `import bastion`.
+        import pyotp
+
         return pyotp.TOTP(secret, digits=self.digits, interval=self.interval)
 
     def provisioning_uri(self, secret: str, account_name: str) -> str:

@@ -9,7 +9,7 @@ import hmac
 import secrets
 
 from bastion.core.settings import BastionSettings
-from bastion.security.crypto import derive_key
+from bastion.security._crypto import derive_key
 
 __all__ = ["CsrfTokens"]
 

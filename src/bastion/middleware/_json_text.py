@@ -5,29 +5,13 @@ from __future__ import annotations
 import json
 import re
 
-from starlette.exceptions import HTTPException
-
-__all__ = ["UnencodableBodyError", "find_lone_surrogate", "may_hold_surrogate"]
+__all__ = ["find_lone_surrogate", "may_hold_surrogate"]
 
 # A JSON `\uD800`-`\uDFFF` escape: the only way a surrogate enters a UTF-8 body.
 _SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
 # Escapes in order: an escaped backslash, or a \uXXXX escape. Consuming `\\` as one token
 # keeps `\\ud800` (a backslash, then the text "ud800") from looking like an escape.
 _ESCAPE_TOKEN = re.compile(rb"\\\\|\\u([0-9a-fA-F]{4})")
-
-
-class UnencodableBodyError(HTTPException):
-    """A JSON body is not valid UTF-8 or holds a lone surrogate: 422 `VALIDATION_ERROR`.
-
-    An `HTTPException` so that FastAPI's body reading lets it through unchanged
-    when it is raised from the ASGI `receive` channel.
-    """
-
-    def __init__(self, loc: list[str | int], error_type: str, message: str) -> None:
-        """Create the error for the part of the body at `loc`."""
-        super().__init__(status_code=422, detail=message)
-        self.loc = loc
-        self.error_type = error_type
 
 
 def may_hold_surrogate(chunk: bytes) -> bool:

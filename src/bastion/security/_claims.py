@@ -6,11 +6,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import cast
 
-from bastion.security.errors import InvalidTokenError
+from bastion.security._errors import InvalidTokenError
 
 __all__ = [
     "ACCESS_TOKEN_TYPE",
-    "FORBIDDEN_HEADERS",
     "MFA_TOKEN_TYPE",
     "REGISTERED_CLAIMS",
     "TokenClaims",

@@ -4,15 +4,10 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Mapping
-from typing import cast
-
-import jwt
-from jwt.algorithms import AllowedPrivateKeys, AllowedPublicKeys
-from jwt.exceptions import InvalidKeyError, PyJWTError
+from typing import TYPE_CHECKING, TypeAlias, cast
 
 from bastion.core.settings import BastionSettings, JwtAlgorithm
-from bastion.security._pyjwt import DECODE_OPTIONS, reason_for
-from bastion.security.claims import (
+from bastion.security._claims import (
     ACCESS_TOKEN_TYPE,
     FORBIDDEN_HEADERS,
     MFA_TOKEN_TYPE,
@@ -20,9 +15,9 @@ from bastion.security.claims import (
     TokenClaims,
     check_claims,
 )
-from bastion.security.clock import Clock, system_clock
-from bastion.security.crypto import derive_key
-from bastion.security.errors import InvalidTokenError
+from bastion.security._clock import Clock, system_clock
+from bastion.security._crypto import derive_key
+from bastion.security._errors import InvalidTokenError
 
 __all__ = [
     "ACCESS_TOKEN_TYPE",
@@ -38,8 +33,11 @@ _MAX_TOKEN_LENGTH = 8192
 #: The derived HMAC key is as long as the hash's output, RFC 7518's minimum.
 _HMAC_KEY_BYTES = {JwtAlgorithm.HS256: 32, JwtAlgorithm.HS384: 48, JwtAlgorithm.HS512: 64}
 
-_VerifyKey = AllowedPublicKeys | bytes
-_SignKey = AllowedPrivateKeys | bytes
+if TYPE_CHECKING:
+    from jwt.algorithms import AllowedPrivateKeys, AllowedPublicKeys
+
+    _VerifyKey: TypeAlias = AllowedPublicKeys | bytes
+    _SignKey: TypeAlias = AllowedPrivateKeys | bytes
 
 
 class TokenService:
@@ -93,6 +91,10 @@ class TokenService:
         self.mfa_ttl = mfa_ttl
         self.leeway = leeway
         self._clock = clock
+        # PyJWT (and cryptography under it) loads with the first token service
+        # built, not with `import bastion`.
+        import jwt
+
         self._jwt = jwt.PyJWT(options={"enforce_minimum_key_length": True})
         self._algo = jwt.get_algorithm_by_name(self.algorithm.value)
         self._signing_key = cast("_SignKey", self._prepare(key_id, signing_key))
@@ -102,6 +104,8 @@ class TokenService:
         self._verify_keys[key_id] = self._public(self._signing_key)
 
     def _prepare(self, kid: str, key: str | bytes) -> object:
+        from jwt.exceptions import InvalidKeyError
+
         try:
             prepared = self._algo.prepare_key(key)
         except (InvalidKeyError, ValueError, TypeError) as exc:
@@ -286,9 +290,13 @@ class TokenService:
         """
         if len(token) > _MAX_TOKEN_LENGTH:
             raise InvalidTokenError("malformed")
+        import jwt
+
+        from bastion.security._pyjwt import DECODE_OPTIONS, reason_for
+
         try:
             header = jwt.get_unverified_header(token)
-        except PyJWTError as exc:
+        except jwt.PyJWTError as exc:
             raise InvalidTokenError("malformed") from exc
         kid, key = self._check_header(header, token_type)
         try:
@@ -300,7 +308,7 @@ class TokenService:
                 issuer=self.issuer,
                 options=DECODE_OPTIONS,
             )
-        except PyJWTError as exc:
+        except jwt.PyJWTError as exc:
             raise InvalidTokenError(reason_for(exc)) from exc
         return check_claims(
             decoded["payload"],

@@ -8,17 +8,17 @@ import time
 import unicodedata
 from collections.abc import Callable
 from functools import partial
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 import anyio
 import anyio.to_thread
-from argon2 import PasswordHasher as _Argon2Hasher
-from argon2 import Type
-from argon2.exceptions import InvalidHashError, VerificationError
 
-from bastion.core.errors import RateLimitedError, ServiceUnavailableError
 from bastion.core.settings import BastionSettings
-from bastion.security.cpus import available_cpus
+from bastion.errors import RateLimitedError, ServiceUnavailableError
+from bastion.security._cpus import available_cpus
+
+if TYPE_CHECKING:
+    import argon2
 
 _T = TypeVar("_T")
 
@@ -87,11 +87,14 @@ class PasswordHasher:
                 `QUEUE_SECONDS` of hashing at the rate `warm_up` measures (at least
                 `concurrency`), or 8 per place before it measured.
         """
-        self._argon2 = _Argon2Hasher(
+        # argon2 loads with the first hasher built, not with `import bastion`.
+        import argon2
+
+        self._argon2: argon2.PasswordHasher = argon2.PasswordHasher(
             time_cost=time_cost,
             memory_cost=memory_cost,
             parallelism=parallelism,
-            type=Type.ID,
+            type=argon2.Type.ID,
         )
         self.concurrency = concurrency or max(1, available_cpus() // parallelism)
         self._queue_limit = queue_limit
@@ -208,6 +211,8 @@ class PasswordHasher:
         return max(1, math.ceil(self.hash_seconds * (waiting + 1) / self.concurrency))
 
     def _verify_sync(self, password_hash: str, password: str) -> bool:
+        from argon2.exceptions import InvalidHashError, VerificationError
+
         try:
             return self._argon2.verify(password_hash, password)
         except (VerificationError, InvalidHashError):
@@ -262,6 +267,8 @@ class PasswordHasher:
         Returns:
             Whether the hash should be replaced (also `True` for a malformed hash).
         """
+        from argon2.exceptions import InvalidHashError
+
         try:
             return self._argon2.check_needs_rehash(password_hash)
         except (InvalidHashError, ValueError):

@@ -7,15 +7,15 @@ import binascii
 import hashlib
 import hmac
 import secrets
+from typing import TYPE_CHECKING
 
-from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from pydantic import SecretStr
 
 from bastion.core.settings import BastionSettings
-from bastion.security.errors import DecryptionError
+from bastion.security._errors import DecryptionError
+
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 __all__ = [
     "MIN_TOKEN_BYTES",
@@ -46,6 +46,10 @@ def derive_key(secret: SecretStr | str | bytes, purpose: str, *, length: int = 3
     Returns:
         The derived key.
     """
+    # cryptography loads at the first key derived, not with `import bastion`.
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
     if isinstance(secret, SecretStr):
         secret = secret.get_secret_value()
     material = secret.encode() if isinstance(secret, str) else secret
@@ -124,7 +128,9 @@ class SecretBox:
         """
         if len(key) != 32:
             raise ValueError("SecretBox needs a 32-byte key")
-        self._aead = AESGCM(key)
+        from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+        self._aead: AESGCM = AESGCM(key)
 
     @classmethod
     def from_settings(cls, settings: BastionSettings, purpose: str = "totp-secret") -> SecretBox:
@@ -177,6 +183,8 @@ class SecretBox:
             raise DecryptionError("malformed ciphertext") from exc
         if len(raw) < _NONCE_BYTES + 16:
             raise DecryptionError("malformed ciphertext")
+        from cryptography.exceptions import InvalidTag
+
         try:
             return self._aead.decrypt(raw[:_NONCE_BYTES], raw[_NONCE_BYTES:], associated_data)
         except InvalidTag as exc:

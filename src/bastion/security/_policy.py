@@ -11,8 +11,8 @@ from importlib import resources
 import anyio.to_thread
 
 from bastion.core.settings import BastionSettings
-from bastion.security.errors import WeakPasswordError
-from bastion.security.passwords import MAX_PASSWORD_BYTES, normalize_password
+from bastion.security._errors import WeakPasswordError
+from bastion.security._passwords import MAX_PASSWORD_BYTES, normalize_password
 
 __all__ = [
     "PasswordCheck",

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from bastion.core.settings import BastionSettings
-from bastion.security.crypto import derive_key
+from bastion.security._crypto import derive_key
 
 __all__ = ["RECOVERY_CODE_COUNT", "RecoveryCodeSet", "RecoveryCodes", "normalize_code"]
 
