@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -98,6 +99,11 @@ async def _terminated_under_the_read(engine: AsyncEngine) -> None:
             pid = (await connection.execute(text("SELECT pg_backend_pid()"))).scalar_one()
             await connection.commit()
             await admin.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+            driver = (await connection.get_raw_connection()).driver_connection
+            for _ in range(200):  # the server's goodbye reaches the driver (bounded: 2 s)
+                if driver.is_closed():
+                    break
+                await asyncio.sleep(0.01)
             with pytest.raises(DatabaseUnavailableError):
                 await _ROLES.scalar(connection, {"id": uuid.uuid4(), "now": _NOW})
             assert connection.invalidated  # the pool opens a new one for the next checkout
