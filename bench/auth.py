@@ -41,14 +41,13 @@ from sqlalchemy.pool import NullPool
 
 from bastion import BastionSettings, Uow, create_app
 from bastion.auth import (
-    AuthConfig,
+    Auth,
     AuthModels,
     CurrentUser,
     MfaChallengeMixin,
     RecoveryCodeMixin,
     RefreshSessionMixin,
     UserMixin,
-    auth_router,
 )
 from bastion.db import NAMING_CONVENTION
 from bench._asgi import Scope, call, http_scope, lifespan
@@ -121,7 +120,7 @@ async def _tables(app: FastAPI, resources: object) -> AsyncIterator[None]:
 def _app(settings: BastionSettings) -> FastAPI:
     return create_app(
         settings,
-        routers=[auth_router(AuthConfig(models=MODELS)), _routes()],
+        routers=[Auth(models=MODELS).router, _routes()],
         lifespan=_tables,
     )
 
@@ -308,7 +307,7 @@ async def _login_storm(database_url: str) -> None:
         stop.set()
         await asyncio.gather(*workers)
         elapsed = time.perf_counter() - started
-        hasher = app.state.resources.auth.kit.hasher
+        hasher = app.state.resources.auth.hasher
         print(
             f"argon2id t={settings.password_hash_time_cost} m={settings.password_hash_memory_cost}"
             f" KiB p={settings.password_hash_parallelism}, hashing concurrency "

@@ -103,7 +103,7 @@ async def run() -> None:
             flooded = await _logins(app, form, LOGINS)
             stop.set()
             await asyncio.gather(*flooders)
-            hasher = app.state.resources.auth.kit.hasher
+            hasher = app.state.resources.auth.hasher
             print(
                 f"argon2id t={settings.password_hash_time_cost} "
                 f"m={settings.password_hash_memory_cost} KiB p={settings.password_hash_parallelism}"

@@ -1,4 +1,4 @@
-"""Auth quickstart: models from the mixins, the auth router, and protected routes."""
+"""Auth quickstart: models from the mixins, the auth feature, and protected routes."""
 
 from fastapi import APIRouter, Depends, FastAPI
 from sqlalchemy import MetaData
@@ -6,7 +6,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from bastion import BastionSettings, create_app
 from bastion.auth import (
-    AuthConfig,
+    Auth,
     AuthModels,
     CurrentUser,
     MfaChallengeMixin,
@@ -14,7 +14,6 @@ from bastion.auth import (
     RefreshSessionMixin,
     UserMixin,
     UserOut,
-    auth_router,
     require_roles,
 )
 from bastion.db import NAMING_CONVENTION
@@ -79,16 +78,16 @@ def reports_router() -> APIRouter:
 
 # 4. Mount the auth router: /api/v1/auth/register, /login, /refresh, /me, ...
 def build_app(settings: BastionSettings) -> FastAPI:
-    auth = auth_router(AuthConfig(models=MODELS, user_schema=Profile))
-    return create_app(settings, routers=[auth, reports_router()])
+    auth = Auth(models=MODELS, user_schema=Profile)
+    return create_app(settings, routers=[auth.router, reports_router()])
 
 
 # --8<-- [start:router-limit]
 # 5. A stricter budget on every route of a factory-built router, without forking it:
 #    every auth route draws on one `auth` budget of 10 a minute per client IP.
 def build_limited_app(settings: BastionSettings) -> FastAPI:
-    auth = auth_router(AuthConfig(models=MODELS, user_schema=Profile))
-    limited = limited_router(auth, RateLimit("10/minute", name="auth"))
+    auth = Auth(models=MODELS, user_schema=Profile)
+    limited = limited_router(auth.router, RateLimit("10/minute", name="auth"))
     return create_app(settings, routers=[limited, reports_router()])
 
 

@@ -7,12 +7,11 @@ The names most apps need are re-exported here; each subpackage
 from bastion._version import __version__
 from bastion.app import create_app
 from bastion.auth import (
-    AuthConfig,
+    Auth,
     AuthModels,
     CurrentUser,
     RefreshSessionMixin,
     UserMixin,
-    auth_router,
     require_roles,
 )
 from bastion.core.settings import BastionSettings, Environment
@@ -52,7 +51,7 @@ from bastion.web.services import provide_service
 __all__ = [
     "AppResources",
     "AppSettings",
-    "AuthConfig",
+    "Auth",
     "AuthModels",
     "Base",
     "BaseRepository",
@@ -86,7 +85,6 @@ __all__ = [
     "ValidationFailedError",
     "VersionMixin",
     "__version__",
-    "auth_router",
     "by_user",
     "create_app",
     "error_responses",

@@ -95,7 +95,7 @@ def create_app(
         routers: Routers mounted under `settings.api_prefix` (`/api/v1` by default).
         ready_checks: Extra named `/ready` checks (each run under `settings.ready_timeout`).
         lifespan: The host's own lifespan, started after bastion's resources are built and
-            the lifespans of `routers` (features such as auth, on `Resources.auth`) have
+            the lifespans of `routers` (features such as `Auth(...).router`, on `Resources.auth`) have
             started; stopped before them.
         openapi_tags: OpenAPI tag descriptions.
         middleware: Extra host middleware, placed inside bastion's layers.

@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
     from starlette.applications import Starlette
 
-    from bastion.auth.kit import AuthState
+    from bastion.auth._runtime import AuthRuntime
     from bastion.core.settings import BastionSettings
     from bastion.idempotency.locks import InFlightLocks
     from bastion.jobs import Jobs
@@ -67,8 +67,8 @@ class Resources:
     #: by the first idempotent request; set one here to choose another store.
     idempotency_locks: InFlightLocks | None = None
     # --- auth ---
-    #: The auth feature (primitives, models, hooks), set when an auth router is mounted.
-    auth: AuthState | None = None
+    #: The running auth feature (primitives, models, hooks), set when `Auth.router` is mounted.
+    auth: AuthRuntime | None = None
     #: Authenticates a request and names its user, for `by_user` (set by the auth feature).
     user_resolver: UserResolver | None = None
     # --- jobs ---

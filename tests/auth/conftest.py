@@ -14,12 +14,11 @@ from pydantic import SecretStr
 
 from bastion import BastionSettings, create_app
 from bastion.auth import (
-    AuthConfig,
+    Auth,
     AuthHooks,
     CurrentUser,
     RequestMeta,
     UserOut,
-    auth_router,
     require_roles,
     require_scopes,
 )
@@ -178,10 +177,10 @@ def make_app(db_settings: BastionSettings, clock: Clock) -> AppFactory:  # noqa:
     def build(**changes: object) -> AuthApp:
         settings = fast_settings(db_settings, **changes)
         hooks = RecordingHooks()
-        config = AuthConfig(models=MODELS, hooks=hooks, clock=clock)
+        auth = Auth(models=MODELS, hooks=hooks, clock=clock)
         app = create_app(
             settings,
-            routers=[auth_router(config), protected_router()],
+            routers=[auth.router, protected_router()],
             lifespan=create_tables,
         )
         return AuthApp(app=app, clock=clock, hooks=hooks, settings=settings)

@@ -8,7 +8,7 @@ import uuid
 import httpx
 import pytest
 
-from bastion.auth import AUDIT_LOGGER, AuthService
+from bastion.auth import AUDIT_LOGGER
 from bastion.db import UnitOfWork
 from bastion.errors import PermissionDeniedError
 from bastion.observability import JsonFormatter
@@ -22,7 +22,6 @@ from tests.auth.conftest import (
     tokens,
 )
 from tests.auth.helpers import WRONG, from_ip
-from tests.auth.models import MODELS
 from tests.auth.test_mfa import _enable, _totp
 from tests.conftest import serve
 
@@ -315,7 +314,7 @@ async def test_changing_the_password_writes_password_changed_once(
 async def _service_call(built: AuthApp, action: str, target: uuid.UUID | str) -> None:
     resources = built.app.state.resources
     async with UnitOfWork(resources.sessionmaker) as uow:
-        service = AuthService(uow, models=MODELS, kit=resources.auth.kit, limiter=resources.limiter)
+        service = resources.auth.accounts(uow, resources.limiter)
         if action == "grant":
             await service.grant_role(str(target), "admin")
         else:
@@ -365,9 +364,7 @@ async def test_a_write_rolled_back_after_the_step_writes_no_event(
 
     async def deactivate_then_fail() -> None:
         async with UnitOfWork(resources.sessionmaker) as uow:
-            service = AuthService(
-                uow, models=MODELS, kit=resources.auth.kit, limiter=resources.limiter
-            )
+            service = resources.auth.accounts(uow, resources.limiter)
             await service.set_active(uuid.UUID(_user_id(user)), active=False)
             raise RuntimeError("the caller fails after the step")
 

@@ -7,7 +7,7 @@ import pytest
 from fastapi import APIRouter, Depends
 
 from bastion import create_app
-from bastion.auth import AUTH_ROUTES, AuthConfig, CurrentUser, UserCreate, UserOut, auth_router
+from bastion.auth import AUTH_ROUTES, Auth, CurrentUser, UserCreate, UserOut
 from bastion.ratelimit import RateLimit
 from tests.auth.conftest import (
     PASSWORD,
@@ -99,15 +99,15 @@ async def test_router_options_prefix_schemas_disabled_routes_and_extra_dependenc
     from bastion import BastionSettings
 
     assert isinstance(db_settings, BastionSettings)
-    config = AuthConfig(
-        models=MODELS, user_schema=ProfileOut, user_create_schema=ProfileCreate, clock=Clock()
-    )
-    router = auth_router(
-        config,
+    router = Auth(
+        models=MODELS,
+        user_schema=ProfileOut,
+        user_create_schema=ProfileCreate,
+        clock=Clock(),
         prefix="/account",
         disabled=("mfa_setup", "mfa_enable", "mfa_disable"),
         dependencies={"register": [Depends(RateLimit("1/minute", name="signup"))]},
-    )
+    ).router
     app = create_app(fast_settings(db_settings), routers=[router], lifespan=create_tables)
     async with serve(app) as client:
         created = await client.post(
@@ -128,7 +128,7 @@ async def test_router_options_prefix_schemas_disabled_routes_and_extra_dependenc
 
 def test_unknown_route_names_are_refused() -> None:
     with pytest.raises(ValueError, match="unknown auth routes"):
-        auth_router(AuthConfig(models=MODELS), disabled=("nope",))  # type: ignore[arg-type]  # the point
+        Auth(models=MODELS, disabled=("nope",))  # type: ignore[arg-type]  # the point
 
 
 async def test_every_auth_operation_documents_its_errors(make_app: AppFactory) -> None:

@@ -47,7 +47,7 @@ async def test_a_full_hashing_queue_and_a_busy_client_are_refused_at_once(
     async with serve(app) as client:
         await register(client)
         await register(client, "bob@example.com")
-        hasher = app.state.resources.auth.kit.hasher
+        hasher = app.state.resources.auth.hasher
         async with (
             from_ip(app, "203.0.113.1") as first,
             from_ip(app, "203.0.113.2") as second,
@@ -94,13 +94,15 @@ async def test_the_default_hashing_budget_and_queue_are_sized_from_the_measured_
     async with serve(built.app) as client:
         await register(client)
         resources = built.app.state.resources
-        kit = resources.auth.kit
-        rate = kit.hasher.rate  # measured once, when the lifespan warmed the hasher up
-        budget = AuthThrottle(resources.limiter, kit).hashing("203.0.113.1")
+        runtime = resources.auth
+        rate = runtime.hasher.rate  # measured once, when the lifespan warmed the hasher up
+        budget = AuthThrottle(resources.limiter, runtime).hashing("203.0.113.1")
     assert built.settings.auth_hash_limit is None
     assert built.settings.password_hash_queue is None
     assert rate is not None
     assert rate > 0
     assert budget is not None
     assert budget.limit == f"{max(10, int(rate * 30))}/minute"  # half the capacity per client
-    assert kit.hasher.queue_limit == max(kit.hasher.concurrency, math.ceil(QUEUE_SECONDS * rate))
+    assert runtime.hasher.queue_limit == max(
+        runtime.hasher.concurrency, math.ceil(QUEUE_SECONDS * rate)
+    )

@@ -19,7 +19,7 @@ from sqlalchemy import event, select
 from sqlalchemy.engine import AdaptedConnection, Connection
 
 from bastion import BastionSettings, Uow, create_app
-from bastion.auth import AuthConfig, AuthService, CurrentUser, auth_router
+from bastion.auth import Auth, CurrentUser
 from bastion.db import UnitOfWork
 from tests.auth.conftest import (
     PASSWORD,
@@ -58,9 +58,9 @@ def _routes() -> APIRouter:
 
 
 def _app(settings: BastionSettings, clock: Clock) -> FastAPI:
-    config = AuthConfig(models=MODELS, hooks=RecordingHooks(), clock=clock)
+    auth = Auth(models=MODELS, hooks=RecordingHooks(), clock=clock)
     return create_app(
-        fast_settings(settings), routers=[auth_router(config), _routes()], lifespan=create_tables
+        fast_settings(settings), routers=[auth.router, _routes()], lifespan=create_tables
     )
 
 
@@ -105,7 +105,7 @@ async def _deactivate(app: FastAPI, client: httpx.AsyncClient, pair: dict[str, s
     resources = app.state.resources
     me = await client.get(f"{AUTH}/me", headers=bearer(pair["access_token"]))
     async with UnitOfWork(resources.sessionmaker) as uow:
-        service = AuthService(uow, models=MODELS, kit=resources.auth.kit, limiter=resources.limiter)
+        service = resources.auth.accounts(uow, resources.limiter)
         await service.set_active(uuid.UUID(me.json()["id"]), active=False)
 
 
@@ -144,9 +144,7 @@ async def test_a_role_granted_on_one_worker_counts_on_another_at_once(
         headers = bearer((await tokens(first))["access_token"])
         resources = first_app.state.resources
         async with UnitOfWork(resources.sessionmaker) as uow:
-            service = AuthService(
-                uow, models=MODELS, kit=resources.auth.kit, limiter=resources.limiter
-            )
+            service = resources.auth.accounts(uow, resources.limiter)
             await service.grant_role("ada@example.com", "admin")
         me = await second.get(f"{AUTH}/me", headers=headers)
         assert me.json()["roles"] == ["admin"]

@@ -190,13 +190,11 @@ async def test_mfa_state_errors(auth: Client) -> None:
 async def test_the_totp_secret_is_stored_encrypted(auth: Client) -> None:
     built, client = auth
     secret, _, _ = await _enable(built, client)
-    from bastion.auth import AuthService
     from bastion.db import UnitOfWork
-    from tests.auth.models import MODELS
 
     resources = built.app.state.resources
     async with UnitOfWork(resources.sessionmaker) as uow:
-        service = AuthService(uow, models=MODELS, kit=resources.auth.kit, limiter=resources.limiter)
+        service = resources.auth.accounts(uow, resources.limiter)
         user = await service.repo.user_by_email("ada@example.com")
     assert user is not None
     assert user.totp_secret_encrypted is not None

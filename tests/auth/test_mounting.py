@@ -10,7 +10,7 @@ import pytest
 from fastapi import APIRouter, FastAPI
 
 from bastion import BastionSettings, create_app
-from bastion.auth import REFRESH_COOKIE, AuthConfig, AuthService, AuthState, auth_router
+from bastion.auth import REFRESH_COOKIE, Auth, AuthRuntime
 from bastion.db import UnitOfWork
 from bastion.resources import Resources
 from tests.auth.conftest import PASSWORD, Clock, create_tables, fast_settings
@@ -30,14 +30,12 @@ async def test_the_host_lifespan_starts_after_the_auth_feature_and_stops_before_
             assert resources.auth is not None
             assert resources.sessionmaker is not None
             async with UnitOfWork(resources.sessionmaker) as uow:
-                service = AuthService(
-                    uow, models=MODELS, kit=resources.auth.kit, limiter=resources.limiter
-                )
+                service = resources.auth.accounts(uow, resources.limiter)
                 await service.create_user("root@example.com", PASSWORD, roles=["admin"])
             yield
         seen.append(resources.auth)
 
-    router = auth_router(AuthConfig(models=MODELS, clock=Clock()))
+    router = Auth(models=MODELS, clock=Clock()).router
     app = create_app(fast_settings(db_settings), routers=[router], lifespan=host)
     async with app.router.lifespan_context(app):
         client = httpx.AsyncClient(
@@ -49,12 +47,12 @@ async def test_the_host_lifespan_starts_after_the_auth_feature_and_stops_before_
             )
         assert login.status_code == 200, login.text
     assert len(seen) == 2
-    assert all(isinstance(state, AuthState) for state in seen)
+    assert all(isinstance(state, AuthRuntime) for state in seen)
 
 
-def _nested(config: AuthConfig) -> APIRouter:
+def _nested(auth: Auth) -> APIRouter:
     accounts = APIRouter(prefix="/accounts")
-    accounts.include_router(auth_router(config, prefix="/session"), prefix="/v2")
+    accounts.include_router(auth.router, prefix="/v2")
     return accounts
 
 
@@ -68,9 +66,9 @@ def _nested(config: AuthConfig) -> APIRouter:
 async def test_the_refresh_cookie_path_is_the_refresh_route_as_mounted(
     db_settings: BastionSettings, root_path: str, base: str
 ) -> None:
-    config = AuthConfig(models=MODELS, clock=Clock())
+    auth = Auth(models=MODELS, clock=Clock(), prefix="/session")
     settings = fast_settings(db_settings, auth_cookie_mode=True)
-    app = create_app(settings, routers=[_nested(config)], lifespan=create_tables)
+    app = create_app(settings, routers=[_nested(auth)], lifespan=create_tables)
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app, root_path=root_path)
         async with httpx.AsyncClient(transport=transport, base_url="https://testserver") as client:

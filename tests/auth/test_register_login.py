@@ -145,13 +145,11 @@ async def test_wrong_password_unknown_email_and_inactive_user_look_the_same(
 
 
 async def _deactivate(built: AuthApp, email: str) -> None:
-    from bastion.auth import AuthService
     from bastion.db import UnitOfWork
-    from tests.auth.models import MODELS
 
     resources = built.app.state.resources
     async with UnitOfWork(resources.sessionmaker) as uow:
-        service = AuthService(uow, models=MODELS, kit=resources.auth.kit, limiter=resources.limiter)
+        service = resources.auth.accounts(uow, resources.limiter)
         user = await service.repo.user_by_email(email)
         assert user is not None
         await service.set_active(user.id, active=False)
@@ -217,13 +215,11 @@ async def test_long_passwords_differing_after_byte_72_do_not_verify_each_other(
 async def test_extra_fields_of_a_host_user_model_are_stored(auth: Client) -> None:
     built, client = auth
     await register(client)
-    from bastion.auth import AuthService
     from bastion.db import UnitOfWork
-    from tests.auth.models import MODELS
 
     resources = built.app.state.resources
     async with UnitOfWork(resources.sessionmaker) as uow:
-        service = AuthService(uow, models=MODELS, kit=resources.auth.kit, limiter=resources.limiter)
+        service = resources.auth.accounts(uow, resources.limiter)
         record = await service.create_user(
             "carol@example.com", PASSWORD, roles=["admin"], extra={"display_name": "Carol"}
         )
@@ -235,14 +231,13 @@ async def test_extra_fields_of_a_host_user_model_are_stored(auth: Client) -> Non
 async def test_create_user_and_grant_role_return_the_public_user_after_the_change(
     auth: Client,
 ) -> None:
-    from bastion.auth import AuthService, UserOut
+    from bastion.auth import UserOut
     from bastion.db import UnitOfWork
-    from tests.auth.models import MODELS
 
     built, _ = auth
     resources = built.app.state.resources
     async with UnitOfWork(resources.sessionmaker) as uow:
-        service = AuthService(uow, models=MODELS, kit=resources.auth.kit, limiter=resources.limiter)
+        service = resources.auth.accounts(uow, resources.limiter)
         created = await service.create_user("carol@example.com", PASSWORD, roles=["editor"])
         granted = await service.grant_role("Carol@Example.com", "admin")
         again = await service.grant_role("carol@example.com", "admin")
@@ -265,15 +260,11 @@ async def test_login_rehashes_a_password_hashed_with_old_parameters(
     new = make_app(password_hash_time_cost=2)
     async with serve(new.app) as client:
         assert (await login(client)).status_code == 200
-        from bastion.auth import AuthService
         from bastion.db import UnitOfWork
-        from tests.auth.models import MODELS
 
         resources = new.app.state.resources
         async with UnitOfWork(resources.sessionmaker) as uow:
-            service = AuthService(
-                uow, models=MODELS, kit=resources.auth.kit, limiter=resources.limiter
-            )
+            service = resources.auth.accounts(uow, resources.limiter)
             user = await service.repo.user_by_email("ada@example.com")
         assert user is not None
         assert ",t=2," in user.password_hash

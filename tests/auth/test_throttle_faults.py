@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy.engine import make_url
 
 from bastion import BastionSettings, create_app
-from bastion.auth import AuthConfig, auth_router
+from bastion.auth import Auth
 from tests.auth.conftest import (
     AppFactory,
     Clock,
@@ -121,8 +121,8 @@ async def test_logins_during_a_database_outage_spend_no_budget(
     async with temporary_database("postgres", settings, tmp_path, postgres_url) as db:
         proxied = real.set(host="127.0.0.1", port=proxy.port)
         app_settings = fast_settings(db, database_url=proxied.render_as_string(hide_password=False))
-        config = AuthConfig(models=MODELS, clock=clock)
-        app = create_app(app_settings, routers=[auth_router(config)], lifespan=create_tables)
+        auth = Auth(models=MODELS, clock=clock)
+        app = create_app(app_settings, routers=[auth.router], lifespan=create_tables)
         try:
             async with serve(app) as client:
                 await register(client)

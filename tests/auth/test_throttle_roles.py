@@ -75,16 +75,14 @@ async def test_roles_gate_routes_with_403(make_app: AppFactory) -> None:
 
 
 async def _make_admin(built: AuthApp, email: str) -> None:
-    from bastion.auth import AuthService
     from bastion.db import UnitOfWork
-    from tests.auth.models import MODELS
 
     resources = built.app.state.resources
     async with UnitOfWork(resources.sessionmaker) as uow:
-        service = AuthService(uow, models=MODELS, kit=resources.auth.kit, limiter=resources.limiter)
+        service = resources.auth.accounts(uow, resources.limiter)
         user = await service.repo.user_by_email(email)
         assert user is not None
-        await service.repo.update_user(user.id, service.kit.now(), roles=["admin"])
+        await service.repo.update_user(user.id, service.runtime.now(), roles=["admin"])
 
 
 async def test_scopes_come_from_the_token(auth: Client) -> None:

@@ -9,7 +9,7 @@ import pytest
 from fastapi import Depends, FastAPI
 
 from bastion import BastionSettings, create_app
-from bastion.auth import AuthConfig, auth_router
+from bastion.auth import Auth
 from bastion.ratelimit import RateLimit
 from tests.auth.conftest import PASSWORD, AppFactory, Clock, create_tables, fast_settings, register
 from tests.auth.conftest import login as post_login
@@ -90,7 +90,7 @@ def _app_with_route_budget(db_settings: BastionSettings, clock: Clock) -> FastAP
     """The auth router with a shared per-IP route budget on login, under a global limit."""
     settings = fast_settings(db_settings, ratelimit_default="600/minute")
     limits = [Depends(RateLimit("300/minute", name="auth"))]
-    router = auth_router(AuthConfig(models=MODELS, clock=clock), dependencies={"login": limits})
+    router = Auth(models=MODELS, clock=clock, dependencies={"login": limits}).router
     return create_app(settings, routers=[router], lifespan=create_tables)
 
 

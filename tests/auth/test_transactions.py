@@ -9,7 +9,7 @@ import pytest
 from fastapi import Depends
 
 from bastion import BastionSettings, create_app
-from bastion.auth import AuthConfig, AuthService, auth_router, require_roles
+from bastion.auth import Auth, require_roles
 from bastion.db import UnitOfWork
 from bastion.errors import NotFoundError, PermissionDeniedError, ServiceUnavailableError
 from tests.auth.conftest import (
@@ -47,10 +47,10 @@ async def _set_active(built: AuthApp, email: str, *, active: bool) -> None:
     """Flip `is_active` alone (sessions untouched), as a host's own admin tool might."""
     resources = built.app.state.resources
     async with UnitOfWork(resources.sessionmaker) as uow:
-        service = AuthService(uow, models=MODELS, kit=resources.auth.kit, limiter=resources.limiter)
+        service = resources.auth.accounts(uow, resources.limiter)
         user = await service.repo.user_by_email(email)
         assert user is not None
-        await service.repo.update_user(user.id, resources.auth.kit.now(), is_active=active)
+        await service.repo.update_user(user.id, resources.auth.now(), is_active=active)
 
 
 @pytest.mark.parametrize(("failure", "status"), FAILURES)
@@ -122,12 +122,10 @@ async def test_a_failing_after_login_hook_issues_no_session(
         assert (await login(client)).status_code == status
         resources = built.app.state.resources
         async with UnitOfWork(resources.sessionmaker) as uow:
-            service = AuthService(
-                uow, models=MODELS, kit=resources.auth.kit, limiter=resources.limiter
-            )
+            service = resources.auth.accounts(uow, resources.limiter)
             user = await service.repo.user_by_email("ada@example.com")
             assert user is not None
-            live = await service.repo.revoke_families(resources.auth.kit.now(), user_id=user.id)
+            live = await service.repo.revoke_families(resources.auth.now(), user_id=user.id)
     assert live == 0  # no refresh session row was kept
 
 
@@ -191,14 +189,15 @@ async def _missing() -> None:
 async def bare_client(db_settings: BastionSettings) -> AsyncIterator[httpx.AsyncClient]:
     """An auth app whose security-headers layer is off, so only the auth routes add no-store."""
     settings = fast_settings(db_settings, security_headers_enabled=False, auth_cookie_mode=False)
-    router = auth_router(
-        AuthConfig(models=MODELS, hooks=RecordingHooks()),
+    router = Auth(
+        models=MODELS,
+        hooks=RecordingHooks(),
         dependencies={
             "me": [require_roles("admin")],
             "mfa_setup": [Depends(_missing)],
             "logout": [Depends(_unavailable)],
         },
-    )
+    ).router
     app = create_app(settings, routers=[router], lifespan=create_tables)
     async with serve(app) as client:
         yield client

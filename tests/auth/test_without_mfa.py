@@ -10,7 +10,7 @@ from fastapi import FastAPI
 from sqlalchemy import MetaData, inspect, update
 from sqlalchemy.orm import DeclarativeBase
 
-from bastion import AuthConfig, AuthModels, BastionSettings, auth_router, create_app
+from bastion import Auth, AuthModels, BastionSettings, create_app
 from bastion.auth import RefreshSessionMixin, UserMixin
 from bastion.db import NAMING_CONVENTION
 from bastion.resources import Resources
@@ -48,10 +48,8 @@ def _app(settings: BastionSettings) -> FastAPI:
             await connection.run_sync(PlainBase.metadata.create_all)
         yield
 
-    config = AuthConfig(models=PLAIN)
-    return create_app(
-        fast_settings(settings), routers=[auth_router(config)], lifespan=create_tables
-    )
+    auth = Auth(models=PLAIN)
+    return create_app(fast_settings(settings), routers=[auth.router], lifespan=create_tables)
 
 
 async def test_accounts_work_with_no_mfa_table_and_no_mfa_route(

@@ -5,13 +5,13 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from bastion import BastionSettings, create_app
-from bastion.auth import AuthConfig, auth_router
+from bastion.auth import Auth
 from tests.auth.models import MODELS
 
 
 def create_host_app() -> FastAPI:
     """The app, its settings from the environment (`bastion users` calls this factory)."""
-    return create_app(BastionSettings(), routers=[auth_router(AuthConfig(models=MODELS))])
+    return create_app(BastionSettings(), routers=[Auth(models=MODELS).router])
 
 
 def create_app_without_auth() -> FastAPI:

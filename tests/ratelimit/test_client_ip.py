@@ -7,7 +7,7 @@ from fastapi import APIRouter
 from pydantic import ValidationError
 from starlette.requests import Request
 
-from bastion.auth.dependencies import Meta
+from bastion.auth import Meta
 from bastion.ratelimit import TrustedProxies, client_ip
 from tests.edge import edge_app, edge_settings, serve_as
 

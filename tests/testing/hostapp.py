@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict
 from sqlalchemy import ForeignKey, MetaData, String, func, select
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from bastion import AuthConfig, BastionSettings, CurrentUser, Uow, auth_router, create_app
+from bastion import Auth, BastionSettings, CurrentUser, Uow, create_app
 from bastion.auth import (
     AuthModels,
     MfaChallengeMixin,
@@ -94,6 +94,4 @@ def bookmarks_router() -> APIRouter:
 
 def create_host_app(settings: BastionSettings) -> FastAPI:
     """The host's app factory, as `bastion_app_factory` returns it."""
-    return create_app(
-        settings, routers=[auth_router(AuthConfig(models=MODELS)), bookmarks_router()]
-    )
+    return create_app(settings, routers=[Auth(models=MODELS).router, bookmarks_router()])

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from fastapi import APIRouter
 
-from bastion import AuthConfig, BastionSettings, Resources, Uow, auth_router, create_app
+from bastion import Auth, BastionSettings, Resources, Uow, create_app
 from tests.auth.models import MODELS
 from tests.conftest import TEST_SECRET, serve
 
@@ -72,7 +72,7 @@ async def test_a_route_using_the_unit_of_work_opens_the_database(
 
 
 async def test_the_auth_routes_open_the_database(default_settings: BastionSettings) -> None:
-    app = create_app(default_settings, routers=[auth_router(AuthConfig(models=MODELS))])
+    app = create_app(default_settings, routers=[Auth(models=MODELS).router])
     async with serve(app):
         assert app.state.resources.engine is not None
 

@@ -2,28 +2,24 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends
+from fastapi import Depends
 
-from bastion.auth import AuthConfig, auth_router
+from bastion.auth import Auth
 from notes_app.config import NotesSettings
 from notes_app.limits import auth_limits
 from notes_app.models import AUTH_MODELS
 
 
-def auth_config() -> AuthConfig:
-    """The service's auth configuration: its user and session models."""
-    return AuthConfig(models=AUTH_MODELS)
-
-
-def auth_routes(settings: NotesSettings) -> APIRouter:
-    """`/auth`: bastion's auth router, with the shared `auth` budget on its entry points.
+def notes_auth(settings: NotesSettings) -> Auth:
+    """The service's auth feature: its user and session models, and the `auth` budget.
 
     Login, registration and the second factor also draw on the service's
     shared `auth` budget per client IP (`notes_app.limits`), on top of the
-    per-account login throttling the auth feature does itself.
+    per-account login throttling the auth feature does itself. Its `router`
+    serves `/auth`.
     """
     limits = [Depends(limit) for limit in auth_limits(settings)]
-    return auth_router(
-        auth_config(),
+    return Auth(
+        AUTH_MODELS,
         dependencies={"login": limits, "register": limits, "mfa_verify": limits},
     )

@@ -16,9 +16,9 @@ from bastion import (
     list_query,
     provide_service,
 )
-from bastion.auth import AuthServiceDep, UserOut, require_roles
+from bastion.auth import AccountServiceDep, UserOut, require_roles
 from bastion.idempotency import IdempotentRoute
-from notes_app.auth import auth_routes
+from notes_app.auth import notes_auth
 from notes_app.config import NotesSettings
 from notes_app.schemas import NoteCreate, NoteOut, NoteUpdate
 from notes_app.services import NoteService
@@ -110,11 +110,11 @@ def admin_router() -> APIRouter:
     )
     async def list_users(
         principal: CurrentUser,
-        auth: AuthServiceDep,
+        accounts: AccountServiceDep,
         limit: Annotated[int, Query(ge=1, le=200)] = 50,
         offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
     ) -> list[UserOut]:
-        return await auth.list_users(principal, limit=limit, offset=offset)
+        return await accounts.list_users(principal, limit=limit, offset=offset)
 
     return router
 
@@ -122,4 +122,4 @@ def admin_router() -> APIRouter:
 def api_routers(settings: NotesSettings | None = None) -> list[APIRouter]:
     """Return every router the service mounts under `/api/v1`."""
     settings = settings if settings is not None else NotesSettings()
-    return [auth_routes(settings), notes_router(), admin_router()]
+    return [notes_auth(settings).router, notes_router(), admin_router()]

@@ -1,29 +1,35 @@
 """Authentication: users, argon2 passwords, JWT access + rotating refresh tokens, TOTP MFA, roles.
 
 Built on `bastion.db` and `bastion.security`. The host defines its concrete
-models from the mixins, hands them to `auth_router(AuthConfig(models=...))`,
-and protects its own routes with `CurrentUser`, `require_roles(...)` and
-`require_scopes(...)`. Every rule lives in `AuthService`, which never imports
-FastAPI.
+models from the mixins, wires ONE object, the feature `Auth(models=...)`,
+whose `router` goes into `create_app(routers=[...])`, and protects its own
+routes with `CurrentUser`, `require_roles(...)` and `require_scopes(...)`.
+
+The rules live in three collaborating services that never import FastAPI:
+`AccountService` (registration, login, passwords, users and roles),
+`SessionService` (tokens, refresh rotation with reuse detection, logout, the
+live-session check) and `MfaService` (TOTP and recovery codes). They share
+the app's `AuthRuntime` (on `Resources.auth`), the request's unit of work
+and the `AuthRepository` by composition.
 """
 
-from bastion.auth.audit import AUDIT_LOGGER, AuditEvent, AuditOutcome
-from bastion.auth.config import AuthConfig
-from bastion.auth.cookies import ACCESS_COOKIE, CSRF_COOKIE, CSRF_HEADER, REFRESH_COOKIE
-from bastion.auth.dependencies import (
-    AuthServiceDep,
-    AuthStateDep,
+from bastion.auth._accounts import ADMIN_ROLE, AccountService
+from bastion.auth._audit import AUDIT_LOGGER, AuditEvent, AuditOutcome, AuditTrail
+from bastion.auth._cookies import ACCESS_COOKIE, CSRF_COOKIE, CSRF_HEADER, REFRESH_COOKIE
+from bastion.auth._dependencies import (
+    AccountServiceDep,
+    AuthRuntimeDep,
     CurrentUser,
     Meta,
+    MfaServiceDep,
+    SessionServiceDep,
     authenticated_user_id,
     current_user,
-    get_auth_service,
-    get_auth_state,
     request_meta,
     require_roles,
     require_scopes,
 )
-from bastion.auth.errors import (
+from bastion.auth._errors import (
     EmailTakenError,
     InvalidCredentialsError,
     InvalidMfaCodeError,
@@ -31,22 +37,25 @@ from bastion.auth.errors import (
     NotAuthenticatedError,
     TokenReusedError,
 )
-from bastion.auth.hooks import AuthHooks, RequestMeta
-from bastion.auth.kit import AuthKit, AuthState
-from bastion.auth.mfa import MFA_CHALLENGE_ATTEMPTS
-from bastion.auth.models import (
+from bastion.auth._feature import Auth
+from bastion.auth._hooks import AuthHooks, RequestMeta
+from bastion.auth._mfa import MFA_CHALLENGE_ATTEMPTS, MfaService
+from bastion.auth._mfa_repository import MfaRepository
+from bastion.auth._models import (
     AuthModels,
     MfaChallengeMixin,
     RecoveryCodeMixin,
     RefreshSessionMixin,
     UserMixin,
 )
-from bastion.auth.origin import require_same_site
-from bastion.auth.principal import IssuedTokens, MfaPending, Principal
-from bastion.auth.repositories import AuthRepository, SessionRecord, UserRecord
-from bastion.auth.route import NoStoreRoute
-from bastion.auth.router import AUTH_ROUTES, AuthRoute, auth_router
-from bastion.auth.schemas import (
+from bastion.auth._origin import require_same_site
+from bastion.auth._principal import IssuedTokens, MfaPending, Principal
+from bastion.auth._records import SessionRecord, UserRecord
+from bastion.auth._repositories import AuthRepository
+from bastion.auth._route import NoStoreRoute
+from bastion.auth._router import AUTH_ROUTES, AuthRoute
+from bastion.auth._runtime import AuthRuntime
+from bastion.auth._schemas import (
     CookieSession,
     MfaCode,
     MfaRequired,
@@ -61,8 +70,8 @@ from bastion.auth.schemas import (
     UserOut,
     normalize_email,
 )
-from bastion.auth.service import ADMIN_ROLE, AuthService, principal_from_claims
-from bastion.auth.throttle import AuthThrottle, Budget
+from bastion.auth._sessions import SessionService, principal_from_claims
+from bastion.auth._throttle import AuthThrottle, Budget
 
 __all__ = [
     "ACCESS_COOKIE",
@@ -73,18 +82,18 @@ __all__ = [
     "CSRF_HEADER",
     "MFA_CHALLENGE_ATTEMPTS",
     "REFRESH_COOKIE",
+    "AccountService",
+    "AccountServiceDep",
     "AuditEvent",
     "AuditOutcome",
-    "AuthConfig",
+    "AuditTrail",
+    "Auth",
     "AuthHooks",
-    "AuthKit",
     "AuthModels",
     "AuthRepository",
     "AuthRoute",
-    "AuthService",
-    "AuthServiceDep",
-    "AuthState",
-    "AuthStateDep",
+    "AuthRuntime",
+    "AuthRuntimeDep",
     "AuthThrottle",
     "Budget",
     "CookieSession",
@@ -97,7 +106,10 @@ __all__ = [
     "MfaChallengeMixin",
     "MfaCode",
     "MfaPending",
+    "MfaRepository",
     "MfaRequired",
+    "MfaService",
+    "MfaServiceDep",
     "MfaSetup",
     "MfaStateError",
     "MfaVerify",
@@ -112,17 +124,16 @@ __all__ = [
     "RefreshSessionMixin",
     "RequestMeta",
     "SessionRecord",
+    "SessionService",
+    "SessionServiceDep",
     "TokenPair",
     "TokenReusedError",
     "UserCreate",
     "UserMixin",
     "UserOut",
     "UserRecord",
-    "auth_router",
     "authenticated_user_id",
     "current_user",
-    "get_auth_service",
-    "get_auth_state",
     "normalize_email",
     "principal_from_claims",
     "request_meta",

@@ -12,7 +12,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from bastion.auth.service import AuthService
+from bastion.auth import AccountService
 from bastion.db.uow import UnitOfWork
 from bastion.resources import Resources, app_resources
 
@@ -61,18 +61,16 @@ async def running(app: FastAPI) -> AsyncIterator[Resources]:
 
 
 @asynccontextmanager
-async def auth_service(resources: Resources) -> AsyncIterator[AuthService]:
-    """An `AuthService` on a unit of work that commits when the block succeeds.
+async def auth_service(resources: Resources) -> AsyncIterator[AccountService]:
+    """The app's `AccountService` on a unit of work that commits when the block succeeds.
 
     Raises:
         HostError: The app mounts no auth router, or has no database.
     """
     auth = resources.auth
     if auth is None:
-        raise HostError("the app mounts no auth router (bastion.auth.auth_router)")
+        raise HostError("the app mounts no auth router (bastion.auth.Auth(...).router)")
     if resources.sessionmaker is None:
         raise HostError("the app has no database")
     async with UnitOfWork(resources.sessionmaker) as uow:
-        yield AuthService(
-            uow, models=auth.models, kit=auth.kit, limiter=resources.limiter, hooks=auth.hooks
-        )
+        yield auth.accounts(uow, resources.limiter)

@@ -21,8 +21,7 @@ from contextlib import contextmanager
 import anyio
 from pydantic import TypeAdapter, ValidationError
 
-from bastion.auth.schemas import NormalizedEmail
-from bastion.auth.service import ADMIN_ROLE, AuthService
+from bastion.auth import ADMIN_ROLE, AccountService, NormalizedEmail
 from bastion.cli.failures import database_failure, one_line
 from bastion.cli.host import HostError, auth_service, load_app, running
 from bastion.cli.project import MissingSettingError, find_project
@@ -44,7 +43,7 @@ _ROLE = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
 _EMAIL: TypeAdapter[str] = TypeAdapter(NormalizedEmail)
 
 #: An action: the service, the e-mail and the parsed arguments -> the line to print.
-Action = Callable[[AuthService, str, argparse.Namespace], Awaitable[str]]
+Action = Callable[[AccountService, str, argparse.Namespace], Awaitable[str]]
 
 
 def _role(text: str) -> str:
@@ -77,7 +76,7 @@ def read_password() -> str:
     return password
 
 
-async def _create_admin(service: AuthService, email: str, args: argparse.Namespace) -> str:
+async def _create_admin(service: AccountService, email: str, args: argparse.Namespace) -> str:
     if await service.repo.user_by_email(email) is not None:
         await service.grant_role(email, ADMIN_ROLE)
         return f"promoted admin {email}"
@@ -85,12 +84,12 @@ async def _create_admin(service: AuthService, email: str, args: argparse.Namespa
     return f"created admin {email}"
 
 
-async def _grant_role(service: AuthService, email: str, args: argparse.Namespace) -> str:
+async def _grant_role(service: AccountService, email: str, args: argparse.Namespace) -> str:
     await service.grant_role(email, args.role)
     return f"granted {args.role} to {email}"
 
 
-async def _deactivate(service: AuthService, email: str, args: argparse.Namespace) -> str:
+async def _deactivate(service: AccountService, email: str, args: argparse.Namespace) -> str:
     user = await service.repo.user_by_email(email)
     if user is None:
         raise NotFoundError()

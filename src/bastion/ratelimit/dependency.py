@@ -34,7 +34,7 @@ class RateLimit:
 
     ```python
     router = APIRouter(dependencies=[Depends(RateLimit("10/minute", key=by_user))])
-    app.include_router(auth_router(), dependencies=[Depends(RateLimit("5/minute"))])
+    app.include_router(auth.router, dependencies=[Depends(RateLimit("5/minute"))])
     ```
 
     Each limited request reports its budget in the `RateLimit-*` headers (the

@@ -11,7 +11,6 @@ import httpx
 from fastapi import FastAPI
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from bastion.auth.kit import AuthState
 from bastion.db.engine import create_sessionmaker
 from bastion.db.uow import UnitOfWork
 from bastion.resources import Resources
@@ -80,10 +79,8 @@ class TestApp:
 
 
 def _on_clock(resources: Resources, clock: Clock) -> None:
-    auth = resources.auth
-    if auth is not None:
-        kit = auth.kit.with_clock(clock, resources.settings)
-        resources.auth = AuthState(kit=kit, models=auth.models, hooks=auth.hooks)
+    if resources.auth is not None:
+        resources.auth = resources.auth.with_clock(clock, resources.settings)
 
 
 @asynccontextmanager

@@ -7,16 +7,13 @@ import secrets
 import uuid
 from collections.abc import Mapping, Sequence
 from contextlib import AsyncExitStack
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal
 
 import httpx
 from starlette.routing import NoMatchFound
 
-from bastion.auth.cookies import CSRF_HEADER
-from bastion.auth.hooks import AuthHooks
-from bastion.auth.kit import AuthState
-from bastion.auth.service import AuthService
+from bastion.auth import CSRF_HEADER, AuthHooks, AuthRuntime
 from bastion.testing._app import TestApp
 
 __all__ = ["ClientFactory", "LoginMode", "UserCredentials", "UserFactory"]
@@ -44,15 +41,15 @@ class UserCredentials:
     is_active: bool
 
 
-def _auth(running: TestApp) -> AuthState:
+def _auth(running: TestApp) -> AuthRuntime:
     auth = running.resources.auth
     if auth is None:
-        raise RuntimeError("the app under test has no auth feature: mount `auth_router(...)`")
+        raise RuntimeError("the app under test has no auth feature: mount `Auth(...).router`")
     return auth
 
 
 class UserFactory:
-    """Creates users straight through `AuthService`, in the test's transaction.
+    """Creates users straight through `AccountService`, in the test's transaction.
 
     The password policy applies; the host's `AuthHooks` do not run (no welcome
     mail for a fixture). Each call without an e-mail gets a new one.
@@ -88,12 +85,9 @@ class UserFactory:
         email = email if email is not None else f"user{next(self._numbers)}@example.com"
         password = password if password is not None else secrets.token_urlsafe(18)
         async with self._running.uow() as uow:
-            service = AuthService(
-                uow,
-                models=auth.models,
-                kit=auth.kit,
-                limiter=self._running.resources.limiter,
-                hooks=AuthHooks(),
+            # Without the host's hooks: no welcome mail for a fixture.
+            service = replace(auth, hooks=AuthHooks()).accounts(
+                uow, self._running.resources.limiter
             )
             user = await service.create_user(email, password, roles=roles, extra=extra)
             if not active:
@@ -135,7 +129,7 @@ class ClientFactory:
             RuntimeError: No login route, cookie mode off, or the login failed.
         """
         auth = _auth(self._running)
-        if mode == "cookie" and not auth.kit.cookie_mode:
+        if mode == "cookie" and not auth.cookie_mode:
             raise RuntimeError(
                 "a cookie-mode client needs auth_cookie_mode=True: "
                 "@pytest.mark.bastion_settings(auth_cookie_mode=True)"

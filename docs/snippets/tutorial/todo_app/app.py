@@ -123,8 +123,8 @@ async def delete(todo_id: UUID, todos: Todos, match: bastion.IfMatch) -> None:
 # --8<-- [end:router]
 # --8<-- [start:app]
 def build(settings: bastion.BastionSettings | None = None) -> FastAPI:
-    auth = bastion.auth_router(bastion.AuthConfig(models=MODELS))  # register, login, refresh, me...
-    return bastion.create_app(settings, routers=[auth, router])
+    auth = bastion.Auth(MODELS)  # the auth feature: register, login, refresh, me...
+    return bastion.create_app(settings, routers=[auth.router, router])
 
 
 # --8<-- [end:app]

@@ -5,9 +5,15 @@ from __future__ import annotations
 import logging
 import uuid
 from enum import StrEnum
-from typing import Literal
+from functools import partial
+from typing import TYPE_CHECKING, Literal
 
-__all__ = ["AUDIT_LOGGER", "AuditEvent", "AuditOutcome", "AuditValue", "audit"]
+from bastion.auth._hooks import RequestMeta
+
+if TYPE_CHECKING:
+    from bastion.db.uow import UnitOfWork
+
+__all__ = ["AUDIT_LOGGER", "AuditEvent", "AuditOutcome", "AuditTrail", "AuditValue", "audit"]
 
 #: The logger every audit event is written to.
 AUDIT_LOGGER = "bastion.audit"
@@ -92,3 +98,47 @@ def audit(
     }
     text = " ".join(f"{key}={'-' if value is None else value}" for key, value in extra.items())
     _log.log(level, "audit %s", text, extra=extra)
+
+
+#: The client of events recorded outside a request.
+_NOBODY = RequestMeta()
+
+
+class AuditTrail:
+    """The audit events of one unit of work: failures now, successes once committed."""
+
+    def __init__(self, uow: UnitOfWork, meta: RequestMeta | None = None) -> None:
+        """Record for `uow`; events not given a client name `meta`'s.
+
+        Args:
+            uow: The unit of work whose commit a success waits for.
+            meta: Who is asking (the request's client), for events not given one.
+        """
+        self.uow = uow
+        self.meta = meta or _NOBODY
+
+    def now(
+        self,
+        event: AuditEvent,
+        outcome: AuditOutcome,
+        *,
+        user_id: uuid.UUID | None,
+        meta: RequestMeta | None = None,
+        **fields: AuditValue,
+    ) -> None:
+        """Record `event` now: for failures and state that persists on purpose."""
+        client_ip = (meta or self.meta).ip
+        audit(event, outcome, user_id=user_id, client_ip=client_ip, **fields)
+
+    def on_commit(
+        self,
+        event: AuditEvent,
+        *,
+        user_id: uuid.UUID,
+        meta: RequestMeta | None = None,
+        **fields: AuditValue,
+    ) -> None:
+        """Record the success `event` once the unit of work commits (never if it rolls back)."""
+        self.uow.after_commit(
+            partial(self.now, event, "success", user_id=user_id, meta=meta, **fields)
+        )

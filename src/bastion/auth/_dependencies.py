@@ -1,4 +1,4 @@
-"""FastAPI dependencies of the auth feature: `CurrentUser`, `require_roles`, `require_scopes`."""
+"""FastAPI dependencies of the auth feature: `CurrentUser`, the services, `require_roles`, ..."""
 
 from __future__ import annotations
 
@@ -9,12 +9,14 @@ from fastapi import Depends
 from fastapi.params import Depends as DependsParam
 from starlette.requests import Request
 
-from bastion.auth.cookies import ACCESS_COOKIE, CSRF_COOKIE, CSRF_HEADER
-from bastion.auth.errors import NotAuthenticatedError
-from bastion.auth.hooks import RequestMeta
-from bastion.auth.kit import AuthState
-from bastion.auth.principal import Principal
-from bastion.auth.service import AuthService, authenticate_token
+from bastion.auth._accounts import AccountService
+from bastion.auth._cookies import ACCESS_COOKIE, CSRF_COOKIE, CSRF_HEADER
+from bastion.auth._errors import NotAuthenticatedError
+from bastion.auth._hooks import RequestMeta
+from bastion.auth._mfa import MfaService
+from bastion.auth._principal import Principal
+from bastion.auth._runtime import AuthRuntime
+from bastion.auth._sessions import SessionService
 from bastion.db.uow import UnitOfWork
 from bastion.errors import PermissionDeniedError, ServiceUnavailableError
 from bastion.ratelimit.client_ip import client_ip
@@ -25,14 +27,14 @@ from bastion.web.database import Uow
 from bastion.web.dependencies import AppResources
 
 __all__ = [
-    "AuthServiceDep",
-    "AuthStateDep",
+    "AccountServiceDep",
+    "AuthRuntimeDep",
     "CurrentUser",
     "Meta",
+    "MfaServiceDep",
+    "SessionServiceDep",
     "authenticated_user_id",
     "current_user",
-    "get_auth_service",
-    "get_auth_state",
     "request_meta",
     "require_roles",
     "require_scopes",
@@ -42,19 +44,19 @@ _SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
 _USER_AGENT_MAX = 255
 
 
-async def get_auth_state(resources: AppResources) -> AuthState:
+async def _auth_runtime(resources: AppResources) -> AuthRuntime:
     """The running app's auth feature.
 
     Raises:
-        ServiceUnavailableError: No auth router is mounted (or the lifespan did not run).
+        ServiceUnavailableError: No auth feature is mounted (or the lifespan did not run).
     """
     if resources.auth is None:
         raise ServiceUnavailableError("Authentication is not configured.")
     return resources.auth
 
 
-#: The running app's `AuthState`.
-AuthStateDep = Annotated[AuthState, Depends(get_auth_state)]
+#: The running app's `AuthRuntime` (503 `SERVICE_UNAVAILABLE` when no auth feature is mounted).
+AuthRuntimeDep = Annotated[AuthRuntime, Depends(_auth_runtime)]
 
 
 async def request_meta(request: Request, resources: AppResources) -> RequestMeta:
@@ -70,27 +72,32 @@ async def request_meta(request: Request, resources: AppResources) -> RequestMeta
 Meta = Annotated[RequestMeta, Depends(request_meta)]
 
 
-async def get_auth_service(
-    request: Request, uow: Uow, state: AuthStateDep, resources: AppResources, meta: Meta
-) -> AuthService:
-    """The request's `AuthService`, on the request's unit of work.
-
-    Its throttles report to the request's `RateLimit-*` headers; its audit
-    events name the request's client.
-    """
-    return AuthService(
-        uow,
-        models=state.models,
-        kit=state.kit,
-        limiter=resources.limiter,
-        hooks=state.hooks,
-        report=partial(report_rate_limit, request.scope),
-        meta=meta,
-    )
+# The services, on the request's unit of work: their throttles report to the
+# response's `RateLimit-*` headers, their audit events name the request's client.
+async def _account_service(
+    request: Request, uow: Uow, auth: AuthRuntimeDep, resources: AppResources, meta: Meta
+) -> AccountService:
+    report = partial(report_rate_limit, request.scope)
+    return auth.accounts(uow, resources.limiter, report=report, meta=meta)
 
 
-#: The request's `AuthService`.
-AuthServiceDep = Annotated[AuthService, Depends(get_auth_service)]
+async def _mfa_service(
+    request: Request, uow: Uow, auth: AuthRuntimeDep, resources: AppResources, meta: Meta
+) -> MfaService:
+    report = partial(report_rate_limit, request.scope)
+    return auth.mfa(uow, resources.limiter, report=report, meta=meta)
+
+
+async def _session_service(uow: Uow, auth: AuthRuntimeDep, meta: Meta) -> SessionService:
+    return auth.sessions(uow, meta=meta)
+
+
+#: The request's `AccountService` (registration, login, passwords, users, roles).
+AccountServiceDep = Annotated[AccountService, Depends(_account_service)]
+#: The request's `MfaService` (TOTP setup, enable, disable, the login's second factor).
+MfaServiceDep = Annotated[MfaService, Depends(_mfa_service)]
+#: The request's `SessionService` (refresh, logout).
+SessionServiceDep = Annotated[SessionService, Depends(_session_service)]
 
 
 def _bearer(request: Request) -> str | None:
@@ -126,29 +133,27 @@ async def current_user(request: Request, uow: Uow) -> Principal:
         NotAuthenticatedError: No credentials (401 `NOT_AUTHENTICATED`, `WWW-Authenticate: Bearer`).
         InvalidTokenError: Bad, expired or revoked credentials (401 `INVALID_TOKEN`).
         CsrfFailedError: Cookie mode, unsafe method, CSRF token missing or wrong (403).
-        ServiceUnavailableError: No auth router is mounted.
+        ServiceUnavailableError: No auth feature is mounted.
         DatabaseUnavailableError: The session check cannot reach the database (503).
     """
     known = getattr(request.state, "principal", None)
     if isinstance(known, Principal):  # authenticated earlier in this request (`by_user`)
         return known
-    resources = _resources(request)
-    state = resources.auth
-    if state is None:
+    auth = _resources(request).auth
+    if auth is None:
         raise ServiceUnavailableError("Authentication is not configured.")
-    kit = state.kit
     token = _bearer(request)
     from_cookie = False
-    if token is None and kit.cookie_mode:
+    if token is None and auth.cookie_mode:
         token = request.cookies.get(ACCESS_COOKIE)
         from_cookie = token is not None
     if not token:
         raise NotAuthenticatedError()
-    principal = await authenticate_token(kit, state.models, uow, token)
+    principal = await auth.sessions(uow).authenticate(token)
     if from_cookie and request.method not in _SAFE_METHODS:
         header = request.headers.get(CSRF_HEADER)
         cookie = request.cookies.get(CSRF_COOKIE)
-        if not kit.csrf.verify_double_submit(header, cookie, str(principal.session_id)):
+        if not auth.csrf.verify_double_submit(header, cookie, str(principal.session_id)):
             raise CsrfFailedError()
     request.state.user_id = str(principal.id)
     request.state.principal = principal

@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import Form
 from pydantic import AfterValidator
 
-from bastion.auth.schemas import password_within_bytes
+from bastion.auth._schemas import password_within_bytes
 from bastion.security import MAX_PASSWORD_BYTES
 
 __all__ = ["USERNAME_MAX_LENGTH", "LoginForm"]

@@ -1,16 +1,23 @@
-"""`AuthKit`: the security primitives and auth settings the auth feature runs on, built once."""
+"""`AuthRuntime`: the auth feature as one app runs it, built once at start-up."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
-from bastion.auth.hooks import AuthHooks
-from bastion.auth.models import AuthModels
-from bastion.auth.principal import Principal
+from bastion.auth._accounts import AccountService
+from bastion.auth._audit import AuditTrail
+from bastion.auth._hooks import AuthHooks, RequestMeta
+from bastion.auth._mfa import MfaService
+from bastion.auth._models import AuthModels
+from bastion.auth._principal import Principal
+from bastion.auth._repositories import AuthRepository
+from bastion.auth._sessions import SessionService
+from bastion.auth._throttle import AuthThrottle, Report
 from bastion.core.settings import BastionSettings
-from bastion.ratelimit.limiter import parse_limit
+from bastion.ratelimit.limiter import RateLimiter, parse_limit
 from bastion.security import (
     Clock,
     CsrfTokens,
@@ -25,17 +32,28 @@ from bastion.security import (
     system_clock,
 )
 
-__all__ = ["AuthKit", "AuthState"]
+if TYPE_CHECKING:
+    from bastion.db.uow import UnitOfWork
+
+__all__ = ["AuthRuntime"]
 
 
 @dataclass(frozen=True, slots=True)
-class AuthKit:
-    """Everything the auth service needs besides the database, built in the lifespan.
+class AuthRuntime:
+    """The running auth feature of one app, on `Resources.auth`: primitives, settings, models.
 
-    It lives on `Resources.auth`; tests build one with a fixed `clock` to move
-    time for expiry (JWTs, TOTP steps, refresh sessions all read the same clock).
+    `Auth` builds it when the app starts. The services are built from it per
+    unit of work (`accounts`, `sessions`, `mfa`); outside HTTP (a command, a
+    test, a host's start-up) that is how a host reaches them:
+
+    ```python
+    async with UnitOfWork(resources.sessionmaker) as uow:
+        await resources.auth.accounts(uow, resources.limiter).create_user(email, password)
+    ```
 
     Attributes:
+        models: The host's auth models.
+        hooks: The host's lifecycle hooks.
         hasher: Argon2id hashing in a bounded worker pool.
         policy: The password policy.
         tokens: Access and MFA-pending JWTs.
@@ -43,7 +61,7 @@ class AuthKit:
         secret_box: Encrypts TOTP secrets at rest.
         recovery: Recovery-code generation and hashing.
         csrf: Signed double-submit CSRF tokens (cookie mode).
-        clock: The time source, POSIX seconds.
+        clock: The time source, POSIX seconds (tokens, TOTP steps and sessions all read it).
         refresh_ttl: Refresh-token lifetime, in seconds.
         absolute_ttl: Absolute lifetime of a refresh family, in seconds.
         login_limit: Failed-attempt budget per (client IP, account), `limits` notation.
@@ -54,6 +72,8 @@ class AuthKit:
         cookie_mode: Issue tokens in cookies too, and check CSRF on cookie-authenticated writes.
     """
 
+    models: AuthModels
+    hooks: AuthHooks
     hasher: PasswordHasher
     policy: PasswordPolicy
     tokens: TokenService
@@ -79,18 +99,22 @@ class AuthKit:
         cls,
         settings: BastionSettings,
         *,
+        models: AuthModels,
+        hooks: AuthHooks | None = None,
         clock: Clock = system_clock,
         password_checks: Sequence[PasswordCheck] = (),
-    ) -> AuthKit:
-        """Build the kit from settings.
+    ) -> AuthRuntime:
+        """Build the primitives from settings.
 
         Args:
             settings: The app settings.
+            models: The host's auth models.
+            hooks: The host's lifecycle hooks (none by default).
             clock: The time source (tests pass a controllable one).
             password_checks: Extra password checks (for example a breached-password service).
 
         Returns:
-            The kit.
+            The runtime.
 
         Raises:
             ValueError: A throttle limit is not valid `limits` notation.
@@ -100,6 +124,8 @@ class AuthKit:
         if settings.auth_hash_limit is not None:
             parse_limit(settings.auth_hash_limit)
         return cls(
+            models=models,
+            hooks=hooks or AuthHooks(),
             hasher=PasswordHasher.from_settings(settings),
             policy=PasswordPolicy.from_settings(settings, checks=password_checks),
             tokens=TokenService.from_settings(settings, clock=clock),
@@ -118,17 +144,17 @@ class AuthKit:
             cookie_mode=settings.auth_cookie_mode,
         )
 
-    def with_clock(self, clock: Clock, settings: BastionSettings) -> AuthKit:
-        """This kit on another time source: tokens, TOTP steps and sessions all read `clock`.
+    def with_clock(self, clock: Clock, settings: BastionSettings) -> AuthRuntime:
+        """This runtime on another time source: tokens, TOTP steps and sessions all read `clock`.
 
         How `bastion.testing` moves a running app's time for expiry tests.
 
         Args:
             clock: The new time source.
-            settings: The settings the kit was built from.
+            settings: The settings the runtime was built from.
 
         Returns:
-            A new kit; this one is unchanged.
+            A new runtime; this one is unchanged.
         """
         return replace(
             self,
@@ -142,17 +168,47 @@ class AuthKit:
         """The clock's current time as an aware UTC datetime."""
         return datetime.fromtimestamp(self.clock(), UTC)
 
+    # -- the services, per unit of work ---------------------------------------------
+    def sessions(self, uow: UnitOfWork, *, meta: RequestMeta | None = None) -> SessionService:
+        """The token and session service on `uow` (audit events name `meta`'s client)."""
+        repo = AuthRepository(uow, self.models)
+        return SessionService(uow, repo=repo, runtime=self, audit=AuditTrail(uow, meta))
 
-@dataclass(frozen=True, slots=True)
-class AuthState:
-    """The auth feature of one running app, on `Resources.auth` (set by the auth router's lifespan).
+    def mfa(
+        self,
+        uow: UnitOfWork,
+        limiter: RateLimiter,
+        *,
+        report: Report | None = None,
+        meta: RequestMeta | None = None,
+    ) -> MfaService:
+        """The MFA service on `uow`; its throttles count on `limiter` and report to `report`."""
+        sessions = self.sessions(uow, meta=meta)
+        return MfaService(
+            uow,
+            repo=sessions.repo,
+            runtime=self,
+            throttle=AuthThrottle(limiter, self, report),
+            audit=sessions.audit,
+            sessions=sessions,
+        )
 
-    Attributes:
-        kit: The primitives and settings.
-        models: The host's auth models.
-        hooks: The host's lifecycle hooks.
-    """
-
-    kit: AuthKit
-    models: AuthModels
-    hooks: AuthHooks
+    def accounts(
+        self,
+        uow: UnitOfWork,
+        limiter: RateLimiter,
+        *,
+        report: Report | None = None,
+        meta: RequestMeta | None = None,
+    ) -> AccountService:
+        """The account service on `uow` (login, passwords, users, roles)."""
+        mfa = self.mfa(uow, limiter, report=report, meta=meta)
+        return AccountService(
+            uow,
+            repo=mfa.repo,
+            runtime=self,
+            throttle=mfa.throttle,
+            audit=mfa.audit,
+            sessions=mfa.sessions,
+            mfa=mfa,
+        )

@@ -1,4 +1,4 @@
-"""Data access of the auth feature: users, refresh sessions, recovery codes, MFA challenges.
+"""Data access of the auth feature: users, refresh sessions and the live-session check.
 
 Every write that guards a one-time event (spending a refresh token, a recovery
 code, an MFA challenge, a TOTP step) is ONE conditional `UPDATE` whose row count
@@ -9,81 +9,84 @@ PostgreSQL and SQLite alike. Every method turns driver errors into bastion error
 
 from __future__ import annotations
 
-import functools
 import uuid
-from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
-from typing import ParamSpec, TypeVar
+from functools import cached_property, lru_cache
+from typing import TYPE_CHECKING
 
-from sqlalchemy import ColumnElement, CursorResult, func, insert, or_, select, update
+from sqlalchemy import ColumnElement, bindparam, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import InstrumentedAttribute
 
-from bastion.auth.errors import MfaStateError
-from bastion.auth.liveness import live_session_roles
-from bastion.auth.models import AuthModels, MfaChallengeMixin, RecoveryCodeMixin
+from bastion.auth._models import AuthModels
+from bastion.auth._records import SessionRecord, UserRecord, rowcount, translated
+from bastion.db._point_read import PointRead
 from bastion.db.errors import translate_errors
 from bastion.db.ids import uuid7
+from bastion.security import InvalidTokenError
 
-__all__ = ["AuthRepository", "SessionRecord", "UserRecord", "live_session_roles"]
+if TYPE_CHECKING:
+    from bastion.db.uow import UnitOfWork
+
+__all__ = ["AuthRepository"]
 
 _NO_SYNC = {"synchronize_session": False}
-_P = ParamSpec("_P")
-_R = TypeVar("_R")
 
 
-def _translated(method: Callable[_P, Awaitable[_R]]) -> Callable[_P, Awaitable[_R]]:
-    """Run `method` inside `translate_errors`."""
+@lru_cache(maxsize=16)
+def _live_session_query(models: AuthModels) -> PointRead[list[str]]:
+    """The live-session check's statement, built once per set of models.
 
-    @functools.wraps(method)
-    async def run(*args: _P.args, **kwargs: _P.kwargs) -> _R:
-        with translate_errors():
-            return await method(*args, **kwargs)
-
-    return run
-
-
-@dataclass(frozen=True, slots=True)
-class UserRecord:
-    """A user row as the service sees it (secrets included: never rendered)."""
-
-    id: uuid.UUID
-    email: str
-    password_hash: str
-    is_active: bool
-    roles: list[str]
-    mfa_enabled: bool
-    totp_secret_encrypted: str | None
-    totp_last_step: int | None
-    created_at: datetime
-
-
-@dataclass(frozen=True, slots=True)
-class SessionRecord:
-    """A refresh-session row (one token of a family)."""
-
-    id: uuid.UUID
-    user_id: uuid.UUID
-    family_id: uuid.UUID
-    expires_at: datetime
-    absolute_expires_at: datetime
-    spent_at: datetime | None
-    revoked_at: datetime | None
-
-
-def _rowcount(result: object) -> int:
-    return result.rowcount if isinstance(result, CursorResult) else 0
+    It runs on every authenticated request: building and compiling a statement
+    each time would cost more than running it. Bound parameters carry the
+    request's values, so the one statement serves every request.
+    """
+    user, root = models.user, models.session
+    statement = (
+        select(user.roles)
+        .join(root, root.user_id == user.id)
+        .where(
+            root.id == bindparam("family_id"),
+            user.id == bindparam("user_id"),
+            root.revoked_at.is_(None),
+            root.absolute_expires_at > bindparam("now"),
+            user.is_active.is_(True),
+        )
+    )
+    return PointRead(statement)
 
 
 class AuthRepository:
-    """SQL for the auth feature over the host's models, on the unit of work's session."""
+    """SQL for the auth feature over the host's models, in a unit of work's session.
 
-    def __init__(self, session: AsyncSession, models: AuthModels) -> None:
-        """Bind the repository to a session and the host's models."""
-        self.session = session
+    The session is reached on each statement, not when the repository is
+    built: a request that never queries (stateless tokens) opens none.
+    """
+
+    def __init__(self, uow: UnitOfWork, models: AuthModels) -> None:
+        """Bind the repository to a unit of work and the host's models."""
+        self.uow = uow
         self.m = models
-        user = models.user
-        self._user_columns = (
+
+    @cached_property
+    def _user_columns(
+        self,
+    ) -> tuple[
+        InstrumentedAttribute[uuid.UUID],
+        InstrumentedAttribute[str],
+        InstrumentedAttribute[str],
+        InstrumentedAttribute[bool],
+        InstrumentedAttribute[list[str]],
+        InstrumentedAttribute[bool],
+        InstrumentedAttribute[str | None],
+        InstrumentedAttribute[int | None],
+        InstrumentedAttribute[datetime],
+    ]:
+        # The columns of a `UserRecord`, in its field order; looked up when first
+        # needed, since the per-request session check needs none of them.
+        user = self.m.user
+        return (
             user.id,
             user.email,
             user.password_hash,
@@ -94,6 +97,11 @@ class AuthRepository:
             user.totp_last_step,
             user.created_at,
         )
+
+    @property
+    def session(self) -> AsyncSession:
+        """The unit of work's session (opened on first use)."""
+        return self.uow.session
 
     # -- users ---------------------------------------------------------------
     async def add_user(
@@ -122,27 +130,38 @@ class AuthRepository:
             row = (await self.session.execute(stmt)).one()
         return UserRecord(*row)
 
-    @_translated
+    @translated
     async def user_by_email(self, email: str) -> UserRecord | None:
         """The user with this (normalized) e-mail, or `None`."""
         stmt = select(*self._user_columns).where(self.m.user.email == email)
         row = (await self.session.execute(stmt)).one_or_none()
         return None if row is None else UserRecord(*row)
 
-    @_translated
+    @translated
     async def user_by_id(self, user_id: uuid.UUID) -> UserRecord | None:
         """The user with this id, or `None`."""
         stmt = select(*self._user_columns).where(self.m.user.id == user_id)
         row = (await self.session.execute(stmt)).one_or_none()
         return None if row is None else UserRecord(*row)
 
-    @_translated
+    async def active_user(self, user_id: uuid.UUID) -> UserRecord:
+        """The active user with this id.
+
+        Raises:
+            InvalidTokenError: No such user, or deactivated (the credentials are dead).
+        """
+        user = await self.user_by_id(user_id)
+        if user is None or not user.is_active:
+            raise InvalidTokenError("inactive")
+        return user
+
+    @translated
     async def user_entity(self, user_id: uuid.UUID) -> object | None:
         """The user entity (every column of the host's model), for validating a host schema."""
         stmt = select(self.m.user).where(self.m.user.id == user_id)
         return (await self.session.execute(stmt)).scalar_one_or_none()
 
-    @_translated
+    @translated
     async def update_user(self, user_id: uuid.UUID, now: datetime, **values: object) -> None:
         """Set columns of a user."""
         stmt = (
@@ -153,22 +172,7 @@ class AuthRepository:
         )
         await self.session.execute(stmt)
 
-    @_translated
-    async def claim_totp_step(self, user_id: uuid.UUID, step: int) -> bool:
-        """Record `step` as the last TOTP step used, unless it (or a later one) already was."""
-        user = self.m.user
-        stmt = (
-            update(user)
-            .where(
-                user.id == user_id,
-                or_(user.totp_last_step.is_(None), user.totp_last_step < step),
-            )
-            .values(totp_last_step=step)
-            .execution_options(**_NO_SYNC)
-        )
-        return _rowcount(await self.session.execute(stmt)) == 1
-
-    @_translated
+    @translated
     async def list_users(self, *, limit: int, offset: int) -> list[UserRecord]:
         """Users by creation time."""
         stmt = (
@@ -179,14 +183,8 @@ class AuthRepository:
         )
         return [UserRecord(*row) for row in await self.session.execute(stmt)]
 
-    @_translated
-    async def count_users(self) -> int:
-        """How many users exist."""
-        stmt = select(func.count()).select_from(self.m.user)
-        return int((await self.session.execute(stmt)).scalar_one())
-
     # -- refresh sessions ------------------------------------------------------
-    @_translated
+    @translated
     async def add_session(
         self,
         *,
@@ -218,7 +216,7 @@ class AuthRepository:
         await self.session.execute(stmt)
         return family
 
-    @_translated
+    @translated
     async def spend_session(self, token_hash: str, now: datetime) -> SessionRecord | None:
         """Spend a live, unspent token atomically; `None` when this caller did not win."""
         s = self.m.session
@@ -234,11 +232,11 @@ class AuthRepository:
             .values(spent_at=now)
             .execution_options(**_NO_SYNC)
         )
-        if _rowcount(await self.session.execute(stmt)) != 1:
+        if rowcount(await self.session.execute(stmt)) != 1:
             return None
         return await self.session_by_hash(token_hash)
 
-    @_translated
+    @translated
     async def session_by_hash(self, token_hash: str) -> SessionRecord | None:
         """The refresh token row with this hash, or `None`."""
         s = self.m.session
@@ -254,7 +252,7 @@ class AuthRepository:
         row = (await self.session.execute(stmt)).one_or_none()
         return None if row is None else SessionRecord(*row)
 
-    @_translated
+    @translated
     async def revoke_families(
         self,
         now: datetime,
@@ -276,90 +274,20 @@ class AuthRepository:
         else:
             return 0
         stmt = update(s).where(*conditions).values(revoked_at=now).execution_options(**_NO_SYNC)
-        return _rowcount(await self.session.execute(stmt))
+        return rowcount(await self.session.execute(stmt))
 
-    # -- recovery codes ----------------------------------------------------------
-    def mfa_models(self) -> tuple[type[RecoveryCodeMixin], type[MfaChallengeMixin]]:
-        """The MFA models; an account marked for MFA on a host without them fails closed."""
-        if self.m.recovery_code is None or self.m.mfa_challenge is None:
-            raise MfaStateError("MFA is not available.", code="MFA_NOT_AVAILABLE")
-        return self.m.recovery_code, self.m.mfa_challenge
+    async def live_session_roles(
+        self, user_id: uuid.UUID, family_id: uuid.UUID, now: datetime
+    ) -> list[str] | None:
+        """The roles of an active user whose session is live, or `None` (one indexed read).
 
-    @_translated
-    async def replace_recovery_codes(self, user_id: uuid.UUID, hashes: Sequence[str]) -> None:
-        """Delete a user's codes and store new hashes."""
-        r, _ = self.mfa_models()
-        await self.session.execute(
-            r.__table__.delete().where(r.__table__.c.user_id == user_id)  # type: ignore[attr-defined]  # declarative class
-        )
-        if hashes:
-            await self.session.execute(
-                insert(r), [{"id": uuid7(), "user_id": user_id, "code_hash": h} for h in hashes]
-            )
-
-    @_translated
-    async def use_recovery_code(self, user_id: uuid.UUID, code_hash: str, now: datetime) -> bool:
-        """Consume an unused code atomically; whether this caller consumed it."""
-        r, _ = self.mfa_models()
-        stmt = (
-            update(r)
-            .where(r.user_id == user_id, r.code_hash == code_hash, r.used_at.is_(None))
-            .values(used_at=now)
-            .execution_options(**_NO_SYNC)
-        )
-        return _rowcount(await self.session.execute(stmt)) == 1
-
-    # -- MFA challenges ------------------------------------------------------------
-    @_translated
-    async def add_challenge(self, user_id: uuid.UUID, expires_at: datetime) -> uuid.UUID:
-        """Insert a pending second-factor challenge; returns its id."""
-        challenge_id = uuid7()
-        await self.session.execute(
-            insert(self.mfa_models()[1]).values(
-                id=challenge_id, user_id=user_id, expires_at=expires_at
-            )
-        )
-        return challenge_id
-
-    @_translated
-    async def try_challenge(
-        self, challenge_id: uuid.UUID, user_id: uuid.UUID, now: datetime, max_attempts: int
-    ) -> bool:
-        """Spend one try of an open challenge atomically; whether it was open.
-
-        False when the challenge is used, expired, or out of tries (`max_attempts`
-        spent). Concurrent tries queue on the row's lock, so the count is exact.
+        Runs on the session's connection, straight to its driver (`PointRead`): it
+        is on the path of every authenticated request, so it does the least work
+        that answers. Checking out the connection is where an unreachable database
+        shows first: translated too, so it is a 503, not a 500.
         """
-        _, c = self.mfa_models()
-        stmt = (
-            update(c)
-            .where(
-                c.id == challenge_id,
-                c.user_id == user_id,
-                c.used_at.is_(None),
-                c.expires_at > now,
-                c.attempts < max_attempts,
-            )
-            .values(attempts=c.attempts + 1)
-            .execution_options(**_NO_SYNC)
-        )
-        return _rowcount(await self.session.execute(stmt)) == 1
-
-    @_translated
-    async def use_challenge(
-        self, challenge_id: uuid.UUID, user_id: uuid.UUID, now: datetime
-    ) -> bool:
-        """Spend an open challenge atomically; whether this caller spent it."""
-        _, c = self.mfa_models()
-        stmt = (
-            update(c)
-            .where(
-                c.id == challenge_id,
-                c.user_id == user_id,
-                c.used_at.is_(None),
-                c.expires_at > now,
-            )
-            .values(used_at=now)
-            .execution_options(**_NO_SYNC)
-        )
-        return _rowcount(await self.session.execute(stmt)) == 1
+        params = {"family_id": family_id, "user_id": user_id, "now": now}
+        with translate_errors():
+            connection = await self.session.connection()
+        roles = await _live_session_query(self.m).scalar(connection, params)
+        return None if roles is None else list(roles)

@@ -114,10 +114,10 @@ class MfaChallengeMixin(UUIDPrimaryKeyMixin, _UserOwned):
 
 @dataclass(frozen=True, slots=True)
 class AuthModels:
-    """The host's concrete auth models, handed to `AuthService` and `auth_router`.
+    """The host's concrete auth models, handed to `Auth(models)`.
 
     A host without multi-factor authentication gives neither `recovery_code`
-    nor `mfa_challenge`, and needs no tables for them: `auth_router` then
+    nor `mfa_challenge`, and needs no tables for them: `Auth` then
     builds no MFA route.
 
     Attributes:

@@ -1,34 +1,85 @@
-"""The MFA steps of the auth service: TOTP setup, enable, disable, and the login's second factor."""
+"""`MfaService`: TOTP setup, enable and disable, and the login's second factor."""
 
 from __future__ import annotations
 
 import uuid
+from datetime import timedelta
+from typing import TYPE_CHECKING
 
-from bastion.auth._core import AuthCore
-from bastion.auth.audit import AuditEvent
-from bastion.auth.errors import InvalidMfaCodeError, MfaStateError
-from bastion.auth.hooks import RequestMeta
-from bastion.auth.principal import IssuedTokens, Principal
-from bastion.auth.repositories import UserRecord
-from bastion.auth.schemas import MfaSetup, RecoveryCodesOut
+from bastion.auth._audit import AuditEvent, AuditTrail
+from bastion.auth._errors import InvalidMfaCodeError, MfaStateError
+from bastion.auth._hooks import RequestMeta
+from bastion.auth._mfa_repository import MfaRepository
+from bastion.auth._principal import IssuedTokens, MfaPending, Principal
+from bastion.auth._records import UserRecord
+from bastion.auth._repositories import AuthRepository
+from bastion.auth._schemas import MfaSetup, RecoveryCodesOut
+from bastion.auth._sessions import SessionService, user_out
+from bastion.auth._throttle import AuthThrottle
 from bastion.errors import RateLimitedError
 from bastion.security import MFA_TOKEN_TYPE, DecryptionError, InvalidTokenError
 
-__all__ = ["MFA_CHALLENGE_ATTEMPTS", "MfaSteps"]
+if TYPE_CHECKING:
+    from bastion.auth._runtime import AuthRuntime
+    from bastion.db.uow import UnitOfWork
+
+__all__ = ["MFA_CHALLENGE_ATTEMPTS", "MfaService"]
 
 #: Codes one MFA challenge (one login's `mfa_token`) may be tried with: after this many
 #: wrong ones it is dead, and only a new login (the password again) gives another.
 MFA_CHALLENGE_ATTEMPTS = 5
 
 
-class MfaSteps(AuthCore):
-    """TOTP with a replay guard and single-use recovery codes."""
+class MfaService:
+    """The second factor: TOTP with a replay guard, and single-use recovery codes.
+
+    Built per unit of work (`AuthRuntime.mfa`). An accepted one-time code is
+    committed at once (security state that must outlive any later error);
+    wrong codes count in the throttle's MFA budgets. No FastAPI here.
+
+    Args:
+        uow: The unit of work the service writes in.
+        repo: The users and sessions SQL.
+        runtime: The primitives (TOTP, secret box, recovery codes, tokens) and hooks.
+        throttle: The budgets wrong codes count in.
+        audit: Where the service's audit events go.
+        sessions: Issues the session once a login's second factor passed.
+    """
+
+    def __init__(
+        self,
+        uow: UnitOfWork,
+        *,
+        repo: AuthRepository,
+        runtime: AuthRuntime,
+        throttle: AuthThrottle,
+        audit: AuditTrail,
+        sessions: SessionService,
+    ) -> None:
+        """Bind the service to its unit of work and collaborators."""
+        self.uow = uow
+        self.repo = repo
+        self.codes = MfaRepository(uow, runtime.models)
+        self.runtime = runtime
+        self.throttle = throttle
+        self.audit = audit
+        self.sessions = sessions
+
+    async def challenge(self, user: UserRecord) -> MfaPending:
+        """Open a login's second-factor challenge: the password was right and MFA is on."""
+        tokens = self.runtime.tokens
+        expires = self.runtime.now() + timedelta(seconds=tokens.mfa_ttl)
+        challenge = await self.codes.add_challenge(user.id, expires)
+        token = tokens.encode(
+            str(user.id), token_type=MFA_TOKEN_TYPE, ttl=tokens.mfa_ttl, session_id=str(challenge)
+        )
+        return MfaPending(mfa_token=token)
 
     def _secret(self, user: UserRecord) -> str | None:
         if user.totp_secret_encrypted is None:
             return None
         try:
-            return self.kit.secret_box.decrypt_text(
+            return self.runtime.secret_box.decrypt_text(
                 user.totp_secret_encrypted, associated_data=user.id.bytes
             )
         except DecryptionError:
@@ -46,13 +97,13 @@ class MfaSteps(AuthCore):
             secret = self._secret(user)
             if secret is None:
                 return False
-            step = self.kit.totp.verify(secret, compact, last_step=user.totp_last_step)
-            accepted = step is not None and await self.repo.claim_totp_step(user.id, step)
+            step = self.runtime.totp.verify(secret, compact, last_step=user.totp_last_step)
+            accepted = step is not None and await self.codes.claim_totp_step(user.id, step)
         else:
-            code_hash = self.kit.recovery.hash(code)
-            accepted = await self.repo.use_recovery_code(user.id, code_hash, self.kit.now())
+            code_hash = self.runtime.recovery.hash(code)
+            accepted = await self.codes.use_recovery_code(user.id, code_hash, self.runtime.now())
             if accepted:
-                self._audit_on_commit(AuditEvent.RECOVERY_CODE_USED, user_id=user.id, meta=meta)
+                self.audit.on_commit(AuditEvent.RECOVERY_CODE_USED, user_id=user.id, meta=meta)
         if accepted:
             await self._keep_spent()
         return accepted
@@ -81,7 +132,7 @@ class MfaSteps(AuthCore):
             ServiceUnavailableError: The limiter's storage is down (the throttle fails closed).
             InvalidMfaCodeError: The code is wrong or already used.
         """
-        claims = self.kit.tokens.decode(mfa_token, token_type=MFA_TOKEN_TYPE)
+        claims = self.runtime.tokens.decode(mfa_token, token_type=MFA_TOKEN_TYPE)
         try:
             user_id, challenge = uuid.UUID(claims.subject), uuid.UUID(str(claims.session_id))
         except ValueError as exc:
@@ -90,12 +141,12 @@ class MfaSteps(AuthCore):
         try:
             await self.throttle.check(budgets)
         except RateLimitedError:
-            self._audit(
+            self.audit.now(
                 AuditEvent.LOGIN_THROTTLED, "throttled", user_id=user_id, meta=meta, factor="mfa"
             )
             raise
-        now = self.kit.now()
-        if not await self.repo.try_challenge(challenge, user_id, now, MFA_CHALLENGE_ATTEMPTS):
+        now = self.runtime.now()
+        if not await self.codes.try_challenge(challenge, user_id, now, MFA_CHALLENGE_ATTEMPTS):
             self._mfa_failed(user_id, meta, "challenge_closed")
             raise InvalidTokenError("challenge")
         user = await self.repo.user_by_id(user_id)
@@ -108,13 +159,13 @@ class MfaSteps(AuthCore):
             self._mfa_failed(user_id, meta, "wrong_code")
             await self.throttle.fail(budgets)
             raise InvalidMfaCodeError()
-        if not await self.repo.use_challenge(challenge, user_id, now):
+        if not await self.codes.use_challenge(challenge, user_id, now):
             raise InvalidTokenError("challenge")
         await self.throttle.forgive(budgets)
-        issued = await self._issue(user, meta)
-        await self.hooks.after_login(self.user_out(user), meta)
-        self._audit_on_commit(AuditEvent.MFA_CHALLENGE_PASSED, user_id=user.id, meta=meta)
-        self._audit_on_commit(
+        issued = await self.sessions.issue(user, meta)
+        await self.runtime.hooks.after_login(user_out(user), meta)
+        self.audit.on_commit(AuditEvent.MFA_CHALLENGE_PASSED, user_id=user.id, meta=meta)
+        self.audit.on_commit(
             AuditEvent.LOGIN_SUCCEEDED,
             user_id=user.id,
             meta=meta,
@@ -124,7 +175,7 @@ class MfaSteps(AuthCore):
         return issued
 
     def _mfa_failed(self, user_id: uuid.UUID, meta: RequestMeta, reason: str) -> None:
-        self._audit(
+        self.audit.now(
             AuditEvent.MFA_CHALLENGE_FAILED, "failure", user_id=user_id, meta=meta, reason=reason
         )
 
@@ -134,16 +185,16 @@ class MfaSteps(AuthCore):
         Raises:
             MfaStateError: MFA is already on (`MFA_ALREADY_ENABLED`).
         """
-        self.repo.mfa_models()  # 409 MFA_NOT_AVAILABLE on a host without MFA
-        user = await self._user(principal)
+        self.codes.mfa_models()  # 409 MFA_NOT_AVAILABLE on a host without MFA
+        user = await self.repo.active_user(principal.id)
         if user.mfa_enabled:
             raise MfaStateError("MFA is already enabled.", code="MFA_ALREADY_ENABLED")
-        secret = self.kit.totp.generate_secret()
-        sealed = self.kit.secret_box.encrypt(secret, associated_data=user.id.bytes)
+        secret = self.runtime.totp.generate_secret()
+        sealed = self.runtime.secret_box.encrypt(secret, associated_data=user.id.bytes)
         await self.repo.update_user(
-            user.id, self.kit.now(), totp_secret_encrypted=sealed, totp_last_step=None
+            user.id, self.runtime.now(), totp_secret_encrypted=sealed, totp_last_step=None
         )
-        uri = self.kit.totp.provisioning_uri(secret, user.email)
+        uri = self.runtime.totp.provisioning_uri(secret, user.email)
         return MfaSetup(secret=secret, otpauth_uri=uri)
 
     async def enable_mfa(self, principal: Principal, code: str) -> RecoveryCodesOut:
@@ -156,8 +207,8 @@ class MfaSteps(AuthCore):
             InvalidMfaCodeError: The code is wrong.
             RateLimitedError: Too many wrong codes for this user.
         """
-        self.repo.mfa_models()  # 409 MFA_NOT_AVAILABLE on a host without MFA
-        user = await self._user(principal)
+        self.codes.mfa_models()  # 409 MFA_NOT_AVAILABLE on a host without MFA
+        user = await self.repo.active_user(principal.id)
         if user.mfa_enabled:
             raise MfaStateError("MFA is already enabled.", code="MFA_ALREADY_ENABLED")
         secret = self._secret(user)
@@ -165,19 +216,19 @@ class MfaSteps(AuthCore):
             raise MfaStateError("Call /mfa/setup first.", code="MFA_NOT_SET_UP")
         budgets = self.throttle.mfa(user.id)
         await self.throttle.check(budgets)
-        step = self.kit.totp.verify(secret, code, last_step=user.totp_last_step)
-        if step is None or not await self.repo.claim_totp_step(user.id, step):
+        step = self.runtime.totp.verify(secret, code, last_step=user.totp_last_step)
+        if step is None or not await self.codes.claim_totp_step(user.id, step):
             await self.throttle.fail(budgets)
             raise InvalidMfaCodeError()
         await self._keep_spent()
         await self.throttle.forgive(budgets)
-        codes = self.kit.recovery.generate()
-        now = self.kit.now()
-        await self.repo.replace_recovery_codes(user.id, codes.hashes)
+        codes = self.runtime.recovery.generate()
+        now = self.runtime.now()
+        await self.codes.replace_recovery_codes(user.id, codes.hashes)
         await self.repo.update_user(user.id, now, mfa_enabled=True)
         await self.repo.revoke_families(now, user_id=user.id, keep_family=principal.session_id)
-        await self.hooks.after_mfa_change(self.user_out(user), enabled=True)
-        self._audit_on_commit(AuditEvent.MFA_ENABLED, user_id=user.id)
+        await self.runtime.hooks.after_mfa_change(user_out(user), enabled=True)
+        self.audit.on_commit(AuditEvent.MFA_ENABLED, user_id=user.id)
         return RecoveryCodesOut(recovery_codes=codes.codes)
 
     async def disable_mfa(self, principal: Principal, code: str) -> None:
@@ -188,8 +239,8 @@ class MfaSteps(AuthCore):
             InvalidMfaCodeError: The code is wrong (MFA stays on).
             RateLimitedError: Too many wrong codes for this user.
         """
-        self.repo.mfa_models()  # 409 MFA_NOT_AVAILABLE on a host without MFA
-        user = await self._user(principal)
+        self.codes.mfa_models()  # 409 MFA_NOT_AVAILABLE on a host without MFA
+        user = await self.repo.active_user(principal.id)
         if not user.mfa_enabled:
             raise MfaStateError("MFA is not enabled.", code="MFA_NOT_ENABLED")
         budgets = self.throttle.mfa(user.id)
@@ -198,11 +249,11 @@ class MfaSteps(AuthCore):
             await self.throttle.fail(budgets)
             raise InvalidMfaCodeError()
         await self.throttle.forgive(budgets)
-        now = self.kit.now()
-        await self.repo.replace_recovery_codes(user.id, [])
+        now = self.runtime.now()
+        await self.codes.replace_recovery_codes(user.id, [])
         await self.repo.update_user(
             user.id, now, mfa_enabled=False, totp_secret_encrypted=None, totp_last_step=None
         )
         await self.repo.revoke_families(now, user_id=user.id, keep_family=principal.session_id)
-        await self.hooks.after_mfa_change(self.user_out(user), enabled=False)
-        self._audit_on_commit(AuditEvent.MFA_DISABLED, user_id=user.id)
+        await self.runtime.hooks.after_mfa_change(user_out(user), enabled=False)
+        self.audit.on_commit(AuditEvent.MFA_DISABLED, user_id=user.id)

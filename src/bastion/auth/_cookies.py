@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+from starlette.requests import Request
 from starlette.responses import Response
 
-from bastion.auth.principal import IssuedTokens
+from bastion.auth._principal import IssuedTokens
+from bastion.auth._schemas import CookieSession, TokenPair
+
+if TYPE_CHECKING:
+    from bastion.auth._runtime import AuthRuntime
 
 __all__ = [
     "ACCESS_COOKIE",
@@ -12,7 +19,9 @@ __all__ = [
     "CSRF_HEADER",
     "REFRESH_COOKIE",
     "clear_auth_cookies",
+    "refresh_path",
     "set_auth_cookies",
+    "tokens_response",
 ]
 
 #: The access token: HttpOnly, `__Host-` (Secure, Path=/, no Domain).
@@ -77,3 +86,37 @@ def clear_auth_cookies(response: Response, *, refresh_path: str) -> None:
         REFRESH_COOKIE, path=refresh_path, secure=True, httponly=True, samesite="lax"
     )
     response.delete_cookie(CSRF_COOKIE, path="/", secure=True, samesite="lax")
+
+
+def refresh_path(request: Request, own_path: str) -> str:
+    """The refresh route's path as clients reach it (the refresh cookie's `Path`).
+
+    The auth routes have no path parameters, so the request's path is the
+    calling route's own path (`own_path`, e.g. `/login`) behind every prefix
+    the router sits under: its own, those it was included with (at any
+    depth), the API prefix and the ASGI root path. The refresh route sits
+    behind the same ones.
+    """
+    path: str = request.scope["path"]
+    return path.removesuffix(own_path) + "/refresh"
+
+
+def tokens_response(
+    auth: AuthRuntime, issued: IssuedTokens, response: Response, refresh_path: str
+) -> TokenPair | CookieSession:
+    """The body a route issuing `issued` answers; in cookie mode, the cookies set on `response`."""
+    if not auth.cookie_mode:
+        return TokenPair(
+            access_token=issued.access_token,
+            refresh_token=issued.refresh_token,
+            expires_in=issued.expires_in,
+        )
+    csrf_token = auth.csrf.generate(str(issued.session_id))
+    set_auth_cookies(
+        response,
+        issued,
+        csrf_token=csrf_token,
+        refresh_path=refresh_path,
+        refresh_max_age=auth.refresh_ttl,
+    )
+    return CookieSession(expires_in=issued.expires_in, csrf_token=csrf_token)

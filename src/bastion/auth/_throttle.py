@@ -6,12 +6,14 @@ import hashlib
 import hmac
 import uuid
 from collections.abc import Callable, Sequence
-from typing import NamedTuple, NoReturn
+from typing import TYPE_CHECKING, NamedTuple, NoReturn
 
-from bastion.auth.kit import AuthKit
 from bastion.errors import RateLimitedError
 from bastion.ratelimit.limiter import RateLimiter, parse_limit
 from bastion.ratelimit.result import RateLimitResult
+
+if TYPE_CHECKING:
+    from bastion.auth._runtime import AuthRuntime
 
 __all__ = ["AuthThrottle", "Budget", "Report"]
 
@@ -56,22 +58,24 @@ class AuthThrottle:
 
     Args:
         limiter: The app's limiter (its storage and key prefix are used).
-        kit: The limits and the key that hashes identities.
+        runtime: The limits and the key that hashes identities.
         report: Receives results for the response headers.
     """
 
-    def __init__(self, limiter: RateLimiter, kit: AuthKit, report: Report | None = None) -> None:
+    def __init__(
+        self, limiter: RateLimiter, runtime: AuthRuntime, report: Report | None = None
+    ) -> None:
         """Bind the budgets to the app's limiter storage."""
         self.limiter = limiter.strict()
         # Capacity budgets (hashes per client) guard no secret: the app's own limiter,
         # with its strategy and outage policy, counts them.
         self.capacity = limiter
-        self.kit = kit
+        self.runtime = runtime
         self.report = report or _ignore
 
     def identity(self, value: str) -> str:
         """A keyed hash naming an account in keys: short, fixed-size, and not the e-mail."""
-        digest = hmac.new(self.kit.throttle_key, value.encode(), hashlib.sha256)
+        digest = hmac.new(self.runtime.throttle_key, value.encode(), hashlib.sha256)
         return digest.hexdigest()[:32]
 
     # -- the budgets ---------------------------------------------------------------
@@ -79,30 +83,30 @@ class AuthThrottle:
         """Failed logins per (client IP, account), and per account from any IP."""
         account = self.identity(email)
         return (
-            Budget(self.kit.login_limit, ("login", ip or "-", account), "login"),
-            Budget(self.kit.account_limit, ("login-account", account), "account"),
+            Budget(self.runtime.login_limit, ("login", ip or "-", account), "login"),
+            Budget(self.runtime.account_limit, ("login-account", account), "account"),
         )
 
     def password(self, user_id: uuid.UUID, email: str) -> tuple[Budget, ...]:
         """Wrong current passwords per user; they count in the account's login budget too."""
         return (
-            Budget(self.kit.login_limit, ("password", str(user_id)), "password"),
-            Budget(self.kit.account_limit, ("login-account", self.identity(email)), "account"),
+            Budget(self.runtime.login_limit, ("password", str(user_id)), "password"),
+            Budget(self.runtime.account_limit, ("login-account", self.identity(email)), "account"),
         )
 
     def mfa(self, user_id: uuid.UUID, ip: str | None = None) -> tuple[Budget, ...]:
         """Wrong MFA codes per (client IP, user) at login (per user elsewhere), and per user."""
         where = ("mfa", ip or "-", str(user_id)) if ip is not None else ("mfa", str(user_id))
         return (
-            Budget(self.kit.login_limit, where, "mfa"),
-            Budget(self.kit.account_limit, ("mfa-account", str(user_id)), "mfa-account"),
+            Budget(self.runtime.login_limit, where, "mfa"),
+            Budget(self.runtime.account_limit, ("mfa-account", str(user_id)), "mfa-account"),
         )
 
     def hashing(self, ip: str) -> Budget | None:
         """Password hashes per client IP; None while no limit is set or measurable."""
-        limit = self.kit.hash_limit
+        limit = self.runtime.hash_limit
         if limit is None:
-            rate = self.kit.hasher.rate
+            rate = self.runtime.hasher.rate
             if rate is None:
                 return None
             # Half the measured capacity per client: one client at its full budget

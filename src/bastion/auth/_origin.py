@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import Depends
 from starlette.requests import Request
 
-from bastion.auth.dependencies import AuthStateDep
+from bastion.auth._dependencies import AuthRuntimeDep
 from bastion.security import CsrfFailedError
 from bastion.web.dependencies import AppSettings
 
@@ -28,7 +28,7 @@ def _allowed(request: Request, origin: str, allow_list: list[str]) -> bool:
     return bool(host) and origin in (f"{request.url.scheme}://{host}", f"https://{host}")
 
 
-async def require_same_site(request: Request, state: AuthStateDep, settings: AppSettings) -> None:
+async def require_same_site(request: Request, auth: AuthRuntimeDep, settings: AppSettings) -> None:
     """In cookie mode, refuse a credential request (login, ...) sent by another site.
 
     Refused with 403 `CSRF_FAILED` when the browser says the request is
@@ -41,7 +41,7 @@ async def require_same_site(request: Request, state: AuthStateDep, settings: App
     Raises:
         CsrfFailedError: The request comes from another site.
     """
-    if not state.kit.cookie_mode:
+    if not auth.cookie_mode:
         return
     headers = request.headers
     origin = headers.get("origin")

@@ -6,7 +6,7 @@ import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from bastion.auth.schemas import UserOut
+from bastion.auth._schemas import UserOut
 
 __all__ = ["AuthHooks", "RequestMeta"]
 

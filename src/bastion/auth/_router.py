@@ -1,36 +1,35 @@
-"""`auth_router(...)`: the auth HTTP routes, thin over `AuthService`."""
+"""The auth HTTP routes (`Auth.router`), thin over the auth services."""
 
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
-from contextlib import asynccontextmanager
-from typing import Annotated, Literal
+from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Annotated, Literal, get_args
 
-from fastapi import APIRouter, Depends, FastAPI, Request, Response, status
+from fastapi import APIRouter, Depends, Request, Response, status
 from fastapi.params import Depends as DependsParam
 from pydantic import BaseModel
 
-from bastion.auth.config import AuthConfig
-from bastion.auth.cookies import (
+from bastion.auth._cookies import (
     CSRF_COOKIE,
     CSRF_HEADER,
     REFRESH_COOKIE,
     clear_auth_cookies,
-    set_auth_cookies,
+    refresh_path,
+    tokens_response,
 )
-from bastion.auth.dependencies import (
-    AuthServiceDep,
-    AuthStateDep,
+from bastion.auth._dependencies import (
+    AccountServiceDep,
+    AuthRuntimeDep,
     CurrentUser,
     Meta,
-    authenticated_user_id,
+    MfaServiceDep,
+    SessionServiceDep,
     current_user,
 )
-from bastion.auth.errors import NotAuthenticatedError
-from bastion.auth.forms import LoginForm
-from bastion.auth.kit import AuthKit, AuthState
-from bastion.auth.origin import SameSiteOrigin
-from bastion.auth.principal import IssuedTokens, MfaPending
-from bastion.auth.route import NoStoreRoute
-from bastion.auth.schemas import (
+from bastion.auth._errors import NotAuthenticatedError
+from bastion.auth._forms import LoginForm
+from bastion.auth._origin import SameSiteOrigin
+from bastion.auth._principal import MfaPending
+from bastion.auth._route import NoStoreRoute
+from bastion.auth._schemas import (
     CookieSession,
     MfaCode,
     MfaRequired,
@@ -46,9 +45,12 @@ from bastion.security import CsrfFailedError, InvalidTokenError
 from bastion.web.database import Uow
 from bastion.web.openapi import error_responses
 
-__all__ = ["AUTH_ROUTES", "AuthRoute", "auth_router"]
+if TYPE_CHECKING:
+    from bastion.auth._feature import Auth
 
-#: The names of the routes `auth_router` builds (for `disabled=` and `dependencies=`).
+__all__ = ["AUTH_ROUTES", "AuthRoute", "auth_routes"]
+
+#: The names of the routes `Auth` builds (for `disabled=` and `dependencies=`).
 AuthRoute = Literal[
     "register",
     "login",
@@ -61,128 +63,56 @@ AuthRoute = Literal[
     "mfa_enable",
     "mfa_disable",
 ]
-AUTH_ROUTES: tuple[AuthRoute, ...] = (
-    "register",
-    "login",
-    "mfa_verify",
-    "refresh",
-    "logout",
-    "me",
-    "password",
-    "mfa_setup",
-    "mfa_enable",
-    "mfa_disable",
-)
+#: Every route name, in the order above.
+AUTH_ROUTES: tuple[AuthRoute, ...] = get_args(AuthRoute)
 
-#: The routes that need the MFA models (`AuthModels.recovery_code`, `.mfa_challenge`).
-_MFA_ROUTES: frozenset[AuthRoute] = frozenset(
-    {"mfa_verify", "mfa_setup", "mfa_enable", "mfa_disable"}
-)
 #: The routes a browser reaches with credentials alone, before any session exists.
 _CREDENTIAL_ROUTES: frozenset[AuthRoute] = frozenset({"register", "login", "mfa_verify"})
 
 
-def _refresh_path(request: Request, own_path: str) -> str:
-    """The refresh route's path as clients reach it (the refresh cookie's `Path`).
-
-    The auth routes have no path parameters, so the request's path is the
-    calling route's own path (`own_path`, e.g. `/login`) behind every prefix
-    the router sits under: its own, those it was included with (at any
-    depth), the API prefix and the ASGI root path. The refresh route sits
-    behind the same ones.
-    """
-    path: str = request.scope["path"]
-    return path.removesuffix(own_path) + "/refresh"
-
-
-def _tokens(
-    state: AuthState, issued: IssuedTokens, response: Response, refresh_path: str
-) -> TokenPair | CookieSession:
-    kit = state.kit
-    if not kit.cookie_mode:
-        return TokenPair(
-            access_token=issued.access_token,
-            refresh_token=issued.refresh_token,
-            expires_in=issued.expires_in,
-        )
-    csrf_token = kit.csrf.generate(str(issued.session_id))
-    set_auth_cookies(
-        response,
-        issued,
-        csrf_token=csrf_token,
-        refresh_path=refresh_path,
-        refresh_max_age=kit.refresh_ttl,
-    )
-    return CookieSession(expires_in=issued.expires_in, csrf_token=csrf_token)
-
-
-def auth_router(
-    config: AuthConfig,
+def auth_routes(
+    feature: "Auth",
     *,
-    prefix: str = "/auth",
-    disabled: Sequence[AuthRoute] = (),
-    dependencies: Mapping[AuthRoute, Sequence[DependsParam]] | None = None,
-    tags: Sequence[str] = ("auth",),
+    prefix: str,
+    disabled: frozenset[AuthRoute],
+    dependencies: Mapping[AuthRoute, Sequence[DependsParam]],
+    tags: list[str],
 ) -> APIRouter:
-    """Build the auth routes: register, login, MFA, refresh, logout, me, password.
-
-    ```python
-    create_app(settings, routers=[auth_router(AuthConfig(models=AUTH_MODELS))])
-    ```
+    """Build the auth routes of `feature`: register, login, MFA, refresh, logout, me, password.
 
     Args:
-        config: The host's models, hooks and schemas.
-        prefix: Where the routes live in the router (`/auth`, so `/api/v1/auth` once
-            `create_app` mounts it); the router may be included under further prefixes.
-        disabled: Routes not to build (e.g. `("register",)` for invite-only apps).
-            Without the MFA models (`AuthModels`), the MFA routes are never built.
-        dependencies: Extra dependencies per route (e.g. a stricter `RateLimit`).
+        feature: The auth feature (its schemas, and its lifespan for the router's).
+        prefix: The routes' prefix in the router.
+        disabled: Routes not to build.
+        dependencies: Extra dependencies per route.
         tags: OpenAPI tags.
 
     Returns:
-        The router; its lifespan puts the auth feature on `Resources.auth`.
+        The router; its lifespan starts the feature (`Auth.lifespan`).
     """
-    extra = dict(dependencies or {})
-    off = frozenset(disabled)
-    unknown = off.union(extra) - set(AUTH_ROUTES)
-    if unknown:
-        raise ValueError(f"unknown auth routes: {sorted(unknown)}")
-    if not config.models.mfa:
-        off |= _MFA_ROUTES  # a host without the MFA models has no MFA
-
-    @asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        resources = app.state.resources
-        kit = AuthKit.from_settings(
-            resources.settings, clock=config.clock, password_checks=config.password_checks
-        )
-        # The dummy hash for unknown e-mails is made now, so the first one costs one verify.
-        await kit.hasher.warm_up()
-        resources.auth = AuthState(kit=kit, models=config.models, hooks=config.hooks)
-        resources.user_resolver = authenticated_user_id  # `by_user` limits authenticate with it
-        yield
-
-    router = APIRouter(prefix=prefix, tags=list(tags), route_class=NoStoreRoute, lifespan=lifespan)
+    router = APIRouter(
+        prefix=prefix, tags=list(tags), route_class=NoStoreRoute, lifespan=feature.lifespan
+    )
 
     def add(name: AuthRoute, path: str, method: str, **options: object) -> Callable[..., object]:
         # Refuse other sites first (login CSRF, cookie mode): no session guards these yet.
         checks = [SameSiteOrigin] if name in _CREDENTIAL_ROUTES else []
 
         def register(endpoint: Callable[..., object]) -> Callable[..., object]:
-            if name not in off:
+            if name not in disabled:
                 router.add_api_route(
                     path,
                     endpoint,
                     methods=[method],
                     name=f"auth_{name}",
-                    dependencies=[*checks, *extra.get(name, ())],
+                    dependencies=[*checks, *dependencies.get(name, ())],
                     **options,  # type: ignore[arg-type]  # add_api_route's keyword arguments
                 )
             return endpoint
 
         return register
 
-    user_schema = config.user_schema
+    user_schema = feature.user_schema
     token_model = TokenPair | CookieSession
 
     @add(
@@ -194,10 +124,10 @@ def auth_router(
         responses=error_responses(403, 409, 422, 429, 503),
         summary="Create an account",
     )
-    async def register(data: UserCreate, service: AuthServiceDep, meta: Meta) -> BaseModel:
+    async def register(data: UserCreate, service: AccountServiceDep, meta: Meta) -> BaseModel:
         return await service.register(data, user_schema, meta)
 
-    register.__annotations__["data"] = config.user_create_schema
+    register.__annotations__["data"] = feature.user_create_schema
 
     @add(
         "login",
@@ -210,15 +140,15 @@ def auth_router(
     async def login(
         request: Request,
         form: Annotated[LoginForm, Depends()],
-        service: AuthServiceDep,
-        state: AuthStateDep,
+        service: AccountServiceDep,
+        auth: AuthRuntimeDep,
         meta: Meta,
         response: Response,
     ) -> TokenPair | MfaRequired | CookieSession:
         result = await service.login(form.username, form.password, meta)
         if isinstance(result, MfaPending):
             return MfaRequired(mfa_token=result.mfa_token)
-        return _tokens(state, result, response, _refresh_path(request, "/login"))
+        return tokens_response(auth, result, response, refresh_path(request, "/login"))
 
     @add(
         "mfa_verify",
@@ -231,13 +161,13 @@ def auth_router(
     async def mfa_verify(
         request: Request,
         data: MfaVerify,
-        service: AuthServiceDep,
-        state: AuthStateDep,
+        service: MfaServiceDep,
+        auth: AuthRuntimeDep,
         meta: Meta,
         response: Response,
     ) -> TokenPair | CookieSession:
         issued = await service.verify_mfa(data.mfa_token, data.code, meta)
-        return _tokens(state, issued, response, _refresh_path(request, "/mfa/verify"))
+        return tokens_response(auth, issued, response, refresh_path(request, "/mfa/verify"))
 
     @add(
         "refresh",
@@ -249,27 +179,27 @@ def auth_router(
     )
     async def refresh(
         request: Request,
-        service: AuthServiceDep,
-        state: AuthStateDep,
+        service: SessionServiceDep,
+        auth: AuthRuntimeDep,
         meta: Meta,
         response: Response,
         data: RefreshRequest | None = None,
     ) -> TokenPair | CookieSession:
         token = data.refresh_token if data is not None else None
-        if token is None and state.kit.cookie_mode:
+        if token is None and auth.cookie_mode:
             token = request.cookies.get(REFRESH_COOKIE)
             if token is not None:
                 family = await service.session_of_refresh_token(token)
                 header = request.headers.get(CSRF_HEADER)
                 cookie = request.cookies.get(CSRF_COOKIE)
-                if family is not None and not state.kit.csrf.verify_double_submit(
+                if family is not None and not auth.csrf.verify_double_submit(
                     header, cookie, str(family)
                 ):
                     raise CsrfFailedError()
         if token is None:
             raise InvalidTokenError("missing")
         issued = await service.refresh(token, meta)
-        return _tokens(state, issued, response, _refresh_path(request, "/refresh"))
+        return tokens_response(auth, issued, response, refresh_path(request, "/refresh"))
 
     @add(
         "logout",
@@ -282,21 +212,21 @@ def auth_router(
     )
     async def logout(
         request: Request,
-        service: AuthServiceDep,
-        state: AuthStateDep,
+        service: SessionServiceDep,
+        auth: AuthRuntimeDep,
         uow: Uow,
         data: RefreshRequest | None = None,
     ) -> Response:
         response = Response(status_code=status.HTTP_204_NO_CONTENT)
         if data is not None:
             await service.logout(data.refresh_token)
-        elif state.kit.cookie_mode:
+        elif auth.cookie_mode:
             principal = await current_user(request, uow)
             await service.logout_session(principal.id, principal.session_id)
         else:
             raise NotAuthenticatedError()
-        if state.kit.cookie_mode:
-            clear_auth_cookies(response, refresh_path=_refresh_path(request, "/logout"))
+        if auth.cookie_mode:
+            clear_auth_cookies(response, refresh_path=refresh_path(request, "/logout"))
         return response
 
     @add(
@@ -307,7 +237,7 @@ def auth_router(
         responses=error_responses(401, 503),
         summary="The current user",
     )
-    async def me(principal: CurrentUser, service: AuthServiceDep) -> BaseModel:
+    async def me(principal: CurrentUser, service: AccountServiceDep) -> BaseModel:
         return await service.load_user(principal.id, user_schema)
 
     @add(
@@ -320,7 +250,7 @@ def auth_router(
         summary="Change the password (other sessions are revoked)",
     )
     async def password(
-        data: PasswordChange, principal: CurrentUser, service: AuthServiceDep, meta: Meta
+        data: PasswordChange, principal: CurrentUser, service: AccountServiceDep, meta: Meta
     ) -> Response:
         await service.change_password(principal, data.current_password, data.new_password, meta)
         return Response(status_code=status.HTTP_204_NO_CONTENT)
@@ -333,7 +263,7 @@ def auth_router(
         responses=error_responses(401, 403, 409, 503),
         summary="Start TOTP setup: a new secret to scan",
     )
-    async def mfa_setup(principal: CurrentUser, service: AuthServiceDep) -> MfaSetup:
+    async def mfa_setup(principal: CurrentUser, service: MfaServiceDep) -> MfaSetup:
         return await service.setup_mfa(principal)
 
     @add(
@@ -345,7 +275,7 @@ def auth_router(
         summary="Confirm TOTP setup and receive recovery codes",
     )
     async def mfa_enable(
-        data: MfaCode, principal: CurrentUser, service: AuthServiceDep
+        data: MfaCode, principal: CurrentUser, service: MfaServiceDep
     ) -> RecoveryCodesOut:
         return await service.enable_mfa(principal, data.code)
 
@@ -359,7 +289,7 @@ def auth_router(
         summary="Turn MFA off with a TOTP or recovery code",
     )
     async def mfa_disable(
-        data: MfaCode, principal: CurrentUser, service: AuthServiceDep
+        data: MfaCode, principal: CurrentUser, service: MfaServiceDep
     ) -> Response:
         await service.disable_mfa(principal, data.code)
         return Response(status_code=status.HTTP_204_NO_CONTENT)

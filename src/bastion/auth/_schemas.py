@@ -12,7 +12,7 @@ from typing import Annotated, Literal
 import idna
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
-from bastion.auth.models import EMAIL_MAX_LENGTH
+from bastion.auth._models import EMAIL_MAX_LENGTH
 from bastion.security import MAX_PASSWORD_BYTES
 
 __all__ = [
