@@ -386,8 +386,12 @@ async def asgi_table(redis_url: str | None = None) -> None:
 async def limiter_table(redis_url: str | None) -> None:
     from limits.aio.storage import MemoryStorage
 
-    from bastion.ratelimit import RateLimiter, RedisSlidingWindow
-    from bastion.ratelimit.storage import close_rate_limiter, rate_limit_storage
+    from bastion.ratelimit import (
+        RateLimiter,
+        RedisSlidingWindow,
+        close_rate_limiter,
+        rate_limit_storage,
+    )
 
     print(
         "\n(stock = limits' own strategies on its async MemoryStorage; memory = the same storage,"

@@ -27,7 +27,7 @@ from sqlalchemy.pool import NullPool
 from bastion import BastionSettings, create_app
 from bastion.db import NAMING_CONVENTION, Base, UnitOfWork, UUIDPrimaryKeyMixin, create_engine
 from bastion.jobs import Event, JobContext, Jobs, JobsConfig, OutboxMixin, OutboxRelay
-from bastion.resources import Resources
+from bastion.web import Resources
 
 ROWS = 5_000
 

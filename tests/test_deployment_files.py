@@ -18,7 +18,7 @@ from deploy.make_secrets import make_secrets
 from fastapi import FastAPI
 
 from bastion import BastionSettings
-from bastion.cli.serve import ServeOptions, uvicorn_options
+from bastion.cli._serve import ServeOptions, uvicorn_options
 from notes_app.config import NotesSettings
 
 ROOT = Path(__file__).parents[1]

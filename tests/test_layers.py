@@ -35,10 +35,15 @@ def _runtime_imports(node: ast.AST) -> Iterator[str]:
         yield from _runtime_imports(child)
 
 
+def _public(name: str) -> str:
+    """A top-level module's name without its private underscore (`_resources` -> `resources`)."""
+    return name if name.startswith("__") else name.lstrip("_")
+
+
 def _package(path: Path) -> str:
-    """`core` for `bastion/core/...`, `app` for `bastion/app.py`, `__init__` for the top."""
+    """`core` for `bastion/core/...`, `resources` for `bastion/_resources.py`."""
     parts = path.relative_to(ROOT).parts
-    return parts[0] if len(parts) > 1 else path.stem
+    return _public(parts[0] if len(parts) > 1 else path.stem)
 
 
 def _graph() -> dict[str, set[str]]:
@@ -49,8 +54,8 @@ def _graph() -> dict[str, set[str]]:
         targets = graph.setdefault(source, set())
         for module in _runtime_imports(ast.parse(path.read_text(encoding="utf-8"))):
             parts = module.split(".")
-            if parts[0] == "bastion" and len(parts) > 1 and parts[1] != source:
-                targets.add(parts[1])
+            if parts[0] == "bastion" and len(parts) > 1 and _public(parts[1]) != source:
+                targets.add(_public(parts[1]))
     return graph
 
 

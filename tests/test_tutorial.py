@@ -9,7 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from bastion.cli.scaffold import SCRIPT_TEMPLATE, Scaffold
+from bastion.cli._scaffold import SCRIPT_TEMPLATE, Scaffold
 
 TUTORIAL = Path(__file__).parents[1] / "docs" / "snippets" / "tutorial"
 APP = TUTORIAL / "todo_app" / "app.py"

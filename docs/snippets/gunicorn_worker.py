@@ -8,7 +8,7 @@ from typing import ClassVar
 from uvicorn_worker import UvicornWorker
 
 from bastion import BastionSettings
-from bastion.cli.serve import proxy_options
+from bastion.cli import proxy_options
 
 
 class BastionUvicornWorker(UvicornWorker):

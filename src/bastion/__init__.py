@@ -4,6 +4,7 @@ The names most apps need are re-exported here; each subpackage
 (`bastion.core`, `bastion.web`, `bastion.middleware`, ...) exports the rest.
 """
 
+from bastion._resources import Resources
 from bastion._version import __version__
 from bastion.app import create_app
 from bastion.auth import (
@@ -14,14 +15,13 @@ from bastion.auth import (
     UserMixin,
     require_roles,
 )
-from bastion.core.settings import BastionSettings, Environment
+from bastion.core import BastionSettings, Environment
 from bastion.db import (
     Base,
     BaseRepository,
     Eq,
     KeysetPage,
     ListParams,
-    Service,
     TimestampMixin,
     UnitOfWork,
     UUIDPrimaryKeyMixin,
@@ -40,13 +40,17 @@ from bastion.errors import (
     ValidationFailedError,
 )
 from bastion.ratelimit import RateLimit, by_user, limited_router
-from bastion.resources import Resources
-from bastion.web.database import KeysetQuery, Uow
-from bastion.web.dependencies import AppResources, AppSettings
-from bastion.web.listing import list_query
-from bastion.web.openapi import ErrorEnvelope, error_responses
-from bastion.web.preconditions import IfMatch
-from bastion.web.services import provide_service
+from bastion.web import (
+    AppResources,
+    AppSettings,
+    ErrorEnvelope,
+    IfMatch,
+    KeysetQuery,
+    Uow,
+    error_responses,
+    list_query,
+    provide_service,
+)
 
 __all__ = [
     "AppResources",
@@ -74,7 +78,6 @@ __all__ = [
     "RateLimitedError",
     "RefreshSessionMixin",
     "Resources",
-    "Service",
     "ServiceUnavailableError",
     "TimestampMixin",
     "UUIDPrimaryKeyMixin",

@@ -10,22 +10,19 @@ from opentelemetry.trace import TracerProvider
 from pydantic import SecretStr
 from starlette.middleware import Middleware
 
-from bastion.core.settings import BastionSettings
-from bastion.db.engine import create_engine, create_sessionmaker, database_ready_check
+from bastion._redis_client import create_redis_client, redis_ready_check
+from bastion._resources import ReadyCheck, Resources
+from bastion.core import BastionSettings
+from bastion.db import create_engine, create_sessionmaker, database_ready_check
 from bastion.jobs import Jobs
 from bastion.jobs._runtime import start_jobs
-from bastion.middleware.stack import edge_middleware
-from bastion.observability.feature import Observability
-from bastion.observability.logging import configure_logging, install_request_id_factory
-from bastion.ratelimit.client_ip import TrustedProxies
-from bastion.ratelimit.storage import close_rate_limiter, create_rate_limiter
-from bastion.redis_client import create_redis_client, redis_ready_check
-from bastion.resources import ReadyCheck, Resources
-from bastion.web.database import uses_database
-from bastion.web.edge_openapi import edge_statuses
-from bastion.web.handlers import install_exception_handlers
-from bastion.web.health import health_router
-from bastion.web.openapi import install_openapi
+from bastion.middleware import edge_middleware
+from bastion.observability import Observability
+from bastion.observability._logging import configure_logging, install_request_id_factory
+from bastion.ratelimit import TrustedProxies, close_rate_limiter, create_rate_limiter
+from bastion.web import health_router, install_exception_handlers, install_openapi
+from bastion.web._database import uses_database
+from bastion.web._edge_openapi import edge_statuses
 
 __all__ = ["HostLifespan", "create_app"]
 
@@ -173,7 +170,6 @@ def create_app(
             try:
                 yield
             finally:
-                resources.closed = True
                 app.state.resources = None
 
     docs = settings.docs_active

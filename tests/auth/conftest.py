@@ -22,7 +22,7 @@ from bastion.auth import (
     require_roles,
     require_scopes,
 )
-from bastion.resources import Resources
+from bastion.web import Resources
 from tests.auth.models import MODELS, AuthTestBase
 from tests.conftest import serve
 from tests.db.conftest import db_settings  # noqa: F401  # the parametrized database fixture

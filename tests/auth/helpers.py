@@ -10,7 +10,7 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-import bastion.ratelimit.memory
+import bastion.ratelimit._memory
 from bastion.security import TotpService
 from tests.auth.conftest import AuthApp, bearer, tokens
 
@@ -51,7 +51,7 @@ class WallClock:
         """Patch `time.time` (and the memory storage's bound copy) to this clock."""
         self.now = start
         monkeypatch.setattr(time, "time", self)
-        monkeypatch.setattr(bastion.ratelimit.memory, "_now", self)
+        monkeypatch.setattr(bastion.ratelimit._memory, "_now", self)
 
     def __call__(self) -> float:
         """The current time."""

@@ -12,7 +12,7 @@ from fastapi import APIRouter, FastAPI
 from bastion import BastionSettings, create_app
 from bastion.auth import REFRESH_COOKIE, Auth, AuthRuntime
 from bastion.db import UnitOfWork
-from bastion.resources import Resources
+from bastion.web import Resources
 from tests.auth.conftest import PASSWORD, Clock, create_tables, fast_settings
 from tests.auth.models import MODELS
 

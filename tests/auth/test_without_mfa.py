@@ -13,7 +13,7 @@ from sqlalchemy.orm import DeclarativeBase
 from bastion import Auth, AuthModels, BastionSettings, create_app
 from bastion.auth import RefreshSessionMixin, UserMixin
 from bastion.db import NAMING_CONVENTION
-from bastion.resources import Resources
+from bastion.web import Resources
 from tests.auth.conftest import PASSWORD, fast_settings
 from tests.auth.models import RecoveryCode
 from tests.conftest import serve

@@ -8,7 +8,7 @@ import pytest
 
 from bastion import BastionSettings
 from bastion.cli import main
-from bastion.cli.serve import ServeOptions, app_settings, configure, proxy_options, uvicorn_options
+from bastion.cli._serve import ServeOptions, app_settings, configure, proxy_options, uvicorn_options
 from notes_app.config import NotesSettings
 from tests.conftest import TEST_SECRET
 

@@ -18,7 +18,7 @@ import pytest
 
 from bastion import BastionSettings
 from bastion.cli import main
-from bastion.cli.users import PASSWORD_VARIABLE
+from bastion.cli._users import PASSWORD_VARIABLE
 from bastion.db import create_engine
 from tests.auth.models import AuthTestBase
 from tests.cli.host import create_host_app

@@ -9,7 +9,7 @@ from pydantic import SecretStr
 
 from bastion import BastionSettings
 from bastion.core import DEFAULT_SECRET_KEY
-from bastion.core.secret_files import SECRETS_DIR_VARIABLE
+from bastion.core._secret_files import SECRETS_DIR_VARIABLE
 
 DOC = Path(__file__).parents[2] / "docs" / "configuration.md"
 ROW = re.compile(r"^\| `(BASTION_[A-Z0-9_]+)` \| ([^|]*) \| ([^|]+) \|$")

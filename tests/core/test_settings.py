@@ -8,7 +8,7 @@ import pytest
 from pydantic import ValidationError
 
 from bastion import BastionSettings, Environment
-from bastion.core.settings import DEFAULT_SECRET_KEY
+from bastion.core import DEFAULT_SECRET_KEY
 
 STRONG = "s" * 32
 

@@ -10,7 +10,7 @@ from typing import Annotated
 from fastapi import APIRouter, FastAPI, Query, status
 
 from bastion import BastionSettings, ConflictError, Resources, Uow, create_app, error_responses
-from bastion.db import KeysetPage, OffsetPage, Search, Service, UnitOfWork
+from bastion.db import KeysetPage, OffsetPage, Search, UnitOfWork
 from bastion.web import KeysetQuery, OffsetQuery
 from tests.db.models import (
     TagOut,
@@ -23,9 +23,8 @@ from tests.db.models import (
 )
 
 
-class WidgetService(Service):
+class WidgetService:
     def __init__(self, uow: UnitOfWork) -> None:
-        super().__init__(uow)
         self.widgets = WidgetRepository(uow.session)
 
 

@@ -16,7 +16,6 @@ from bastion import (
     KeysetPage,
     ListParams,
     Resources,
-    Service,
     UnitOfWork,
     create_app,
     error_responses,
@@ -42,9 +41,8 @@ class DocPatch(BaseModel):
     version: int | None = None
 
 
-class DocService(Service):
+class DocService:
     def __init__(self, uow: UnitOfWork) -> None:
-        super().__init__(uow)
         self.docs = DocRepository(uow.session)
         self.widgets = WidgetRepository(uow.session)
 

@@ -8,18 +8,18 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, FastAPI
 
-from bastion import AppSettings, BastionSettings, ConflictError, Resources, Service, create_app
+from bastion import AppSettings, BastionSettings, ConflictError, Resources, create_app
 from bastion import provide_service as provide
 from bastion.db import UnitOfWork
 from tests.conftest import serve
 from tests.db.models import TestBase, WidgetRepository
 
 
-class Counter(Service):
+class Counter:
     """A service that takes the app's settings after its unit of work."""
 
     def __init__(self, uow: UnitOfWork, settings: BastionSettings) -> None:
-        super().__init__(uow)
+        self.uow = uow
         self.widgets = WidgetRepository(uow.session)
         self.app_name = settings.app_name
 

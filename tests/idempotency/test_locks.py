@@ -11,7 +11,7 @@ import pytest
 from redis.asyncio import Redis
 
 from bastion.idempotency import InFlightLocks, MemoryInFlightLocks, RedisInFlightLocks
-from bastion.idempotency.locks import UNLOCKED
+from bastion.idempotency._locks import UNLOCKED
 from tests.edge import TcpProxy
 
 

@@ -17,7 +17,7 @@ from sqlalchemy.engine import Connection
 from bastion import BastionSettings
 from bastion.db import UnitOfWork, create_engine, utcnow
 from bastion.jobs import Jobs, JobsConfig, OutboxRelay, OutboxState, prune
-from bastion.resources import Resources
+from bastion.web import Resources
 from tests.conftest import serve
 from tests.db.conftest import temporary_database
 from tests.db.models import TestBase

@@ -19,7 +19,7 @@ from bastion.cli import main
 from bastion.db import UnitOfWork
 from bastion.jobs import JobsConfig, OutboxRelay, OutboxState
 from bastion.jobs.worker import JobsWorker
-from bastion.resources import Resources
+from bastion.web import Resources
 from tests.edge import TcpProxy
 from tests.jobs.app import Calls, ItemCreated, OutboxMessage, build_jobs, jobs_app
 

@@ -10,7 +10,7 @@ from fastapi import APIRouter
 from starlette.types import Receive, Scope, Send
 
 from bastion import RateLimitedError
-from bastion.core.context import request_id_var
+from bastion.core import request_id_var
 from bastion.middleware import RequestIdMiddleware
 from tests.edge import edge_app, edge_settings, serve_as
 

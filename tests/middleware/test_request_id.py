@@ -10,7 +10,7 @@ import pytest
 from fastapi import APIRouter, Response
 
 from bastion import BastionSettings, create_app
-from bastion.core.context import get_request_id
+from bastion.core import get_request_id
 from bastion.middleware import is_valid_request_id
 from bastion.observability import JsonFormatter, RequestIdFilter
 from tests.conftest import serve
@@ -145,7 +145,7 @@ async def test_json_log_lines_carry_the_request_id(settings: BastionSettings) ->
 def test_fresh_ids_are_unique_and_a_forked_worker_draws_its_own_prefix() -> None:
     import os
 
-    from bastion.middleware.request_id import new_request_id
+    from bastion.middleware._request_id import new_request_id
 
     ids = {new_request_id() for _ in range(1000)}
     assert len(ids) == 1000

@@ -19,7 +19,7 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from sqlalchemy import text
 
 from bastion import BastionSettings, create_app
-from bastion.web.dependencies import AppResources
+from bastion.web import AppResources
 
 router = APIRouter()
 

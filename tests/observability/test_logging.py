@@ -9,7 +9,7 @@ from collections.abc import Iterator
 import pytest
 
 from bastion import BastionSettings, create_app
-from bastion.core.context import request_id_var
+from bastion.core import request_id_var
 from bastion.observability import JsonFormatter, TextFormatter, configure_logging
 
 

@@ -18,7 +18,7 @@ from sqlalchemy import text
 
 from bastion import create_app
 from bastion.observability import HttpTracing, JsonFormatter
-from bastion.web.dependencies import AppResources
+from bastion.web import AppResources
 from tests.conftest import serve
 from tests.edge import TcpProxy, clear_redis_keys
 from tests.observability.metrics_helpers import (

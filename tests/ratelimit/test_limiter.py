@@ -52,7 +52,6 @@ async def test_keys_are_isolated_and_reset_forgets_one(backend: dict[str, object
         other = await limiter.hit("1/minute", "login", "bob")
         await limiter.reset("1/minute", "login", "alice")
         again = await limiter.hit("1/minute", "login", "alice")
-        assert await limiter.check()
     assert not blocked.allowed
     assert other.allowed
     assert again.allowed

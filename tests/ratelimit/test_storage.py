@@ -8,8 +8,13 @@ import time
 import pytest
 from limits.aio.storage import MemoryStorage
 
-from bastion.ratelimit import MemorySlidingWindow, RateLimiter, RedisSlidingWindow
-from bastion.ratelimit.storage import close_rate_limiter, rate_limit_storage
+from bastion.ratelimit import (
+    MemorySlidingWindow,
+    RateLimiter,
+    RedisSlidingWindow,
+    close_rate_limiter,
+    rate_limit_storage,
+)
 
 
 @pytest.mark.parametrize("strategy", ["sliding-window-counter", "moving-window", "fixed-window"])
@@ -102,22 +107,9 @@ async def test_the_storage_setting_picks_memory_or_a_dedicated_redis(redis_url: 
             assert isinstance(dedicated.state.resources.limiter.storage, RedisStorage)
             assert isinstance(dedicated.state.resources.limiter.window, RedisSlidingWindow)
             assert dedicated.state.resources.redis is None
-            assert await dedicated.state.resources.limiter.check()
             assert (await client.get("/api/v1/items")).headers["ratelimit-remaining"] == "599"
     finally:
         await clear_redis_keys(redis_url, settings.ratelimit_key_prefix)
-
-
-async def test_an_unreachable_storage_fails_its_readiness_check() -> None:
-    from bastion.ratelimit import RateLimiter
-
-    class Broken(MemoryStorage):
-        async def check(self) -> bool:
-            raise ConnectionError("down")
-
-    limiter = RateLimiter(Broken())
-    assert not await limiter.check()
-    await close_rate_limiter(limiter)
 
 
 async def test_sliding_windows_are_forgotten_once_both_their_windows_ended() -> None:

@@ -6,8 +6,8 @@ from fastapi import APIRouter, Depends, FastAPI
 
 from bastion import BastionSettings, create_app
 from bastion.ratelimit import RateLimit
-from bastion.web.edge_openapi import has_rate_limit
-from bastion.web.routes import api_routes, operation_routes
+from bastion.web._edge_openapi import has_rate_limit
+from bastion.web._routes import api_routes, operation_routes
 from tests.conftest import serve
 
 

@@ -7,7 +7,7 @@ import uuid
 
 from bastion.idempotency import prune_idempotency_records
 from bastion.jobs import Event, JobContext, Jobs
-from bastion.resources import Resources
+from bastion.web import Resources
 from notes_app.models import OutboxMessage
 
 logger = logging.getLogger("notes_app.events")

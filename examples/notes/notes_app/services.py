@@ -11,7 +11,6 @@ from bastion.db import (
     Filter,
     KeysetPage,
     ListParams,
-    Service,
     UnitOfWork,
 )
 from notes_app.events import NoteCreated
@@ -28,7 +27,7 @@ class Owner(Protocol):
         ...
 
 
-class NoteService(Service):
+class NoteService:
     """Create, read, change and delete the caller's notes.
 
     Every read and write goes through `_scope()`, the one place that decides
@@ -38,7 +37,7 @@ class NoteService(Service):
 
     def __init__(self, uow: UnitOfWork, owner: Owner) -> None:
         """Bind the service to the request's unit of work and the calling user."""
-        super().__init__(uow)
+        self.uow = uow
         self.owner_id = owner.id
         self.notes = NoteRepository(uow.session)
 

@@ -10,7 +10,6 @@ import httpx
 import pytest
 
 from bastion.cli import main
-from bastion.cli.users import PASSWORD_VARIABLE
 from conftest import PASSWORD, sign_up  # type: ignore[import-not-found]  # this directory's conftest
 from notes_app.config import NotesSettings
 from notes_app.main import create_notes_app
@@ -18,6 +17,9 @@ from tests.conftest import TEST_SECRET, serve
 
 NOTES = "/api/v1/notes"
 AUTH = "/api/v1/auth"
+
+#: Where `bastion users create-admin` reads the password from.
+PASSWORD_VARIABLE = "BASTION_ADMIN_PASSWORD"
 
 
 async def test_notes_need_a_login(bastion_client: httpx.AsyncClient) -> None:

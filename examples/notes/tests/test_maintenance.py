@@ -10,7 +10,7 @@ from sqlalchemy import insert, select
 from bastion.db import UnitOfWork, utcnow
 from bastion.idempotency import IdempotencyRecord
 from bastion.jobs import prune
-from bastion.resources import Resources
+from bastion.web import Resources
 from notes_app.config import NotesSettings
 from notes_app.main import create_notes_app
 from notes_app.models import AuthSession, MfaChallenge, User

@@ -15,7 +15,7 @@ from tests.edge import ServerExchange
 
 from bastion.db import UnitOfWork
 from bastion.jobs import OutboxState
-from bastion.resources import Resources
+from bastion.web import Resources
 from conftest import OWNER, sign_up  # type: ignore[import-not-found]  # this directory's conftest
 from notes_app.config import NotesSettings
 from notes_app.main import create_notes_app

@@ -19,12 +19,12 @@ from bastion.auth._repositories import AuthRepository
 from bastion.auth._schemas import UserCreate, UserOut, normalize_email
 from bastion.auth._sessions import SessionService, user_out
 from bastion.auth._throttle import AuthThrottle
-from bastion.db.errors import DuplicateError
+from bastion.db import DuplicateError
 from bastion.errors import NotFoundError, PermissionDeniedError, RateLimitedError
 
 if TYPE_CHECKING:
     from bastion.auth._runtime import AuthRuntime
-    from bastion.db.uow import UnitOfWork
+    from bastion.db import UnitOfWork
 
 __all__ = ["ADMIN_ROLE", "AccountService"]
 

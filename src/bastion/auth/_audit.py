@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Literal
 from bastion.auth._hooks import RequestMeta
 
 if TYPE_CHECKING:
-    from bastion.db.uow import UnitOfWork
+    from bastion.db import UnitOfWork
 
 __all__ = ["AUDIT_LOGGER", "AuditEvent", "AuditOutcome", "AuditTrail", "AuditValue", "audit"]
 

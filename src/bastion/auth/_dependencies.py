@@ -9,6 +9,7 @@ from fastapi import Depends
 from fastapi.params import Depends as DependsParam
 from starlette.requests import Request
 
+from bastion._resources import Resources, app_resources
 from bastion.auth._accounts import AccountService
 from bastion.auth._cookies import ACCESS_COOKIE, CSRF_COOKIE, CSRF_HEADER
 from bastion.auth._errors import NotAuthenticatedError
@@ -17,14 +18,11 @@ from bastion.auth._mfa import MfaService
 from bastion.auth._principal import Principal
 from bastion.auth._runtime import AuthRuntime
 from bastion.auth._sessions import SessionService
-from bastion.db.uow import UnitOfWork
+from bastion.db import UnitOfWork
 from bastion.errors import PermissionDeniedError, ServiceUnavailableError
-from bastion.ratelimit.client_ip import client_ip
-from bastion.ratelimit.headers import report_rate_limit
-from bastion.resources import Resources, app_resources
+from bastion.ratelimit import client_ip, report_rate_limit
 from bastion.security import CsrfFailedError
-from bastion.web.database import Uow
-from bastion.web.dependencies import AppResources
+from bastion.web import AppResources, Uow
 
 __all__ = [
     "AccountServiceDep",

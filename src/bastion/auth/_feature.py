@@ -9,14 +9,14 @@ from fastapi import FastAPI
 from fastapi.params import Depends as DependsParam
 from pydantic import BaseModel
 
+from bastion._resources import app_resources
 from bastion.auth._dependencies import authenticated_user_id, current_user
 from bastion.auth._hooks import AuthHooks
 from bastion.auth._models import AuthModels
 from bastion.auth._router import AUTH_ROUTES, AuthRoute, auth_routes
 from bastion.auth._runtime import AuthRuntime
 from bastion.auth._schemas import UserCreate, UserOut
-from bastion.core.settings import BastionSettings
-from bastion.resources import app_resources
+from bastion.core import BastionSettings
 from bastion.security import Clock, PasswordCheck, system_clock
 
 __all__ = ["Auth"]

@@ -21,7 +21,7 @@ from bastion.security import MFA_TOKEN_TYPE, DecryptionError, InvalidTokenError
 
 if TYPE_CHECKING:
     from bastion.auth._runtime import AuthRuntime
-    from bastion.db.uow import UnitOfWork
+    from bastion.db import UnitOfWork
 
 __all__ = ["MFA_CHALLENGE_ATTEMPTS", "MfaService"]
 

@@ -18,10 +18,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bastion.auth._errors import MfaStateError
 from bastion.auth._models import AuthModels, MfaChallengeMixin, RecoveryCodeMixin
 from bastion.auth._records import rowcount, translated
-from bastion.db.ids import uuid7
+from bastion.db import uuid7
 
 if TYPE_CHECKING:
-    from bastion.db.uow import UnitOfWork
+    from bastion.db import UnitOfWork
 
 __all__ = ["MfaRepository"]
 

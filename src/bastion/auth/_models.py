@@ -10,8 +10,7 @@ from typing import ClassVar
 from sqlalchemy import JSON, ForeignKey, Index, String, Uuid, text
 from sqlalchemy.orm import Mapped, declared_attr, mapped_column
 
-from bastion.db.base import UTCDateTime
-from bastion.db.mixins import TimestampMixin, UUIDPrimaryKeyMixin
+from bastion.db import TimestampMixin, UTCDateTime, UUIDPrimaryKeyMixin
 
 __all__ = [
     "AuthModels",

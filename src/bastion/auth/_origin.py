@@ -7,7 +7,7 @@ from starlette.requests import Request
 
 from bastion.auth._dependencies import AuthRuntimeDep
 from bastion.security import CsrfFailedError
-from bastion.web.dependencies import AppSettings
+from bastion.web import AppSettings
 
 __all__ = ["SameSiteOrigin", "require_same_site"]
 

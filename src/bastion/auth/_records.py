@@ -11,7 +11,7 @@ from typing import ParamSpec, TypeVar
 
 from sqlalchemy import CursorResult
 
-from bastion.db.errors import translate_errors
+from bastion.db import translate_errors
 
 __all__ = ["SessionRecord", "UserRecord", "rowcount", "translated"]
 

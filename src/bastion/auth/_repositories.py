@@ -21,13 +21,12 @@ from sqlalchemy.orm import InstrumentedAttribute
 
 from bastion.auth._models import AuthModels
 from bastion.auth._records import SessionRecord, UserRecord, rowcount, translated
+from bastion.db import translate_errors, uuid7
 from bastion.db._point_read import PointRead
-from bastion.db.errors import translate_errors
-from bastion.db.ids import uuid7
 from bastion.security import InvalidTokenError
 
 if TYPE_CHECKING:
-    from bastion.db.uow import UnitOfWork
+    from bastion.db import UnitOfWork
 
 __all__ = ["AuthRepository"]
 

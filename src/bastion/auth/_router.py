@@ -42,8 +42,7 @@ from bastion.auth._schemas import (
     UserCreate,
 )
 from bastion.security import CsrfFailedError, InvalidTokenError
-from bastion.web.database import Uow
-from bastion.web.openapi import error_responses
+from bastion.web import Uow, error_responses
 
 if TYPE_CHECKING:
     from bastion.auth._feature import Auth

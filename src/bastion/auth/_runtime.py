@@ -16,8 +16,8 @@ from bastion.auth._principal import Principal
 from bastion.auth._repositories import AuthRepository
 from bastion.auth._sessions import SessionService
 from bastion.auth._throttle import AuthThrottle, Report
-from bastion.core.settings import BastionSettings
-from bastion.ratelimit.limiter import RateLimiter, parse_limit
+from bastion.core import BastionSettings
+from bastion.ratelimit import RateLimiter, parse_limit
 from bastion.security import (
     Clock,
     CsrfTokens,
@@ -33,7 +33,7 @@ from bastion.security import (
 )
 
 if TYPE_CHECKING:
-    from bastion.db.uow import UnitOfWork
+    from bastion.db import UnitOfWork
 
 __all__ = ["AuthRuntime"]
 

@@ -18,7 +18,7 @@ from bastion.security import InvalidTokenError, generate_token, hash_token
 
 if TYPE_CHECKING:
     from bastion.auth._runtime import AuthRuntime
-    from bastion.db.uow import UnitOfWork
+    from bastion.db import UnitOfWork
 
 __all__ = ["VERIFIED_CACHE_SIZE", "SessionService", "principal_from_claims", "user_out"]
 

@@ -9,8 +9,7 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, NamedTuple, NoReturn
 
 from bastion.errors import RateLimitedError
-from bastion.ratelimit.limiter import RateLimiter, parse_limit
-from bastion.ratelimit.result import RateLimitResult
+from bastion.ratelimit import RateLimiter, RateLimitResult, parse_limit
 
 if TYPE_CHECKING:
     from bastion.auth._runtime import AuthRuntime

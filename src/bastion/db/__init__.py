@@ -1,8 +1,8 @@
 """Persistence: SQLAlchemy 2.x async engine, models, repositories, unit of work, pagination."""
 
-from bastion.db.base import NAMING_CONVENTION, Base, UTCDateTime, relationship, utcnow
-from bastion.db.engine import create_engine, create_sessionmaker, database_ready_check, is_sqlite
-from bastion.db.errors import (
+from bastion.db._base import NAMING_CONVENTION, Base, UTCDateTime, relationship, utcnow
+from bastion.db._engine import create_engine, create_sessionmaker, database_ready_check, is_sqlite
+from bastion.db._errors import (
     ConstraintViolationError,
     DatabaseUnavailableError,
     DuplicateError,
@@ -15,7 +15,7 @@ from bastion.db.errors import (
     StaleVersionError,
     translate_errors,
 )
-from bastion.db.filters import (
+from bastion.db._filters import (
     After,
     Before,
     Eq,
@@ -30,9 +30,9 @@ from bastion.db.filters import (
     NotIn,
     Search,
 )
-from bastion.db.ids import uuid7, uuid7_time
-from bastion.db.mixins import SoftDeleteMixin, TimestampMixin, UUIDPrimaryKeyMixin, VersionMixin
-from bastion.db.pagination import (
+from bastion.db._ids import uuid7, uuid7_time
+from bastion.db._mixins import SoftDeleteMixin, TimestampMixin, UUIDPrimaryKeyMixin, VersionMixin
+from bastion.db._pagination import (
     DEFAULT_PAGE_SIZE,
     MAX_PAGE_SIZE,
     CursorPayload,
@@ -43,9 +43,8 @@ from bastion.db.pagination import (
     OffsetPage,
     OffsetParams,
 )
-from bastion.db.repository import BaseRepository, ExpectedVersion, Values
-from bastion.db.service import Service
-from bastion.db.uow import UnitOfWork
+from bastion.db._repository import BaseRepository, ExpectedVersion, Values
+from bastion.db._uow import UnitOfWork
 
 __all__ = [
     "DEFAULT_PAGE_SIZE",
@@ -83,7 +82,6 @@ __all__ = [
     "OffsetParams",
     "ReadOnlyFieldError",
     "Search",
-    "Service",
     "SoftDeleteMixin",
     "StaleVersionError",
     "TimestampMixin",

@@ -16,10 +16,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import DeclarativeBase, InstrumentedAttribute
 from sqlalchemy.sql.base import ExecutableOption
 
-from bastion.db.base import utcnow
-from bastion.db.errors import InvalidCursorError, InvalidSortError, translate_errors
-from bastion.db.filters import Filter
-from bastion.db.pagination import CursorPayload
+from bastion.db._base import utcnow
+from bastion.db._errors import InvalidCursorError, InvalidSortError, translate_errors
+from bastion.db._filters import Filter
+from bastion.db._pagination import CursorPayload
 
 __all__ = ["ExpectedVersion", "ModelT", "OutT", "RepositoryCore", "Values"]
 

@@ -11,7 +11,7 @@ from sqlalchemy import Select
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from bastion.db.errors import _PG_UNAVAILABLE, _database_unavailable, translate_errors
+from bastion.db._errors import _PG_UNAVAILABLE, _database_unavailable, translate_errors
 
 __all__ = ["PointRead"]
 

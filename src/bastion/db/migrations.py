@@ -17,10 +17,10 @@ from sqlalchemy import MetaData
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bastion.core.settings import BastionSettings
+from bastion.core import BastionSettings
+from bastion.db._base import UTCDateTime
 from bastion.db._driver_threads import driver_threads_finished
-from bastion.db.base import UTCDateTime
-from bastion.db.engine import create_engine
+from bastion.db._engine import create_engine
 
 __all__ = [
     "alembic_config",

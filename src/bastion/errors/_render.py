@@ -7,8 +7,7 @@ from collections.abc import Mapping
 import orjson
 from starlette.responses import Response
 
-from bastion.core.context import get_request_id
-from bastion.core.outcome import record_error_code
+from bastion.core import get_request_id, record_error_code
 from bastion.errors._types import BastionError
 
 __all__ = ["JSONResponse", "error_response", "render_error"]

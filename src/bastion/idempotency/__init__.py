@@ -6,16 +6,16 @@ create the `idempotency_records` table (`IdempotencyRecord`), and prune expired
 records now and then with `prune_idempotency_records`.
 """
 
-from bastion.idempotency.errors import (
+from bastion.idempotency._errors import (
     IdempotencyKeyInUseError,
     IdempotencyKeyReusedError,
     InvalidIdempotencyKeyError,
 )
-from bastion.idempotency.key import MAX_KEY_LENGTH
-from bastion.idempotency.locks import InFlightLocks, MemoryInFlightLocks, RedisInFlightLocks
-from bastion.idempotency.models import IdempotencyRecord
-from bastion.idempotency.route import REPLAYED_HEADER, IdempotentRoute
-from bastion.idempotency.store import IdempotencyStore, StoredResponse, prune_idempotency_records
+from bastion.idempotency._key import MAX_KEY_LENGTH
+from bastion.idempotency._locks import InFlightLocks, MemoryInFlightLocks, RedisInFlightLocks
+from bastion.idempotency._models import IdempotencyRecord
+from bastion.idempotency._route import REPLAYED_HEADER, IdempotentRoute
+from bastion.idempotency._store import IdempotencyStore, StoredResponse, prune_idempotency_records
 
 __all__ = [
     "MAX_KEY_LENGTH",

@@ -6,10 +6,10 @@ import uuid
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from bastion.db.uow import UnitOfWork
+from bastion.db import UnitOfWork
 
 if TYPE_CHECKING:
-    from bastion.resources import Resources
+    from bastion._resources import Resources
 
 __all__ = ["JobContext"]
 

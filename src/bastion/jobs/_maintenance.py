@@ -7,12 +7,11 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import CursorResult, Delete, delete, or_
 
-from bastion.db.base import utcnow
-from bastion.db.uow import UnitOfWork
+from bastion.db import UnitOfWork, utcnow
 from bastion.jobs._models import OutboxState
 
 if TYPE_CHECKING:
-    from bastion.resources import Resources
+    from bastion._resources import Resources
 
 __all__ = ["prune"]
 

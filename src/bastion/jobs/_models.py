@@ -8,8 +8,7 @@ from enum import StrEnum
 from sqlalchemy import JSON, Index, String, Text
 from sqlalchemy.orm import Mapped, declared_attr, mapped_column
 
-from bastion.db.base import UTCDateTime, utcnow
-from bastion.db.mixins import UUIDPrimaryKeyMixin
+from bastion.db import UTCDateTime, UUIDPrimaryKeyMixin, utcnow
 
 __all__ = ["OutboxMixin", "OutboxState"]
 

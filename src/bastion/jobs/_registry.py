@@ -14,8 +14,8 @@ from bastion.jobs._event import Event
 from bastion.jobs._models import OutboxMixin
 
 if TYPE_CHECKING:
+    from bastion._resources import Resources
     from bastion.jobs._context import JobContext
-    from bastion.resources import Resources
 
 __all__ = ["Handler", "Jobs", "Registered"]
 

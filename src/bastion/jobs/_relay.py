@@ -14,14 +14,13 @@ from typing import TYPE_CHECKING
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bastion.db.base import utcnow
-from bastion.db.uow import UnitOfWork
+from bastion.db import UnitOfWork, utcnow
 from bastion.jobs._context import JobContext
 from bastion.jobs._models import OutboxMixin, OutboxState
 from bastion.jobs._registry import Jobs
 
 if TYPE_CHECKING:
-    from bastion.resources import Resources
+    from bastion._resources import Resources
 
 __all__ = ["Dispatch", "OutboxRelay"]
 

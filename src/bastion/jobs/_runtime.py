@@ -13,7 +13,7 @@ from bastion.jobs._registry import Jobs
 from bastion.jobs._relay import OutboxRelay
 
 if TYPE_CHECKING:
-    from bastion.resources import Resources
+    from bastion._resources import Resources
 
 __all__ = ["start_jobs"]
 

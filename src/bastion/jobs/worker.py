@@ -12,9 +12,9 @@ from typing import Self
 from arq import ArqRedis, Worker, create_pool, cron, func
 from arq.connections import RedisSettings
 
+from bastion._resources import Resources
 from bastion.jobs._maintenance import prune
 from bastion.jobs._relay import Dispatch, OutboxRelay
-from bastion.resources import Resources
 
 __all__ = ["DELIVER_JOB", "MAINTENANCE_JOB", "JobsWorker"]
 

@@ -1,16 +1,16 @@
 """Observability: logging, Prometheus metrics and OpenTelemetry tracing."""
 
-from bastion.observability.endpoint import metrics_router
-from bastion.observability.feature import Observability
-from bastion.observability.logging import (
+from bastion.observability._endpoint import metrics_router
+from bastion.observability._feature import Observability
+from bastion.observability._logging import (
     JsonFormatter,
     RequestIdFilter,
     TextFormatter,
     configure_logging,
 )
-from bastion.observability.metrics import LATENCY_BUCKETS, HttpMetrics
-from bastion.observability.middleware import METRICS_PATH, ObservabilityMiddleware
-from bastion.observability.tracing import HttpTracing
+from bastion.observability._metrics import LATENCY_BUCKETS, HttpMetrics
+from bastion.observability._middleware import METRICS_PATH, ObservabilityMiddleware
+from bastion.observability._tracing import HttpTracing
 
 __all__ = [
     "LATENCY_BUCKETS",

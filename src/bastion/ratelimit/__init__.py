@@ -9,21 +9,21 @@ The stable core, for other capabilities (login throttling) to build on:
   one forwarding header (`ForwardedHeader`) the proxies write.
 """
 
-from bastion.ratelimit.client_ip import ForwardedHeader, TrustedProxies, client_ip
-from bastion.ratelimit.dependency import RateLimit, limited_router
-from bastion.ratelimit.headers import (
+from bastion.ratelimit._client_ip import ForwardedHeader, TrustedProxies, client_ip
+from bastion.ratelimit._dependency import RateLimit, limited_router
+from bastion.ratelimit._headers import (
     HeaderMode,
     RateLimitReport,
     rate_limit_headers,
     report_rate_limit,
 )
-from bastion.ratelimit.keys import KeyFunc, UserResolver, by_ip, by_user
-from bastion.ratelimit.limiter import Limit, RateLimiter, Strategy, parse_limit
-from bastion.ratelimit.memory import MemorySlidingWindow
-from bastion.ratelimit.redis_window import RedisSlidingWindow
-from bastion.ratelimit.result import RateLimitResult
-from bastion.ratelimit.storage import close_rate_limiter, create_rate_limiter, rate_limit_storage
-from bastion.ratelimit.window import SlidingWindow
+from bastion.ratelimit._keys import KeyFunc, UserResolver, by_ip, by_user
+from bastion.ratelimit._limiter import Limit, RateLimiter, Strategy, parse_limit
+from bastion.ratelimit._memory import MemorySlidingWindow
+from bastion.ratelimit._redis_window import RedisSlidingWindow
+from bastion.ratelimit._result import RateLimitResult
+from bastion.ratelimit._storage import close_rate_limiter, create_rate_limiter, rate_limit_storage
+from bastion.ratelimit._window import SlidingWindow
 
 __all__ = [
     "ForwardedHeader",

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 from pydantic import SecretStr
 
-from bastion.core.settings import BastionSettings
+from bastion.core import BastionSettings
 from bastion.security._errors import DecryptionError
 
 if TYPE_CHECKING:

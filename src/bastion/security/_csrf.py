@@ -8,7 +8,7 @@ import hashlib
 import hmac
 import secrets
 
-from bastion.core.settings import BastionSettings
+from bastion.core import BastionSettings
 from bastion.security._crypto import derive_key
 
 __all__ = ["CsrfTokens"]

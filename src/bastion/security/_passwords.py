@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, TypeVar
 import anyio
 import anyio.to_thread
 
-from bastion.core.settings import BastionSettings
+from bastion.core import BastionSettings
 from bastion.errors import RateLimitedError, ServiceUnavailableError
 from bastion.security._cpus import available_cpus
 

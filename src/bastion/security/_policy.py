@@ -10,7 +10,7 @@ from importlib import resources
 
 import anyio.to_thread
 
-from bastion.core.settings import BastionSettings
+from bastion.core import BastionSettings
 from bastion.security._errors import WeakPasswordError
 from bastion.security._passwords import MAX_PASSWORD_BYTES, normalize_password
 

@@ -8,7 +8,7 @@ import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from bastion.core.settings import BastionSettings
+from bastion.core import BastionSettings
 from bastion.security._crypto import derive_key
 
 __all__ = ["RECOVERY_CODE_COUNT", "RecoveryCodeSet", "RecoveryCodes", "normalize_code"]

@@ -6,7 +6,7 @@ import secrets
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, TypeAlias, cast
 
-from bastion.core.settings import BastionSettings, JwtAlgorithm
+from bastion.core import BastionSettings, JwtAlgorithm
 from bastion.security._claims import (
     ACCESS_TOKEN_TYPE,
     FORBIDDEN_HEADERS,

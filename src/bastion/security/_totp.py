@@ -5,7 +5,7 @@ from __future__ import annotations
 import hmac
 from typing import TYPE_CHECKING
 
-from bastion.core.settings import BastionSettings
+from bastion.core import BastionSettings
 from bastion.security._clock import Clock, system_clock
 
 if TYPE_CHECKING:

@@ -11,9 +11,8 @@ import httpx
 from fastapi import FastAPI
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from bastion.db.engine import create_sessionmaker
-from bastion.db.uow import UnitOfWork
-from bastion.resources import Resources
+from bastion._resources import Resources, app_resources
+from bastion.db import UnitOfWork, create_sessionmaker
 from bastion.security import Clock
 
 __all__ = ["AppFactory", "TestApp", "UowFactory", "running_app"]
@@ -96,8 +95,8 @@ async def running_app(app: FastAPI, *, clock: Clock) -> AsyncIterator[TestApp]:
         RuntimeError: `app` is not a bastion app (its lifespan built no `Resources`).
     """
     async with app.router.lifespan_context(app):
-        resources = getattr(app.state, "resources", None)
-        if not isinstance(resources, Resources):
+        resources = app_resources(app)
+        if resources is None:
             raise RuntimeError("the app under test is not built by bastion's create_app")
         _on_clock(resources, clock)
         running = TestApp(app=app, resources=resources, lock=anyio.Lock())

@@ -16,8 +16,8 @@ from sqlalchemy import MetaData, text
 from sqlalchemy.ext.asyncio import create_async_engine
 from sqlalchemy.pool import NullPool
 
-from bastion.core.settings import BastionSettings
-from bastion.db.engine import create_engine
+from bastion.core import BastionSettings
+from bastion.db import create_engine
 
 __all__ = ["BACKENDS", "DatabaseRegistry", "TestDatabase"]
 

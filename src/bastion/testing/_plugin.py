@@ -13,9 +13,9 @@ import pytest
 from fastapi import FastAPI
 from sqlalchemy import MetaData
 
-from bastion.core.settings import BastionSettings
-from bastion.db.base import Base
-from bastion.resources import Resources
+from bastion._resources import Resources
+from bastion.core import BastionSettings
+from bastion.db import Base
 from bastion.testing._app import AppFactory, TestApp, UowFactory, running_app
 from bastion.testing._clock import ManualClock
 from bastion.testing._database import BACKENDS, DatabaseRegistry, TestDatabase, database_registry

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from bastion.core.settings import BastionSettings
+from bastion.core import BastionSettings
 
 __all__ = ["FAST_HASHING", "ProductionHashingError", "settings_with", "with_fast_hashing"]
 

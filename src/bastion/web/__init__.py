@@ -1,6 +1,7 @@
-"""FastAPI glue: envelope rendering, handlers, OpenAPI, DI providers and health routes."""
+"""FastAPI glue: handlers, OpenAPI, DI providers (the app's `Resources`) and health routes."""
 
-from bastion.web.database import (
+from bastion._resources import ReadinessCheck, ReadyCheck, Resources, app_resources
+from bastion.web._database import (
     KeysetQuery,
     OffsetQuery,
     Uow,
@@ -9,14 +10,14 @@ from bastion.web.database import (
     offset_params,
     share_uow,
 )
-from bastion.web.dependencies import AppResources, AppSettings, get_resources, get_settings
-from bastion.web.handlers import install_exception_handlers, validation_details
-from bastion.web.health import HealthOut, ReadyOut, health_router
-from bastion.web.listing import OPERATORS, list_query
-from bastion.web.openapi import ErrorBody, ErrorEnvelope, error_responses, install_openapi
-from bastion.web.preconditions import IfMatch, Precondition, Versioned, etag, if_match
-from bastion.web.readiness import ReadinessCheck, ReadyCheck, run_checks
-from bastion.web.services import provide_service
+from bastion.web._dependencies import AppResources, AppSettings, get_resources, get_settings
+from bastion.web._handlers import install_exception_handlers, validation_details
+from bastion.web._health import HealthOut, ReadyOut, health_router
+from bastion.web._listing import OPERATORS, list_query
+from bastion.web._openapi import ErrorBody, ErrorEnvelope, error_responses, install_openapi
+from bastion.web._preconditions import IfMatch, Precondition, Versioned, etag, if_match
+from bastion.web._readiness import run_checks
+from bastion.web._services import provide_service
 
 __all__ = [
     "OPERATORS",
@@ -32,8 +33,10 @@ __all__ = [
     "ReadinessCheck",
     "ReadyCheck",
     "ReadyOut",
+    "Resources",
     "Uow",
     "Versioned",
+    "app_resources",
     "error_responses",
     "etag",
     "get_resources",

@@ -64,9 +64,8 @@ class TodoRepository(bastion.BaseRepository[Todo, TodoOut]):
 Versions = frozenset[int] | None  # the versions an `If-Match` accepts; None: any
 
 
-class TodoService(bastion.Service):
+class TodoService:
     def __init__(self, uow: bastion.UnitOfWork, user: bastion.CurrentUser) -> None:
-        super().__init__(uow)
         self.todos = TodoRepository(uow.session)
         self.mine = bastion.Eq("owner_id", user.id)  # scopes every query below to the caller
 

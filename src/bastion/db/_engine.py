@@ -1,0 +1,198 @@
+"""The async engine and session factory, built from settings (in the lifespan, never at import)."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+from sqlalchemy import event, text
+from sqlalchemy.engine import URL, AdaptedConnection, Connection, ExceptionContext, make_url
+from sqlalchemy.engine.interfaces import DBAPIConnection
+from sqlalchemy.exc import DisconnectionError
+from sqlalchemy.ext.asyncio import (
+    AsyncConnection,
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
+from sqlalchemy.pool import ConnectionPoolEntry, PoolProxiedConnection, StaticPool
+
+from bastion.core import BastionSettings
+from bastion.db._errors import translate_errors
+
+__all__ = ["create_engine", "create_sessionmaker", "database_ready_check", "is_sqlite"]
+
+# The execution option marking connections whose transactions only read: on SQLite
+# they begin DEFERRED, so they never wait for (nor hold) the write lock.
+_READ_ONLY = "bastion_read_only"
+
+
+def is_sqlite(url: str | URL) -> bool:
+    """Whether `url` points at SQLite."""
+    return make_url(url).get_backend_name() == "sqlite"
+
+
+def _is_memory(url: URL) -> bool:
+    return url.database in (None, "", ":memory:") or "mode=memory" in str(url)
+
+
+def _install_sqlite_pragmas(engine: AsyncEngine, *, busy_timeout: int, wal: bool) -> None:
+    """Foreign keys on, WAL, a busy timeout; SQLAlchemy owns BEGIN (for SAVEPOINTs)."""
+
+    @event.listens_for(engine.sync_engine, "connect")
+    def _on_connect(dbapi_connection: DBAPIConnection, _record: ConnectionPoolEntry) -> None:
+        # The sqlite3 module's own transaction handling breaks SAVEPOINT: turn it off
+        # and emit BEGIN from the "begin" event below instead.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout)}")
+        if wal:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    @event.listens_for(engine.sync_engine, "begin")
+    def _on_begin(connection: Connection) -> None:
+        options = connection.get_execution_options()
+        if options.get("isolation_level") == "AUTOCOMMIT":
+            return  # a read-only check on its own connection: no transaction, no lock
+        if options.get(_READ_ONLY):
+            # A transaction declared read-only (a GET's unit of work): under WAL it
+            # reads a snapshot while a writer holds the lock, and takes the lock
+            # only if it writes after all.
+            connection.exec_driver_sql("BEGIN")
+            return
+        # Every other transaction may write: IMMEDIATE takes the write lock up front.
+        # A deferred transaction that reads, then writes while another commits fails
+        # at once with SQLITE_BUSY (the busy timeout cannot help: waiting would
+        # deadlock), which would surface as a 503; taking the lock first makes
+        # concurrent writers queue under the busy timeout.
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def _install_timeout_invalidation(engine: AsyncEngine) -> None:
+    """Drop a connection whose statement timed out instead of returning it to the pool."""
+
+    @event.listens_for(engine.sync_engine, "handle_error")
+    def _on_error(context: ExceptionContext) -> None:
+        # A statement that outlived the statement timeout leaves its connection
+        # in an unknown state (a hung server may never answer the cancel): mark
+        # it disconnected, so the pool closes it rather than resetting it, which
+        # would wait out the timeout once more.
+        if isinstance(context.original_exception, TimeoutError):
+            context.is_disconnect = True
+
+
+def _install_closed_check(engine: AsyncEngine) -> None:
+    """Replace a pooled asyncpg connection the server closed, before handing it out."""
+
+    @event.listens_for(engine.sync_engine, "checkout")
+    def _on_checkout(
+        dbapi_connection: DBAPIConnection,
+        _record: ConnectionPoolEntry,
+        _proxy: PoolProxiedConnection,
+    ) -> None:
+        # A backend terminated or restarted while its connection sat in the pool
+        # closed the socket, and asyncpg has seen it: asking costs no round trip,
+        # unlike the pre-ping. The pool drops the connection and opens another,
+        # so the request never meets the dead one.
+        if (
+            isinstance(dbapi_connection, AdaptedConnection)
+            and dbapi_connection.driver_connection.is_closed()
+        ):
+            raise DisconnectionError("the server closed this pooled connection")
+
+
+def create_engine(settings: BastionSettings) -> AsyncEngine:
+    """Build the async engine `settings.database_url` names.
+
+    SQLite (`sqlite+aiosqlite`) gets foreign keys, WAL and the busy timeout on
+    every connection; an in-memory database shares one connection. PostgreSQL
+    (`postgresql+asyncpg`) gets the pool settings, the connect and statement
+    timeouts and, when set, `database_schema` first on its `search_path`.
+
+    Args:
+        settings: The app's settings.
+
+    Returns:
+        The engine; dispose of it at shutdown.
+    """
+    url = make_url(settings.database_url.get_secret_value())
+    options: dict[str, object] = {"echo": settings.database_echo}
+    if is_sqlite(url):
+        if _is_memory(url):
+            options |= {"poolclass": StaticPool, "connect_args": {"check_same_thread": False}}
+        # No pre-ping on SQLite: a connection to a local file cannot go stale,
+        # and the ping is a thread hop and a statement on every checkout.
+        engine = create_async_engine(url, **options)
+        _install_sqlite_pragmas(
+            engine, busy_timeout=settings.sqlite_busy_timeout, wal=not _is_memory(url)
+        )
+        return engine
+    options |= {
+        "pool_size": settings.database_pool_size,
+        "max_overflow": settings.database_max_overflow,
+        "pool_recycle": settings.database_pool_recycle,
+        "pool_pre_ping": settings.database_pool_pre_ping,
+        "pool_timeout": settings.database_pool_timeout,
+    }
+    asyncpg = url.get_backend_name() == "postgresql" and url.get_driver_name() == "asyncpg"
+    if asyncpg:
+        # A server that accepts connections but never answers must fail a request
+        # within these, not hold it (and a pooled connection) for its whole budget.
+        connect_args: dict[str, object] = {"timeout": settings.database_connect_timeout}
+        if settings.database_statement_timeout:
+            connect_args["command_timeout"] = settings.database_statement_timeout
+        if settings.database_schema:
+            search_path = f"{settings.database_schema},public"
+            connect_args["server_settings"] = {"search_path": search_path}
+        options["connect_args"] = connect_args
+    engine = create_async_engine(url, **options)
+    _install_timeout_invalidation(engine)
+    if asyncpg:
+        _install_closed_check(engine)
+    return engine
+
+
+def create_sessionmaker(
+    bind: AsyncEngine | AsyncConnection, *, read_only: bool = False
+) -> async_sessionmaker[AsyncSession]:
+    """Build the session factory: `expire_on_commit=False`, so DTOs read after a commit work.
+
+    Args:
+        bind: The app's engine; or a connection inside a transaction, which every
+            session then joins: a session's commit releases a SAVEPOINT and its
+            rollback returns to it, and nothing is written until the
+            connection's own transaction commits. `bastion.testing` binds the
+            app to such a connection and rolls it back after each test.
+        read_only: For transactions that only read (safe HTTP methods): on
+            SQLite they begin DEFERRED, so they neither wait for nor hold the
+            write lock. They may still write, but a read followed by a write
+            can then fail with 503 `DATABASE_UNAVAILABLE` while another
+            transaction writes. No effect on PostgreSQL, nor on a connection
+            (its transaction has begun).
+    """
+    if isinstance(bind, AsyncConnection):
+        return async_sessionmaker(
+            bind, expire_on_commit=False, join_transaction_mode="create_savepoint"
+        )
+    engine = bind.execution_options(**{_READ_ONLY: True}) if read_only else bind
+    return async_sessionmaker(engine, expire_on_commit=False)
+
+
+def database_ready_check(engine: AsyncEngine) -> Callable[[], Awaitable[bool | None]]:
+    """Return a `/ready` check that runs `SELECT 1` on a pooled connection.
+
+    The statement runs outside a transaction, so on SQLite it never waits for
+    the write lock: a busy writer does not make the app look unready.
+    """
+
+    async def check() -> bool:
+        with translate_errors():
+            async with engine.connect() as connection:
+                await connection.execution_options(isolation_level="AUTOCOMMIT")
+                await connection.execute(text("SELECT 1"))
+        return True
+
+    return check

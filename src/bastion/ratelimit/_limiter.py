@@ -1,0 +1,314 @@
+"""`RateLimiter`: test, hit, peek and reset keyed budgets on the `limits` async API."""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from collections.abc import Callable
+from typing import Literal
+
+from limits import RateLimitItem, parse
+from limits.aio.storage import MemoryStorage, Storage
+from limits.aio.strategies import (
+    FixedWindowRateLimiter,
+    MovingWindowRateLimiter,
+    SlidingWindowCounterRateLimiter,
+)
+from limits.aio.strategies import (
+    RateLimiter as LimitsStrategy,
+)
+from limits.errors import StorageError
+
+from bastion.errors import ServiceUnavailableError
+from bastion.ratelimit._memory import MemorySlidingWindow
+from bastion.ratelimit._result import RateLimitResult
+from bastion.ratelimit._window import SlidingWindow
+
+__all__ = ["Limit", "RateLimitResult", "RateLimiter", "Strategy", "parse_limit"]
+
+logger = logging.getLogger("bastion.ratelimit")
+
+#: A limit in `limits` notation (`"10/minute"`, `"5 per 30 seconds"`) or a parsed item.
+Limit = str | RateLimitItem
+#: The counting strategies `limits` offers.
+Strategy = Literal["sliding-window-counter", "moving-window", "fixed-window"]
+
+_STRATEGIES: dict[str, type[LimitsStrategy]] = {
+    "sliding-window-counter": SlidingWindowCounterRateLimiter,
+    "moving-window": MovingWindowRateLimiter,
+    "fixed-window": FixedWindowRateLimiter,
+}
+
+
+def _wall_clock() -> float:
+    # `time.time` looked up at each call, as `limits` stamps its entries: a clock
+    # that tests move (by patching `time.time`) moves both alike.
+    return time.time()
+
+
+# Storage outages are logged at most this often (seconds); every one is counted.
+_LOG_EVERY = 10.0
+
+
+def parse_limit(limit: Limit) -> RateLimitItem:
+    """Parse a limit in `limits` notation (`"10/minute"`); items pass through.
+
+    Raises:
+        ValueError: The string is not a single valid limit.
+    """
+    if isinstance(limit, RateLimitItem):
+        return limit
+    return parse(limit)
+
+
+class RateLimiter:
+    """Keyed budgets over a `limits` async storage, with an outage policy.
+
+    Every method takes a limit and the key as arbitrary string parts
+    (`"login", "ip", "203.0.113.9"`); the parts are joined under the
+    limiter's key prefix, so the same parts mean the same budget in every
+    worker sharing the storage. No method blocks the event loop.
+
+    When the storage fails (Redis down), a fail-open limiter logs, counts the
+    request in `storage_errors` and answers "allowed"; a fail-closed one raises
+    `ServiceUnavailableError` (503). For `outage_cooldown` seconds after a
+    failure the storage is not asked again (the policy applies at once, so a
+    Redis that hangs does not stall every request for its timeout); the first
+    call after that tries again, so the limiter recovers when the storage does.
+    """
+
+    def __init__(
+        self,
+        storage: Storage,
+        *,
+        strategy: Strategy = "sliding-window-counter",
+        key_prefix: str = "bastion",
+        fail_open: bool = True,
+        clock: Callable[[], float] = _wall_clock,
+        outage_cooldown: float = 1.0,
+        monotonic: Callable[[], float] = time.monotonic,
+        window: SlidingWindow | None = None,
+    ) -> None:
+        """Create the limiter.
+
+        Args:
+            storage: A `limits.aio.storage` instance (memory or Redis).
+            strategy: `sliding-window-counter`, `moving-window` or `fixed-window`.
+            key_prefix: Namespace of every key (isolates apps sharing one Redis).
+            fail_open: Serve on a storage outage (True) or raise 503 (False).
+            clock: Epoch seconds; matches the clock `limits` stamps windows with.
+            outage_cooldown: Seconds to apply the outage policy without asking
+                the storage, after it failed (0: ask every time).
+            monotonic: The clock of the cooldown and of log throttling.
+            window: The sliding window counter's store (`RedisSlidingWindow`);
+                by default `MemorySlidingWindow` on a memory storage, and
+                `limits`' own strategy on any other.
+        """
+        if strategy not in _STRATEGIES:
+            raise ValueError(f"unknown rate-limit strategy {strategy!r}")
+        self.storage = storage
+        self.strategy: Strategy = strategy
+        self.key_prefix = key_prefix
+        self.fail_open = fail_open
+        self.storage_errors = 0
+        self._limiter = _STRATEGIES[strategy](storage)
+        # The sliding window counter answers verdict and stats in one call on
+        # bastion's own store; `limits`' strategy needs a hit and a stats read.
+        if strategy != "sliding-window-counter":
+            window = None
+        elif window is None and isinstance(storage, MemoryStorage):
+            window = MemorySlidingWindow()
+        self.window = window
+        self._clock = clock
+        self._items: dict[str, RateLimitItem] = {}
+        self._plans: dict[Limit, _Plan] = {}
+        self._last_log = -math.inf
+        self.outage_cooldown = outage_cooldown
+        self._monotonic = monotonic
+        self._down_until = -math.inf
+        self._strict: RateLimiter | None = None
+
+    def strict(self) -> RateLimiter:
+        """The limiter for security budgets, on this limiter's storage and key prefix.
+
+        It counts exactly, with the moving window (at most the limit in ANY span
+        of the window, which a sliding window counter only approximates), and
+        fails closed (503 on an outage) whatever `fail_open` says. Built once.
+        """
+        if self._strict is None:
+            self._strict = RateLimiter(
+                self.storage,
+                strategy="moving-window",
+                key_prefix=self.key_prefix,
+                fail_open=False,
+                clock=self._clock,
+                outage_cooldown=self.outage_cooldown,
+                monotonic=self._monotonic,
+            )
+        return self._strict
+
+    async def aclose(self) -> None:
+        """Stop what the limiter's stores started (sweep tasks)."""
+        if self.window is not None:
+            await self.window.aclose()
+
+    def _item(self, limit: Limit) -> RateLimitItem:
+        if isinstance(limit, RateLimitItem):
+            return limit
+        item = self._items.get(limit)
+        if item is None:
+            item = self._items[limit] = parse_limit(limit)
+        return item
+
+    def _plan(self, limit: Limit) -> _Plan:
+        plan = self._plans.get(limit)
+        if plan is None:
+            plan = self._plans[limit] = _Plan(self._item(limit), self.key_prefix)
+        return plan
+
+    def _key(self, key: tuple[str, ...]) -> str:
+        # One pre-joined identifier: `limits` joins identifiers with "/" too, so the
+        # stored key is the same, for a fraction of the per-part escaping work.
+        return "/".join((self.key_prefix, *key))
+
+    async def hit(
+        self, limit: Limit, *key: str, cost: int = 1, name: str = "default"
+    ) -> RateLimitResult:
+        """Consume `cost` from the budget of `key` if it fits.
+
+        Returns:
+            The result; `allowed` is False (nothing consumed) when over the limit.
+
+        Raises:
+            ServiceUnavailableError: The storage failed and the limiter fails closed.
+        """
+        return await self._apply(limit, key, cost, name, consume=True)
+
+    async def test(
+        self, limit: Limit, *key: str, cost: int = 1, name: str = "default"
+    ) -> RateLimitResult:
+        """Whether `cost` more hits would fit, without consuming anything.
+
+        Raises:
+            ServiceUnavailableError: The storage failed and the limiter fails closed.
+        """
+        return await self._apply(limit, key, cost, name, consume=False)
+
+    async def peek(self, limit: Limit, *key: str, name: str = "default") -> RateLimitResult:
+        """The window's remaining budget and reset delay, without consuming anything.
+
+        `allowed` is True while at least one more hit fits.
+
+        Raises:
+            ServiceUnavailableError: The storage failed and the limiter fails closed.
+        """
+        return await self.test(limit, *key, cost=1, name=name)
+
+    async def _apply(
+        self, limit: Limit, key: tuple[str, ...], cost: int, name: str, *, consume: bool
+    ) -> RateLimitResult:
+        item = self._item(limit)
+        if self._down_until > self._monotonic():
+            return self._outage(item, name, None)
+        try:
+            if self.window is None:
+                joined = self._key(key)
+                check = self._limiter.hit if consume else self._limiter.test
+                allowed = await check(item, joined, cost=cost)
+                return await self._result(item, joined, allowed, name)
+            plan = self._plan(limit)
+            stored = plan.head + "/".join(key) + plan.tail
+            window = await self.window.hit(stored, plan.amount, plan.expiry, cost, consume)
+            return plan.result(*window, name)
+        except StorageError as exc:
+            return self._outage(item, name, exc)
+
+    async def reset(self, limit: Limit, *key: str) -> None:
+        """Forget the budget of `key` (for example after a successful login).
+
+        Raises:
+            ServiceUnavailableError: The storage failed and the limiter fails closed.
+        """
+        item = self._item(limit)
+        if self._down_until > self._monotonic():
+            self._outage(item, "default", None)
+            return
+        try:
+            if self.window is None:
+                await self._limiter.clear(item, self._key(key))
+            else:
+                plan = self._plan(limit)
+                await self.window.clear(plan.head + "/".join(key) + plan.tail)
+        except StorageError as exc:
+            self._outage(item, "default", exc)
+
+    async def _result(
+        self, item: RateLimitItem, key: str, allowed: bool, name: str
+    ) -> RateLimitResult:
+        stats = await self._limiter.get_window_stats(item, key)
+        reset_after = max(0.0, stats.reset_time - self._clock())
+        if reset_after == 0.0 and stats.remaining < item.amount:
+            # Sliding-window stats report 0 for a window that started this instant
+            # (its expiry is a whole multiple of the window); the truth is a full window.
+            reset_after = float(item.get_expiry())
+        return RateLimitResult(
+            allowed=allowed,
+            limit=item.amount,
+            remaining=max(0, stats.remaining),
+            reset_after=reset_after,
+            window=item.get_expiry(),
+            name=name,
+        )
+
+    def _outage(self, item: RateLimitItem, name: str, exc: StorageError | None) -> RateLimitResult:
+        """Apply the outage policy; `exc` is None while the cooldown skips the storage."""
+        self.storage_errors += 1
+        now = self._monotonic()
+        if exc is not None:
+            self._down_until = now + self.outage_cooldown
+        if exc is not None and now - self._last_log >= _LOG_EVERY:
+            self._last_log = now
+            logger.warning(
+                "rate-limit storage unavailable (%s); failing %s (%d errors so far)",
+                type(exc.storage_error).__name__,
+                "open" if self.fail_open else "closed",
+                self.storage_errors,
+            )
+        if not self.fail_open:
+            raise ServiceUnavailableError(
+                "Rate limiting is temporarily unavailable.", headers={"Retry-After": "1"}
+            ) from exc
+        return RateLimitResult(
+            allowed=True,
+            limit=item.amount,
+            remaining=item.amount,
+            reset_after=float(item.get_expiry()),
+            window=item.get_expiry(),
+            name=name,
+        )
+
+
+class _Plan:
+    """What the one-call sliding window derives from one limit, computed once.
+
+    `head + "/".join(parts) + tail` is the key `limits` itself would use
+    (`item.key_for(prefix/parts)`), so a reset through `limits` finds it.
+    """
+
+    __slots__ = ("amount", "expiry", "head", "tail")
+
+    def __init__(self, item: RateLimitItem, key_prefix: str) -> None:
+        marker = "\x00"
+        self.head, self.tail = item.key_for(f"{key_prefix}/{marker}").split(marker)
+        self.amount = item.amount
+        self.expiry = item.get_expiry()
+
+    def result(
+        self, allowed: bool, remaining: int, reset_after: float, name: str
+    ) -> RateLimitResult:
+        """The result of a sliding window hit that left `remaining`, resetting after `reset_after`."""
+        if reset_after == 0.0 and remaining < self.amount:
+            # A window that started this instant reports 0; the truth is a full window.
+            reset_after = float(self.expiry)
+        return RateLimitResult(allowed, self.amount, remaining, reset_after, self.expiry, name)
