@@ -39,7 +39,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.pool import NullPool
 
-from bastion import BastionSettings, Uow, create_app
+from bastion import create_app
 from bastion.auth import (
     Auth,
     AuthModels,
@@ -49,7 +49,9 @@ from bastion.auth import (
     RefreshSessionMixin,
     UserMixin,
 )
+from bastion.core import BastionSettings
 from bastion.db import NAMING_CONVENTION
+from bastion.web import Uow
 from bench._asgi import Scope, call, http_scope, lifespan
 
 REQUESTS = 400

@@ -25,7 +25,7 @@ from pathlib import Path
 import httpx
 from fastapi import FastAPI
 
-from bastion import BastionSettings
+from bastion.core import BastionSettings
 from bench._asgi import Scope, call, http_scope, lifespan
 from bench.auth import PASSWORD, SECRET, _app
 

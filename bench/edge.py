@@ -84,7 +84,8 @@ def bare_app() -> FastAPI:
 
 def bastion_app(redis_url: str | None = None, *, access_log: bool = True) -> FastAPI:
     """bastion's full edge stack (memory rate limit unless `redis_url`)."""
-    from bastion import BastionSettings, create_app
+    from bastion import create_app
+    from bastion.core import BastionSettings
 
     settings = BastionSettings(
         environment="test",
@@ -282,9 +283,10 @@ def edge_only_app() -> FastAPI:
     """Bare FastAPI plus bastion's edge middleware alone (no app factory, no handlers)."""
     from contextlib import asynccontextmanager
 
-    from bastion import BastionSettings, Resources
+    from bastion.core import BastionSettings
     from bastion.middleware import edge_middleware
     from bastion.ratelimit import TrustedProxies, create_rate_limiter
+    from bastion.web import Resources
 
     settings = BastionSettings(
         environment="test",

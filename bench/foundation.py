@@ -12,7 +12,8 @@ import logging
 from fastapi import APIRouter, FastAPI
 from pydantic import BaseModel
 
-from bastion import BastionSettings, create_app
+from bastion import create_app
+from bastion.core import BastionSettings
 from bench._asgi import http_scope, lifespan, measure
 
 REQUESTS = 3000

@@ -19,8 +19,10 @@ from sqlalchemy import String, event, insert, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from bastion import BastionSettings, Resources, Uow, create_app
+from bastion import create_app
+from bastion.core import BastionSettings
 from bastion.idempotency import IdempotencyRecord, IdempotentRoute
+from bastion.web import Resources, Uow
 from bench._asgi import call, http_scope, lifespan, measure
 
 SECRET = "bench-secret-key-bench-secret-key-0123456789"  # noqa: S105  # a bench-only key

@@ -24,7 +24,8 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.pool import NullPool
 
-from bastion import BastionSettings, create_app
+from bastion import create_app
+from bastion.core import BastionSettings
 from bastion.db import NAMING_CONVENTION, Base, UnitOfWork, UUIDPrimaryKeyMixin, create_engine
 from bastion.jobs import Event, JobContext, Jobs, JobsConfig, OutboxMixin, OutboxRelay
 from bastion.web import Resources

@@ -41,7 +41,8 @@ def _router() -> APIRouter:
 
 
 def _bastion(*, metrics: bool, tracing: bool, provider: TracerProvider | None = None) -> FastAPI:
-    from bastion import BastionSettings, create_app
+    from bastion import create_app
+    from bastion.core import BastionSettings
 
     settings = BastionSettings(
         environment="test",

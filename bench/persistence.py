@@ -24,7 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_asyn
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.pool import NullPool
 
-from bastion import BastionSettings
+from bastion.core import BastionSettings
 from bastion.db import (
     NAMING_CONVENTION,
     Base,

@@ -22,7 +22,7 @@ from collections.abc import Callable
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 
-from bastion import BastionSettings
+from bastion.core import BastionSettings
 from bastion.security import PasswordHasher, PasswordPolicy, TokenService
 
 SEQUENTIAL = 10

@@ -10,7 +10,7 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from bastion import BastionSettings
+from bastion.core import BastionSettings
 
 TEST_SECRET = "test-secret-key-that-is-long-enough-0123456789"
 

@@ -13,7 +13,8 @@ from fastapi import APIRouter, FastAPI, Response
 from pydantic import BaseModel
 from starlette.types import ASGIApp
 
-from bastion import BastionSettings, create_app
+from bastion import create_app
+from bastion.core import BastionSettings
 from tests.conftest import TEST_SECRET
 
 SECURITY_HEADERS = {

@@ -17,8 +17,8 @@ import yaml
 from deploy.make_secrets import make_secrets
 from fastapi import FastAPI
 
-from bastion import BastionSettings
 from bastion.cli._serve import ServeOptions, uvicorn_options
+from bastion.core import BastionSettings
 from notes_app.config import NotesSettings
 
 ROOT = Path(__file__).parents[1]

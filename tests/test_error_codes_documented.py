@@ -8,7 +8,7 @@ import re
 from pathlib import Path
 
 import bastion
-from bastion import BastionError
+from bastion.errors import BastionError
 
 ERRORS_PAGE = Path(__file__).parents[1] / "docs" / "errors.md"
 # Codes set per instance or rendered by middleware rather than by a class.

@@ -29,6 +29,31 @@ PUBLIC_MODULES = {"bastion.app", "bastion.db.migrations", "bastion.jobs.worker"}
 NOT_YET_PRIVATE: set[str] = set()
 
 
+#: The top level: the names an app is built from (the tutorial's app needs exactly these).
+TOP_LEVEL = [
+    "Auth",
+    "AuthModels",
+    "Base",
+    "BaseRepository",
+    "CurrentUser",
+    "Eq",
+    "IfMatch",
+    "KeysetPage",
+    "ListParams",
+    "RateLimit",
+    "RefreshSessionMixin",
+    "TimestampMixin",
+    "UUIDPrimaryKeyMixin",
+    "UnitOfWork",
+    "UserMixin",
+    "VersionMixin",
+    "by_user",
+    "create_app",
+    "list_query",
+    "provide_service",
+]
+
+
 def _isort_key(name: str) -> tuple[int, str]:
     # ruff's RUF022 order: CONSTANTS, then Classes, then functions.
     return (0 if name.isupper() else 1 if name[0].isupper() else 2, name)
@@ -84,6 +109,18 @@ def test_top_level_modules_are_private() -> None:
         if not info.ispkg and not info.name.startswith("_")
     }
     assert public <= PUBLIC_MODULES
+
+
+def test_the_top_level_exports_at_most_twenty_names_an_app_is_built_from() -> None:
+    assert bastion.__all__ == TOP_LEVEL
+    assert len(bastion.__all__) <= 20
+
+
+def test_every_top_level_name_is_also_exported_by_its_subpackage() -> None:
+    homes = [importlib.import_module(name) for name in PACKAGES if name != "bastion"]
+    homes.append(importlib.import_module("bastion.app"))  # `create_app`
+    for name in bastion.__all__:
+        assert any(getattr(home, name, None) is getattr(bastion, name) for home in homes), name
 
 
 def test_top_level_all_matches_the_reference_page() -> None:

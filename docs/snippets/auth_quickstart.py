@@ -4,7 +4,7 @@ from fastapi import APIRouter, Depends, FastAPI
 from sqlalchemy import MetaData
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from bastion import BastionSettings, create_app
+from bastion import create_app
 from bastion.auth import (
     Auth,
     AuthModels,
@@ -16,6 +16,7 @@ from bastion.auth import (
     UserOut,
     require_roles,
 )
+from bastion.core import BastionSettings
 from bastion.db import NAMING_CONVENTION
 from bastion.ratelimit import RateLimit, by_user, limited_router
 

@@ -2,7 +2,10 @@
 
 from fastapi import APIRouter, FastAPI
 
-from bastion import BastionSettings, NotFoundError, create_app, error_responses
+from bastion import create_app
+from bastion.core import BastionSettings
+from bastion.errors import NotFoundError
+from bastion.web import error_responses
 
 router = APIRouter(tags=["greetings"])
 GREETINGS = {"en": "Hello", "fr": "Bonjour"}

@@ -7,8 +7,8 @@ from typing import ClassVar
 
 from uvicorn_worker import UvicornWorker
 
-from bastion import BastionSettings
 from bastion.cli import proxy_options
+from bastion.core import BastionSettings
 
 
 class BastionUvicornWorker(UvicornWorker):

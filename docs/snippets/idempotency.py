@@ -11,8 +11,10 @@ from pydantic import BaseModel
 from sqlalchemy import String
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from bastion import BastionSettings, Resources, Uow, create_app
+from bastion import create_app
+from bastion.core import BastionSettings
 from bastion.idempotency import IdempotencyRecord, IdempotentRoute
+from bastion.web import Resources, Uow
 
 
 class Base(DeclarativeBase):  # in an app, use `bastion.db.Base` (with Alembic migrations)

@@ -9,9 +9,11 @@ from fastapi import APIRouter, FastAPI
 from sqlalchemy import MetaData, String
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from bastion import BastionSettings, Uow, create_app
+from bastion import create_app
+from bastion.core import BastionSettings
 from bastion.db import NAMING_CONVENTION, UUIDPrimaryKeyMixin
 from bastion.jobs import Event, JobContext, Jobs, OutboxMixin
+from bastion.web import Uow
 
 logger = logging.getLogger("shop.events")
 

@@ -9,7 +9,9 @@ from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor
 
-from bastion import BastionSettings, Resources, create_app
+from bastion import create_app
+from bastion.core import BastionSettings
+from bastion.web import Resources
 
 router = APIRouter()
 

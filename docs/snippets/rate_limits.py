@@ -5,14 +5,11 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, FastAPI, Request
 from pydantic import BaseModel
 
-from bastion import (
-    AppResources,
-    BastionSettings,
-    RateLimitedError,
-    UnauthenticatedError,
-    create_app,
-)
+from bastion import create_app
+from bastion.core import BastionSettings
+from bastion.errors import RateLimitedError, UnauthenticatedError
 from bastion.ratelimit import RateLimit, by_user, limited_router
+from bastion.web import AppResources
 
 
 class LoginIn(BaseModel):

@@ -2,7 +2,7 @@
 
 from dataclasses import dataclass
 
-from bastion import BastionSettings
+from bastion.core import BastionSettings
 from bastion.security import (
     PasswordHasher,
     PasswordPolicy,

@@ -1,21 +1,15 @@
 """bastion: production batteries for FastAPI.
 
-The names most apps need are re-exported here; each subpackage
-(`bastion.core`, `bastion.web`, `bastion.middleware`, ...) exports the rest.
+The names an app is built from are re-exported here: the app factory, the auth
+feature, the persistence building blocks, lists, preconditions and rate limits.
+Each subpackage exports the rest through its own `__all__`: the errors from
+`bastion.errors`, settings from `bastion.core`, dependency aliases and the app's
+`Resources` from `bastion.web`, and so on (docs/architecture.md lists them).
 """
 
-from bastion._resources import Resources
-from bastion._version import __version__
+from bastion._version import __version__ as __version__
 from bastion.app import create_app
-from bastion.auth import (
-    Auth,
-    AuthModels,
-    CurrentUser,
-    RefreshSessionMixin,
-    UserMixin,
-    require_roles,
-)
-from bastion.core import BastionSettings, Environment
+from bastion.auth import Auth, AuthModels, CurrentUser, RefreshSessionMixin, UserMixin
 from bastion.db import (
     Base,
     BaseRepository,
@@ -27,72 +21,28 @@ from bastion.db import (
     UUIDPrimaryKeyMixin,
     VersionMixin,
 )
-from bastion.errors import (
-    BastionError,
-    ConflictError,
-    NotFoundError,
-    PayloadTooLargeError,
-    PermissionDeniedError,
-    PreconditionFailedError,
-    RateLimitedError,
-    ServiceUnavailableError,
-    UnauthenticatedError,
-    ValidationFailedError,
-)
-from bastion.ratelimit import RateLimit, by_user, limited_router
-from bastion.web import (
-    AppResources,
-    AppSettings,
-    ErrorEnvelope,
-    IfMatch,
-    KeysetQuery,
-    Uow,
-    error_responses,
-    list_query,
-    provide_service,
-)
+from bastion.ratelimit import RateLimit, by_user
+from bastion.web import IfMatch, list_query, provide_service
 
 __all__ = [
-    "AppResources",
-    "AppSettings",
     "Auth",
     "AuthModels",
     "Base",
     "BaseRepository",
-    "BastionError",
-    "BastionSettings",
-    "ConflictError",
     "CurrentUser",
-    "Environment",
     "Eq",
-    "ErrorEnvelope",
     "IfMatch",
     "KeysetPage",
-    "KeysetQuery",
     "ListParams",
-    "NotFoundError",
-    "PayloadTooLargeError",
-    "PermissionDeniedError",
-    "PreconditionFailedError",
     "RateLimit",
-    "RateLimitedError",
     "RefreshSessionMixin",
-    "Resources",
-    "ServiceUnavailableError",
     "TimestampMixin",
     "UUIDPrimaryKeyMixin",
-    "UnauthenticatedError",
     "UnitOfWork",
-    "Uow",
     "UserMixin",
-    "ValidationFailedError",
     "VersionMixin",
-    "__version__",
     "by_user",
     "create_app",
-    "error_responses",
-    "limited_router",
     "list_query",
     "provide_service",
-    "require_roles",
 ]

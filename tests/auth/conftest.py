@@ -12,7 +12,7 @@ import pytest
 from fastapi import APIRouter, FastAPI
 from pydantic import SecretStr
 
-from bastion import BastionSettings, create_app
+from bastion import create_app
 from bastion.auth import (
     Auth,
     AuthHooks,
@@ -22,6 +22,7 @@ from bastion.auth import (
     require_roles,
     require_scopes,
 )
+from bastion.core import BastionSettings
 from bastion.web import Resources
 from tests.auth.models import MODELS, AuthTestBase
 from tests.conftest import serve

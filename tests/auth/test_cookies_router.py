@@ -96,7 +96,7 @@ class ProfileCreate(UserCreate):
 async def test_router_options_prefix_schemas_disabled_routes_and_extra_dependencies(
     db_settings: object,
 ) -> None:
-    from bastion import BastionSettings
+    from bastion.core import BastionSettings
 
     assert isinstance(db_settings, BastionSettings)
     router = Auth(
@@ -156,7 +156,7 @@ async def test_every_auth_operation_documents_its_errors(make_app: AppFactory) -
 
 
 async def test_routes_without_an_auth_router_answer_503(db_settings: object) -> None:
-    from bastion import BastionSettings
+    from bastion.core import BastionSettings
 
     assert isinstance(db_settings, BastionSettings)
     router = APIRouter()

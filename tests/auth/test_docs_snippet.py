@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from bastion import BastionSettings
 from bastion.auth import AUDIT_LOGGER
+from bastion.core import BastionSettings
 from bastion.db import create_engine
 from tests.auth.conftest import PASSWORD, AppFactory, bearer, fast_settings
 from tests.conftest import serve

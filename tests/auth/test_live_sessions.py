@@ -18,9 +18,11 @@ from fastapi import APIRouter, FastAPI
 from sqlalchemy import event, select
 from sqlalchemy.engine import AdaptedConnection, Connection
 
-from bastion import BastionSettings, Uow, create_app
+from bastion import create_app
 from bastion.auth import Auth, CurrentUser
+from bastion.core import BastionSettings
 from bastion.db import UnitOfWork
+from bastion.web import Uow
 from tests.auth.conftest import (
     PASSWORD,
     Clock,

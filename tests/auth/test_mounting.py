@@ -9,8 +9,9 @@ import httpx
 import pytest
 from fastapi import APIRouter, FastAPI
 
-from bastion import BastionSettings, create_app
+from bastion import create_app
 from bastion.auth import REFRESH_COOKIE, Auth, AuthRuntime
+from bastion.core import BastionSettings
 from bastion.db import UnitOfWork
 from bastion.web import Resources
 from tests.auth.conftest import PASSWORD, Clock, create_tables, fast_settings

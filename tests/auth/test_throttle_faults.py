@@ -9,8 +9,9 @@ import httpx
 import pytest
 from sqlalchemy.engine import make_url
 
-from bastion import BastionSettings, create_app
+from bastion import create_app
 from bastion.auth import Auth
+from bastion.core import BastionSettings
 from tests.auth.conftest import (
     AppFactory,
     Clock,

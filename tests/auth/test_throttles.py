@@ -8,8 +8,9 @@ import httpx
 import pytest
 from fastapi import Depends, FastAPI
 
-from bastion import BastionSettings, create_app
+from bastion import create_app
 from bastion.auth import Auth
+from bastion.core import BastionSettings
 from bastion.ratelimit import RateLimit
 from tests.auth.conftest import PASSWORD, AppFactory, Clock, create_tables, fast_settings, register
 from tests.auth.conftest import login as post_login

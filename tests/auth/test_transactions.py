@@ -8,8 +8,9 @@ import httpx
 import pytest
 from fastapi import Depends
 
-from bastion import BastionSettings, create_app
+from bastion import create_app
 from bastion.auth import Auth, require_roles
+from bastion.core import BastionSettings
 from bastion.db import UnitOfWork
 from bastion.errors import NotFoundError, PermissionDeniedError, ServiceUnavailableError
 from tests.auth.conftest import (

@@ -10,8 +10,9 @@ from fastapi import FastAPI
 from sqlalchemy import MetaData, inspect, update
 from sqlalchemy.orm import DeclarativeBase
 
-from bastion import Auth, AuthModels, BastionSettings, create_app
+from bastion import Auth, AuthModels, create_app
 from bastion.auth import RefreshSessionMixin, UserMixin
+from bastion.core import BastionSettings
 from bastion.db import NAMING_CONVENTION
 from bastion.web import Resources
 from tests.auth.conftest import PASSWORD, fast_settings

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from bastion import BastionSettings, create_app
+from bastion import create_app
 from bastion.auth import Auth
+from bastion.core import BastionSettings
 from tests.auth.models import MODELS
 
 

@@ -19,10 +19,10 @@ import pytest
 from alembic import command
 from alembic.config import Config
 
-from bastion import BastionSettings
 from bastion.cli import main
 from bastion.cli._project import find_project
 from bastion.cli._scaffold import SCRIPT_TEMPLATE, Scaffold
+from bastion.core import BastionSettings
 from tests.db.conftest import db_settings  # noqa: F401  # the parametrized database fixture
 
 #: Bounds each command of the workflow (an interpreter start and a few statements).

@@ -6,9 +6,9 @@ import argparse
 
 import pytest
 
-from bastion import BastionSettings
 from bastion.cli import main
 from bastion.cli._serve import ServeOptions, app_settings, configure, proxy_options, uvicorn_options
+from bastion.core import BastionSettings
 from notes_app.config import NotesSettings
 from tests.conftest import TEST_SECRET
 

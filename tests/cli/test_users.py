@@ -16,9 +16,9 @@ import anyio.to_thread
 import httpx
 import pytest
 
-from bastion import BastionSettings
 from bastion.cli import main
 from bastion.cli._users import PASSWORD_VARIABLE
+from bastion.core import BastionSettings
 from bastion.db import create_engine
 from tests.auth.models import AuthTestBase
 from tests.cli.host import create_host_app

@@ -7,8 +7,7 @@ from pathlib import Path
 
 from pydantic import SecretStr
 
-from bastion import BastionSettings
-from bastion.core import DEFAULT_SECRET_KEY
+from bastion.core import DEFAULT_SECRET_KEY, BastionSettings
 from bastion.core._secret_files import SECRETS_DIR_VARIABLE
 
 DOC = Path(__file__).parents[2] / "docs" / "configuration.md"

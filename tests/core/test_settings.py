@@ -7,8 +7,7 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from bastion import BastionSettings, Environment
-from bastion.core import DEFAULT_SECRET_KEY
+from bastion.core import DEFAULT_SECRET_KEY, BastionSettings, Environment
 
 STRONG = "s" * 32
 

@@ -14,8 +14,8 @@ import pytest
 from pydantic import SecretStr, ValidationError
 from pydantic_settings import SettingsError
 
-from bastion import BastionSettings, create_app
-from bastion.core import DEFAULT_SECRET_KEY
+from bastion import create_app
+from bastion.core import DEFAULT_SECRET_KEY, BastionSettings
 from notes_app.config import NotesSettings
 from tests.conftest import serve
 

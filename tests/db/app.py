@@ -9,9 +9,11 @@ from typing import Annotated
 
 from fastapi import APIRouter, FastAPI, Query, status
 
-from bastion import BastionSettings, ConflictError, Resources, Uow, create_app, error_responses
+from bastion import create_app
+from bastion.core import BastionSettings
 from bastion.db import KeysetPage, OffsetPage, Search, UnitOfWork
-from bastion.web import KeysetQuery, OffsetQuery
+from bastion.errors import ConflictError
+from bastion.web import KeysetQuery, OffsetQuery, Resources, Uow, error_responses
 from tests.db.models import (
     TagOut,
     TagRepository,

@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import (
 )
 from sqlalchemy.pool import NullPool
 
-from bastion import BastionSettings
+from bastion.core import BastionSettings
 from bastion.db import create_engine, create_sessionmaker
 from tests.db.models import TestBase
 

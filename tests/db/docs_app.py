@@ -11,17 +11,16 @@ from fastapi import APIRouter, Depends, FastAPI, Query, Response, status
 from pydantic import BaseModel, ConfigDict
 
 from bastion import (
-    BastionSettings,
     IfMatch,
     KeysetPage,
     ListParams,
-    Resources,
     UnitOfWork,
     create_app,
-    error_responses,
     list_query,
     provide_service,
 )
+from bastion.core import BastionSettings
+from bastion.web import Resources, error_responses
 from tests.db.models import DocOut, DocRepository, TestBase, WidgetOut, WidgetRepository
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bastion import BastionSettings
+from bastion.core import BastionSettings
 from bastion.db import CursorPayload, CursorSigner
 from tests.conftest import TEST_SECRET, serve
 from tests.db.app import widget_app

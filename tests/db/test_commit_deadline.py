@@ -11,8 +11,10 @@ from sqlalchemy import event
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bastion import BastionSettings, Resources, Uow, create_app
+from bastion import create_app
+from bastion.core import BastionSettings
 from bastion.db import UnitOfWork
+from bastion.web import Resources, Uow
 from tests.db.models import TestBase, WidgetIn, WidgetOut, WidgetRepository
 from tests.edge import serve_as
 

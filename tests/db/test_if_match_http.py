@@ -5,7 +5,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from bastion import BastionSettings
+from bastion.core import BastionSettings
 from bastion.web import Precondition
 from tests.conftest import serve
 from tests.db.docs_app import docs_app

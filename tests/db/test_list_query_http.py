@@ -5,7 +5,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from bastion import BastionSettings
+from bastion.core import BastionSettings
 from tests.conftest import serve
 from tests.db.docs_app import docs_app
 
@@ -167,7 +167,7 @@ def test_a_list_query_naming_a_field_or_operator_that_does_not_exist_is_refused(
 
 
 def test_the_allowed_filters_and_sort_are_in_the_openapi_document() -> None:
-    from bastion import BastionSettings as Settings
+    from bastion.core import BastionSettings as Settings
 
     spec = docs_app(Settings(environment="test")).openapi()
     parameters = spec["paths"]["/api/v1/docs"]["get"]["parameters"]

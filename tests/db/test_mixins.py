@@ -10,7 +10,6 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bastion import NotFoundError
 from bastion.db import (
     DuplicateError,
     StaleVersionError,
@@ -19,6 +18,7 @@ from bastion.db import (
     uuid7,
     uuid7_time,
 )
+from bastion.errors import NotFoundError
 from tests.db.models import Doc, DocRepository, Widget, WidgetRepository
 
 Maker = async_sessionmaker[AsyncSession]

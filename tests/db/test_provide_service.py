@@ -8,9 +8,12 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, FastAPI
 
-from bastion import AppSettings, BastionSettings, ConflictError, Resources, create_app
+from bastion import create_app
 from bastion import provide_service as provide
+from bastion.core import BastionSettings
 from bastion.db import UnitOfWork
+from bastion.errors import ConflictError
+from bastion.web import AppSettings, Resources
 from tests.conftest import serve
 from tests.db.models import TestBase, WidgetRepository
 

@@ -9,7 +9,6 @@ from pydantic import BaseModel, ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import selectinload
 
-from bastion import NotFoundError
 from bastion.db import (
     BaseRepository,
     ConstraintViolationError,
@@ -20,6 +19,7 @@ from bastion.db import (
     UnitOfWork,
     uuid7,
 )
+from bastion.errors import NotFoundError
 from tests.db.models import (
     DocRepository,
     PartRepository,

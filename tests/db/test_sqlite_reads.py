@@ -8,7 +8,7 @@ from pydantic import SecretStr
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
-from bastion import BastionSettings
+from bastion.core import BastionSettings
 from bastion.db import UnitOfWork, create_engine, create_sessionmaker
 from tests.conftest import serve
 from tests.db.app import widget_app

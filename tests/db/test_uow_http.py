@@ -9,8 +9,10 @@ from typing import Annotated
 import pytest
 from fastapi import APIRouter, Depends
 
-from bastion import BastionSettings, Uow, create_app
+from bastion import create_app
+from bastion.core import BastionSettings
 from bastion.db import UnitOfWork
+from bastion.web import Uow
 from tests.conftest import serve
 from tests.db.app import widget_app
 from tests.db.models import TagRepository, WidgetRepository

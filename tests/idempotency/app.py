@@ -13,8 +13,11 @@ from sqlalchemy import String, func, insert, select
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from starlette.responses import StreamingResponse
 
-from bastion import BastionSettings, ConflictError, Resources, Uow, create_app
+from bastion import create_app
+from bastion.core import BastionSettings
+from bastion.errors import ConflictError
 from bastion.idempotency import IdempotencyRecord, IdempotentRoute
+from bastion.web import Resources, Uow
 
 
 class ItemBase(DeclarativeBase):

@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 
-from bastion import BastionSettings
+from bastion.core import BastionSettings
 from tests.conftest import serve
 from tests.db.conftest import db_settings  # noqa: F401  # the parametrized database fixture
 from tests.idempotency.app import idempotent_app

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bastion import BastionSettings
+from bastion.core import BastionSettings
 from tests.conftest import serve
 from tests.snippets import load_snippet
 

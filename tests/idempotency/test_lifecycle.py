@@ -13,7 +13,7 @@ from pydantic import SecretStr
 from sqlalchemy import func, select, update
 from sqlalchemy.engine import make_url
 
-from bastion import BastionSettings
+from bastion.core import BastionSettings
 from bastion.db import create_engine, utcnow
 from bastion.idempotency import IdempotencyRecord, prune_idempotency_records
 from tests.conftest import serve

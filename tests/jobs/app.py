@@ -10,7 +10,8 @@ from pydantic import BaseModel
 from sqlalchemy import String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from bastion import BastionSettings, create_app
+from bastion import create_app
+from bastion.core import BastionSettings
 from bastion.db import UUIDPrimaryKeyMixin
 from bastion.jobs import Event, JobContext, Jobs, JobsConfig, OutboxMixin
 from bastion.web import Uow

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from bastion import BastionSettings
+from bastion.core import BastionSettings
 from bastion.db import create_engine
 from tests.db.conftest import temporary_database
 from tests.db.models import TestBase

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from pydantic import SecretStr
 
-from bastion import BastionSettings
+from bastion.core import BastionSettings
 from bastion.db import create_engine
 from tests.conftest import serve
 from tests.snippets import load_snippet

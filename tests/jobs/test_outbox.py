@@ -14,7 +14,7 @@ from pydantic import SecretStr
 from sqlalchemy import event, func, select, update
 from sqlalchemy.engine import Connection
 
-from bastion import BastionSettings
+from bastion.core import BastionSettings
 from bastion.db import UnitOfWork, create_engine, utcnow
 from bastion.jobs import Jobs, JobsConfig, OutboxRelay, OutboxState, prune
 from bastion.web import Resources

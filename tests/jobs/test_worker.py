@@ -14,8 +14,8 @@ import pytest
 from pydantic import SecretStr
 from sqlalchemy import select
 
-from bastion import BastionSettings
 from bastion.cli import main
+from bastion.core import BastionSettings
 from bastion.db import UnitOfWork
 from bastion.jobs import JobsConfig, OutboxRelay, OutboxState
 from bastion.jobs.worker import JobsWorker

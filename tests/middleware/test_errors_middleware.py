@@ -9,8 +9,8 @@ import pytest
 from fastapi import APIRouter
 from starlette.types import Receive, Scope, Send
 
-from bastion import RateLimitedError
 from bastion.core import request_id_var
+from bastion.errors import RateLimitedError
 from bastion.middleware import RequestIdMiddleware
 from tests.edge import edge_app, edge_settings, serve_as
 

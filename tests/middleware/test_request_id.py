@@ -9,8 +9,8 @@ import re
 import pytest
 from fastapi import APIRouter, Response
 
-from bastion import BastionSettings, create_app
-from bastion.core import get_request_id
+from bastion import create_app
+from bastion.core import BastionSettings, get_request_id
 from bastion.middleware import is_valid_request_id
 from bastion.observability import JsonFormatter, RequestIdFilter
 from tests.conftest import serve

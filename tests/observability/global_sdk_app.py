@@ -18,7 +18,8 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from sqlalchemy import text
 
-from bastion import BastionSettings, create_app
+from bastion import create_app
+from bastion.core import BastionSettings
 from bastion.web import AppResources
 
 router = APIRouter()

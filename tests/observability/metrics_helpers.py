@@ -12,7 +12,9 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from prometheus_client.parser import text_string_to_metric_families
 from pydantic import BaseModel
 
-from bastion import BastionSettings, NotFoundError, create_app
+from bastion import create_app
+from bastion.core import BastionSettings
+from bastion.errors import NotFoundError
 from tests.conftest import TEST_SECRET
 
 

@@ -13,7 +13,8 @@ import sys
 import httpx
 from fastapi import APIRouter
 
-from bastion import BastionSettings, create_app
+from bastion import create_app
+from bastion.core import BastionSettings
 
 # Nothing here imports prometheus_client before `create_app` does (it would then
 # refuse `BASTION_METRICS_DIR`, whose mode is chosen at that import).

@@ -8,8 +8,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from bastion import BastionSettings, create_app
-from bastion.core import request_id_var
+from bastion import create_app
+from bastion.core import BastionSettings, request_id_var
 from bastion.observability import JsonFormatter, TextFormatter, configure_logging
 
 

@@ -10,7 +10,7 @@ from urllib.parse import urlsplit
 import pytest
 from pydantic import ValidationError
 
-from bastion import BastionSettings
+from bastion.core import BastionSettings
 from bastion.observability import ObservabilityMiddleware
 from tests.conftest import serve
 from tests.edge import TcpProxy, clear_redis_keys

@@ -72,7 +72,7 @@ async def test_the_memory_storage_keeps_its_expiry_task_where_shutdown_stops_it(
 def test_memory_counters_warn_when_several_production_workers_would_each_count(
     monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
-    from bastion import BastionSettings
+    from bastion.core import BastionSettings
     from bastion.ratelimit import create_rate_limiter
 
     settings = BastionSettings(

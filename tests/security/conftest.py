@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import pytest
 
-from bastion import BastionSettings
+from bastion.core import BastionSettings
 from tests.conftest import TEST_SECRET
 
 #: 2023-11-14T22:13:20Z, a fixed instant for time-based tests.

@@ -8,7 +8,7 @@ import re
 import pytest
 from pydantic import SecretStr
 
-from bastion import BastionSettings
+from bastion.core import BastionSettings
 from bastion.security import (
     DecryptionError,
     SecretBox,

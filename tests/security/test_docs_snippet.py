@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bastion import BastionSettings
+from bastion.core import BastionSettings
 from bastion.security import TotpService, WeakPasswordError
 from tests.snippets import load_snippet
 

@@ -8,7 +8,7 @@ import threading
 import anyio
 import pytest
 
-from bastion import BastionSettings
+from bastion.core import BastionSettings
 from bastion.errors import RateLimitedError, ServiceUnavailableError
 from bastion.security import PasswordHasher, available_cpus
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from bastion import BastionSettings
+from bastion.core import BastionSettings
 from bastion.security import (
     PasswordPolicy,
     WeakPasswordError,

@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from bastion import BastionSettings
+from bastion.core import BastionSettings
 from bastion.security import RECOVERY_CODE_COUNT, RecoveryCodes, normalize_code
 
 CODE = re.compile(r"^[0-9a-hjkmnp-tv-z]{4}(-[0-9a-hjkmnp-tv-z]{4}){3}$")

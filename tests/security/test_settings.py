@@ -7,8 +7,7 @@ import json
 import pytest
 from pydantic import ValidationError
 
-from bastion import BastionSettings
-from bastion.core import JwtAlgorithm
+from bastion.core import BastionSettings, JwtAlgorithm
 
 STRONG = "s" * 48
 

@@ -13,7 +13,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 
-from bastion import BastionSettings
+from bastion.core import BastionSettings
 from bastion.security import (
     ACCESS_TOKEN_TYPE,
     MFA_TOKEN_TYPE,

@@ -7,7 +7,7 @@ from urllib.parse import parse_qs, urlparse
 
 import pytest
 
-from bastion import BastionSettings
+from bastion.core import BastionSettings
 from bastion.security import TotpService
 from tests.security.conftest import T0, FakeClock
 

@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict
 from sqlalchemy import ForeignKey, MetaData, String, func, select
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from bastion import Auth, BastionSettings, CurrentUser, Uow, create_app
+from bastion import Auth, CurrentUser, create_app
 from bastion.auth import (
     AuthModels,
     MfaChallengeMixin,
@@ -17,7 +17,9 @@ from bastion.auth import (
     RefreshSessionMixin,
     UserMixin,
 )
+from bastion.core import BastionSettings
 from bastion.db import NAMING_CONVENTION, UUIDPrimaryKeyMixin
+from bastion.web import Uow
 
 
 class HostBase(DeclarativeBase):

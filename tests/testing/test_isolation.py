@@ -8,7 +8,7 @@ import uuid
 import httpx
 from sqlalchemy import func, select
 
-from bastion import BastionSettings
+from bastion.core import BastionSettings
 from bastion.db import create_engine
 from bastion.testing import ClientFactory, TestDatabase, UowFactory, UserFactory
 from tests.testing.hostapp import Bookmark

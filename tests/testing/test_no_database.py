@@ -5,8 +5,10 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from bastion import BastionSettings, Resources, create_app
+from bastion import create_app
+from bastion.core import BastionSettings
 from bastion.testing import AppFactory, UowFactory
+from bastion.web import Resources
 
 
 @pytest.fixture

@@ -5,7 +5,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from bastion import BastionSettings
+from bastion.core import BastionSettings
 
 pytestmark = pytest.mark.redis
 

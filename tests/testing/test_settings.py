@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from fastapi import FastAPI
 
-from bastion import BastionSettings
+from bastion.core import BastionSettings
 from bastion.testing import FAST_HASHING, TestDatabase
 
 pytestmark = pytest.mark.bastion_settings(app_name="from-the-module", app_version="1.0")

@@ -11,7 +11,10 @@ import pytest
 from fastapi import APIRouter, FastAPI
 from pydantic import BaseModel
 
-from bastion import BastionSettings, NotFoundError, Resources, create_app, error_responses
+from bastion import create_app
+from bastion.core import BastionSettings
+from bastion.errors import NotFoundError
+from bastion.web import Resources, error_responses
 from tests.conftest import TEST_SECRET, serve
 
 DOC_PATHS = ["/docs", "/redoc", "/openapi.json"]

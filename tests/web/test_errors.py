@@ -11,7 +11,9 @@ import pytest
 from fastapi import APIRouter, FastAPI, HTTPException
 from pydantic import BaseModel, ConfigDict
 
-from bastion import BastionError, BastionSettings, ConflictError, create_app
+from bastion import create_app
+from bastion.core import BastionSettings
+from bastion.errors import BastionError, ConflictError
 from tests.conftest import serve
 
 SECRET_PASSWORD = "correct horse battery staple 42"

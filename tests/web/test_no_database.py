@@ -7,7 +7,9 @@ from pathlib import Path
 import pytest
 from fastapi import APIRouter
 
-from bastion import Auth, BastionSettings, Resources, Uow, create_app
+from bastion import Auth, create_app
+from bastion.core import BastionSettings
+from bastion.web import Resources, Uow
 from tests.auth.models import MODELS
 from tests.conftest import TEST_SECRET, serve
 

@@ -6,7 +6,9 @@ import asyncio
 
 from fastapi import FastAPI
 
-from bastion import BastionSettings, Resources, create_app
+from bastion import create_app
+from bastion.core import BastionSettings
+from bastion.web import Resources
 from tests.conftest import serve
 
 

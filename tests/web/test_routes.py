@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends, FastAPI
 
-from bastion import BastionSettings, create_app
+from bastion import create_app
+from bastion.core import BastionSettings
 from bastion.ratelimit import RateLimit
 from bastion.web._edge_openapi import has_rate_limit
 from bastion.web._routes import api_routes, operation_routes

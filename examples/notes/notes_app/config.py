@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from bastion import BastionSettings
+from bastion.core import BastionSettings
 
 
 class NotesSettings(BastionSettings):

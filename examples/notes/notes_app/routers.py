@@ -7,17 +7,10 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Response, status
 
-from bastion import (
-    CurrentUser,
-    IfMatch,
-    KeysetPage,
-    ListParams,
-    error_responses,
-    list_query,
-    provide_service,
-)
+from bastion import CurrentUser, IfMatch, KeysetPage, ListParams, list_query, provide_service
 from bastion.auth import AccountServiceDep, UserOut, require_roles
 from bastion.idempotency import IdempotentRoute
+from bastion.web import error_responses
 from notes_app.auth import notes_auth
 from notes_app.config import NotesSettings
 from notes_app.schemas import NoteCreate, NoteOut, NoteUpdate

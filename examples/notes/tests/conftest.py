@@ -18,7 +18,7 @@ import pytest
 from fastapi import FastAPI
 from tests.db.conftest import temporary_database
 
-from bastion import BastionSettings
+from bastion.core import BastionSettings
 from bastion.db import create_engine
 from bastion.db.migrations import alembic_config, upgrade_database
 from bastion.testing import ClientFactory, UserFactory

@@ -1,8 +1,9 @@
 # The todo service: accounts from bastion's auth router, and the todos each user owns.
+from functools import partial
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, FastAPI, Response
+from fastapi import APIRouter, Depends, Response
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 from sqlalchemy import ForeignKey
 from sqlalchemy.orm import Mapped, mapped_column
@@ -121,9 +122,6 @@ async def delete(todo_id: UUID, todos: Todos, match: bastion.IfMatch) -> None:
 
 # --8<-- [end:router]
 # --8<-- [start:app]
-def build(settings: bastion.BastionSettings | None = None) -> FastAPI:
-    auth = bastion.Auth(MODELS)  # the auth feature: register, login, refresh, me...
-    return bastion.create_app(settings, routers=[auth.router, router])
-
-
+auth = bastion.Auth(MODELS)  # the auth feature: register, login, refresh, me...
+build = partial(bastion.create_app, routers=[auth.router, router])  # build(settings) -> the app
 # --8<-- [end:app]
