@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import JSON, Column, MetaData, Table, Uuid, bindparam, insert, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from bastion import BastionSettings
+from bastion.core import BastionSettings
 from bastion.db import DatabaseUnavailableError, UTCDateTime, create_engine
 from bastion.db import _point_read as point_read_module
 from bastion.db._point_read import PointRead
