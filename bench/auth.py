@@ -1,12 +1,15 @@
 """The auth feature's costs, in the in-process ASGI benchmark (no sockets).
 
-1. The live-session check: what `CurrentUser` adds to a route, with stateless tokens and
-   with the default per-request check, on SQLite and (when `BASTION_TEST_DATABASE_URL`
-   names one) PostgreSQL, in a schema of its own, dropped after. Two routes per database:
-   one that already reads through its unit of work (as the example's list does), where
-   the check is one more statement in the same transaction (the targets: <= 150 µs on
+1. The live-session check: what `CurrentUser` adds to a route, on SQLite and (when
+   `BASTION_TEST_DATABASE_URL` names one) PostgreSQL, in a schema of its own, dropped
+   after. Each route runs three ways, alternating: without `CurrentUser` (base), with it
+   on an app with stateless tokens (auth: the dependency and the token, verified once and
+   then cached), and with it on an app with the default per-request check (checked). The
+   check alone is checked minus auth, on the same route and database. Two routes: one
+   that already reads through its unit of work (as the example's list does), where the
+   check is one more statement on the same connection (the targets: <= 150 µs on
    PostgreSQL, <= 100 µs on SQLite), and one that never touches the database, where the
-   check also pays the connection checkout, BEGIN and COMMIT the route did not need.
+   check also pays the connection checkout and transaction the route did not need.
 2. The pool's pre-ping on PostgreSQL: the reading route with `database_pool_pre_ping` off
    (the default) and on; the difference is the ping's round trips on every checkout.
 3. Login never stalls the loop: `/health` p99 latency idle, then while 20 logins run at once
@@ -147,20 +150,20 @@ async def _access_token(app: FastAPI, email: str) -> str:
         return token
 
 
-async def _alternating(app: FastAPI, scopes: list[Scope]) -> list[tuple[float, float]]:
-    """Mean µs per request of each scope, wall clock and process CPU, in alternating rounds.
+async def _alternating(runs: list[tuple[FastAPI, Scope]]) -> list[tuple[float, float]]:
+    """Mean µs per request of each (app, scope), wall clock and process CPU, in alternating rounds.
 
-    Alternating spreads the machine's noise over every scope alike, so the
+    Alternating spreads the machine's noise over every run alike, so the
     differences between them hold better than those of back-to-back runs; the
     best round of each is kept. The CPU figure is what this process spent (the
     driver's threads included), which waiting for a busy machine's CPUs does
     not inflate; PostgreSQL's own work is not in it.
     """
-    best = [(float("inf"), float("inf"))] * len(scopes)
-    for scope in scopes:
+    best = [(float("inf"), float("inf"))] * len(runs)
+    for app, scope in runs:
         assert await call(app, scope) < 400, "the warm-up failed"
     for _ in range(ROUNDS):
-        for index, scope in enumerate(scopes):
+        for index, (app, scope) in enumerate(runs):
             started, cpu = time.perf_counter(), time.process_time()
             for _ in range(REQUESTS):
                 status = await call(app, scope)
@@ -171,36 +174,54 @@ async def _alternating(app: FastAPI, scopes: list[Scope]) -> list[tuple[float, f
     return best
 
 
-def _row(
-    label: str, base: tuple[float, float], checked: tuple[float, float], target: float | None = None
+def _verdict(value: float, target: float | None) -> str:
+    if target is None:
+        return ""
+    return f"  target <= {target:.0f}: {'met' if value <= target else 'MISSED'}"
+
+
+def _check_row(
+    label: str,
+    base: tuple[float, float],
+    auth: tuple[float, float],
+    checked: tuple[float, float],
+    target: float | None,
 ) -> None:
-    extra, extra_cpu = checked[0] - base[0], checked[1] - base[1]
-    verdict = ""
-    if target is not None:
-        verdict = f"  target <= {target:.0f}: {'met' if extra <= target else 'MISSED'}"
-    print(f"{label:44} {base[0]:9.1f} {checked[0]:9.1f} {extra:+9.1f} {extra_cpu:+9.1f}{verdict}")
+    check, check_cpu = checked[0] - auth[0], checked[1] - auth[1]
+    print(
+        f"{label:40} {base[0]:8.1f} {auth[0]:8.1f} {checked[0]:8.1f} {check:+8.1f}"
+        f" {check_cpu:+8.1f}{_verdict(check, target)}"
+    )
 
 
-async def _overhead(name: str, settings: BastionSettings, target: float | None) -> None:
-    app = _app(settings)
-    context = await lifespan(app)
+async def _overhead(name: str, database_url: str, target: float, **changes: object) -> None:
+    """The check alone: the same routes on a checking app and on a stateless one, one database."""
+    checking = _app(_settings(database_url, **changes))
+    stateless = _app(_settings(database_url, auth_stateless_tokens=True, **changes))
+    contexts = [await lifespan(app) for app in (checking, stateless)]
     try:
-        token = await _access_token(app, f"bench-{secrets.token_hex(4)}@example.com")
+        # Both apps sign with one key: the token is good on each, and checked on one.
+        token = await _access_token(checking, f"bench-{secrets.token_hex(4)}@example.com")
         auth = [(b"authorization", f"Bearer {token}".encode())]
-        scopes = [
-            http_scope("GET", "/api/v1/open"),
-            http_scope("GET", "/api/v1/protected", headers=auth),
-            http_scope("GET", "/api/v1/read"),
-            http_scope("GET", "/api/v1/read-protected", headers=auth),
-        ]
-        open_us, protected_us, read_us, read_protected_us = await _alternating(app, scopes)
-        if settings.auth_stateless_tokens:
-            _row(f"{name}, route without database", open_us, protected_us)
-            return
-        _row(f"{name}, route reading its unit of work", read_us, read_protected_us, target)
-        _row(f"{name}, route without database", open_us, protected_us)
+        reading = await _alternating(
+            [
+                (checking, http_scope("GET", "/api/v1/read")),
+                (stateless, http_scope("GET", "/api/v1/read-protected", headers=auth)),
+                (checking, http_scope("GET", "/api/v1/read-protected", headers=auth)),
+            ]
+        )
+        _check_row(f"{name}, route reading its unit of work", *reading, target)
+        bare = await _alternating(
+            [
+                (checking, http_scope("GET", "/api/v1/open")),
+                (stateless, http_scope("GET", "/api/v1/protected", headers=auth)),
+                (checking, http_scope("GET", "/api/v1/protected", headers=auth)),
+            ]
+        )
+        _check_row(f"{name}, route without database", *bare, None)
     finally:
-        await context.__aexit__(None, None, None)
+        for context in reversed(contexts):
+            await context.__aexit__(None, None, None)
 
 
 async def _pre_ping(settings: BastionSettings) -> None:
@@ -211,18 +232,11 @@ async def _pre_ping(settings: BastionSettings) -> None:
     contexts = [await lifespan(app) for app in apps]
     try:
         scope = http_scope("GET", "/api/v1/read")
-        best = [(float("inf"), float("inf"))] * 2
-        for app in apps:
-            assert await call(app, scope) < 400, "the warm-up failed"
-        for _ in range(ROUNDS):
-            for index, app in enumerate(apps):
-                started, cpu = time.perf_counter(), time.process_time()
-                for _ in range(REQUESTS):
-                    await call(app, scope)
-                elapsed = (time.perf_counter() - started) / REQUESTS * 1e6
-                spent = (time.process_time() - cpu) / REQUESTS * 1e6
-                best[index] = (min(best[index][0], elapsed), min(best[index][1], spent))
-        _row("PostgreSQL read route, pre-ping off -> on", best[0], best[1])
+        off, on = await _alternating([(app, scope) for app in apps])
+        print(
+            f"{'PostgreSQL read route, pre-ping off -> on':40} {off[0]:8.1f} {on[0]:8.1f}"
+            f" {on[0] - off[0]:+8.1f} {on[1] - off[1]:+8.1f}"
+        )
     finally:
         for context in reversed(contexts):
             await context.__aexit__(None, None, None)
@@ -321,24 +335,25 @@ async def run() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         sqlite = f"sqlite+aiosqlite:///{Path(tmp) / 'bench.db'}"
         print(
-            f"{'what CurrentUser adds':44} {'base µs':>9} {'auth µs':>9} {'check µs':>9}"
-            f" {'cpu µs':>9}"
+            f"{'what CurrentUser adds, µs per request':40} {'base':>8} {'auth':>8} {'checked':>8}"
+            f" {'check':>8} {'cpu':>8}"
         )
-        await _overhead("stateless", _settings(sqlite, auth_stateless_tokens=True), None)
-        await _overhead("SQLite", _settings(sqlite), 100)
+        await _overhead("SQLite", sqlite, 100)
         postgres = os.environ.get("BASTION_TEST_DATABASE_URL")
         if postgres:
             async with _postgres_schema(postgres) as schema:
-                settings = _settings(postgres, database_schema=schema)
-                await _overhead("PostgreSQL", settings, 150)
+                await _overhead("PostgreSQL", postgres, 150, database_schema=schema)
                 print()
                 print(
-                    f"{'the pool pre-ping':44} {'off µs':>9} {'on µs':>9} {'ping µs':>9}"
-                    f" {'cpu µs':>9}"
+                    f"{'the pool pre-ping, µs per request':40} {'off':>8} {'on':>8} {'ping':>8} {'cpu':>8}"
                 )
-                await _pre_ping(settings)
+                await _pre_ping(_settings(postgres, database_schema=schema))
         else:
             print("(set BASTION_TEST_DATABASE_URL to measure the check on PostgreSQL)")
+        print(
+            "(auth: CurrentUser with stateless tokens; checked: with the live-session check;"
+            " check = checked - auth, the target's figure; cpu: this process's share of it)"
+        )
         print()
         await _login_storm(f"sqlite+aiosqlite:///{Path(tmp) / 'storm.db'}")
 

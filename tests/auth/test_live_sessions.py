@@ -9,12 +9,14 @@ from __future__ import annotations
 import uuid
 from collections.abc import AsyncIterator, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
+from functools import partial
 
+import aiosqlite
 import httpx
 import pytest
 from fastapi import APIRouter, FastAPI
 from sqlalchemy import event, select
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import AdaptedConnection, Connection
 
 from bastion import create_app
 from bastion.auth import Auth, CurrentUser
@@ -151,7 +153,13 @@ async def test_a_role_granted_on_one_worker_counts_on_another_at_once(
 
 
 class _Statements:
-    """Counts pool checkouts and the connections statements run on."""
+    """Counts pool checkouts, and the statements each driver connection runs.
+
+    The check goes to the driver beneath SQLAlchemy, so statements are counted
+    where the driver runs them: SQLite's trace callback sees every statement;
+    asyncpg's query logger sees those it runs by their text (the check, BEGIN,
+    COMMIT), and SQLAlchemy's own event the statements it prepares.
+    """
 
     def __init__(self, app: FastAPI) -> None:
         """Listen on the app's engine."""
@@ -159,20 +167,34 @@ class _Statements:
         self.connections: set[int] = set()
         self.statements = 0
         self.autocommit = False
+        self._watched: set[int] = set()
         engine = app.state.resources.engine.sync_engine
         event.listen(engine, "checkout", self._checkout)
         event.listen(engine, "before_cursor_execute", self._execute)
 
-    def _checkout(self, *_: object) -> None:
+    def _checkout(self, dbapi_connection: AdaptedConnection, *_: object) -> None:
         self.checkouts += 1
+        driver = dbapi_connection.driver_connection
+        if id(driver) in self._watched:
+            return
+        self._watched.add(id(driver))
+        ran = partial(self._ran, id(driver))
+        if isinstance(driver, aiosqlite.Connection):
+            dbapi_connection.run_async(lambda connection: connection.set_trace_callback(ran))
+        else:
+            driver.add_query_logger(lambda query: ran(query.query))
+
+    def _ran(self, connection: int, statement: str) -> None:
+        if statement.lstrip().upper().startswith(("BEGIN", "COMMIT", "ROLLBACK")):
+            return
+        self.statements += 1
+        self.connections.add(connection)
 
     def _execute(self, connection: Connection, _cursor: object, statement: str, *_: object) -> None:
-        if statement.startswith("BEGIN"):
-            return  # SQLite's own BEGIN (PostgreSQL's is the driver's, unseen here)
-        self.statements += 1
-        self.connections.add(id(connection.connection.dbapi_connection))
         options = connection.get_execution_options()
         self.autocommit |= options.get("isolation_level") == "AUTOCOMMIT"
+        if connection.dialect.driver == "asyncpg":  # prepared: unseen by the query logger
+            self._ran(id(connection.connection.driver_connection), statement)
 
     def take(self) -> tuple[int, int, int, bool]:
         """Checkouts, statements, distinct connections and any autocommit since the last take."""
@@ -195,7 +217,7 @@ async def test_the_check_is_one_statement_on_the_requests_own_connection(
             response = await client.request(method, "/api/v1/mine", headers=headers)
             assert response.json() == {"rows": 1}
             # One checkout; the check and the route's own read on that one connection,
-            # in its transaction.
+            # with no switch to autocommit.
             assert stats.take() == (1, 2, 1, False)
 
 

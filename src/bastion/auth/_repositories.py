@@ -15,13 +15,14 @@ from datetime import datetime
 from functools import cached_property, lru_cache
 from typing import TYPE_CHECKING
 
-from sqlalchemy import ColumnElement, Select, bindparam, insert, select, update
+from sqlalchemy import ColumnElement, bindparam, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
 from bastion.auth._models import AuthModels
 from bastion.auth._records import SessionRecord, UserRecord, rowcount, translated
 from bastion.db import translate_errors, uuid7
+from bastion.db._point_read import PointRead
 from bastion.security import InvalidTokenError
 
 if TYPE_CHECKING:
@@ -33,15 +34,15 @@ _NO_SYNC = {"synchronize_session": False}
 
 
 @lru_cache(maxsize=16)
-def _live_session_query(models: AuthModels) -> Select[list[str]]:
+def _live_session_query(models: AuthModels) -> PointRead[list[str]]:
     """The live-session check's statement, built once per set of models.
 
-    It runs on every authenticated request: building a statement and its
-    cache key each time would cost more than running it. Bound parameters
-    carry the request's values, so the one statement serves every request.
+    It runs on every authenticated request: building and compiling a statement
+    each time would cost more than running it. Bound parameters carry the
+    request's values, so the one statement serves every request.
     """
     user, root = models.user, models.session
-    return (
+    statement = (
         select(user.roles)
         .join(root, root.user_id == user.id)
         .where(
@@ -52,6 +53,7 @@ def _live_session_query(models: AuthModels) -> Select[list[str]]:
             user.is_active.is_(True),
         )
     )
+    return PointRead(statement)
 
 
 class AuthRepository:
@@ -278,14 +280,13 @@ class AuthRepository:
     ) -> list[str] | None:
         """The roles of an active user whose session is live, or `None` (one indexed read).
 
-        Runs on the session's connection, not through the ORM: it is on the path
-        of every authenticated request, so it does the least work that answers.
-        Checking out the connection is where an unreachable database shows
-        first: translated too, so it is a 503, not a 500.
+        Runs on the session's connection, straight to its driver (`PointRead`): it
+        is on the path of every authenticated request, so it does the least work
+        that answers. Checking out the connection is where an unreachable database
+        shows first: translated too, so it is a 503, not a 500.
         """
         params = {"family_id": family_id, "user_id": user_id, "now": now}
         with translate_errors():
             connection = await self.session.connection()
-            result = await connection.execute(_live_session_query(self.m), params)
-            roles = result.scalar_one_or_none()
+        roles = await _live_session_query(self.m).scalar(connection, params)
         return None if roles is None else list(roles)

@@ -99,8 +99,8 @@ class SessionService:
         """Authenticate an access token and, unless stateless, check its session is live.
 
         The per-request path: the session check is one primary-key read on the
-        unit of work's own connection, in its transaction, so a request that
-        uses its unit of work anyway pays one statement, no second connection.
+        unit of work's own connection, so a request that uses its unit of work
+        anyway pays one statement, no second connection.
         Stateless tokens touch no database at all.
 
         Raises:
