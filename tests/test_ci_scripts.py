@@ -22,8 +22,13 @@ def _heredocs(script: Path) -> list[str]:
 def test_the_wheel_check_of_ci_run_runs_on_the_installed_package(tmp_path: Path) -> None:
     (check,) = _heredocs(ROOT / ".ci" / "run")
     # From an empty directory, as CI does, so the checkout's files are not what it imports.
-    result = subprocess.run(  # noqa: S603 - our own interpreter and script
-        [sys.executable, "-"], input=check, capture_output=True, text=True, cwd=tmp_path, check=False
+    result = subprocess.run(
+        [sys.executable, "-"],
+        input=check,
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        check=False,
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith("wheel imports:")
