@@ -8,7 +8,7 @@ from typing import Literal, Self
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
-from bastion.core._observability_settings import ObservabilitySettings
+from bastion.core._observability_settings import MIN_METRICS_TOKEN_BYTES, ObservabilitySettings
 from bastion.core._secret_files import secrets_dir_source
 from bastion.core._security_settings import (
     JwtAlgorithm,
@@ -30,8 +30,6 @@ __all__ = [
 DEFAULT_SECRET_KEY = "bastion-development-secret-key-do-not-use-in-production"  # noqa: S105
 #: The shortest signing key production accepts, in UTF-8 bytes.
 MIN_SECRET_KEY_BYTES = 32
-#: The shortest `/metrics` bearer token accepted, in UTF-8 bytes (in every environment).
-MIN_METRICS_TOKEN_BYTES = 32
 #: The development database: a SQLite file in the working directory. Production never defaults to it.
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./bastion.db"
 
@@ -345,15 +343,4 @@ class BastionSettings(SecuritySettings, ObservabilitySettings):
         problems = security_setting_problems(self, production=self.is_production)
         if problems:
             raise ValueError("; ".join(f"{prefix}{problem}" for problem in problems))
-        return self
-
-    @model_validator(mode="after")
-    def _check_observability(self) -> Self:
-        token = self.metrics_token
-        if token is not None and len(token.get_secret_value().encode()) < MIN_METRICS_TOKEN_BYTES:
-            prefix = self.model_config.get("env_prefix", "")
-            raise ValueError(
-                f"{prefix}METRICS_TOKEN must be a random value of at least "
-                f"{MIN_METRICS_TOKEN_BYTES} bytes"
-            )
         return self
