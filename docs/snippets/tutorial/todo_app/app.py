@@ -20,14 +20,13 @@ class AuthSession(bastion.RefreshSessionMixin, bastion.Base):
     __tablename__ = "auth_sessions"
 
 
-class Todo(bastion.UUIDPrimaryKeyMixin, bastion.TimestampMixin, bastion.VersionMixin, bastion.Base):
+class Todo(bastion.EntityMixin, bastion.Base):  # id, created_at, updated_at, version
     __tablename__ = "todos"
     owner_id: Mapped[UUID] = mapped_column(ForeignKey("users.id"), index=True)
     title: Mapped[str]
     done: Mapped[bool]
 
 
-MODELS = bastion.AuthModels(user=User, session=AuthSession)  # no MFA: no MFA tables, no routes
 # --8<-- [end:models]
 
 
@@ -91,7 +90,7 @@ class TodoService:
 Todos = Annotated[TodoService, Depends(bastion.provide_service(TodoService, bastion.CurrentUser))]
 listing = bastion.list_query(TodoOut, filters={"done": ["eq"]})  # `?done=true`, newest first
 Query = Annotated[bastion.ListParams, Depends(listing)]
-per_user = Depends(bastion.RateLimit("30/minute", key=bastion.by_user))
+per_user = Depends(bastion.RateLimit("30/minute", per="user"))
 router = APIRouter(prefix="/todos", tags=["todos"])
 
 
@@ -122,6 +121,6 @@ async def delete(todo_id: UUID, todos: Todos, match: bastion.IfMatch) -> None:
 
 # --8<-- [end:router]
 # --8<-- [start:app]
-auth = bastion.Auth(MODELS)  # the auth feature: register, login, refresh, me...
+auth = bastion.Auth(user=User, session=AuthSession)  # register, login, refresh, me; no MFA
 build = partial(bastion.create_app, routers=[auth.router, router])  # build(settings) -> the app
 # --8<-- [end:app]
