@@ -66,23 +66,23 @@ Versions = frozenset[int] | None  # the versions an `If-Match` accepts; None: an
 
 class TodoService:
     def __init__(self, uow: bastion.UnitOfWork, user: bastion.CurrentUser) -> None:
-        self.todos = TodoRepository(uow.session)
-        self.mine = bastion.Eq("owner_id", user.id)  # scopes every query below to the caller
+        # Scoped to the caller: every query below sees, and every insert writes, their id.
+        self.todos = TodoRepository(uow.session, owner_id=user.id)
 
     async def create(self, data: TodoIn) -> TodoOut:
-        return await self.todos.add({**data.model_dump(), "owner_id": self.mine.value})
+        return await self.todos.add(data)
 
     async def list(self, query: bastion.ListParams) -> bastion.KeysetPage[TodoOut]:
-        return await self.todos.page(query.page, self.mine, *query.filters)
+        return await self.todos.page(query.page, *query.filters)
 
     async def get(self, todo_id: UUID) -> TodoOut:
-        return await self.todos.get(todo_id, self.mine)
+        return await self.todos.get(todo_id)
 
     async def update(self, todo_id: UUID, data: TodoPatch, version: Versions) -> TodoOut:
-        return await self.todos.update(todo_id, data, self.mine, expected_version=version)
+        return await self.todos.update(todo_id, data, expected_version=version)
 
     async def delete(self, todo_id: UUID, version: Versions) -> None:
-        await self.todos.delete(todo_id, self.mine, expected_version=version)
+        await self.todos.delete(todo_id, expected_version=version)
 
 
 # --8<-- [end:service]
