@@ -12,7 +12,7 @@ from bastion.web._database import (
 )
 from bastion.web._dependencies import AppResources, AppSettings, get_resources, get_settings
 from bastion.web._handlers import install_exception_handlers, validation_details
-from bastion.web._health import HealthOut, ProbeRoute, ReadyOut, health_router
+from bastion.web._health import HealthOut, ReadyOut, health_router
 from bastion.web._listing import OPERATORS, list_query
 from bastion.web._openapi import ErrorBody, ErrorEnvelope, error_responses, install_openapi
 from bastion.web._preconditions import IfMatch, Precondition, Versioned, etag, if_match
@@ -30,7 +30,6 @@ __all__ = [
     "KeysetQuery",
     "OffsetQuery",
     "Precondition",
-    "ProbeRoute",
     "ReadinessCheck",
     "ReadyCheck",
     "ReadyOut",
