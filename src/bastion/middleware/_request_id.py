@@ -151,9 +151,10 @@ class RequestIdMiddleware:
             if message["type"] == "http.response.start":
                 status = message["status"]
                 headers = message.get("headers", ())
+                # ASGI header names are lowercase bytes.
                 for key, _ in headers:
-                    if key.lower() == name:  # set inside: replaced, the response carries one id
-                        headers = [h for h in headers if h[0].lower() != name]
+                    if key == name:  # set inside: replaced, the response carries one id
+                        headers = [h for h in headers if h[0] != name]
                         break
                 message["headers"] = [*headers, id_header]
             await send(message)
