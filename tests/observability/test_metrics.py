@@ -5,14 +5,24 @@ from __future__ import annotations
 import asyncio
 import os
 import re
+from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from fastapi import APIRouter
+from prometheus_client import (
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    disable_created_metrics,
+    enable_created_metrics,
+)
 from prometheus_client.exposition import choose_encoder
 from pydantic import ValidationError
 
+from bastion import create_app
 from bastion.core import BastionSettings
 from bastion.observability import LATENCY_BUCKETS, HttpMetrics, ObservabilityMiddleware
 from tests.conftest import serve
@@ -307,6 +317,18 @@ def _without_timestamps(text: str) -> str:
     return re.sub(r"(# \{[^}]*\} \S+) \S+", r"\1", "\n".join(lines))
 
 
+@pytest.fixture(params=[True, False], ids=["created", "no-created"])
+def created_series(request: pytest.FixtureRequest) -> Iterator[None]:
+    """prometheus-client writing `_created` samples (its default), or told not to."""
+    if not request.param:
+        disable_created_metrics()
+    try:
+        yield
+    finally:
+        enable_created_metrics()
+
+
+@pytest.mark.usefixtures("created_series")
 @pytest.mark.parametrize("accept", [None, "application/openmetrics-text; version=1.0.0"])
 def test_the_exposition_is_prometheus_clients_own_for_the_same_requests(
     accept: str | None,
@@ -343,3 +365,16 @@ async def test_a_head_request_to_metrics_gets_the_scrape_headers_without_a_body(
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("text/plain; version=0.0.4")
     assert response.content == b""
+
+
+async def test_a_host_path_that_only_ends_in_metrics_reaches_the_host_route() -> None:
+    router = APIRouter()
+
+    @router.get("/reports/metrics")
+    async def reports() -> dict[str, str]:
+        return {"host": "reports"}
+
+    app = create_app(obs_settings(), routers=[router])
+    async with serve(app) as client:
+        assert (await client.get("/api/v1/reports/metrics")).json() == {"host": "reports"}
+        assert (await client.get("/metrics")).headers["content-type"].startswith("text/plain")
