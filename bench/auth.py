@@ -42,7 +42,6 @@ from sqlalchemy.pool import NullPool
 from bastion import create_app
 from bastion.auth import (
     Auth,
-    AuthModels,
     CurrentUser,
     MfaChallengeMixin,
     RecoveryCodeMixin,
@@ -82,7 +81,7 @@ class _Challenge(MfaChallengeMixin, _Base):
     __tablename__ = "auth_mfa_challenges"
 
 
-MODELS = AuthModels(user=_User, session=_Session, recovery_code=_Code, mfa_challenge=_Challenge)
+MODELS = {"user": _User, "session": _Session, "recovery_code": _Code, "mfa_challenge": _Challenge}
 
 
 def _routes() -> APIRouter:
@@ -122,7 +121,7 @@ async def _tables(app: FastAPI, resources: object) -> AsyncIterator[None]:
 def _app(settings: BastionSettings) -> FastAPI:
     return create_app(
         settings,
-        routers=[Auth(models=MODELS).router, _routes()],
+        routers=[Auth(**MODELS).router, _routes()],
         lifespan=_tables,
     )
 

@@ -7,7 +7,6 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from bastion import create_app
 from bastion.auth import (
     Auth,
-    AuthModels,
     CurrentUser,
     MfaChallengeMixin,
     RecoveryCodeMixin,
@@ -18,7 +17,7 @@ from bastion.auth import (
 )
 from bastion.core import BastionSettings
 from bastion.db import NAMING_CONVENTION
-from bastion.ratelimit import RateLimit, by_user, limited_router
+from bastion.ratelimit import RateLimit, limited_router
 
 
 class Base(DeclarativeBase):  # in an app, use `bastion.db.Base` (with Alembic migrations)
@@ -43,17 +42,23 @@ class MfaChallenge(MfaChallengeMixin, Base):
     __tablename__ = "auth_mfa_challenges"
 
 
-MODELS = AuthModels(
-    user=User, session=AuthSession, recovery_code=RecoveryCode, mfa_challenge=MfaChallenge
-)
-
-
 # 2. Your own user view: a UserOut subclass may show extra columns.
 class Profile(UserOut):
     display_name: str | None
 
 
-# 3. Protect your routes with the dependencies.
+# 3. The feature takes the models; without the two MFA models it has no MFA routes.
+def auth_feature() -> Auth:
+    return Auth(
+        user=User,
+        session=AuthSession,
+        recovery_code=RecoveryCode,
+        mfa_challenge=MfaChallenge,
+        user_schema=Profile,
+    )
+
+
+# 4. Protect your routes with the dependencies.
 def reports_router() -> APIRouter:
     router = APIRouter(prefix="/reports", tags=["reports"])
 
@@ -66,9 +71,9 @@ def reports_router() -> APIRouter:
         return {"admin": True}
 
     # --8<-- [start:user-limit]
-    # A per-user limit: `by_user` authenticates the caller itself, so it counts each
-    # user apart even though route dependencies run before `CurrentUser`.
-    @router.post("/export", dependencies=[Depends(RateLimit("2/hour", key=by_user))])
+    # A per-user limit: it authenticates the caller itself, so it counts each user
+    # apart even though route dependencies run before `CurrentUser`.
+    @router.post("/export", dependencies=[Depends(RateLimit("2/hour", per="user"))])
     async def export(user: CurrentUser) -> dict[str, str]:
         return {"queued_for": str(user.id)}
 
@@ -77,17 +82,17 @@ def reports_router() -> APIRouter:
     return router
 
 
-# 4. Mount the auth router: /api/v1/auth/register, /login, /refresh, /me, ...
+# 5. Mount the auth router: /api/v1/auth/register, /login, /refresh, /me, ...
 def build_app(settings: BastionSettings) -> FastAPI:
-    auth = Auth(models=MODELS, user_schema=Profile)
+    auth = auth_feature()
     return create_app(settings, routers=[auth.router, reports_router()])
 
 
 # --8<-- [start:router-limit]
-# 5. A stricter budget on every route of a factory-built router, without forking it:
+# 6. A stricter budget on every route of a factory-built router, without forking it:
 #    every auth route draws on one `auth` budget of 10 a minute per client IP.
 def build_limited_app(settings: BastionSettings) -> FastAPI:
-    auth = Auth(models=MODELS, user_schema=Profile)
+    auth = auth_feature()
     limited = limited_router(auth.router, RateLimit("10/minute", name="auth"))
     return create_app(settings, routers=[limited, reports_router()])
 

@@ -8,7 +8,7 @@ from pydantic import BaseModel
 from bastion import create_app
 from bastion.core import BastionSettings
 from bastion.errors import RateLimitedError, UnauthenticatedError
-from bastion.ratelimit import RateLimit, by_user, limited_router
+from bastion.ratelimit import RateLimit, limited_router
 from bastion.web import AppResources
 
 
@@ -39,9 +39,9 @@ def auth_router() -> APIRouter:
 
 
 async def api_key_user(request: Request) -> None:
-    """Stands for your own authentication: it names the caller for `by_user`.
+    """Stands for your own authentication: it names the caller for `per="user"`.
 
-    (With bastion's auth router mounted, `by_user` authenticates by itself.)
+    (With bastion's auth router mounted, a `per="user"` limit authenticates by itself.)
     """
     key = request.headers.get("x-api-key")
     if key is None:
@@ -54,7 +54,7 @@ def notes_router() -> APIRouter:
     router = APIRouter(prefix="/notes")
 
     # Dependencies run in order: the one that authenticates comes before the limit.
-    limits = [Depends(api_key_user), Depends(RateLimit("2/hour", key=by_user))]
+    limits = [Depends(api_key_user), Depends(RateLimit("2/hour", per="user"))]
 
     @router.post("/export", dependencies=limits)
     async def export() -> dict[str, str]:

@@ -9,39 +9,31 @@ Each subpackage exports the rest through its own `__all__`: the errors from
 
 from bastion._version import __version__ as __version__
 from bastion.app import create_app
-from bastion.auth import Auth, AuthModels, CurrentUser, RefreshSessionMixin, UserMixin
+from bastion.auth import Auth, CurrentUser, RefreshSessionMixin, UserMixin
 from bastion.db import (
     Base,
     BaseRepository,
-    Eq,
+    EntityMixin,
     KeysetPage,
     ListParams,
-    TimestampMixin,
     UnitOfWork,
-    UUIDPrimaryKeyMixin,
-    VersionMixin,
 )
-from bastion.ratelimit import RateLimit, by_user
+from bastion.ratelimit import RateLimit
 from bastion.web import IfMatch, list_query, provide_service
 
 __all__ = [
     "Auth",
-    "AuthModels",
     "Base",
     "BaseRepository",
     "CurrentUser",
-    "Eq",
+    "EntityMixin",
     "IfMatch",
     "KeysetPage",
     "ListParams",
     "RateLimit",
     "RefreshSessionMixin",
-    "TimestampMixin",
-    "UUIDPrimaryKeyMixin",
     "UnitOfWork",
     "UserMixin",
-    "VersionMixin",
-    "by_user",
     "create_app",
     "list_query",
     "provide_service",

@@ -178,7 +178,7 @@ def make_app(db_settings: BastionSettings, clock: Clock) -> AppFactory:  # noqa:
     def build(**changes: object) -> AuthApp:
         settings = fast_settings(db_settings, **changes)
         hooks = RecordingHooks()
-        auth = Auth(models=MODELS, hooks=hooks, clock=clock)
+        auth = Auth(**MODELS, hooks=hooks, clock=clock)
         app = create_app(
             settings,
             routers=[auth.router, protected_router()],

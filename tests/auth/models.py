@@ -6,7 +6,6 @@ from sqlalchemy import MetaData, String
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from bastion.auth import (
-    AuthModels,
     MfaChallengeMixin,
     RecoveryCodeMixin,
     RefreshSessionMixin,
@@ -46,6 +45,10 @@ class MfaChallenge(MfaChallengeMixin, AuthTestBase):
     __tablename__ = "auth_mfa_challenges"
 
 
-MODELS = AuthModels(
-    user=User, session=Session, recovery_code=RecoveryCode, mfa_challenge=MfaChallenge
-)
+#: The auth models, as `Auth(**MODELS)` takes them.
+MODELS = {
+    "user": User,
+    "session": Session,
+    "recovery_code": RecoveryCode,
+    "mfa_challenge": MfaChallenge,
+}

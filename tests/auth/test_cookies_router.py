@@ -100,7 +100,7 @@ async def test_router_options_prefix_schemas_disabled_routes_and_extra_dependenc
 
     assert isinstance(db_settings, BastionSettings)
     router = Auth(
-        models=MODELS,
+        **MODELS,
         user_schema=ProfileOut,
         user_create_schema=ProfileCreate,
         clock=Clock(),
@@ -128,7 +128,7 @@ async def test_router_options_prefix_schemas_disabled_routes_and_extra_dependenc
 
 def test_unknown_route_names_are_refused() -> None:
     with pytest.raises(ValueError, match="unknown auth routes"):
-        Auth(models=MODELS, disabled=("nope",))  # type: ignore[arg-type]  # the point
+        Auth(**MODELS, disabled=("nope",))  # type: ignore[arg-type]  # the point
 
 
 async def test_every_auth_operation_documents_its_errors(make_app: AppFactory) -> None:

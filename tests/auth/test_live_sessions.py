@@ -60,7 +60,7 @@ def _routes() -> APIRouter:
 
 
 def _app(settings: BastionSettings, clock: Clock) -> FastAPI:
-    auth = Auth(models=MODELS, hooks=RecordingHooks(), clock=clock)
+    auth = Auth(**MODELS, hooks=RecordingHooks(), clock=clock)
     return create_app(
         fast_settings(settings), routers=[auth.router, _routes()], lifespan=create_tables
     )

@@ -36,7 +36,7 @@ async def test_the_host_lifespan_starts_after_the_auth_feature_and_stops_before_
             yield
         seen.append(resources.auth)
 
-    router = Auth(models=MODELS, clock=Clock()).router
+    router = Auth(**MODELS, clock=Clock()).router
     app = create_app(fast_settings(db_settings), routers=[router], lifespan=host)
     async with app.router.lifespan_context(app):
         client = httpx.AsyncClient(
@@ -67,7 +67,7 @@ def _nested(auth: Auth) -> APIRouter:
 async def test_the_refresh_cookie_path_is_the_refresh_route_as_mounted(
     db_settings: BastionSettings, root_path: str, base: str
 ) -> None:
-    auth = Auth(models=MODELS, clock=Clock(), prefix="/session")
+    auth = Auth(**MODELS, clock=Clock(), prefix="/session")
     settings = fast_settings(db_settings, auth_cookie_mode=True)
     app = create_app(settings, routers=[_nested(auth)], lifespan=create_tables)
     async with app.router.lifespan_context(app):

@@ -122,7 +122,7 @@ async def test_logins_during_a_database_outage_spend_no_budget(
     async with temporary_database("postgres", settings, tmp_path, postgres_url) as db:
         proxied = real.set(host="127.0.0.1", port=proxy.port)
         app_settings = fast_settings(db, database_url=proxied.render_as_string(hide_password=False))
-        auth = Auth(models=MODELS, clock=clock)
+        auth = Auth(**MODELS, clock=clock)
         app = create_app(app_settings, routers=[auth.router], lifespan=create_tables)
         try:
             async with serve(app) as client:

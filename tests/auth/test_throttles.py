@@ -91,7 +91,7 @@ def _app_with_route_budget(db_settings: BastionSettings, clock: Clock) -> FastAP
     """The auth router with a shared per-IP route budget on login, under a global limit."""
     settings = fast_settings(db_settings, ratelimit_default="600/minute")
     limits = [Depends(RateLimit("300/minute", name="auth"))]
-    router = Auth(models=MODELS, clock=clock, dependencies={"login": limits}).router
+    router = Auth(**MODELS, clock=clock, dependencies={"login": limits}).router
     return create_app(settings, routers=[router], lifespan=create_tables)
 
 

@@ -191,7 +191,7 @@ async def bare_client(db_settings: BastionSettings) -> AsyncIterator[httpx.Async
     """An auth app whose security-headers layer is off, so only the auth routes add no-store."""
     settings = fast_settings(db_settings, security_headers_enabled=False, auth_cookie_mode=False)
     router = Auth(
-        models=MODELS,
+        **MODELS,
         hooks=RecordingHooks(),
         dependencies={
             "me": [require_roles("admin")],

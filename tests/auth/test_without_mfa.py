@@ -10,7 +10,7 @@ from fastapi import FastAPI
 from sqlalchemy import MetaData, inspect, update
 from sqlalchemy.orm import DeclarativeBase
 
-from bastion import Auth, AuthModels, create_app
+from bastion import Auth, create_app
 from bastion.auth import RefreshSessionMixin, UserMixin
 from bastion.core import BastionSettings
 from bastion.db import NAMING_CONVENTION
@@ -38,9 +38,6 @@ class PlainSession(RefreshSessionMixin, PlainBase):
     __tablename__ = "auth_sessions"
 
 
-PLAIN = AuthModels(user=PlainUser, session=PlainSession)
-
-
 def _app(settings: BastionSettings) -> FastAPI:
     @asynccontextmanager
     async def create_tables(_app: FastAPI, resources: Resources) -> AsyncIterator[None]:
@@ -49,7 +46,7 @@ def _app(settings: BastionSettings) -> FastAPI:
             await connection.run_sync(PlainBase.metadata.create_all)
         yield
 
-    auth = Auth(models=PLAIN)
+    auth = Auth(user=PlainUser, session=PlainSession)
     return create_app(fast_settings(settings), routers=[auth.router], lifespan=create_tables)
 
 
@@ -100,5 +97,5 @@ async def test_an_account_marked_for_mfa_fails_closed_without_the_mfa_models(
 
 def test_half_an_mfa_setup_is_refused() -> None:
     with pytest.raises(ValueError, match="both"):
-        AuthModels(user=PlainUser, session=PlainSession, recovery_code=RecoveryCode)
-    assert not PLAIN.mfa
+        Auth(user=PlainUser, session=PlainSession, recovery_code=RecoveryCode)
+    assert not Auth(user=PlainUser, session=PlainSession).models.mfa

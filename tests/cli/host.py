@@ -12,7 +12,7 @@ from tests.auth.models import MODELS
 
 def create_host_app() -> FastAPI:
     """The app, its settings from the environment (`bastion users` calls this factory)."""
-    return create_app(BastionSettings(), routers=[Auth(models=MODELS).router])
+    return create_app(BastionSettings(), routers=[Auth(**MODELS).router])
 
 
 def create_app_without_auth() -> FastAPI:

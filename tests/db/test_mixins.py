@@ -7,11 +7,13 @@ import uuid
 from datetime import UTC, datetime
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import MetaData, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.orm import DeclarativeBase, Mapped
 
 from bastion.db import (
     DuplicateError,
+    EntityMixin,
     StaleVersionError,
     UnitOfWork,
     UTCDateTime,
@@ -50,6 +52,26 @@ def test_utc_datetime_refuses_naive_values() -> None:
 
     with pytest.raises(ValueError, match="naive"):
         UTCDateTime().process_bind_param(datetime(2026, 1, 1), sqlite.dialect())
+
+
+def test_an_entity_has_a_uuid7_id_timestamps_and_an_orm_checked_version() -> None:
+    class Own(DeclarativeBase):
+        metadata = MetaData()
+
+    class Thing(EntityMixin, Own):
+        __tablename__ = "things"
+        name: Mapped[str]
+
+    columns = Thing.__table__.columns
+    assert [column.name for column in columns] == [
+        "id",
+        "name",
+        "created_at",
+        "updated_at",
+        "version",
+    ]
+    assert columns["id"].primary_key
+    assert Thing.__mapper__.version_id_col is columns["version"]
 
 
 async def test_an_update_with_a_stale_version_is_a_conflict(sessionmaker: Maker) -> None:

@@ -12,9 +12,13 @@ from sqlalchemy.orm import selectinload
 from bastion.db import (
     BaseRepository,
     ConstraintViolationError,
+    CursorSigner,
     DuplicateError,
+    Eq,
     ForeignKeyViolationError,
+    InvalidCursorError,
     InvalidSortError,
+    KeysetParams,
     ReadOnlyFieldError,
     UnitOfWork,
     uuid7,
@@ -161,6 +165,54 @@ async def test_upsert_inserts_then_updates_the_row_holding_the_unique_value(
         )
         assert (only_price.price, only_price.category) == (4, None)
         assert await repo.count() == 1
+
+
+async def test_a_scoped_repository_reads_and_writes_only_its_own_rows(
+    sessionmaker: Maker,
+) -> None:
+    async with UnitOfWork(sessionmaker) as uow:
+        theirs = await WidgetRepository(uow.session, category="toys").add(WidgetIn(name="yo-yo"))
+        repo = WidgetRepository(uow.session, category="tools")
+        mine = await repo.add(WidgetIn(name="bolt", category="toys"))  # the scope wins
+        assert mine.category == "tools"
+        assert await repo.add_many([{"name": "nut"}]) == 1
+        assert [w.name for w in await repo.list(sort="name")] == ["bolt", "nut"]
+        assert await repo.count() == 2
+        assert not await repo.exists(Eq("name", "yo-yo"))
+        assert await repo.get_many([theirs.id, mine.id]) == [mine]
+        assert await repo.get_or_none(theirs.id) is None
+        for write in (
+            repo.get(theirs.id),
+            repo.update(theirs.id, WidgetPatch(price=9)),
+            repo.delete(theirs.id),
+        ):
+            with pytest.raises(NotFoundError):
+                await write
+        with pytest.raises(ReadOnlyFieldError):
+            await repo.update(mine.id, {"category": "toys"})  # would leave the scope
+        with pytest.raises(DuplicateError):
+            await repo.upsert(WidgetIn(name="yo-yo", price=5), conflict=["name"])
+        assert (await repo.upsert(WidgetIn(name="bolt", price=5), conflict=["name"])).price == 5
+        unscoped = WidgetRepository(uow.session)
+        assert await unscoped.get(theirs.id) == theirs  # left as it was
+        assert await unscoped.count() == 3
+
+
+async def test_a_cursor_of_one_scope_is_refused_in_another(sessionmaker: Maker) -> None:
+    signer = CursorSigner("a-test-secret-key-that-is-long-enough-123")
+    async with UnitOfWork(sessionmaker) as uow:
+        tools = WidgetRepository(uow.session, category="tools")
+        await tools.add_many([{"name": "bolt"}, {"name": "nut"}])
+        page = await tools.page(KeysetParams(signer=signer, limit=1))
+        assert page.next_cursor is not None
+        toys = WidgetRepository(uow.session, category="toys")
+        with pytest.raises(InvalidCursorError):
+            await toys.page(KeysetParams.parse(signer, limit=1, cursor=page.next_cursor))
+
+
+def test_a_scope_on_a_column_the_model_lacks_is_refused() -> None:
+    with pytest.raises(ValueError, match="owner_id"):
+        WidgetRepository(AsyncSession(), owner_id=1)
 
 
 async def test_a_duplicate_unique_value_is_a_conflict_naming_the_constraint(

@@ -11,7 +11,7 @@ from fastapi import APIRouter, Depends, Request
 from starlette.authentication import SimpleUser, UnauthenticatedUser
 
 from bastion.errors import UnauthenticatedError
-from bastion.ratelimit import RateLimit, RateLimiter, by_user, limited_router
+from bastion.ratelimit import RateLimit, RateLimiter, limited_router
 from tests.edge import TcpProxy, clear_redis_keys, edge_app, edge_settings, serve_as
 
 
@@ -135,12 +135,12 @@ async def test_keys_can_be_the_user_or_anything_custom() -> None:
 
     @router.get(
         "/mine",
-        dependencies=[Depends(authenticate), Depends(RateLimit("1/minute", key=by_user))],
+        dependencies=[Depends(authenticate), Depends(RateLimit("1/minute", per="user"))],
     )
     async def mine() -> dict[str, bool]:
         return {"ok": True}
 
-    @router.get("/tenant", dependencies=[Depends(RateLimit("1/minute", key=by_tenant))])
+    @router.get("/tenant", dependencies=[Depends(RateLimit("1/minute", per=by_tenant))])
     async def tenant() -> dict[str, bool]:
         return {"ok": True}
 
@@ -157,19 +157,24 @@ async def test_keys_can_be_the_user_or_anything_custom() -> None:
     assert [r.status_code for r in untracked] == [200, 200]  # a None key is not counted
 
 
+def test_a_limit_per_anyone_else_is_refused_when_built() -> None:
+    with pytest.raises(ValueError, match="per='tenant'"):
+        RateLimit("1/minute", per="tenant")  # type: ignore[arg-type]  # the point
+
+
 async def test_a_user_limit_that_cannot_name_the_user_fails_loudly_never_by_ip(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     router = APIRouter()
 
-    @router.get("/export", dependencies=[Depends(RateLimit("5/minute", key=by_user))])
+    @router.get("/export", dependencies=[Depends(RateLimit("5/minute", per="user"))])
     async def export() -> dict[str, bool]:
         return {"ok": True}
 
     async with serve_as(edge_app(edge_settings(), router)) as client:
         response = await client.get("/api/v1/export")
     assert response.status_code == 500
-    assert "RateLimit(key=by_user) found no authenticated user" in caplog.text
+    assert 'RateLimit(per="user") found no authenticated user' in caplog.text
 
 
 async def test_a_rotating_forwarded_header_from_an_untrusted_peer_changes_nothing(
@@ -281,7 +286,7 @@ async def test_a_user_limit_reads_starlettes_authenticated_user() -> None:
 
     @router.get(
         "/mine",
-        dependencies=[Depends(starlette_auth), Depends(RateLimit("1/minute", key=by_user))],
+        dependencies=[Depends(starlette_auth), Depends(RateLimit("1/minute", per="user"))],
     )
     async def mine() -> dict[str, bool]:
         return {"ok": True}

@@ -11,7 +11,6 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from bastion import Auth, CurrentUser, create_app
 from bastion.auth import (
-    AuthModels,
     MfaChallengeMixin,
     RecoveryCodeMixin,
     RefreshSessionMixin,
@@ -51,9 +50,13 @@ class Bookmark(UUIDPrimaryKeyMixin, HostBase):
     url: Mapped[str] = mapped_column(String(200))
 
 
-MODELS = AuthModels(
-    user=User, session=AuthSession, recovery_code=RecoveryCode, mfa_challenge=MfaChallenge
-)
+#: The auth models, as `Auth(**MODELS)` takes them.
+MODELS = {
+    "user": User,
+    "session": AuthSession,
+    "recovery_code": RecoveryCode,
+    "mfa_challenge": MfaChallenge,
+}
 
 
 class BookmarkIn(BaseModel):
@@ -96,4 +99,4 @@ def bookmarks_router() -> APIRouter:
 
 def create_host_app(settings: BastionSettings) -> FastAPI:
     """The host's app factory, as `bastion_app_factory` returns it."""
-    return create_app(settings, routers=[Auth(models=MODELS).router, bookmarks_router()])
+    return create_app(settings, routers=[Auth(**MODELS).router, bookmarks_router()])

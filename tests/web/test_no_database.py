@@ -74,7 +74,7 @@ async def test_a_route_using_the_unit_of_work_opens_the_database(
 
 
 async def test_the_auth_routes_open_the_database(default_settings: BastionSettings) -> None:
-    app = create_app(default_settings, routers=[Auth(models=MODELS).router])
+    app = create_app(default_settings, routers=[Auth(**MODELS).router])
     async with serve(app):
         assert app.state.resources.engine is not None
 

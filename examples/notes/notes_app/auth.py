@@ -7,7 +7,7 @@ from fastapi import Depends
 from bastion.auth import Auth
 from notes_app.config import NotesSettings
 from notes_app.limits import auth_limits
-from notes_app.models import AUTH_MODELS
+from notes_app.models import AuthSession, MfaChallenge, RecoveryCode, User
 
 
 def notes_auth(settings: NotesSettings) -> Auth:
@@ -20,6 +20,9 @@ def notes_auth(settings: NotesSettings) -> Auth:
     """
     limits = [Depends(limit) for limit in auth_limits(settings)]
     return Auth(
-        AUTH_MODELS,
+        user=User,
+        session=AuthSession,
+        recovery_code=RecoveryCode,
+        mfa_challenge=MfaChallenge,
         dependencies={"login": limits, "register": limits, "mfa_verify": limits},
     )

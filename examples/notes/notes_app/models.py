@@ -8,13 +8,12 @@ from sqlalchemy import ForeignKey, Index, String, Text, Uuid
 from sqlalchemy.orm import Mapped, mapped_column
 
 from bastion.auth import (
-    AuthModels,
     MfaChallengeMixin,
     RecoveryCodeMixin,
     RefreshSessionMixin,
     UserMixin,
 )
-from bastion.db import Base, TimestampMixin, UUIDPrimaryKeyMixin, VersionMixin
+from bastion.db import Base, EntityMixin
 from bastion.idempotency import IdempotencyRecord  # noqa: F401  # its table, for the migrations
 from bastion.jobs import OutboxMixin
 
@@ -43,13 +42,7 @@ class MfaChallenge(MfaChallengeMixin, Base):
     __tablename__ = "auth_mfa_challenges"
 
 
-#: The models the auth router and service work on.
-AUTH_MODELS = AuthModels(
-    user=User, session=AuthSession, recovery_code=RecoveryCode, mfa_challenge=MfaChallenge
-)
-
-
-class Note(UUIDPrimaryKeyMixin, TimestampMixin, VersionMixin, Base):
+class Note(EntityMixin, Base):
     """A note: a title and a body, owned by one user; `version` counts its changes."""
 
     __tablename__ = "notes"

@@ -1,7 +1,7 @@
 """Authentication: users, argon2 passwords, JWT access + rotating refresh tokens, TOTP MFA, roles.
 
 Built on `bastion.db` and `bastion.security`. The host defines its concrete
-models from the mixins, wires ONE object, the feature `Auth(models=...)`,
+models from the mixins, wires ONE object, the feature `Auth(user=..., session=...)`,
 whose `router` goes into `create_app(routers=[...])`, and protects its own
 routes with `CurrentUser`, `require_roles(...)` and `require_scopes(...)`.
 

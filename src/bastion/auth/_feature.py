@@ -12,7 +12,13 @@ from pydantic import BaseModel
 from bastion._resources import app_resources
 from bastion.auth._dependencies import authenticated_user_id, current_user
 from bastion.auth._hooks import AuthHooks
-from bastion.auth._models import AuthModels
+from bastion.auth._models import (
+    AuthModels,
+    MfaChallengeMixin,
+    RecoveryCodeMixin,
+    RefreshSessionMixin,
+    UserMixin,
+)
 from bastion.auth._router import AUTH_ROUTES, AuthRoute, auth_routes
 from bastion.auth._runtime import AuthRuntime
 from bastion.auth._schemas import UserCreate, UserOut
@@ -21,7 +27,7 @@ from bastion.security import Clock, PasswordCheck, system_clock
 
 __all__ = ["Auth"]
 
-#: The routes that need the MFA models (`AuthModels.recovery_code`, `.mfa_challenge`).
+#: The routes that need the MFA models (`recovery_code` and `mfa_challenge`).
 _MFA_ROUTES: frozenset[AuthRoute] = frozenset(
     {"mfa_verify", "mfa_setup", "mfa_enable", "mfa_disable"}
 )
@@ -37,12 +43,15 @@ class Auth:
     and puts it on `Resources.auth` before the host's own lifespan runs.
 
     ```python
-    auth = Auth(models=AUTH_MODELS)
+    auth = Auth(user=User, session=AuthSession)  # no MFA: no MFA tables, no MFA routes
     app = create_app(settings, routers=[auth.router, notes_router()])
     ```
 
     Args:
-        models: The host's concrete auth models.
+        user: The user model (`UserMixin` plus the host's columns).
+        session: The refresh-session model (`RefreshSessionMixin`).
+        recovery_code: The recovery-code model (`RecoveryCodeMixin`), with MFA.
+        mfa_challenge: The MFA-challenge model (`MfaChallengeMixin`), with MFA.
         hooks: Lifecycle hooks (audit, events, extra claims).
         user_schema: The response model of `/register` and `/me` (a `UserOut` subclass
             may add columns of the host's user model).
@@ -52,12 +61,13 @@ class Auth:
         prefix: Where the routes live in the router (`/auth`, so `/api/v1/auth` once
             `create_app` mounts it); the router may be included under further prefixes.
         disabled: Routes not to build (e.g. `("register",)` for invite-only apps).
-            Without the MFA models (`AuthModels`), the MFA routes are never built.
+            Without the two MFA models, the MFA routes are never built.
         dependencies: Extra dependencies per route (e.g. a stricter `RateLimit`).
         tags: OpenAPI tags.
 
     Raises:
-        ValueError: `disabled` or `dependencies` names a route that does not exist.
+        ValueError: `disabled` or `dependencies` names a route that does not exist,
+            or only one of the two MFA models is given.
     """
 
     #: The dependency that authenticates a request (`CurrentUser` wraps it).
@@ -65,8 +75,11 @@ class Auth:
 
     def __init__(
         self,
-        models: AuthModels,
         *,
+        user: type[UserMixin],
+        session: type[RefreshSessionMixin],
+        recovery_code: type[RecoveryCodeMixin] | None = None,
+        mfa_challenge: type[MfaChallengeMixin] | None = None,
         hooks: AuthHooks | None = None,
         user_schema: type[BaseModel] = UserOut,
         user_create_schema: type[UserCreate] = UserCreate,
@@ -78,6 +91,9 @@ class Auth:
         tags: Sequence[str] = ("auth",),
     ) -> None:
         """Keep the configuration and build the router."""
+        models = AuthModels(
+            user=user, session=session, recovery_code=recovery_code, mfa_challenge=mfa_challenge
+        )
         extra = dict(dependencies or {})
         off = frozenset(disabled)
         unknown = off.union(extra) - set(AUTH_ROUTES)
@@ -85,6 +101,7 @@ class Auth:
             raise ValueError(f"unknown auth routes: {sorted(unknown)}")
         if not models.mfa:
             off |= _MFA_ROUTES  # a host without the MFA models has no MFA
+        #: The models, as the runtime and the repositories read them.
         self.models = models
         self.hooks = hooks or AuthHooks()
         self.user_schema = user_schema

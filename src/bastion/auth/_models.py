@@ -113,11 +113,12 @@ class MfaChallengeMixin(UUIDPrimaryKeyMixin, _UserOwned):
 
 @dataclass(frozen=True, slots=True)
 class AuthModels:
-    """The host's concrete auth models, handed to `Auth(models)`.
+    """The host's concrete auth models, as `Auth` keeps them (`Auth.models`).
 
-    A host without multi-factor authentication gives neither `recovery_code`
-    nor `mfa_challenge`, and needs no tables for them: `Auth` then
-    builds no MFA route.
+    `Auth(user=..., session=..., recovery_code=..., mfa_challenge=...)` builds
+    it; the runtime and the repositories read it. A host without multi-factor
+    authentication gives neither `recovery_code` nor `mfa_challenge`, and needs
+    no tables for them: `Auth` then builds no MFA route.
 
     Attributes:
         user: The user model (`UserMixin` plus the host's columns).
@@ -137,7 +138,7 @@ class AuthModels:
     def __post_init__(self) -> None:
         """Refuse half an MFA setup."""
         if (self.recovery_code is None) != (self.mfa_challenge is None):
-            raise ValueError("AuthModels: give both recovery_code and mfa_challenge, or neither")
+            raise ValueError("give both recovery_code and mfa_challenge, or neither")
 
     @property
     def mfa(self) -> bool:

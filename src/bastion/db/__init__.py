@@ -31,7 +31,13 @@ from bastion.db._filters import (
     Search,
 )
 from bastion.db._ids import uuid7, uuid7_time
-from bastion.db._mixins import SoftDeleteMixin, TimestampMixin, UUIDPrimaryKeyMixin, VersionMixin
+from bastion.db._mixins import (
+    EntityMixin,
+    SoftDeleteMixin,
+    TimestampMixin,
+    UUIDPrimaryKeyMixin,
+    VersionMixin,
+)
 from bastion.db._pagination import (
     DEFAULT_PAGE_SIZE,
     MAX_PAGE_SIZE,
@@ -59,6 +65,7 @@ __all__ = [
     "CursorSigner",
     "DatabaseUnavailableError",
     "DuplicateError",
+    "EntityMixin",
     "Eq",
     "ExpectedVersion",
     "Filter",

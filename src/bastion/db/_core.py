@@ -58,9 +58,25 @@ class RepositoryCore(Generic[ModelT, OutT]):
     conflict_codes: ClassVar[Mapping[str, str]] = {}
     _shape_cache: ClassVar[_Shape | None] = None
 
-    def __init__(self, session: AsyncSession) -> None:
-        """Bind the repository to a session (normally `uow.session`)."""
+    def __init__(self, session: AsyncSession, **scope: object) -> None:
+        """Bind the repository to a session (normally `uow.session`), and to a scope.
+
+        Args:
+            session: The unit of work's session.
+            **scope: Column values that confine every statement, such as the
+                owner (`owner_id=user.id`): reads, updates and deletes see only
+                the rows holding them, and inserts write them.
+
+        Raises:
+            ValueError: A scope name is not a column of the model.
+        """
         self.session = session
+        if scope:
+            unknown = scope.keys() - self._shape().column_names
+            if unknown:
+                raise ValueError(f"{type(self).__name__}: scope on non-columns {sorted(unknown)}")
+        #: The column values every statement is confined to.
+        self.scope: dict[str, object] = scope
 
     def __init_subclass__(cls, **kwargs: object) -> None:
         """Refuse, when the class is defined, a DTO field the model cannot supply.
@@ -116,8 +132,15 @@ class RepositoryCore(Generic[ModelT, OutT]):
             return [getattr(self.model, "deleted_at").is_(None)]  # noqa: B009  # column of a mixin
         return []
 
+    def _in_scope(self) -> builtins.list[ColumnElement[bool]]:
+        return [getattr(self.model, name) == value for name, value in self.scope.items()]
+
     def _where(self, filters: Iterable[Filter]) -> builtins.list[ColumnElement[bool]]:
-        return [*self._visible(self._shape()), *(f.clause(self.model) for f in filters)]
+        return [
+            *self._visible(self._shape()),
+            *self._in_scope(),
+            *(f.clause(self.model) for f in filters),
+        ]
 
     def _version_is(self, expected: ExpectedVersion) -> builtins.list[ColumnElement[bool]]:
         """The condition that the row still has the version (one of the versions) expected."""
@@ -168,7 +191,7 @@ class RepositoryCore(Generic[ModelT, OutT]):
         pk = self._shape().pk
         return (column.desc(), pk.desc()) if descending else (column.asc(), pk.asc())
 
-    def _scope(self) -> str:
+    def _list_name(self) -> str:
         return self._shape().scope
 
     def _digest(self, where: Sequence[ColumnElement[bool]]) -> str:
@@ -204,7 +227,7 @@ class RepositoryCore(Generic[ModelT, OutT]):
         type refuses to bind (a naive datetime for an aware column) is an
         `InvalidCursorError` here, not an error inside the query.
         """
-        if cursor.scope != self._scope() or cursor.sort != sort or cursor.filters != digest:
+        if cursor.scope != self._list_name() or cursor.sort != sort or cursor.filters != digest:
             raise InvalidCursorError("The cursor belongs to another list, filter or sort.")
         shape = self._shape()
         dialect = self.session.get_bind().dialect
@@ -233,6 +256,8 @@ class RepositoryCore(Generic[ModelT, OutT]):
         return values
 
     def _stamped(self, values: dict[str, object]) -> dict[str, object]:
+        """A new row's values: the scope's (over any given) and the timestamps."""
+        values.update(self.scope)
         if self._shape().timestamped:
             now = utcnow()
             values.setdefault("created_at", now)

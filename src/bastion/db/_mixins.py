@@ -1,4 +1,4 @@
-"""Column mixins: UUIDv7 key, timestamps, optimistic version, soft delete."""
+"""Column mixins: UUIDv7 key, timestamps, version (the three: `EntityMixin`), soft delete."""
 
 from __future__ import annotations
 
@@ -12,7 +12,13 @@ from sqlalchemy.orm import Mapped, declared_attr, mapped_column
 from bastion.db._base import UTCDateTime, utcnow
 from bastion.db._ids import uuid7
 
-__all__ = ["SoftDeleteMixin", "TimestampMixin", "UUIDPrimaryKeyMixin", "VersionMixin"]
+__all__ = [
+    "EntityMixin",
+    "SoftDeleteMixin",
+    "TimestampMixin",
+    "UUIDPrimaryKeyMixin",
+    "VersionMixin",
+]
 
 
 class UUIDPrimaryKeyMixin:
@@ -51,6 +57,20 @@ class VersionMixin:
     def __mapper_args__(cls) -> dict[str, object]:  # declared_attr receives the class
         """Tell the ORM to check and bump `version` on flush."""
         return {"version_id_col": cls.__table__.c.version}  # type: ignore[attr-defined]  # set by the mapping
+
+
+class EntityMixin(UUIDPrimaryKeyMixin, TimestampMixin, VersionMixin):
+    """The columns of an app's own entity: a UUIDv7 `id`, `created_at`, `updated_at`, `version`.
+
+    ```python
+    class Todo(EntityMixin, Base):
+        __tablename__ = "todos"
+        title: Mapped[str]
+    ```
+
+    Its `version` gives reads an `ETag` and writes `If-Match` (`bastion.web.IfMatch`).
+    A table that needs only some of these takes the single mixins instead.
+    """
 
 
 class SoftDeleteMixin:

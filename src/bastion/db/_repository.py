@@ -15,7 +15,12 @@ from sqlalchemy.sql.base import ExecutableOption
 
 from bastion.db._base import utcnow
 from bastion.db._core import ExpectedVersion, ModelT, OutT, RepositoryCore, Values
-from bastion.db._errors import ReadOnlyFieldError, StaleVersionError, translate_errors
+from bastion.db._errors import (
+    DuplicateError,
+    ReadOnlyFieldError,
+    StaleVersionError,
+    translate_errors,
+)
 from bastion.db._filters import Filter
 from bastion.db._pagination import CursorPayload, KeysetPage, KeysetParams, OffsetPage, OffsetParams
 from bastion.errors import NotFoundError
@@ -35,7 +40,9 @@ class BaseRepository(RepositoryCore[ModelT, OutT]):
     ```
 
     Every `out` field must be a column of `model` (reads select exactly those
-    columns). Repositories flush, never commit: the `UnitOfWork` owns the
+    columns). A repository built with a scope, `NoteRepository(uow.session,
+    owner_id=user.id)`, sees and changes only that owner's rows, and its inserts
+    belong to that owner: a row outside the scope is a 404, like a missing one. Repositories flush, never commit: the `UnitOfWork` owns the
     transaction. Driver errors become bastion errors (`translate_errors`), with
     the codes `conflict_codes` names.
 
@@ -46,6 +53,7 @@ class BaseRepository(RepositoryCore[ModelT, OutT]):
         sortable: Fields a caller may sort by (NOT NULL columns of `out`).
         conflict_codes: Constraint name to error code (for example `EMAIL_TAKEN`).
         session: The unit of work's session.
+        scope: The column values every statement is confined to (empty: none).
     """
 
     # -- reads ---------------------------------------------------------------
@@ -156,7 +164,7 @@ class BaseRepository(RepositoryCore[ModelT, OutT]):
             last = items[-1]
             next_cursor = params.signer.encode(
                 CursorPayload(
-                    scope=self._scope(),
+                    scope=self._list_name(),
                     sort=sort_name,
                     key=to_jsonable_python(getattr(last, column.key)),
                     id=str(getattr(last, shape.pk.key)),
@@ -227,14 +235,15 @@ class BaseRepository(RepositoryCore[ModelT, OutT]):
         Raises:
             NotFoundError: No such (visible) row.
             StaleVersionError: The row's version is not `expected_version`.
-            ReadOnlyFieldError: `data` sets `id`, `created_at`, `version` or
-                `deleted_at` (422 `READ_ONLY_FIELD`, for a body that carries one).
+            ReadOnlyFieldError: `data` sets `id`, `created_at`, `version`,
+                `deleted_at` or a scope column (422 `READ_ONLY_FIELD`, for a body
+                that carries one).
             ValueError: `data` names unknown columns, or `expected_version` is
                 given for a model without a version.
         """
         shape = self._shape()
         values = self._values(data, partial=True)
-        protected = values.keys() & _UPDATE_PROTECTED
+        protected = values.keys() & (_UPDATE_PROTECTED | self.scope.keys())
         if protected:
             raise ReadOnlyFieldError(details={"fields": sorted(protected)})
         where = [shape.pk == id, *self._where(filters), *self._version_is(expected_version)]
@@ -303,6 +312,10 @@ class BaseRepository(RepositoryCore[ModelT, OutT]):
             conflict: Columns of a unique constraint or index.
             update: Columns to overwrite on conflict (default: every given one but
                 the conflict columns and the primary key).
+
+        Raises:
+            DuplicateError: The row holding the `conflict` values is outside the
+                repository's scope (it is left as it is).
         """
         shape = self._shape()
         values = self._stamped(self._values(data))
@@ -316,7 +329,13 @@ class BaseRepository(RepositoryCore[ModelT, OutT]):
             set_["updated_at"] = stmt.excluded["updated_at"]
         if shape.versioned:
             set_["version"] = getattr(self.model, "version") + 1  # noqa: B009  # mixin column
-        upsert = stmt.on_conflict_do_update(index_elements=list(conflict), set_=set_)
+        # In a scope, a conflicting row of another scope is never overwritten.
+        scoped = self._in_scope()
+        upsert = stmt.on_conflict_do_update(
+            index_elements=list(conflict), set_=set_, where=and_(*scoped) if scoped else None
+        )
         with translate_errors(codes=self.conflict_codes, metadata=self.model.metadata):
-            row = (await self.session.execute(upsert.returning(*shape.columns))).one()
+            row = (await self.session.execute(upsert.returning(*shape.columns))).first()
+        if row is None:
+            raise DuplicateError()
         return self._dto(row)

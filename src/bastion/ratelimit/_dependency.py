@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import inspect
+from typing import Literal
 
 from fastapi import APIRouter, Depends
 from starlette.requests import Request
@@ -10,10 +11,13 @@ from starlette.requests import Request
 from bastion._resources import app_resources
 from bastion.errors import RateLimitedError
 from bastion.ratelimit._headers import report_rate_limit
-from bastion.ratelimit._keys import KeyFunc, by_ip
+from bastion.ratelimit._keys import KeyFunc, by_ip, by_user
 from bastion.ratelimit._limiter import Limit, parse_limit
 
 __all__ = ["RateLimit", "limited_router", "route_bucket"]
+
+#: Who a limit counts by name: the client IP (`by_ip`) or the authenticated user (`by_user`).
+_PER: dict[str, KeyFunc] = {"ip": by_ip, "user": by_user}
 
 
 def route_bucket(request: Request) -> str:
@@ -33,7 +37,7 @@ class RateLimit:
     """A rate limit on the routes that depend on it.
 
     ```python
-    router = APIRouter(dependencies=[Depends(RateLimit("10/minute", key=by_user))])
+    router = APIRouter(dependencies=[Depends(RateLimit("10/minute", per="user"))])
     app.include_router(auth.router, dependencies=[Depends(RateLimit("5/minute"))])
     ```
 
@@ -43,21 +47,33 @@ class RateLimit:
 
     Args:
         limit: `limits` notation (`"10/minute"`, `"100 per hour"`).
-        key: Who is counted: `by_ip` (default), `by_user` or any `KeyFunc`.
+        per: Who is counted: `"ip"` (the client IP, behind trusted proxies),
+            `"user"` (the authenticated user; never by IP, 401 without one) or any
+            `KeyFunc` of your own.
         name: Shared bucket name: every route with this name draws on one
             budget. Unset gives each route (method and path template) its own.
         cost: Hits each request consumes.
 
     Raises:
-        ValueError: The limit string does not parse.
+        ValueError: The limit string does not parse, or `per` names no one.
     """
 
     def __init__(
-        self, limit: Limit, *, key: KeyFunc = by_ip, name: str | None = None, cost: int = 1
+        self,
+        limit: Limit,
+        *,
+        per: Literal["ip", "user"] | KeyFunc = "ip",
+        name: str | None = None,
+        cost: int = 1,
     ) -> None:
         """Validate and store the limit."""
         self.item = parse_limit(limit)
-        self.key = key
+        if isinstance(per, str):
+            if per not in _PER:
+                raise ValueError(f"RateLimit: per={per!r}; use 'ip', 'user' or a key function")
+            per = _PER[per]
+        #: The key function naming who the request is counted against.
+        self.key: KeyFunc = per
         self.name = name
         self.cost = cost
 

@@ -57,7 +57,7 @@ async def by_user(request: Request) -> str:
     resolve = None if resources is None else resources.user_resolver
     if resolve is None:
         raise RuntimeError(
-            "RateLimit(key=by_user) found no authenticated user: mount bastion's auth "
+            'RateLimit(per="user") found no authenticated user: mount bastion\'s auth '
             "router, or set request.state.user_id in a dependency listed before the limit"
         )
     return f"user:{await resolve(request)}"

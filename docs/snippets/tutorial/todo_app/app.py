@@ -20,14 +20,13 @@ class AuthSession(bastion.RefreshSessionMixin, bastion.Base):
     __tablename__ = "auth_sessions"
 
 
-class Todo(bastion.UUIDPrimaryKeyMixin, bastion.TimestampMixin, bastion.VersionMixin, bastion.Base):
+class Todo(bastion.EntityMixin, bastion.Base):  # id, created_at, updated_at, version
     __tablename__ = "todos"
     owner_id: Mapped[UUID] = mapped_column(ForeignKey("users.id"), index=True)
     title: Mapped[str]
     done: Mapped[bool]
 
 
-MODELS = bastion.AuthModels(user=User, session=AuthSession)  # no MFA: no MFA tables, no routes
 # --8<-- [end:models]
 
 
@@ -67,23 +66,23 @@ Versions = frozenset[int] | None  # the versions an `If-Match` accepts; None: an
 
 class TodoService:
     def __init__(self, uow: bastion.UnitOfWork, user: bastion.CurrentUser) -> None:
-        self.todos = TodoRepository(uow.session)
-        self.mine = bastion.Eq("owner_id", user.id)  # scopes every query below to the caller
+        # Scoped to the caller: every query below sees, and every insert writes, their id.
+        self.todos = TodoRepository(uow.session, owner_id=user.id)
 
     async def create(self, data: TodoIn) -> TodoOut:
-        return await self.todos.add({**data.model_dump(), "owner_id": self.mine.value})
+        return await self.todos.add(data)
 
     async def list(self, query: bastion.ListParams) -> bastion.KeysetPage[TodoOut]:
-        return await self.todos.page(query.page, self.mine, *query.filters)
+        return await self.todos.page(query.page, *query.filters)
 
     async def get(self, todo_id: UUID) -> TodoOut:
-        return await self.todos.get(todo_id, self.mine)
+        return await self.todos.get(todo_id)
 
     async def update(self, todo_id: UUID, data: TodoPatch, version: Versions) -> TodoOut:
-        return await self.todos.update(todo_id, data, self.mine, expected_version=version)
+        return await self.todos.update(todo_id, data, expected_version=version)
 
     async def delete(self, todo_id: UUID, version: Versions) -> None:
-        await self.todos.delete(todo_id, self.mine, expected_version=version)
+        await self.todos.delete(todo_id, expected_version=version)
 
 
 # --8<-- [end:service]
@@ -91,7 +90,7 @@ class TodoService:
 Todos = Annotated[TodoService, Depends(bastion.provide_service(TodoService, bastion.CurrentUser))]
 listing = bastion.list_query(TodoOut, filters={"done": ["eq"]})  # `?done=true`, newest first
 Query = Annotated[bastion.ListParams, Depends(listing)]
-per_user = Depends(bastion.RateLimit("30/minute", key=bastion.by_user))
+per_user = Depends(bastion.RateLimit("30/minute", per="user"))
 router = APIRouter(prefix="/todos", tags=["todos"])
 
 
@@ -122,6 +121,6 @@ async def delete(todo_id: UUID, todos: Todos, match: bastion.IfMatch) -> None:
 
 # --8<-- [end:router]
 # --8<-- [start:app]
-auth = bastion.Auth(MODELS)  # the auth feature: register, login, refresh, me...
+auth = bastion.Auth(user=User, session=AuthSession)  # register, login, refresh, me; no MFA
 build = partial(bastion.create_app, routers=[auth.router, router])  # build(settings) -> the app
 # --8<-- [end:app]
