@@ -10,7 +10,6 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-import bastion.ratelimit._memory
 from bastion.security import TotpService
 from tests.auth.conftest import AuthApp, bearer, tokens
 
@@ -48,10 +47,9 @@ class WallClock:
     """Epoch time as the rate limiter and `limits` read it, moved by hand."""
 
     def __init__(self, monkeypatch: pytest.MonkeyPatch, start: float) -> None:
-        """Patch `time.time` (and the memory storage's bound copy) to this clock."""
+        """Patch `time.time` to this clock."""
         self.now = start
         monkeypatch.setattr(time, "time", self)
-        monkeypatch.setattr(bastion.ratelimit._memory, "_now", self)
 
     def __call__(self) -> float:
         """The current time."""

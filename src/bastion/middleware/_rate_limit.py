@@ -97,18 +97,19 @@ class RateLimitMiddleware:
             await self.app(scope, receive, send)
             return
         report = RateLimitReport.install(scope)
-        resources = app_resources(scope["app"])
-        if self._limit is not None and resources is not None and scope["path"] not in self._exempt:
-            ip = client_ip(scope, self._proxies) or "unknown"
-            try:
-                result = await resources.limiter.hit(self._limit, "global", ip, name="global")
-            except ServiceUnavailableError as exc:  # the limiter fails closed
-                await error_response(exc)(scope, receive, send)
-                return
-            report.result = result
-            if not result.allowed:
-                await self._too_many(result)(scope, receive, send)
-                return
+        if self._limit is not None and scope["path"] not in self._exempt:
+            resources = app_resources(scope["app"])
+            if resources is not None:
+                ip = client_ip(scope, self._proxies) or "unknown"
+                try:
+                    result = await resources.limiter.hit(self._limit, "global", ip, name="global")
+                except ServiceUnavailableError as exc:  # the limiter fails closed
+                    await error_response(exc)(scope, receive, send)
+                    return
+                report.result = result
+                if not result.allowed:
+                    await self._too_many(result)(scope, receive, send)
+                    return
         mode = self.config.headers
         if mode == "none":
             await self.app(scope, receive, send)

@@ -35,11 +35,8 @@ class RateLimitReport:
         result: The result with the least remaining so far, or None.
     """
 
-    __slots__ = ("result",)
-
-    def __init__(self) -> None:
-        """Start empty."""
-        self.result: RateLimitResult | None = None
+    # A class default rather than `__init__`: one report is made per request.
+    result: RateLimitResult | None = None
 
     def add(self, result: RateLimitResult) -> None:
         """Keep `result` if it is closer to exhaustion (see `tighter`)."""

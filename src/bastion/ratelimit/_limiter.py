@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from typing import Literal
 
 from limits import RateLimitItem, parse
@@ -172,10 +172,13 @@ class RateLimiter:
         # stored key is the same, for a fraction of the per-part escaping work.
         return "/".join((self.key_prefix, *key))
 
-    async def hit(
+    # `hit`, `test` and `peek` hand back `_apply`'s coroutine rather than awaiting
+    # it in one of their own: every limited request calls `hit`, and a coroutine
+    # per call layer is most of what a memory hit costs (docs/edge.md).
+    def hit(
         self, limit: Limit, *key: str, cost: int = 1, name: str = "default"
-    ) -> RateLimitResult:
-        """Consume `cost` from the budget of `key` if it fits.
+    ) -> Coroutine[object, object, RateLimitResult]:
+        """Consume `cost` from the budget of `key` if it fits (await it).
 
         Returns:
             The result; `allowed` is False (nothing consumed) when over the limit.
@@ -183,46 +186,53 @@ class RateLimiter:
         Raises:
             ServiceUnavailableError: The storage failed and the limiter fails closed.
         """
-        return await self._apply(limit, key, cost, name, consume=True)
+        return self._apply(limit, key, cost, name, consume=True)
 
-    async def test(
+    def test(
         self, limit: Limit, *key: str, cost: int = 1, name: str = "default"
-    ) -> RateLimitResult:
-        """Whether `cost` more hits would fit, without consuming anything.
+    ) -> Coroutine[object, object, RateLimitResult]:
+        """Whether `cost` more hits would fit, without consuming anything (await it).
 
         Raises:
             ServiceUnavailableError: The storage failed and the limiter fails closed.
         """
-        return await self._apply(limit, key, cost, name, consume=False)
+        return self._apply(limit, key, cost, name, consume=False)
 
-    async def peek(self, limit: Limit, *key: str, name: str = "default") -> RateLimitResult:
-        """The window's remaining budget and reset delay, without consuming anything.
+    def peek(
+        self, limit: Limit, *key: str, name: str = "default"
+    ) -> Coroutine[object, object, RateLimitResult]:
+        """The window's remaining budget and reset delay, without consuming anything (await it).
 
         `allowed` is True while at least one more hit fits.
 
         Raises:
             ServiceUnavailableError: The storage failed and the limiter fails closed.
         """
-        return await self.test(limit, *key, cost=1, name=name)
+        return self._apply(limit, key, 1, name, consume=False)
 
     async def _apply(
         self, limit: Limit, key: tuple[str, ...], cost: int, name: str, *, consume: bool
     ) -> RateLimitResult:
-        item = self._item(limit)
         if self._down_until > self._monotonic():
-            return self._outage(item, name, None)
+            return self._outage(self._item(limit), name, None)
         try:
             if self.window is None:
+                item = self._item(limit)
                 joined = self._key(key)
                 check = self._limiter.hit if consume else self._limiter.test
                 allowed = await check(item, joined, cost=cost)
                 return await self._result(item, joined, allowed, name)
-            plan = self._plan(limit)
+            plan = self._plans.get(limit) or self._plan(limit)
             stored = plan.head + "/".join(key) + plan.tail
-            window = await self.window.hit(stored, plan.amount, plan.expiry, cost, consume)
-            return plan.result(*window, name)
+            allowed, remaining, reset_after = await self.window.hit(
+                stored, plan.amount, plan.expiry, cost, consume
+            )
         except StorageError as exc:
-            return self._outage(item, name, exc)
+            return self._outage(self._item(limit), name, exc)
+        if reset_after == 0.0 and remaining < plan.amount:
+            # A window that started this instant reports 0; the truth is a full window.
+            reset_after = float(plan.expiry)
+        return RateLimitResult(allowed, plan.amount, remaining, reset_after, plan.expiry, name)
 
     async def reset(self, limit: Limit, *key: str) -> None:
         """Forget the budget of `key` (for example after a successful login).
@@ -303,12 +313,3 @@ class _Plan:
         self.head, self.tail = item.key_for(f"{key_prefix}/{marker}").split(marker)
         self.amount = item.amount
         self.expiry = item.get_expiry()
-
-    def result(
-        self, allowed: bool, remaining: int, reset_after: float, name: str
-    ) -> RateLimitResult:
-        """The result of a sliding window hit that left `remaining`, resetting after `reset_after`."""
-        if reset_after == 0.0 and remaining < self.amount:
-            # A window that started this instant reports 0; the truth is a full window.
-            reset_after = float(self.expiry)
-        return RateLimitResult(allowed, self.amount, remaining, reset_after, self.expiry, name)

@@ -4,17 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import math
 import time
+from math import floor
 
 __all__ = ["MemorySlidingWindow"]
-
-# Looked up on the module, so a test that moves the clock moves this one too.
-_floor = math.floor
-
-
-def _now() -> float:
-    return time.time()
 
 
 class MemorySlidingWindow:
@@ -57,7 +50,9 @@ class MemorySlidingWindow:
             `(allowed, remaining, reset_after)`: whether the hits fit (and were
             counted), the budget left and the seconds until capacity frees up.
         """
-        now = _now()
+        # `time.time` looked up at each call, as `limits` stamps its entries: a test
+        # that moves the clock (patching `time.time`) moves both alike.
+        now = time.time()
         index = int(now / expiry)
         window = self.windows.get(key)
         if window is None:
@@ -69,20 +64,22 @@ class MemorySlidingWindow:
                 previous, current = (current if stored == index - 1 else 0), 0
         previous_ttl = (1 - (((now - expiry) / expiry) % 1)) * expiry if previous else 0.0
         weighted = previous * previous_ttl / expiry + current
-        allowed = cost <= limit and _floor(weighted) + cost <= limit
+        allowed = cost <= limit and floor(weighted) + cost <= limit
         if allowed and consume:
             current += cost
             weighted += cost
             self.windows[key] = (index, current, previous, expiry)
             if self.reaper is None:
                 self.reaper = asyncio.create_task(self._reap())
-        remaining = max(0, limit - _floor(weighted))
-        resets = []
+        remaining = limit - floor(weighted)
+        # Capacity frees up when the current window ends or when the previous
+        # window's weight drops by one hit, whichever comes first.
+        reset_after = ((1 - ((now / expiry) % 1)) * expiry + expiry) % expiry if current else 0.0
         if previous:
-            resets.append(previous_ttl % (expiry / previous))
-        if current:
-            resets.append(((1 - ((now / expiry) % 1)) * expiry + expiry) % expiry)
-        return allowed, remaining, min(resets, default=0.0)
+            drop = previous_ttl % (expiry / previous)
+            if not current or drop < reset_after:
+                reset_after = drop
+        return allowed, max(0, remaining), reset_after
 
     async def clear(self, key: str) -> None:
         """Forget the window of `key`."""
@@ -101,7 +98,7 @@ class MemorySlidingWindow:
         try:
             while self.windows:
                 await asyncio.sleep(self.sweep_interval)
-                now = _now()
+                now = time.time()
                 ended = [
                     key
                     for key, (index, _, _, expiry) in self.windows.items()
