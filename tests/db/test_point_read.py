@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import JSON, Column, MetaData, Table, Uuid, bindparam, insert, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.ext.asyncio.exc import AsyncContextNotStarted
 
 from bastion.core import BastionSettings
 from bastion.db import DatabaseUnavailableError, UTCDateTime, create_engine
@@ -71,6 +72,12 @@ async def test_it_reads_inside_the_connections_transaction(grants: AsyncEngine) 
         assert await _ROLES.scalar(connection, {"id": written, "now": _NOW}) == ["reader"]
         await connection.rollback()
         assert await _ROLES.scalar(connection, {"id": written, "now": _NOW}) is None
+
+
+async def test_a_connection_not_started_is_refused(grants: AsyncEngine) -> None:
+    connection = grants.connect()  # not entered: no pooled connection beneath it
+    with pytest.raises(AsyncContextNotStarted):
+        await _ROLES.scalar(connection, {"id": uuid.uuid4(), "now": _NOW})
 
 
 async def test_other_drivers_run_it_through_sqlalchemy(

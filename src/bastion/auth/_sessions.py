@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
@@ -115,7 +114,7 @@ class SessionService:
         )
         if roles is None:
             raise InvalidTokenError("session")
-        return replace(principal, roles=frozenset(roles))
+        return Principal(principal.id, principal.session_id, frozenset(roles), principal.scopes)
 
     async def issue(
         self,

@@ -10,6 +10,7 @@ from weakref import WeakKeyDictionary
 from sqlalchemy import Select
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.ext.asyncio.exc import AsyncContextNotStarted
 
 from bastion.db._errors import _PG_UNAVAILABLE, _database_unavailable, translate_errors
 
@@ -112,7 +113,10 @@ class PointRead(Generic[T]):
             DatabaseUnavailableError: The connection is lost, or the database too busy
                 or too slow to answer (503); a lost connection is dropped from the pool.
         """
-        dialect = connection.dialect
+        sync = connection.sync_connection
+        if sync is None:
+            raise AsyncContextNotStarted("the connection has not been started")
+        dialect = sync.dialect
         fetch = _DRIVERS.get(dialect.driver)
         if fetch is None:
             with translate_errors():
@@ -125,9 +129,11 @@ class PointRead(Generic[T]):
             params[name] if bind is None else bind(params[name])
             for name, bind in zip(compiled.names, compiled.binds, strict=True)
         ]
-        raw = await connection.get_raw_connection()
+        # The started connection holds its pooled DB-API connection: read it here, not
+        # through `get_raw_connection`, which runs a greenlet only to read this attribute.
+        driver = sync.connection.driver_connection
         try:
-            row = await fetch(raw.driver_connection, compiled.sql, args)
+            row = await fetch(driver, compiled.sql, args)
         except Exception as exc:
             if not _unavailable(exc):
                 raise
