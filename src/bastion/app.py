@@ -200,15 +200,20 @@ def create_app(
     app.state.resources = None
     install_exception_handlers(app)
     install_openapi(app, always=(500,), per_route=edge_statuses(settings))
-    # Probes first: a host route (a catch-all under an empty prefix) never shadows
-    # them, and a probe does not walk every API route before it matches. They are
-    # added to the app's own router, not included: FastAPI matches an included
-    # router through a layer of its own, which every API request would pass
-    # before reaching its route (docs/edge.md).
-    health_router(app.router)
-    observability.router(app.router)
+    # The probes are added to the app's own router, not included: FastAPI matches
+    # an included router through a layer of its own. Where a host route could
+    # shadow them (a catch-all under an empty API prefix) they come first; under a
+    # prefix no host route can, and they come last, so that API requests, the
+    # many, are not tried against them first (docs/edge.md).
+    probes_first = not settings.api_prefix
+    if probes_first:
+        health_router(app.router)
+        observability.router(app.router)
     for router in routers:
         app.include_router(router, prefix=settings.api_prefix)
+    if not probes_first:
+        health_router(app.router)
+        observability.router(app.router)
     if lifespan is not None:
         # After the routers, so the features they start (auth) exist when it runs.
         app.include_router(_host_lifespan_router(lifespan))

@@ -10,7 +10,6 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
-from fastapi import APIRouter
 from prometheus_client import (
     CollectorRegistry,
     Counter,
@@ -22,7 +21,6 @@ from prometheus_client import (
 from prometheus_client.exposition import choose_encoder
 from pydantic import ValidationError
 
-from bastion import create_app
 from bastion.core import BastionSettings
 from bastion.observability import LATENCY_BUCKETS, HttpMetrics, ObservabilityMiddleware
 from tests.conftest import serve
@@ -365,16 +363,3 @@ async def test_a_head_request_to_metrics_gets_the_scrape_headers_without_a_body(
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("text/plain; version=0.0.4")
     assert response.content == b""
-
-
-async def test_a_host_path_that_only_ends_in_metrics_reaches_the_host_route() -> None:
-    router = APIRouter()
-
-    @router.get("/reports/metrics")
-    async def reports() -> dict[str, str]:
-        return {"host": "reports"}
-
-    app = create_app(obs_settings(), routers=[router])
-    async with serve(app) as client:
-        assert (await client.get("/api/v1/reports/metrics")).json() == {"host": "reports"}
-        assert (await client.get("/metrics")).headers["content-type"].startswith("text/plain")

@@ -7,6 +7,7 @@ import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import httpx
 import pytest
 from fastapi import APIRouter, FastAPI
 from pydantic import BaseModel
@@ -109,6 +110,31 @@ async def test_the_probes_answer_before_any_host_route_even_a_catch_all() -> Non
         assert (await client.get("/ready")).json()["status"] == "ready"
         assert (await client.get("/metrics")).headers["content-type"].startswith("text/plain")
         assert (await client.get("/anything")).json() == {"host": "anything"}
+
+
+async def test_paths_ending_like_a_probe_reach_the_host_and_probes_answer_under_a_root_path() -> (
+    None
+):
+    """The probes turn other paths away by their ending: only their own path is theirs."""
+    settings = BastionSettings(environment="test", api_prefix="/api", configure_logging=False)
+    router = APIRouter()
+
+    @router.get("/things/health")
+    async def thing_health() -> dict[str, str]:
+        return {"host": "things"}
+
+    app = create_app(settings, routers=[router])
+    async with serve(app) as client:
+        assert (await client.get("/api/things/health")).json() == {"host": "things"}
+        assert (await client.get("/api/health")).status_code == 404
+        assert (await client.get("/health/")).status_code == 404
+    transport = httpx.ASGITransport(app=app, root_path="/svc")  # behind a proxy's path prefix
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(transport=transport, base_url="http://testserver") as client,
+    ):
+        assert (await client.get("/svc/health")).json() == {"status": "ok"}
+        assert (await client.get("/svc/api/things/health")).json() == {"host": "things"}
 
 
 async def test_the_apps_dependency_overrides_reach_the_probes() -> None:

@@ -5,10 +5,10 @@ from __future__ import annotations
 import itertools
 import logging
 import os
-import random
 import re
-import time
 from dataclasses import dataclass
+from random import random
+from time import perf_counter
 from typing import TYPE_CHECKING
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -62,13 +62,13 @@ class _FreshIds:
     def reseed(self) -> None:
         """Draw a new prefix and restart the counter (in a forked child)."""
         self.prefix = os.urandom(8).hex()
-        # A random start below 2**63: ids do not all end in zeros, and the
-        # counter stays within 16 hex digits.
-        self.counter = itertools.count(int.from_bytes(os.urandom(8)) >> 1)
+        # A random start in [2**62, 2**63): ids do not all end in zeros, and the
+        # counter always has 16 hex digits.
+        self.counter = itertools.count((1 << 62) | int.from_bytes(os.urandom(8)) >> 2)
 
     def __call__(self) -> str:
         """A fresh id."""
-        return f"{self.prefix}{next(self.counter):016x}"
+        return f"{self.prefix}{next(self.counter):x}"
 
 
 #: A fresh id (32 hex characters) for a request that brought none, or an unsafe one.
@@ -137,25 +137,25 @@ class RequestIdMiddleware:
             return
         name = self._name
         incoming = dict(scope["headers"]).get(name)
-        if incoming is not None and is_valid_request_id(incoming):
+        if incoming is not None and _VALID_ID.fullmatch(incoming) is not None:
             request_id = incoming.decode("ascii")
         else:
             request_id = new_request_id()
         token = request_id_var.set(request_id)
         id_header = (name, request_id.encode("ascii"))
         status = 0  # until the response starts
-        begun = time.perf_counter()
+        begun = perf_counter()
 
         async def send_with_id(message: Message) -> None:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
-                headers = list(message.get("headers", ()))
-                # An id header set inside is replaced: the response carries one id.
-                if name in b"\n".join([h[0] for h in headers]).lower():
-                    headers = [h for h in headers if h[0].lower() != name]
-                headers.append(id_header)
-                message["headers"] = headers
+                headers = message.get("headers", ())
+                for key, _ in headers:
+                    if key.lower() == name:  # set inside: replaced, the response carries one id
+                        headers = [h for h in headers if h[0].lower() != name]
+                        break
+                message["headers"] = [*headers, id_header]
             await send(message)
 
         try:
@@ -165,10 +165,11 @@ class RequestIdMiddleware:
             if error is not None:
                 await error(scope, receive, send_with_id)
         finally:
-            status = status or 500
-            sample = self._sample
-            if self._log and (sample >= 1.0 or status >= 500 or random.random() < sample):  # noqa: S311  # sampling, not security
-                _log_access(scope, status, begun)
+            if self._log:
+                status = status or 500
+                sample = self._sample
+                if sample >= 1.0 or status >= 500 or random() < sample:  # noqa: S311  # sampling, not security
+                    _log_access(scope, status, begun)
             request_id_var.reset(token)
 
 
@@ -195,7 +196,7 @@ def _log_access(scope: Scope, status: int, begun: float) -> None:
     """
     if not access_logger.isEnabledFor(logging.INFO):
         return
-    elapsed_ms = (time.perf_counter() - begun) * 1000
+    elapsed_ms = (perf_counter() - begun) * 1000
     route = route_template(scope)
     method = scope["method"]
     record = access_logger.makeRecord(

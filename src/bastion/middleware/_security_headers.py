@@ -113,15 +113,18 @@ class SecurityHeadersMiddleware:
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                headers = list(message.get("headers", ()))
+                headers = message.get("headers", ())
                 # ASGI header names are lowercase bytes.
-                present = {name for name, _ in headers}
-                if present.isdisjoint(names):
-                    headers += extra  # the usual case: nothing to keep or drop
+                for name, _ in headers:
+                    if name in names:  # something to keep or drop: the rare case
+                        present = {h[0] for h in headers}
+                        message["headers"] = [
+                            *(h for h in headers if h[0] != b"server"),
+                            *(h for h in extra if h[0] not in present),
+                        ]
+                        break
                 else:
-                    headers = [h for h in headers if h[0] != b"server"]
-                    headers += [h for h in extra if h[0] not in present]
-                message["headers"] = headers
+                    message["headers"] = [*headers, *extra]
             await send(message)
 
         await self.app(scope, receive, send_with_headers)

@@ -77,7 +77,7 @@ class TimeoutMiddleware:
 
         async def tracking_send(message: Message) -> None:
             nonlocal started
-            started = started or message["type"] == "http.response.start"
+            started = True  # the first message an app sends starts its response
             await send(message)
 
         try:

@@ -43,11 +43,9 @@ class OperationRoute(Protocol):
 def api_routes(app: FastAPI) -> list[OperationRoute]:
     """Every API route of `app`, with its full path (routers included, at any depth).
 
-    Since FastAPI 0.165 an included router is one lazy entry in `app.routes`;
-    `fastapi.routing.iter_route_contexts` is how FastAPI's own OpenAPI
-    generator walks through them. It is not documented, so this is the one
-    place bastion calls it, FastAPI is pinned below its next minor release
-    and tests check the walk reaches routes nested in included routers. On a
+    Since FastAPI 0.137 an included router is one lazy entry in `app.routes`;
+    `fastapi.routing.iter_route_contexts` (0.137.2) is FastAPI's walk through
+    them for integrations, the one its own OpenAPI generator uses. On a
     FastAPI without it, `app.routes` holds the routes themselves.
     """
     iter_contexts = getattr(routing, "iter_route_contexts", None)
