@@ -4,14 +4,25 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
+from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
+from prometheus_client import (
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    disable_created_metrics,
+    enable_created_metrics,
+)
+from prometheus_client.exposition import choose_encoder
 from pydantic import ValidationError
 
 from bastion.core import BastionSettings
-from bastion.observability import ObservabilityMiddleware
+from bastion.observability import LATENCY_BUCKETS, HttpMetrics, ObservabilityMiddleware
 from tests.conftest import serve
 from tests.edge import TcpProxy, clear_redis_keys
 from tests.observability.metrics_helpers import notes_app, obs_settings, scrape, value
@@ -274,3 +285,81 @@ async def test_metrics_are_scraped_and_the_outage_counted_while_redis_is_down(
 def test_with_metrics_and_tracing_off_the_layer_is_not_installed() -> None:
     app = notes_app(obs_settings(metrics_enabled=False, tracing_enabled=False))
     assert ObservabilityMiddleware not in [m.cls for m in app.user_middleware]
+
+
+def _prometheus_reference() -> tuple[CollectorRegistry, Counter, Histogram, Counter]:
+    """prometheus-client's own metrics, declared as the documented contract declares them."""
+    registry = CollectorRegistry(auto_describe=True)
+    labels = ("route", "method", "status")
+    requests = Counter("http_requests", "HTTP requests answered.", labels, registry=registry)
+    duration = Histogram(
+        "http_request_duration_seconds",
+        "Time to answer an HTTP request, in seconds.",
+        labels,
+        buckets=LATENCY_BUCKETS,
+        registry=registry,
+    )
+    Gauge("http_requests_in_flight", "HTTP requests being served.", registry=registry).set(0)
+    errors = Counter(
+        "http_errors", "Error envelopes sent, by error code.", ("route", "code"), registry=registry
+    )
+    return registry, requests, duration, errors
+
+
+def _without_timestamps(text: str) -> str:
+    """`text` with the `_created` values and exemplar timestamps (wall-clock times) masked."""
+    lines = [
+        line.rpartition(" ")[0] if re.match(r"\w+_created\b", line) else line
+        for line in text.splitlines()
+    ]
+    return re.sub(r"(# \{[^}]*\} \S+) \S+", r"\1", "\n".join(lines))
+
+
+@pytest.fixture(params=[True, False], ids=["created", "no-created"])
+def created_series(request: pytest.FixtureRequest) -> Iterator[None]:
+    """prometheus-client writing `_created` samples (its default), or told not to."""
+    if not request.param:
+        disable_created_metrics()
+    try:
+        yield
+    finally:
+        enable_created_metrics()
+
+
+@pytest.mark.usefixtures("created_series")
+@pytest.mark.parametrize("accept", [None, "application/openmetrics-text; version=1.0.0"])
+def test_the_exposition_is_prometheus_clients_own_for_the_same_requests(
+    accept: str | None,
+) -> None:
+    metrics = HttpMetrics()
+    registry, requests, duration, errors = _prometheus_reference()
+    trace = "0af7651916cd43dd8448eb211c80319c"
+    answered = [
+        ("/api/v1/notes/{note_id}", "GET", 200, 0.0003, trace),
+        ("/api/v1/notes/{note_id}", "GET", 200, 0.005, None),  # on a bound: that bucket
+        ("/api/v1/notes/{note_id}", "GET", 200, 0.0051, trace),
+        ("/api/v1/notes/{note_id}", "GET", 404, 30.0, None),
+        ("/api/v1/notes", "POST", 201, 0.2, None),
+        ("<unmatched>", "BREW", 405, 31.5, trace),  # past the last bound: +Inf
+    ]
+    for route, method, status, seconds, trace_id in answered:
+        code = "NOT_FOUND" if status == 404 else None
+        metrics.request_started()
+        metrics.request_finished(route, method, status, seconds, code, trace_id)
+        labels = (route, HttpMetrics.method_label(method), str(status))
+        requests.labels(*labels).inc()
+        exemplar = None if trace_id is None else {"trace_id": trace_id}
+        duration.labels(*labels).observe(seconds, exemplar=exemplar)
+        if code is not None:
+            errors.labels(route, code).inc()
+    encoder, _ = choose_encoder(accept or "")
+    body, _ = metrics.exposition(accept)
+    assert _without_timestamps(body.decode()) == _without_timestamps(encoder(registry).decode())
+
+
+async def test_a_head_request_to_metrics_gets_the_scrape_headers_without_a_body() -> None:
+    async with serve(notes_app()) as client:
+        response = await client.head("/metrics")
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/plain; version=0.0.4")
+    assert response.content == b""

@@ -8,7 +8,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+    from prometheus_client import CollectorRegistry, Counter, Gauge
+
+    from bastion.observability._series import LocalSeries, SharedSeries
 
 __all__ = ["LATENCY_BUCKETS", "METRICS_DIR_VARIABLE", "HttpMetrics"]
 
@@ -72,25 +74,30 @@ class HttpMetrics:
         from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
         from prometheus_client.multiprocess import MultiProcessCollector
 
+        from bastion.observability import _series
+
         self.directory = directory
         #: What `/metrics` exposes.
         self.registry: CollectorRegistry = CollectorRegistry(auto_describe=True)
-        # In multiprocess mode the values live in files: the registry reads them
-        # all through the collector, and the metrics themselves stay unregistered.
-        own = self.registry if directory is None else None
-        if directory is not None:
+        self._series: dict[tuple[str, str, int], LocalSeries | SharedSeries] = {}
+        if directory is None:
+            own: CollectorRegistry | None = self.registry
+            self.registry.register(_series.RequestCollector(self._series))  # type: ignore[arg-type]  # only local series in this mode
+        else:
+            # The values live in files: the registry reads every worker's through
+            # the collector, and the metrics themselves stay unregistered.
+            own = None
             MultiProcessCollector(self.registry, path=str(directory))  # type: ignore[no-untyped-call]  # untyped upstream
-        labels = ("route", "method", "status")
-        self.requests: Counter = Counter(
-            "http_requests", "HTTP requests answered.", labels, registry=own
-        )
-        self.duration: Histogram = Histogram(
-            "http_request_duration_seconds",
-            "Time to answer an HTTP request, in seconds.",
-            labels,
-            buckets=LATENCY_BUCKETS,
-            registry=own,
-        )
+            self._requests = Counter(
+                _series.REQUESTS, _series.REQUESTS_HELP, _series.LABELS, registry=None
+            )
+            self._duration = Histogram(
+                _series.DURATION,
+                _series.DURATION_HELP,
+                _series.LABELS,
+                buckets=LATENCY_BUCKETS,
+                registry=None,
+            )
         self.in_flight: Gauge = Gauge(
             "http_requests_in_flight",
             "HTTP requests being served.",
@@ -105,7 +112,6 @@ class HttpMetrics:
         self.errors: Counter = Counter(
             "http_errors", "Error envelopes sent, by error code.", ("route", "code"), registry=own
         )
-        self._series: dict[tuple[str, str, int], tuple[Counter, Histogram]] = {}
 
     def request_started(self) -> None:
         """Count a request in flight."""
@@ -113,28 +119,21 @@ class HttpMetrics:
         if self.directory is not None:
             self.in_flight.inc()
 
-    def request_finished(self) -> None:
-        """Count a request in flight no more."""
-        self.active -= 1
-        if self.directory is not None:
-            self.in_flight.dec()
-
     @staticmethod
     def method_label(method: str) -> str:
         """The label value for a request `method` (`_OTHER` for unknown methods)."""
         return method if method in _METHODS else "_OTHER"
 
-    def observe(
+    def request_finished(
         self,
         route: str,
         method: str,
         status: int,
         seconds: float,
-        *,
         error_code: str | None = None,
         trace_id: str | None = None,
     ) -> None:
-        """Count one answered request.
+        """Count a request in flight no more, and count it answered.
 
         Args:
             route: The matched route template (one fixed value when unmatched).
@@ -144,19 +143,25 @@ class HttpMetrics:
             error_code: The code of the error envelope sent, if any.
             trace_id: The request's trace id (hex), kept as the latency exemplar.
         """
+        self.active -= 1
+        if self.directory is not None:
+            self.in_flight.dec()
         key = (route, method if method in _METHODS else "_OTHER", status)
         series = self._series.get(key)
         if series is None:
-            values = (key[0], key[1], str(status))
-            series = (self.requests.labels(*values), self.duration.labels(*values))
-            self._series[key] = series
-        series[0].inc()
-        if trace_id is None:
-            series[1].observe(seconds)
-        else:
-            series[1].observe(seconds, exemplar={"trace_id": trace_id})
+            series = self._series[key] = self._new_series(key)
+        series.observe(seconds, trace_id)
         if error_code is not None:
             self.errors.labels(route, error_code).inc()
+
+    def _new_series(self, key: tuple[str, str, int]) -> LocalSeries | SharedSeries:
+        """The series of a label set seen for the first time."""
+        from bastion.observability._series import LocalSeries, SharedSeries
+
+        labels = (key[0], key[1], str(key[2]))
+        if self.directory is None:
+            return LocalSeries(labels)
+        return SharedSeries(self._requests.labels(*labels), self._duration.labels(*labels))
 
     def exposition(self, accept: str | None) -> tuple[bytes, str]:
         """The registry rendered for a scrape: OpenMetrics when `accept` asks for it.

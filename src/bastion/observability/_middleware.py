@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-import time
+from collections.abc import Awaitable
 from contextvars import Token
+from time import perf_counter
 
 from opentelemetry import context as otel_context
 from opentelemetry import propagate, trace
@@ -66,25 +67,28 @@ class ObservabilityMiddleware:
             return
         if not self._resolved:  # served without a lifespan
             self._resolve()
-        tracer = self._tracer
-        metrics = self.metrics
+        tracer, metrics = self._tracer, self.metrics
         if tracer is None and metrics is None:
             await self.app(scope, receive, send)
             return
         status = 500
-        outcome = RequestOutcome()
-        token = outcome_var.set(outcome)
-        span, attached = (None, None) if tracer is None else _start_span(tracer, scope)
 
-        async def observed_send(message: Message) -> None:
+        # A plain function handing back `send`'s own awaitable: no coroutine
+        # of its own per message.
+        def observed_send(message: Message) -> Awaitable[None]:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
-            await send(message)
+            return send(message)
 
+        outcome = RequestOutcome()
+        token = outcome_var.set(outcome)
+        span = attached = None
+        if tracer is not None:
+            span, attached = _start_span(tracer, scope)
         if metrics is not None:
             metrics.request_started()
-        started = time.perf_counter()
+        started = perf_counter()
         try:
             await self.app(scope, receive, observed_send)
         except BaseException as exc:
@@ -93,26 +97,20 @@ class ObservabilityMiddleware:
                 span.set_status(Status(StatusCode.ERROR, type(exc).__name__))
             raise
         finally:
-            elapsed = time.perf_counter() - started
+            elapsed = perf_counter() - started
+            outcome_var.reset(token)
             route = route_template(scope)
             trace_id = None
             if span is not None:
                 trace_id = _finish_span(span, scope, route, status)
-            if metrics is not None:
-                metrics.observe(
-                    route,
-                    scope["method"],
-                    status,
-                    elapsed,
-                    error_code=outcome.error_code,
-                    trace_id=trace_id,
-                )
-                metrics.request_finished()
-            outcome_var.reset(token)
             if attached is not None:
                 otel_context.detach(attached)
             if span is not None:
                 span.end()
+            if metrics is not None:
+                metrics.request_finished(
+                    route, scope["method"], status, elapsed, outcome.error_code, trace_id
+                )
 
 
 def _start_span(tracer: Tracer, scope: Scope) -> tuple[Span, Token[Context]]:
