@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -115,11 +116,11 @@ class RateLimitMiddleware:
             await self.app(scope, receive, send)
             return
 
-        async def send_with_limits(message: Message) -> None:
+        def send_with_limits(message: Message) -> Awaitable[None]:
             if message["type"] == "http.response.start" and report.result is not None:
                 limits = rate_limit_headers(report.result, mode)
                 message["headers"] = [*message.get("headers", ()), *limits]
-            await send(message)
+            return send(message)
 
         await self.app(scope, receive, send_with_limits)
 

@@ -6,6 +6,7 @@ import itertools
 import logging
 import os
 import re
+from collections.abc import Awaitable
 from dataclasses import dataclass
 from random import random
 from time import perf_counter
@@ -146,7 +147,7 @@ class RequestIdMiddleware:
         status = 0  # until the response starts
         begun = perf_counter()
 
-        async def send_with_id(message: Message) -> None:
+        def send_with_id(message: Message) -> Awaitable[None]:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
@@ -157,7 +158,7 @@ class RequestIdMiddleware:
                         headers = [h for h in headers if h[0] != name]
                         break
                 message["headers"] = [*headers, id_header]
-            await send(message)
+            return send(message)
 
         try:
             await self.app(scope, receive, send_with_id)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -111,7 +112,7 @@ class SecurityHeadersMiddleware:
         extra = self._docs if scope["path"].startswith(self.config.docs_paths) else self._api
         names = self._names
 
-        async def send_with_headers(message: Message) -> None:
+        def send_with_headers(message: Message) -> Awaitable[None]:
             if message["type"] == "http.response.start":
                 headers = message.get("headers", ())
                 # ASGI header names are lowercase bytes.
@@ -125,6 +126,6 @@ class SecurityHeadersMiddleware:
                         break
                 else:
                     message["headers"] = [*headers, *extra]
-            await send(message)
+            return send(message)
 
         await self.app(scope, receive, send_with_headers)

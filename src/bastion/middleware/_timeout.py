@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Mapping
+from collections.abc import Awaitable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -75,10 +75,10 @@ class TimeoutMiddleware:
             return
         started = False
 
-        async def tracking_send(message: Message) -> None:
+        def tracking_send(message: Message) -> Awaitable[None]:
             nonlocal started
             started = True  # the first message an app sends starts its response
-            await send(message)
+            return send(message)
 
         try:
             async with asyncio.timeout(seconds) as budget:
