@@ -115,7 +115,7 @@ async def test_the_probes_answer_before_any_host_route_even_a_catch_all() -> Non
 async def test_paths_ending_like_a_probe_reach_the_host_and_probes_answer_under_a_root_path() -> (
     None
 ):
-    """The probes turn other paths away by their ending: only their own path is theirs."""
+    """Under an API prefix the probes come after the host's routes: each path reaches its own route."""
     settings = BastionSettings(environment="test", api_prefix="/api", configure_logging=False)
     router = APIRouter()
 
