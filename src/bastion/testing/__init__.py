@@ -20,30 +20,6 @@ See docs/testing.md for every fixture and option.
 from bastion.testing._app import AppFactory, TestApp, UowFactory
 from bastion.testing._clock import ManualClock
 from bastion.testing._database import TestDatabase
-from bastion.testing._plugin import (
-    bastion_app,
-    bastion_app_factory,
-    bastion_backend,
-    bastion_base_settings,
-    bastion_client,
-    bastion_client_factory,
-    bastion_clock,
-    bastion_database,
-    bastion_metadata,
-    bastion_migrations,
-    bastion_postgres_url,
-    bastion_redis_url,
-    bastion_resources,
-    bastion_settings,
-    bastion_settings_overrides,
-    bastion_test_app,
-    bastion_test_databases,
-    bastion_uow,
-    bastion_user_factory,
-    pytest_addoption,
-    pytest_configure,
-    pytest_generate_tests,
-)
 from bastion.testing._settings import FAST_HASHING, ProductionHashingError, settings_with
 from bastion.testing._users import ClientFactory, LoginMode, UserCredentials, UserFactory
 
@@ -62,28 +38,7 @@ __all__ = [
     "settings_with",
 ]
 
-# The hooks and fixtures pytest finds on this module, the plugin it loads.
-_PLUGIN = (
-    bastion_app,
-    bastion_app_factory,
-    bastion_backend,
-    bastion_base_settings,
-    bastion_client,
-    bastion_client_factory,
-    bastion_clock,
-    bastion_database,
-    bastion_metadata,
-    bastion_migrations,
-    bastion_postgres_url,
-    bastion_redis_url,
-    bastion_resources,
-    bastion_settings,
-    bastion_settings_overrides,
-    bastion_test_app,
-    bastion_test_databases,
-    bastion_uow,
-    bastion_user_factory,
-    pytest_addoption,
-    pytest_configure,
-    pytest_generate_tests,
-)
+# The plugin pytest loads with this package (the `pytest11` entry point, or a
+# conftest's `pytest_plugins`): its hooks and `bastion_*` fixtures, imported
+# only then, so `import bastion.testing` for its helpers stays cheap.
+pytest_plugins = ["bastion.testing._plugin"]
