@@ -143,7 +143,7 @@ def test_an_app_that_cannot_be_imported_is_one_clear_line(
     assert error.startswith("bastion serve: cannot load the app of notes_app.nowhere:app")
     assert "Traceback" not in error
     assert main(["serve", "notes_app.main"]) == 1
-    assert "APP must be 'module:attribute'" in capsys.readouterr().err
+    assert "the app must be 'module:attribute'" in capsys.readouterr().err
 
 
 def test_refused_production_settings_are_named_without_their_value(

@@ -6,7 +6,6 @@ with: its settings, database, auth models, hooks and password policy.
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -14,36 +13,10 @@ from fastapi import FastAPI
 
 from bastion._resources import Resources, app_resources
 from bastion.auth import AccountService
+from bastion.cli._target import HostError, load_app
 from bastion.db import UnitOfWork
 
 __all__ = ["HostError", "auth_service", "load_app", "running"]
-
-
-class HostError(Exception):
-    """The app cannot be loaded, or lacks what the command needs."""
-
-
-def load_app(reference: str) -> FastAPI:
-    """Import `module:attribute`: an app, or a factory called without arguments.
-
-    Raises:
-        HostError: The reference is malformed, cannot be imported, or does not
-            give a FastAPI app.
-    """
-    module_name, _, attribute = reference.partition(":")
-    if not module_name or not attribute:
-        raise HostError(f"the app must be 'module:attribute', not {reference!r}")
-    try:
-        target: object = importlib.import_module(module_name)
-        for part in attribute.split("."):
-            target = getattr(target, part)
-    except (ImportError, AttributeError) as exc:
-        raise HostError(f"cannot import {reference}: {exc}") from exc
-    if not isinstance(target, FastAPI) and callable(target):
-        target = target()
-    if not isinstance(target, FastAPI):
-        raise HostError(f"{reference} is not a FastAPI app nor a factory returning one")
-    return target
 
 
 @asynccontextmanager

@@ -18,6 +18,7 @@ from typing import Literal, TypedDict
 from pydantic import ValidationError
 from pydantic_settings import SettingsError
 
+from bastion.cli._target import load_target
 from bastion.core import BastionSettings
 from bastion.ratelimit import TrustedProxies
 from bastion.security import available_cpus
@@ -171,20 +172,10 @@ def app_settings(options: ServeOptions) -> BastionSettings:
     gets `BastionSettings()` from the environment.
 
     Raises:
-        ValueError: `app` is not `module:attribute`, or the settings are refused.
-        ImportError: The module cannot be imported.
-        AttributeError: The module has no such attribute.
+        HostError: The app cannot be imported (see `load_target`).
+        ValueError: The settings are refused.
     """
-    module_name, _, attribute = options.app.partition(":")
-    if not module_name or not attribute:
-        raise ValueError(f"APP must be 'module:attribute', not {options.app!r}")
-    app: object = importlib.import_module(module_name)
-    for part in attribute.split("."):
-        app = getattr(app, part)
-    if options.factory:
-        if not callable(app):
-            raise ValueError(f"{options.app} is not callable (drop --factory)")
-        app = app()
+    app = load_target(options.app, factory=options.factory)
     settings = getattr(getattr(app, "state", None), "settings", None)
     return settings if isinstance(settings, BastionSettings) else BastionSettings()
 
@@ -260,7 +251,7 @@ def run(args: argparse.Namespace) -> int:
     sys.path.insert(0, os.path.abspath(args.app_dir))
     try:
         settings = app_settings(options)
-    except (ImportError, AttributeError, ValueError) as exc:
+    except ValueError as exc:  # a HostError, or refused settings
         # Settings errors name the variable, never the value (`hide_input_in_errors`).
         kind = "settings" if isinstance(exc, ValidationError | SettingsError) else "app"
         print(f"bastion serve: cannot load the {kind} of {options.app}: {exc}", file=sys.stderr)

@@ -23,8 +23,9 @@ from pydantic import TypeAdapter, ValidationError
 
 from bastion.auth import ADMIN_ROLE, AccountService, NormalizedEmail
 from bastion.cli._failures import database_failure, one_line
-from bastion.cli._host import HostError, auth_service, load_app, running
+from bastion.cli._host import auth_service, running
 from bastion.cli._project import MissingSettingError, find_project
+from bastion.cli._target import HostError, load_app
 from bastion.db._driver_threads import driver_threads_finished
 from bastion.errors import BastionError, NotFoundError
 

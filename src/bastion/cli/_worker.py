@@ -4,40 +4,15 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import importlib
 import os
 import sys
 
-from fastapi import FastAPI
-
 from bastion._resources import app_resources
+from bastion.cli._target import HostError, load_app
 
-__all__ = ["HELP", "configure", "load_app", "run"]
+__all__ = ["HELP", "configure", "run"]
 
 HELP = "Run an arq worker: relay the app's outbox, run its handlers, prune on a schedule."
-
-
-def load_app(target: str, *, factory: bool = False) -> FastAPI:
-    """Import the app named `module:attribute` (calling it when `factory`).
-
-    Raises:
-        ValueError: `target` is not `module:attribute`, or names no FastAPI app.
-        ImportError: The module cannot be imported.
-        AttributeError: The module has no such attribute.
-    """
-    module_name, _, attribute = target.partition(":")
-    if not module_name or not attribute:
-        raise ValueError(f"APP must be 'module:attribute', not {target!r}")
-    app: object = importlib.import_module(module_name)
-    for part in attribute.split("."):
-        app = getattr(app, part)
-    if factory:
-        if not callable(app):
-            raise ValueError(f"{target} is not callable (drop --factory)")
-        app = app()
-    if not isinstance(app, FastAPI):
-        raise ValueError(f"{target} is not a FastAPI app")
-    return app
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -70,7 +45,7 @@ def run(args: argparse.Namespace) -> int:
     sys.path.insert(0, os.path.abspath(args.app_dir))
     try:
         app = load_app(args.app, factory=args.factory)
-    except (ImportError, AttributeError, ValueError) as exc:
+    except HostError as exc:
         print(f"bastion worker: cannot load {args.app}: {exc}", file=sys.stderr)
         return 1
 
