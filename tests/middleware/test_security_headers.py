@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from fastapi import APIRouter, Response
+
 from bastion.middleware import DOCS_CONTENT_SECURITY_POLICY, SecurityHeadersConfig
 from tests.edge import edge_app, edge_settings, serve_as
 
@@ -56,3 +58,33 @@ async def test_security_headers_can_be_turned_off() -> None:
         response = await client.get("/api/v1/items")
     assert "x-frame-options" not in response.headers
     assert response.headers["x-request-id"]
+
+
+def _own_id_router() -> APIRouter:
+    router = APIRouter()
+
+    @router.get("/own-id")
+    async def own_id() -> Response:
+        headers = {"X-Request-ID": "inner", "X-Frame-Options": "SAMEORIGIN", "Server": "leaky/1.0"}
+        return Response(headers=headers)
+
+    return router
+
+
+async def test_an_inner_id_a_handler_security_header_and_server_together() -> None:
+    """The one layer that sets the id and the security headers decides on all three at once."""
+    async with serve_as(edge_app(edge_settings(), _own_id_router())) as client:
+        response = await client.get("/api/v1/own-id", headers={"X-Request-ID": "mine"})
+    assert response.headers.get_list("x-request-id") == ["mine"]
+    assert response.headers.get_list("x-frame-options") == ["SAMEORIGIN"]
+    assert "server" not in response.headers
+    assert response.headers["x-content-type-options"] == "nosniff"
+
+
+async def test_with_security_headers_off_a_handler_server_header_is_left_alone() -> None:
+    settings = edge_settings(security_headers_enabled=False)
+    async with serve_as(edge_app(settings, _own_id_router())) as client:
+        response = await client.get("/api/v1/own-id", headers={"X-Request-ID": "mine"})
+    assert response.headers.get_list("x-request-id") == ["mine"]
+    assert response.headers["server"] == "leaky/1.0"
+    assert "x-content-type-options" not in response.headers

@@ -11,7 +11,6 @@ from bastion.middleware import (
     EdgeConfig,
     RateLimitMiddleware,
     RequestIdMiddleware,
-    SecurityHeadersMiddleware,
     TimeoutMiddleware,
     TrustedHostMiddleware,
     UnicodeBodyMiddleware,
@@ -21,7 +20,6 @@ from bastion.observability import ObservabilityMiddleware
 from tests.edge import SECURITY_HEADERS, edge_app, edge_settings, serve_as
 
 ORDER = [
-    SecurityHeadersMiddleware,
     RequestIdMiddleware,
     CORSMiddleware,
     TrustedHostMiddleware,
@@ -39,10 +37,9 @@ def test_create_app_composes_the_stack_in_the_documented_order() -> None:
 
 
 def test_optional_layers_drop_out_without_reordering_the_rest() -> None:
-    app = edge_app(edge_settings(security_headers_enabled=False, request_timeout=0))
+    app = edge_app(edge_settings(request_timeout=0))
     classes = [m.cls for m in app.user_middleware if m.cls is not ObservabilityMiddleware]
     assert TrustedHostMiddleware not in classes
-    assert SecurityHeadersMiddleware not in classes
     assert TimeoutMiddleware not in classes
     assert classes == [c for c in ORDER if c in classes]
 

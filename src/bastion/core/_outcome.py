@@ -19,11 +19,9 @@ class RequestOutcome:
         error_code: The code of the last error envelope rendered, or None.
     """
 
-    __slots__ = ("error_code",)
-
-    def __init__(self) -> None:
-        """No error rendered yet."""
-        self.error_code: str | None = None
+    # A class default rather than `__init__` (no error rendered yet): one
+    # outcome is made per request.
+    error_code: str | None = None
 
 
 #: The outcome of the request being served, when a reporting layer asked for it.

@@ -1,4 +1,4 @@
-"""Pure-ASGI middleware: the edge stack, from security headers to the JSON text check."""
+"""Pure-ASGI middleware: the edge stack, from request ids to the JSON text check."""
 
 from bastion.middleware._body_limit import BodyLimitConfig, BodyLimitMiddleware
 from bastion.middleware._cors import CORSConfig, CORSMiddleware
@@ -8,11 +8,7 @@ from bastion.middleware._request_id import (
     RequestIdMiddleware,
     is_valid_request_id,
 )
-from bastion.middleware._security_headers import (
-    DOCS_CONTENT_SECURITY_POLICY,
-    SecurityHeadersConfig,
-    SecurityHeadersMiddleware,
-)
+from bastion.middleware._security_headers import DOCS_CONTENT_SECURITY_POLICY, SecurityHeadersConfig
 from bastion.middleware._stack import EdgeConfig, edge_layers, edge_middleware
 from bastion.middleware._timeout import TimeoutConfig, TimeoutMiddleware
 from bastion.middleware._trusted_hosts import TrustedHostConfig, TrustedHostMiddleware
@@ -30,7 +26,6 @@ __all__ = [
     "RequestIdConfig",
     "RequestIdMiddleware",
     "SecurityHeadersConfig",
-    "SecurityHeadersMiddleware",
     "TimeoutConfig",
     "TimeoutMiddleware",
     "TrustedHostConfig",

@@ -1,4 +1,4 @@
-"""The request's way in and out: its id, the catch-all for errors, and the access line."""
+"""The request's way in and out: its id, the catch-all, the access line, the security headers."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import itertools
 import logging
 import os
 import re
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Iterable
 from dataclasses import dataclass
 from random import random
 from time import perf_counter
@@ -16,6 +16,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from bastion.core import request_id_var
 from bastion.errors import BastionError, error_response, render_error
+from bastion.middleware._security_headers import SecurityHeadersConfig
 
 if TYPE_CHECKING:
     from bastion.core import BastionSettings
@@ -110,8 +111,11 @@ def route_template(scope: Scope) -> str:
     return template
 
 
+_Headers = list[tuple[bytes, bytes]]
+
+
 class RequestIdMiddleware:
-    """The request's id, the catch-all for errors, and the access line.
+    """The request's id, the catch-all for errors, the access line and the security headers.
 
     The id (a safe incoming `X-Request-ID`, else a fresh one) is put in a
     context variable, so logs and error envelopes carry it, and on the
@@ -119,17 +123,43 @@ class RequestIdMiddleware:
     envelope here and never re-raised: Starlette's own `ServerErrorMiddleware`
     sits outside all user middleware, so its 500 would miss the id. A
     `BastionError` keeps its status; anything else is a 500 `INTERNAL_ERROR`
-    with the traceback logged server-side. The two concerns share this layer
-    because both need what its `send` sees: whether the response started.
+    with the traceback logged server-side.
+
+    Every response, that 500 included, carries the security headers
+    (`security_headers`; None sends none): a header the handler set itself is
+    kept, and a `Server` header an inner layer set is dropped (the app does not
+    advertise its software; run uvicorn with `server_header=False` too).
+
+    The concerns share this layer because each needs what its one `send`
+    wrapper sees: whether the response started, and its headers.
     """
 
-    def __init__(self, app: ASGIApp, *, config: RequestIdConfig | None = None) -> None:
-        """Wrap `app`."""
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        config: RequestIdConfig | None = None,
+        security_headers: SecurityHeadersConfig | None = SecurityHeadersConfig(),  # noqa: B008  # frozen, shared safely
+    ) -> None:
+        """Wrap `app`; the security header lists are rendered once, here."""
         self.app = app
         self.config = config = config or RequestIdConfig()
-        self._name = config.header.lower().encode("latin-1")
+        self.security_headers = security_headers
+        self._name = name = config.header.lower().encode("latin-1")
         self._log = config.access_log
         self._sample = config.access_log_sample
+        self._api: _Headers = []
+        self._docs: _Headers = []
+        self._docs_paths: tuple[str, ...] = ()
+        replaced = {name}  # what this layer sets in place of an inner layer's
+        if security_headers is not None:
+            self._api = security_headers.headers()
+            self._docs = security_headers.headers(docs=True)
+            self._docs_paths = security_headers.docs_paths
+            replaced.add(b"server")
+        self._replaced = frozenset(replaced)
+        # The header names an inner response may carry that this layer decides on.
+        self._decided = frozenset({*replaced, *(key for key, _ in self._api)})
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Serve one ASGI connection."""
@@ -144,6 +174,8 @@ class RequestIdMiddleware:
             request_id = new_request_id()
         token = request_id_var.set(request_id)
         id_header = (name, request_id.encode("ascii"))
+        security = self._docs if scope["path"].startswith(self._docs_paths) else self._api
+        decided = self._decided
         status = 0  # until the response starts
         begun = perf_counter()
 
@@ -154,10 +186,11 @@ class RequestIdMiddleware:
                 headers = message.get("headers", ())
                 # ASGI header names are lowercase bytes.
                 for key, _ in headers:
-                    if key == name:  # set inside: replaced, the response carries one id
-                        headers = [h for h in headers if h[0] != name]
+                    if key in decided:  # something to replace, keep or drop: the rare case
+                        message["headers"] = self._merged(headers, id_header, security)
                         break
-                message["headers"] = [*headers, id_header]
+                else:
+                    message["headers"] = [*headers, id_header, *security]
             return send(message)
 
         try:
@@ -173,6 +206,20 @@ class RequestIdMiddleware:
                 if sample >= 1.0 or status >= 500 or random() < sample:  # noqa: S311  # sampling, not security
                     _log_access(scope, status, begun)
             request_id_var.reset(token)
+
+    def _merged(
+        self,
+        headers: Iterable[tuple[bytes, bytes]],
+        id_header: tuple[bytes, bytes],
+        security: _Headers,
+    ) -> _Headers:
+        """`headers` with this layer's own added: an inner id and `Server` give way.
+
+        A security header the handler set stays, in place of this layer's.
+        """
+        kept = [header for header in headers if header[0] not in self._replaced]
+        present = {key for key, _ in kept}
+        return [*kept, id_header, *(header for header in security if header[0] not in present)]
 
 
 def _render(exc: Exception, scope: Scope, *, started: bool) -> ASGIApp | None:

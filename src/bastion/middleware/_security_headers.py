@@ -1,17 +1,17 @@
-"""Security headers on every response, with a looser CSP profile for the docs pages."""
+"""Which security headers every response carries, with a looser CSP profile for the docs pages.
+
+`RequestIdMiddleware`, the outermost edge layer, sends them.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
-
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 if TYPE_CHECKING:
     from bastion.core import BastionSettings
 
-__all__ = ["DOCS_CONTENT_SECURITY_POLICY", "SecurityHeadersConfig", "SecurityHeadersMiddleware"]
+__all__ = ["DOCS_CONTENT_SECURITY_POLICY", "SecurityHeadersConfig"]
 
 #: The CSP of `/docs` and `/redoc`: FastAPI's Swagger UI and ReDoc pages load their
 #: bundles from jsDelivr, run one inline bootstrap script and ReDoc's Google fonts.
@@ -87,45 +87,3 @@ class SecurityHeadersConfig:
                 ("strict-transport-security", f"max-age={self.hsts_max_age}; includeSubDomains")
             )
         return [(name.encode(), value.encode("latin-1")) for name, value in pairs if value]
-
-
-class SecurityHeadersMiddleware:
-    """Add the security headers to every HTTP response, never overwriting the handler's.
-
-    Any `Server` header an inner layer set is dropped: the app does not
-    advertise its software (run uvicorn with `server_header=False` too).
-    """
-
-    def __init__(self, app: ASGIApp, *, config: SecurityHeadersConfig | None = None) -> None:
-        """Wrap `app`; the header lists are rendered once, here."""
-        self.app = app
-        self.config = config = config or SecurityHeadersConfig()
-        self._api = config.headers()
-        self._docs = config.headers(docs=True)
-        self._names = frozenset(name for name, _ in self._api) | {b"server"}
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """Serve one ASGI connection."""
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        extra = self._docs if scope["path"].startswith(self.config.docs_paths) else self._api
-        names = self._names
-
-        def send_with_headers(message: Message) -> Awaitable[None]:
-            if message["type"] == "http.response.start":
-                headers = message.get("headers", ())
-                # ASGI header names are lowercase bytes.
-                for name, _ in headers:
-                    if name in names:  # something to keep or drop: the rare case
-                        present = {h[0] for h in headers}
-                        message["headers"] = [
-                            *(h for h in headers if h[0] != b"server"),
-                            *(h for h in extra if h[0] not in present),
-                        ]
-                        break
-                else:
-                    message["headers"] = [*headers, *extra]
-            return send(message)
-
-        await self.app(scope, receive, send_with_headers)

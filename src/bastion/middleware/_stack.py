@@ -11,7 +11,7 @@ from bastion.middleware._body_limit import BodyLimitConfig, BodyLimitMiddleware
 from bastion.middleware._cors import CORSConfig, CORSMiddleware
 from bastion.middleware._rate_limit import RateLimitConfig, RateLimitMiddleware
 from bastion.middleware._request_id import RequestIdConfig, RequestIdMiddleware
-from bastion.middleware._security_headers import SecurityHeadersConfig, SecurityHeadersMiddleware
+from bastion.middleware._security_headers import SecurityHeadersConfig
 from bastion.middleware._timeout import TimeoutConfig, TimeoutMiddleware
 from bastion.middleware._trusted_hosts import TrustedHostConfig, TrustedHostMiddleware
 from bastion.middleware._unicode_body import UnicodeBodyMiddleware
@@ -78,9 +78,9 @@ def edge_layers(config: EdgeConfig) -> list[Middleware]:
 
     The order is written here only. Why each layer sits where it does:
 
-    - security headers outermost, so every response carries them, the 500 too;
-    - request ids next: the id goes on every response and log line, and the
-      catch-all there turns anything the inner layers raise into a 500;
+    - request ids outermost: the id goes on every response and log line, the
+      catch-all there turns anything the inner layers raise into a 500, and the
+      security headers go on every response, that 500 included;
     - CORS before anything that can refuse, so refusals still reach the browser
       readable, and preflights never spend rate-limit budget;
     - trusted hosts, body limit, timeout: cheap refusals before any work;
@@ -93,10 +93,11 @@ def edge_layers(config: EdgeConfig) -> list[Middleware]:
     never changes. A host that builds its own `FastAPI(...)` passes this list as
     `middleware=` (with its own layers after it, inside the stack).
     """
-    security, hosts, timeout = config.security_headers, config.trusted_hosts, config.timeout
+    hosts, timeout = config.trusted_hosts, config.timeout
     layers = [
-        None if security is None else Middleware(SecurityHeadersMiddleware, config=security),
-        Middleware(RequestIdMiddleware, config=config.request_id),
+        Middleware(
+            RequestIdMiddleware, config=config.request_id, security_headers=config.security_headers
+        ),
         Middleware(CORSMiddleware, config=config.cors),
         None if hosts is None else Middleware(TrustedHostMiddleware, config=hosts),
         Middleware(BodyLimitMiddleware, config=config.body_limit),
