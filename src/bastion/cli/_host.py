@@ -1,4 +1,4 @@
-"""The host app a command works on: imported, started in its lifespan, its auth service reached.
+"""The host app a command works on: started in its lifespan, its auth service reached.
 
 A command that runs the app's own lifespan uses exactly what the app serves
 with: its settings, database, auth models, hooks and password policy.
@@ -13,10 +13,10 @@ from fastapi import FastAPI
 
 from bastion._resources import Resources, app_resources
 from bastion.auth import AccountService
-from bastion.cli._target import HostError, load_app
+from bastion.cli._target import HostError
 from bastion.db import UnitOfWork
 
-__all__ = ["HostError", "auth_service", "load_app", "running"]
+__all__ = ["auth_service", "running"]
 
 
 @asynccontextmanager
