@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 from limits.aio.storage import MemoryStorage
 from limits.errors import StorageError
@@ -24,6 +26,26 @@ async def test_hits_are_counted_exactly_until_the_budget_is_spent(
     assert all(r.limit == 3 and r.window == 60 for r in results)
     assert all(0 < r.reset_after <= 60 for r in results)
     assert results[-1].retry_after >= 1
+
+
+async def test_the_strict_budgets_lose_no_hit_while_the_memory_storage_sweeps(
+    backend: dict[str, object],
+) -> None:
+    """Hits counted while `limits`' memory storage sweeps ended windows are all kept.
+
+    The sweep of `limits` before 5.3 measured a key's live entries off the
+    lock, then cut the list to that length: a hit that landed meanwhile pushed
+    the oldest live entry out. A failed-login budget then lost a failure now
+    and then (a flaky 100-failure test showed it); the floor is 5.3.
+    """
+    app = edge_app(edge_settings(**backend))
+    async with serve_as(app):
+        limiter = app.state.resources.limiter.strict()
+        for _ in range(300):
+            await limiter.hit("1000/hour", "login-account", "ada")
+            await asyncio.sleep(0)  # the event loop turns between requests, and the sweep runs
+        left = await limiter.peek("1000/hour", "login-account", "ada")
+    assert left.remaining == 700
 
 
 async def test_test_and_peek_never_consume(backend: dict[str, object]) -> None:
