@@ -18,3 +18,8 @@ def create_host_app() -> FastAPI:
 def create_app_without_auth() -> FastAPI:
     """A bastion app that mounts no auth router."""
     return create_app(BastionSettings())
+
+
+def create_app_missing_a_module() -> FastAPI:
+    """A factory whose own import fails, as one with a missing dependency does."""
+    raise ImportError("No module named 'a_dependency_not_installed'")

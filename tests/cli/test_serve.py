@@ -144,6 +144,10 @@ def test_an_app_that_cannot_be_imported_is_one_clear_line(
     assert "Traceback" not in error
     assert main(["serve", "notes_app.main"]) == 1
     assert "the app must be 'module:attribute'" in capsys.readouterr().err
+    assert main(["serve", "tests.cli.host:create_app_missing_a_module", "--factory"]) == 1
+    error = capsys.readouterr().err
+    assert error.startswith("bastion serve: cannot load the app of tests.cli.host:")
+    assert "Traceback" not in error
 
 
 def test_refused_production_settings_are_named_without_their_value(

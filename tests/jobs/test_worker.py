@@ -128,3 +128,13 @@ def test_the_worker_command_refuses_an_app_it_cannot_load(
     err = capsys.readouterr().err
     assert err.startswith("bastion worker: cannot load no_such_module_here:app")
     assert len(err.strip().splitlines()) == 1
+
+
+def test_a_factory_that_fails_to_import_is_one_line_too(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert main(["worker", "tests.cli.host:create_app_missing_a_module", "--factory"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("bastion worker: cannot load tests.cli.host:create_app_missing_a_module")
+    assert "a_dependency_not_installed" in err
+    assert len(err.strip().splitlines()) == 1

@@ -251,7 +251,7 @@ def run(args: argparse.Namespace) -> int:
     sys.path.insert(0, os.path.abspath(args.app_dir))
     try:
         settings = app_settings(options)
-    except ValueError as exc:  # a HostError, or refused settings
+    except (ImportError, AttributeError, ValueError) as exc:  # a HostError, the factory's, settings
         # Settings errors name the variable, never the value (`hide_input_in_errors`).
         kind = "settings" if isinstance(exc, ValidationError | SettingsError) else "app"
         print(f"bastion serve: cannot load the {kind} of {options.app}: {exc}", file=sys.stderr)

@@ -45,7 +45,7 @@ def run(args: argparse.Namespace) -> int:
     sys.path.insert(0, os.path.abspath(args.app_dir))
     try:
         app = load_app(args.app, factory=args.factory)
-    except HostError as exc:
+    except (HostError, ImportError, AttributeError) as exc:  # the factory's own too
         print(f"bastion worker: cannot load {args.app}: {exc}", file=sys.stderr)
         return 1
 
