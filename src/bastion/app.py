@@ -206,14 +206,17 @@ def create_app(
     # prefix no host route can, and they come last, so that API requests, the
     # many, are not tried against them first (docs/edge.md).
     probes_first = not settings.api_prefix
-    if probes_first:
+
+    def add_probes() -> None:
         health_router(app.router)
         observability.router(app.router)
+
+    if probes_first:
+        add_probes()
     for router in routers:
         app.include_router(router, prefix=settings.api_prefix)
     if not probes_first:
-        health_router(app.router)
-        observability.router(app.router)
+        add_probes()
     if lifespan is not None:
         # After the routers, so the features they start (auth) exist when it runs.
         app.include_router(_host_lifespan_router(lifespan))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
@@ -114,7 +115,7 @@ class SessionService:
         )
         if roles is None:
             raise InvalidTokenError("session")
-        return Principal(principal.id, principal.session_id, frozenset(roles), principal.scopes)
+        return replace(principal, roles=frozenset(roles))
 
     async def issue(
         self,

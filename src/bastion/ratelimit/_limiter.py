@@ -222,7 +222,7 @@ class RateLimiter:
                 check = self._limiter.hit if consume else self._limiter.test
                 allowed = await check(item, joined, cost=cost)
                 return await self._result(item, joined, allowed, name)
-            plan = self._plans.get(limit) or self._plan(limit)
+            plan = self._plan(limit)
             stored = plan.head + "/".join(key) + plan.tail
             allowed, remaining, reset_after = await self.window.hit(
                 stored, plan.amount, plan.expiry, cost, consume
