@@ -118,7 +118,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     if url.startswith("postgresql") and os.environ.get("HAND_SCHEMA"):
         path = f"{os.environ['HAND_SCHEMA']},public"
         options["connect_args"] = {"server_settings": {"search_path": path}}
-    engine = create_async_engine(url, pool_size=5, max_overflow=10, **options)
+    engine = create_async_engine(url, pool_size=15, max_overflow=0, **options)
     app.state.sessions = async_sessionmaker(engine, expire_on_commit=False)
     app.state.sqlite = url.startswith("sqlite")
     app.state.key = os.environ["HAND_SECRET"].encode()

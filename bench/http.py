@@ -4,7 +4,8 @@
 `POST /api/v1/notes`, authenticated with a live-session JWT, served by uvicorn with 1
 and 2 workers: `notes_app.main:app` with every battery on (edge, access line, rate
 limit, live-session auth; production settings) against `bench/_hand_app.py` (FastAPI +
-SQLAlchemy async + PyJWT, no bastion), on the same tables and rows. Both servers run
+SQLAlchemy async + PyJWT, no bastion), on the same tables and rows, with the same pool
+(bastion's defaults: 15 connections kept, no overflow), so that the ratios compare code. Both servers run
 at once, pinned to the same CPUs (taskset), the load generator on another where the
 machine has one; runs alternate between the apps (and which goes first), and each
 figure is the median of its runs. Prints req/s, p50, p99, errors and the database

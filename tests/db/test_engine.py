@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextlib import AsyncExitStack
 from pathlib import Path
 
 import pytest
@@ -127,3 +128,29 @@ async def test_other_driver_errors_pass_through_untranslated(
     async with UnitOfWork(sessionmaker) as uow:
         with pytest.raises(DBAPIError), translate_errors():
             await uow.session.execute(text("SELECT * FROM no_such_table"))
+
+
+@pytest.mark.postgres
+async def test_connections_opened_under_load_stay_in_the_pool(
+    settings: BastionSettings, postgres_url: str
+) -> None:
+    # Opening a PostgreSQL connection costs the worker milliseconds of CPU: a burst that
+    # needs every connection the pool allows must find, the second time, the ones the
+    # first opened, not new ones (docs/deployment.md, "The connection pool").
+    configured = settings.model_copy(update={"database_url": SecretStr(postgres_url)})
+    engine = create_engine(configured)
+    burst = configured.database_pool_size + configured.database_max_overflow
+
+    async def backends() -> set[int]:
+        async with AsyncExitStack() as stack:
+            connections = [await stack.enter_async_context(engine.connect()) for _ in range(burst)]
+            query = text("SELECT pg_backend_pid()")
+            return {(await c.execute(query)).scalar_one() for c in connections}
+
+    try:
+        first = await backends()
+        second = await backends()
+    finally:
+        await engine.dispose()
+    assert len(first) == burst
+    assert second == first

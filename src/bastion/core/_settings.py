@@ -124,10 +124,14 @@ class BastionSettings(SecuritySettings, ObservabilitySettings):
         default=False, description="Log every SQL statement (development only)."
     )
     database_pool_size: int = Field(
-        default=5, ge=1, description="Connections kept open in the pool (PostgreSQL)."
+        default=15,
+        ge=1,
+        description="Connections the pool opens as needed and keeps open (PostgreSQL).",
     )
     database_max_overflow: int = Field(
-        default=10, ge=0, description="Extra connections opened under load beyond the pool size."
+        default=0,
+        ge=0,
+        description="Extra connections opened under load beyond the pool size, each closed again when returned.",
     )
     database_pool_recycle: int = Field(
         default=1800,
