@@ -5,20 +5,21 @@
 and 2 workers: `notes_app.main:app` with every battery on (edge, access line, rate
 limit, live-session auth; production settings) against `bench/_hand_app.py` (FastAPI +
 SQLAlchemy async + PyJWT, no bastion), on the same tables and rows, with the same pool
-(bastion's defaults: 15 connections kept, no overflow), so that the ratios compare code. Both servers run
-at once, pinned to the same CPUs (taskset), the load generator on another where the
-machine has one; runs alternate between the apps (and which goes first), and each
-figure is the median of its runs. Prints req/s, p50, p99, errors and the database
-connections the server held, then the ratios bastion / hand-written against the
-targets.
+(bastion's defaults: 15 connections kept, no overflow), so that the ratios compare
+code. Both servers run at once, pinned to the same CPUs (taskset), the load generator
+on another where the machine has one; runs alternate between the apps (and which goes
+first), and each figure is the median of its runs. Prints req/s, p50, p99, errors and
+the database connections the server held, then the ratios bastion / hand-written
+against the targets.
 
 The database is PostgreSQL when BASTION_BENCH_DATABASE_URL or BASTION_TEST_DATABASE_URL
 names one (in a schema of its own, dropped after), else a SQLite file; the rate limit
 counts on Redis when BASTION_REDIS_URL is set, and the example's `note.created` events
 are then left in the outbox for `bastion worker` (not run here); without it, the server
-delivers them itself, so each create also pays for its event's delivery. Load: wrk when on PATH, else the asyncio
-client of `bench/_http_load.py`, 32 connections. BENCH_MODE=full runs 3 rounds of 10 s
-per route (about 8 minutes); the default, quick, 2 rounds of 3 s.
+delivers them itself, so each create also pays for its event's delivery. Load: wrk when
+on PATH, else the asyncio client of `bench/_http_load.py`, 32 connections.
+BENCH_MODE=full runs 3 rounds of 10 s per route (about 8 minutes); the default, quick,
+2 rounds of 3 s.
 
 `python -m bench http` (or `make bench`, which runs every benchmark).
 """
