@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -45,6 +46,21 @@ def postgres_url() -> str:
 def redis_url() -> str:
     """The Redis URL from BASTION_TEST_REDIS_URL (skips locally, fails in CI)."""
     return _service_url("BASTION_TEST_REDIS_URL", "Redis")
+
+
+@pytest.fixture(autouse=True)
+def _clear_of_a_minute_boundary() -> None:
+    """Start each test at least a second before the clock's next full minute.
+
+    The default sliding window counter weighs the previous minute's hits by the
+    share of it still inside the window, rounded down: just after a boundary a
+    budget of N per minute admits one hit more (`limits`' arithmetic). A test
+    that spends a tight budget and expects the next hit refused would fail when
+    its hits straddle a boundary; one that starts clear of it does not.
+    """
+    left = 60 - time.time() % 60
+    if left < 1.0:
+        time.sleep(left + 0.01)
 
 
 @pytest.fixture(autouse=True)

@@ -24,11 +24,17 @@ from bastion.db.migrations import alembic_config, upgrade_database
 from bastion.testing import ClientFactory, UserFactory
 from notes_app.config import NotesSettings
 from notes_app.main import create_notes_app
-from tests.conftest import TEST_SECRET, anyio_backend, postgres_url, serve
+from tests.conftest import (
+    TEST_SECRET,
+    _clear_of_a_minute_boundary,
+    anyio_backend,
+    postgres_url,
+    serve,
+)
 
 MIGRATIONS = "notes_app:migrations"
 # The repository's shared fixtures, for this directory too.
-__all__ = ["anyio_backend", "postgres_url"]
+__all__ = ["_clear_of_a_minute_boundary", "anyio_backend", "postgres_url"]
 # A host gets the plugin from its entry point; this repository turns that off to measure
 # its coverage (pyproject.toml) and loads it here, so `pytest examples/notes/tests` has it.
 pytest_plugins = ["bastion.testing"]
