@@ -7,7 +7,7 @@ from collections.abc import Awaitable, Callable
 from sqlalchemy import event, text
 from sqlalchemy.engine import URL, AdaptedConnection, Connection, ExceptionContext, make_url
 from sqlalchemy.engine.interfaces import DBAPIConnection
-from sqlalchemy.exc import DisconnectionError
+from sqlalchemy.exc import DBAPIError, DisconnectionError
 from sqlalchemy.ext.asyncio import (
     AsyncConnection,
     AsyncEngine,
@@ -61,14 +61,34 @@ def _install_sqlite_pragmas(engine: AsyncEngine, *, busy_timeout: int, wal: bool
             # A transaction declared read-only (a GET's unit of work): under WAL it
             # reads a snapshot while a writer holds the lock, and takes the lock
             # only if it writes after all.
-            connection.exec_driver_sql("BEGIN")
+            _begin(connection, "BEGIN")
             return
         # Every other transaction may write: IMMEDIATE takes the write lock up front.
         # A deferred transaction that reads, then writes while another commits fails
         # at once with SQLITE_BUSY (the busy timeout cannot help: waiting would
         # deadlock), which would surface as a 503; taking the lock first makes
         # concurrent writers queue under the busy timeout.
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        _begin(connection, "BEGIN IMMEDIATE")
+
+
+def _begin(connection: Connection, statement: str) -> None:
+    """Send `statement` to aiosqlite in one trip to its thread.
+
+    `exec_driver_sql` makes three (open a cursor, execute, close it): a third
+    of a small request's time on SQLite. A driver error comes back as
+    SQLAlchemy's own (`OperationalError` for a locked file), as a statement
+    would raise it, so `translate_errors` still answers 503.
+    """
+    adapted: object = connection.connection.dbapi_connection
+    if not isinstance(adapted, AdaptedConnection):  # a synchronous driver
+        connection.exec_driver_sql(statement)
+        return
+    dialect = connection.dialect
+    error: type[Exception] = dialect.loaded_dbapi.Error
+    try:
+        adapted.run_async(lambda driver: driver.execute(statement))
+    except error as exc:
+        raise DBAPIError.instance(statement, None, exc, error, dialect=dialect) from exc
 
 
 def _install_timeout_invalidation(engine: AsyncEngine) -> None:
