@@ -74,8 +74,8 @@ def _install_sqlite_pragmas(engine: AsyncEngine, *, busy_timeout: int, wal: bool
 def _begin(connection: Connection, statement: str) -> None:
     """Send `statement` to aiosqlite in one trip to its thread.
 
-    `exec_driver_sql` makes three (open a cursor, execute, close it): a third
-    of a small request's time on SQLite. A driver error comes back as
+    `exec_driver_sql` makes three (open a cursor, execute, close it): two
+    more than the statement needs, on every request. A driver error comes back as
     SQLAlchemy's own (`OperationalError` for a locked file), as a statement
     would raise it, so `translate_errors` still answers 503.
     """
