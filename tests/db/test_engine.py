@@ -122,6 +122,21 @@ async def test_a_locked_sqlite_database_is_a_503(settings: BastionSettings, tmp_
         await engine.dispose()
 
 
+async def test_a_closed_sqlite_connection_at_begin_is_a_503(
+    settings: BastionSettings, tmp_path: Path
+) -> None:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'closed.db'}"
+    engine = create_engine(settings.model_copy(update={"database_url": SecretStr(url)}))
+    try:
+        async with engine.connect() as connection:
+            raw = await connection.get_raw_connection()
+            await raw.driver_connection.close()
+            with pytest.raises(DatabaseUnavailableError), translate_errors():
+                await connection.begin()
+    finally:
+        await engine.dispose()
+
+
 async def test_other_driver_errors_pass_through_untranslated(
     sessionmaker: async_sessionmaker[AsyncSession],
 ) -> None:

@@ -87,8 +87,13 @@ def _begin(connection: Connection, statement: str) -> None:
     error: type[Exception] = dialect.loaded_dbapi.Error
     try:
         adapted.run_async(lambda driver: driver.execute(statement))
-    except error as exc:
+    except error as exc:  # a locked file, say: not sent again, which would wait again
         raise DBAPIError.instance(statement, None, exc, error, dialect=dialect) from exc
+    except ValueError:
+        # aiosqlite's "no active connection": SQLAlchemy's statement path knows it
+        # as a disconnect, drops the connection from the pool and raises the error
+        # `translate_errors` answers with 503. Closed, it fails again at once.
+        connection.exec_driver_sql(statement)
 
 
 def _install_timeout_invalidation(engine: AsyncEngine) -> None:
