@@ -126,3 +126,46 @@ def test_development_still_defaults_to_a_local_sqlite_file(monkeypatch: pytest.M
     monkeypatch.delenv("BASTION_DATABASE_URL", raising=False)
     settings = BastionSettings()
     assert settings.database_url.get_secret_value() == "sqlite+aiosqlite:///./bastion.db"
+
+
+_LIMIT_SETTINGS = (
+    "BASTION_RATELIMIT_DEFAULT",
+    "BASTION_AUTH_LOGIN_LIMIT",
+    "BASTION_AUTH_ACCOUNT_LIMIT",
+    "BASTION_AUTH_HASH_LIMIT",
+)
+
+
+@pytest.mark.parametrize("variable", _LIMIT_SETTINGS)
+@pytest.mark.parametrize("value", ["lots", "ten per fortnight", "0/minute", "5/minute;100/hour"])
+def test_a_bad_rate_limit_is_refused_when_the_settings_load_naming_the_setting(
+    monkeypatch: pytest.MonkeyPatch, variable: str, value: str
+) -> None:
+    # Not when the app starts, or on the first login, as a bare parse error of `limits`;
+    # a zero budget would refuse every request, a second limit would be dropped unsaid.
+    monkeypatch.setenv(variable, value)
+    with pytest.raises(ValidationError, match="one rate limit in `limits` notation") as refused:
+        BastionSettings()
+    assert refused.value.errors()[0]["loc"] == (variable.removeprefix("BASTION_").lower(),)
+
+
+@pytest.mark.parametrize("variable", ["BASTION_AUTH_LOGIN_LIMIT", "BASTION_AUTH_ACCOUNT_LIMIT"])
+def test_an_empty_login_throttle_is_refused(monkeypatch: pytest.MonkeyPatch, variable: str) -> None:
+    monkeypatch.setenv(variable, "")
+    with pytest.raises(ValidationError, match="one rate limit"):
+        BastionSettings()
+
+
+def test_an_empty_global_limit_or_hash_limit_means_none(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The environment cannot unset a setting that has a default: empty is how it says "none".
+    monkeypatch.setenv("BASTION_RATELIMIT_DEFAULT", "")
+    monkeypatch.setenv("BASTION_AUTH_HASH_LIMIT", " ")
+    settings = BastionSettings()
+    assert (settings.ratelimit_default, settings.auth_hash_limit) == (None, None)
+
+
+def test_a_limit_is_read_as_written_in_either_notation(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("BASTION_RATELIMIT_DEFAULT", " 100 per minute ")
+    monkeypatch.setenv("BASTION_AUTH_LOGIN_LIMIT", "3/minute")
+    settings = BastionSettings()
+    assert (settings.ratelimit_default, settings.auth_login_limit) == ("100 per minute", "3/minute")

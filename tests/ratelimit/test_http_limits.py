@@ -346,3 +346,13 @@ async def test_each_route_template_and_method_has_its_own_budget() -> None:
         ]
         again = (await client.get("/api/v1/things/2")).status_code
     assert (first, again) == ([200, 200, 200], 429)
+
+
+async def test_an_empty_global_limit_in_the_environment_turns_it_off(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("BASTION_RATELIMIT_DEFAULT", "")
+    async with serve_as(edge_app(edge_settings())) as client:
+        answers = [await client.get("/api/v1/items") for _ in range(3)]
+    assert [r.status_code for r in answers] == [200, 200, 200]
+    assert not any("ratelimit-limit" in r.headers for r in answers)

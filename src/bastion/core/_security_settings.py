@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings
 
+from bastion.core._limit_setting import OptionalRateLimitSetting, RateLimitSetting
+
 if TYPE_CHECKING:
     from bastion.core._settings import BastionSettings
 
@@ -171,17 +173,17 @@ class SecuritySettings(BaseSettings):
     )
 
     # --- auth ---
-    auth_login_limit: str = Field(
+    auth_login_limit: RateLimitSetting = Field(
         default="5/minute",
         description="Failed logins (and MFA codes) allowed per client IP and account (`limits` notation).",
     )
-    auth_account_limit: str = Field(
+    auth_account_limit: RateLimitSetting = Field(
         default="100/hour",
         description="Failed logins (and, apart, MFA codes) allowed per account from any IP (`limits` notation).",
     )
-    auth_hash_limit: str | None = Field(
+    auth_hash_limit: OptionalRateLimitSetting = Field(
         default=None,
-        description="Password hashes (login, registration, password change) per client IP; unset: half the hash rate measured at start-up, per minute.",
+        description="Password hashes (login, registration, password change) per client IP; unset or empty: half the hash rate measured at start-up, per minute.",
     )
     auth_stateless_tokens: bool = Field(
         default=False,

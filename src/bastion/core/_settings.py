@@ -8,6 +8,7 @@ from typing import Literal, Self
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
+from bastion.core._limit_setting import OptionalRateLimitSetting
 from bastion.core._observability_settings import MIN_METRICS_TOKEN_BYTES, ObservabilitySettings
 from bastion.core._secret_files import secrets_dir_source
 from bastion.core._security_settings import (
@@ -244,9 +245,9 @@ class BastionSettings(SecuritySettings, ObservabilitySettings):
         gt=0,
         description="Socket and connect timeout, in seconds, of the Redis client.",
     )
-    ratelimit_default: str | None = Field(
+    ratelimit_default: OptionalRateLimitSetting = Field(
         default="600/minute",
-        description="Global limit per client IP (`limits` notation); unset means none.",
+        description="Global limit per client IP (`limits` notation); empty for none.",
     )
     ratelimit_storage_url: SecretStr | None = Field(
         default=None,
