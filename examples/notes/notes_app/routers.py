@@ -115,4 +115,5 @@ def admin_router() -> APIRouter:
 def api_routers(settings: NotesSettings | None = None) -> list[APIRouter]:
     """Return every router the service mounts under `/api/v1`."""
     settings = settings if settings is not None else NotesSettings()
-    return [notes_auth(settings).router, notes_router(), admin_router()]
+    # FastAPI tries routes in order: the routes called most come first (docs/edge.md).
+    return [notes_router(), admin_router(), notes_auth(settings).router]
