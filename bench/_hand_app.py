@@ -5,7 +5,9 @@ does the work a careful hand-written service does for the same routes, on the sa
 tables and rows: a Bearer JWT (HS256, `iss`, `aud`, `exp` checked) naming a user and a
 login session, whose row is read on the request's own connection (the session is live
 and the user active); a signed keyset page of 20 notes, newest first; a validated insert
-committed before the answer. No edge middleware, rate limit or access line.
+of the note and of its `note.created` row in an outbox table shaped as the example's (as
+the example records the event), committed together before the answer. No edge middleware, rate limit, access line
+or event delivery.
 
 Configured from HAND_DATABASE_URL, HAND_SCHEMA (PostgreSQL) and HAND_SECRET.
 """
@@ -32,6 +34,7 @@ from sqlalchemy import (
     Boolean,
     Column,
     DateTime,
+    Index,
     Integer,
     MetaData,
     String,
@@ -60,6 +63,26 @@ sessions = Table(
     Column("user_id", Uuid()),
     Column("absolute_expires_at", DateTime(timezone=True)),
     Column("revoked_at", DateTime(timezone=True)),
+)
+#: The hand-written service's outbox, shaped as the example's: a table of its own, so that
+#: the example's relay (which runs in its server without Redis) never takes these rows.
+#: `bench/http.py` creates it next to the example's tables.
+outbox = Table(
+    "hand_outbox",
+    metadata,
+    Column("id", Uuid(), primary_key=True),
+    Column("kind", String(8), nullable=False),
+    Column("name", String(200), nullable=False),
+    Column("event_name", String(200)),
+    Column("event_version", Integer()),
+    Column("payload", JSON(), nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("attempts", Integer(), nullable=False),
+    Column("available_at", DateTime(timezone=True), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("finished_at", DateTime(timezone=True)),
+    Column("last_error", Text()),
+    Index("ix_hand_outbox_state_available_at", "state", "available_at"),
 )
 notes = Table(
     "notes",
@@ -240,6 +263,21 @@ async def create_note(request: Request, data: NoteCreate, session: Db, user: Use
             created_at=now,
             updated_at=now,
             version=1,
+        )
+    )
+    # The `note.created` event, in the note's transaction: the row a relay delivers.
+    await session.execute(
+        outbox.insert().values(
+            id=_uuid7(),
+            kind="event",
+            name="notes.log_created",
+            event_name="note.created",
+            event_version=1,
+            payload={"note_id": str(note_id), "owner_id": str(user)},
+            state="pending",
+            attempts=0,
+            available_at=now,
+            created_at=now,
         )
     )
     await session.commit()

@@ -16,8 +16,9 @@ The database is PostgreSQL when BASTION_BENCH_DATABASE_URL or BASTION_TEST_DATAB
 names one (in a schema of its own, dropped after), else a SQLite file; the rate limit
 counts on Redis when BASTION_REDIS_URL is set, and the example's `note.created` events
 are then left in the outbox for `bastion worker` (not run here); without it, the server
-delivers them itself, so each create also pays for its event's delivery. Load: wrk when
-on PATH, else the asyncio client of `bench/_http_load.py`, 32 connections.
+delivers them itself, so each create also pays for its event's delivery. The hand-written
+create writes the same event row, to an outbox table of its own that nothing delivers.
+Load: wrk when on PATH, else the asyncio client of `bench/_http_load.py`, 32 connections.
 BENCH_MODE=full runs 3 rounds of 10 s per route (about 8 minutes); the default, quick,
 2 rounds of 3 s.
 
@@ -122,6 +123,21 @@ def _migrate(environment: dict[str, str]) -> None:
             await engine.dispose()
 
     asyncio.run(upgrade())
+
+
+def _create_hand_outbox(db: Database) -> None:
+    """Create the hand-written app's outbox table beside the example's tables."""
+
+    async def create() -> None:
+        options = {"schema_translate_map": {None: db.schema}} if db.schema else {}
+        engine = create_async_engine(db.url, poolclass=NullPool, execution_options=options)
+        try:
+            async with engine.begin() as connection:
+                await connection.run_sync(_hand_app.outbox.create)
+        finally:
+            await engine.dispose()
+
+    asyncio.run(create())
 
 
 def _settings_fields(environment: dict[str, str]) -> dict[str, str]:
@@ -265,6 +281,7 @@ def main() -> None:
         if os.environ.get("BASTION_REDIS_URL"):
             bastion_env["BASTION_REDIS_URL"] = os.environ["BASTION_REDIS_URL"]
         _migrate(bastion_env)
+        _create_hand_outbox(db)
         backend = "PostgreSQL" if db.schema else "SQLite"
         redis = "Redis" if "BASTION_REDIS_URL" in bastion_env else "memory"
         # Without Redis the example delivers its `note.created` events in the server
