@@ -169,3 +169,36 @@ def test_a_limit_is_read_as_written_in_either_notation(monkeypatch: pytest.Monke
     monkeypatch.setenv("BASTION_AUTH_LOGIN_LIMIT", "3/minute")
     settings = BastionSettings()
     assert (settings.ratelimit_default, settings.auth_login_limit) == ("100 per minute", "3/minute")
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "expected"),
+    [
+        # A prefix without its leading `/` matches no path: the override would never apply.
+        ("BASTION_BODY_LIMIT_ROUTES", '{"api/v1/uploads": 8192}', "path prefix starting with `/`"),
+        ("BASTION_REQUEST_TIMEOUT_ROUTES", '{"api/v1/slow": 5}', "path prefix starting with `/`"),
+        ("BASTION_RATELIMIT_EXEMPT_PATHS", '["health"]', "path prefix starting with `/`"),
+        ("BASTION_BODY_LIMIT_ROUTES", '{"/api/v1/uploads": -1}', "greater than or equal to 0"),
+        ("BASTION_REQUEST_TIMEOUT_ROUTES", '{"/api/v1/slow": -5}', "greater than or equal to 0"),
+        # Refused when the settings load, not when the app is built, and naming the setting.
+        ("BASTION_TRUSTED_PROXIES", '["10.0.0.0/33"]', "CIDR notation"),
+        ("BASTION_TRUSTED_PROXIES", '["proxy.internal"]', "CIDR notation"),
+    ],
+)
+def test_a_bad_path_prefix_budget_or_proxy_is_refused_naming_the_setting(
+    monkeypatch: pytest.MonkeyPatch, variable: str, value: str, expected: str
+) -> None:
+    monkeypatch.setenv(variable, value)
+    with pytest.raises(ValidationError, match=expected) as refused:
+        BastionSettings()
+    assert refused.value.errors()[0]["loc"][0] == variable.removeprefix("BASTION_").lower()
+
+
+def test_path_prefixes_and_proxies_are_read_as_written(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("BASTION_BODY_LIMIT_ROUTES", '{"/api/v1/uploads": 8192}')
+    monkeypatch.setenv("BASTION_REQUEST_TIMEOUT_ROUTES", '{"/api/v1/stream": 0}')
+    monkeypatch.setenv("BASTION_TRUSTED_PROXIES", '["10.0.0.1/8", " ::1 ", "192.0.2.7"]')
+    settings = BastionSettings()
+    assert settings.body_limit_routes == {"/api/v1/uploads": 8192}
+    assert settings.request_timeout_routes == {"/api/v1/stream": 0}
+    assert settings.trusted_proxies == ["10.0.0.1/8", "::1", "192.0.2.7"]

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings
 
-from bastion.core._limit_setting import OptionalRateLimitSetting, RateLimitSetting
+from bastion.core._setting_types import OptionalRateLimitSetting, RateLimitSetting
 
 if TYPE_CHECKING:
     from bastion.core._settings import BastionSettings

@@ -3,18 +3,22 @@
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Literal, Self
+from typing import Annotated, Literal, Self
 
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
-from bastion.core._limit_setting import OptionalRateLimitSetting
 from bastion.core._observability_settings import MIN_METRICS_TOKEN_BYTES, ObservabilitySettings
 from bastion.core._secret_files import secrets_dir_source
 from bastion.core._security_settings import (
     JwtAlgorithm,
     SecuritySettings,
     security_setting_problems,
+)
+from bastion.core._setting_types import (
+    NetworkSetting,
+    OptionalRateLimitSetting,
+    PathPrefixSetting,
 )
 
 __all__ = [
@@ -218,7 +222,7 @@ class BastionSettings(SecuritySettings, ObservabilitySettings):
         default_factory=list,
         description="Allowed `Host` values (`*.example.com` wildcards); empty turns the check off.",
     )
-    trusted_proxies: list[str] = Field(
+    trusted_proxies: list[NetworkSetting] = Field(
         default_factory=list,
         description="Proxy CIDRs whose forwarding header (`FORWARDED_HEADER`) names the client.",
     )
@@ -229,14 +233,14 @@ class BastionSettings(SecuritySettings, ObservabilitySettings):
     body_limit: int = Field(
         default=1048576, ge=0, description="Largest request body, in bytes (413 above it)."
     )
-    body_limit_routes: dict[str, int] = Field(
+    body_limit_routes: dict[PathPrefixSetting, Annotated[int, Field(ge=0)]] = Field(
         default_factory=dict,
         description="Per-path-prefix body limits in bytes (JSON object), overriding `BODY_LIMIT`.",
     )
     request_timeout: float = Field(
         default=30.0, ge=0, description="Seconds a request may take before a 504 (0 turns it off)."
     )
-    request_timeout_routes: dict[str, float] = Field(
+    request_timeout_routes: dict[PathPrefixSetting, Annotated[float, Field(ge=0)]] = Field(
         default_factory=dict,
         description="Per-path-prefix timeouts in seconds (JSON object; 0 turns it off there).",
     )
@@ -272,7 +276,7 @@ class BastionSettings(SecuritySettings, ObservabilitySettings):
         default="both",
         description="`legacy` (`RateLimit-Limit/-Remaining/-Reset`), `draft` (`RateLimit-Policy` + `RateLimit`), both or none.",
     )
-    ratelimit_exempt_paths: list[str] = Field(
+    ratelimit_exempt_paths: list[PathPrefixSetting] = Field(
         default_factory=lambda: ["/health", "/ready", "/metrics"],
         description="Paths the global limit never counts.",
     )

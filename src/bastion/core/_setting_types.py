@@ -1,0 +1,57 @@
+"""Setting types checked when the settings load: rate limits, path prefixes, proxy networks."""
+
+from __future__ import annotations
+
+import ipaddress
+from typing import Annotated
+
+from limits import parse_many
+from pydantic import AfterValidator
+
+__all__ = ["NetworkSetting", "OptionalRateLimitSetting", "PathPrefixSetting", "RateLimitSetting"]
+
+
+def _one_limit(value: str) -> str:
+    """`value` when it is one limit of at least one hit (`10/minute`)."""
+    try:
+        items = parse_many(value)
+    except ValueError:
+        items = []
+    if len(items) != 1 or items[0].amount < 1:
+        raise ValueError("expected one rate limit in `limits` notation, such as `10/minute`")
+    return value.strip()
+
+
+def _one_limit_or_none(value: str | None) -> str | None:
+    """None for an empty value (no limit), else `value` checked as one limit."""
+    if value is None or not value.strip():
+        return None
+    return _one_limit(value)
+
+
+def _path_prefix(value: str) -> str:
+    """`value` when it is a path prefix: a prefix without the leading `/` matches no path."""
+    if not value.startswith("/"):
+        raise ValueError("expected a path prefix starting with `/`, such as `/api/v1/uploads`")
+    return value
+
+
+def _network(value: str) -> str:
+    """`value` when it is an IP address or a network in CIDR notation."""
+    try:
+        ipaddress.ip_network(value.strip(), strict=False)
+    except ValueError:
+        raise ValueError(
+            "expected an IP address or a network in CIDR notation, such as `10.0.0.0/8`"
+        ) from None
+    return value.strip()
+
+
+#: One limit (`10/minute`, `100 per hour`); a bad one is refused when the settings load.
+RateLimitSetting = Annotated[str, AfterValidator(_one_limit)]
+#: One limit, or none: an empty value (`BASTION_X=`) turns it off.
+OptionalRateLimitSetting = Annotated[str | None, AfterValidator(_one_limit_or_none)]
+#: A path prefix (`/api/v1/uploads`): it must start with `/`.
+PathPrefixSetting = Annotated[str, AfterValidator(_path_prefix)]
+#: An IP address or network (`10.0.0.0/8`, `::1`).
+NetworkSetting = Annotated[str, AfterValidator(_network)]
