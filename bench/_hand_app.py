@@ -6,8 +6,8 @@ tables and rows: a Bearer JWT (HS256, `iss`, `aud`, `exp` checked) naming a user
 login session, whose row is read on the request's own connection (the session is live
 and the user active); a signed keyset page of 20 notes, newest first; a validated insert
 of the note and of its `note.created` row in an outbox table shaped as the example's (as
-the example records the event), committed together before the answer. No edge middleware, rate limit, access line
-or event delivery.
+the example records the event), committed together before the answer. No edge
+middleware, rate limit, access line or event delivery.
 
 Configured from HAND_DATABASE_URL, HAND_SCHEMA (PostgreSQL) and HAND_SECRET.
 """
