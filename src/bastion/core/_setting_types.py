@@ -1,14 +1,27 @@
-"""Setting types checked when the settings load: rate limits, path prefixes, proxy networks."""
+"""Setting types checked when the settings load: rate limits, path prefixes, networks, URLs."""
 
 from __future__ import annotations
 
 import ipaddress
+from collections.abc import Callable
 from typing import Annotated
 
 from limits import parse_many
-from pydantic import AfterValidator
+from pydantic import AfterValidator, SecretStr
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 
-__all__ = ["NetworkSetting", "OptionalRateLimitSetting", "PathPrefixSetting", "RateLimitSetting"]
+__all__ = [
+    "DatabaseUrlSetting",
+    "NetworkSetting",
+    "OptionalRateLimitSetting",
+    "PathPrefixSetting",
+    "RateLimitSetting",
+    "RateLimitStorageUrlSetting",
+    "RedisUrlSetting",
+]
+
+_REDIS_SCHEMES = ("redis", "rediss", "unix")
 
 
 def _one_limit(value: str) -> str:
@@ -47,6 +60,35 @@ def _network(value: str) -> str:
     return value.strip()
 
 
+def _database_url(value: SecretStr) -> SecretStr:
+    """`value` when it is a SQLAlchemy URL of a database SQLAlchemy knows.
+
+    The error never repeats the URL: it may hold a password.
+    """
+    try:
+        make_url(value.get_secret_value()).get_dialect()
+    except (ArgumentError, NoSuchModuleError, ValueError):
+        raise ValueError(
+            "expected a SQLAlchemy database URL, such as `postgresql+asyncpg://user@host/db`"
+        ) from None
+    return value
+
+
+def _url_with(schemes: tuple[str, ...]) -> Callable[[SecretStr | None], SecretStr | None]:
+    """A check that a URL (None when empty) starts with one of `schemes`."""
+    expected = " or ".join(f"`{scheme}://`" for scheme in schemes)
+
+    def check(value: SecretStr | None) -> SecretStr | None:
+        if value is None or not value.get_secret_value().strip():
+            return None
+        scheme, separator, _ = value.get_secret_value().strip().partition("://")
+        if not separator or scheme.lower() not in schemes:
+            raise ValueError(f"expected a URL starting with {expected}")
+        return value
+
+    return check
+
+
 #: One limit (`10/minute`, `100 per hour`); a bad one is refused when the settings load.
 RateLimitSetting = Annotated[str, AfterValidator(_one_limit)]
 #: One limit, or none: an empty value (`BASTION_X=`) turns it off.
@@ -55,3 +97,11 @@ OptionalRateLimitSetting = Annotated[str | None, AfterValidator(_one_limit_or_no
 PathPrefixSetting = Annotated[str, AfterValidator(_path_prefix)]
 #: An IP address or network (`10.0.0.0/8`, `::1`).
 NetworkSetting = Annotated[str, AfterValidator(_network)]
+#: A SQLAlchemy URL (`postgresql+asyncpg://...`, `sqlite+aiosqlite:///...`).
+DatabaseUrlSetting = Annotated[SecretStr, AfterValidator(_database_url)]
+#: A Redis URL, or none: an empty value is unset.
+RedisUrlSetting = Annotated[SecretStr | None, AfterValidator(_url_with(_REDIS_SCHEMES))]
+#: `memory://` or a Redis URL, or none: an empty value is unset.
+RateLimitStorageUrlSetting = Annotated[
+    SecretStr | None, AfterValidator(_url_with(("memory", *_REDIS_SCHEMES)))
+]

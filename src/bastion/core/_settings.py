@@ -16,9 +16,12 @@ from bastion.core._security_settings import (
     security_setting_problems,
 )
 from bastion.core._setting_types import (
+    DatabaseUrlSetting,
     NetworkSetting,
     OptionalRateLimitSetting,
     PathPrefixSetting,
+    RateLimitStorageUrlSetting,
+    RedisUrlSetting,
 )
 
 __all__ = [
@@ -92,11 +95,11 @@ class BastionSettings(SecuritySettings, ObservabilitySettings):
         default=None,
         description="Serve `/docs`, `/redoc`, `/openapi.json`; unset means on in development only.",
     )
-    database_url: SecretStr = Field(
+    database_url: DatabaseUrlSetting = Field(
         default=SecretStr(DEFAULT_DATABASE_URL),
         description="SQLAlchemy async URL (`sqlite+aiosqlite://...` or `postgresql+asyncpg://...`); required in production.",
     )
-    redis_url: SecretStr | None = Field(
+    redis_url: RedisUrlSetting = Field(
         default=None, description="Redis URL for shared state; unset means none."
     )
     secret_key: SecretStr = Field(
@@ -253,7 +256,7 @@ class BastionSettings(SecuritySettings, ObservabilitySettings):
         default="600/minute",
         description="Global limit per client IP (`limits` notation); empty for none.",
     )
-    ratelimit_storage_url: SecretStr | None = Field(
+    ratelimit_storage_url: RateLimitStorageUrlSetting = Field(
         default=None,
         description="`memory://` or a Redis URL for the counters; unset uses `REDIS_URL`, else memory.",
     )
