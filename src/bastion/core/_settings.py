@@ -9,6 +9,7 @@ from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from bastion.core._observability_settings import MIN_METRICS_TOKEN_BYTES, ObservabilitySettings
+from bastion.core._ratelimit_settings import RateLimitSettings
 from bastion.core._secret_files import secrets_dir_source
 from bastion.core._security_settings import (
     JwtAlgorithm,
@@ -18,9 +19,7 @@ from bastion.core._security_settings import (
 from bastion.core._setting_types import (
     DatabaseUrlSetting,
     NetworkSetting,
-    OptionalRateLimitSetting,
     PathPrefixSetting,
-    RateLimitStorageUrlSetting,
     RedisUrlSetting,
 )
 
@@ -50,7 +49,7 @@ class Environment(StrEnum):
     PRODUCTION = "production"
 
 
-class BastionSettings(SecuritySettings, ObservabilitySettings):
+class BastionSettings(SecuritySettings, ObservabilitySettings, RateLimitSettings):
     """Every setting bastion reads, from `BASTION_*` environment variables.
 
     Host apps subclass it to add their own settings; the `BASTION_` prefix and
@@ -252,38 +251,6 @@ class BastionSettings(SecuritySettings, ObservabilitySettings):
         gt=0,
         description="Socket and connect timeout, in seconds, of the Redis client.",
     )
-    ratelimit_default: OptionalRateLimitSetting = Field(
-        default="600/minute",
-        description="Global limit per client IP (`limits` notation); empty for none.",
-    )
-    ratelimit_storage_url: RateLimitStorageUrlSetting = Field(
-        default=None,
-        description="`memory://` or a Redis URL for the counters; unset uses `REDIS_URL`, else memory.",
-    )
-    ratelimit_strategy: Literal["sliding-window-counter", "moving-window", "fixed-window"] = Field(
-        default="sliding-window-counter", description="The `limits` strategy counting hits."
-    )
-    ratelimit_key_prefix: str = Field(
-        default="bastion", min_length=1, description="Prefix of every rate-limit key in storage."
-    )
-    ratelimit_fail_open: bool = Field(
-        default=True,
-        description="On a storage outage serve the request (log and count); false answers 503. The auth throttles always fail closed.",
-    )
-    ratelimit_outage_cooldown: float = Field(
-        default=1.0,
-        ge=0,
-        description="Seconds the outage policy applies without asking a failed storage again.",
-    )
-    ratelimit_headers: Literal["both", "legacy", "draft", "none"] = Field(
-        default="both",
-        description="`legacy` (`RateLimit-Limit/-Remaining/-Reset`), `draft` (`RateLimit-Policy` + `RateLimit`), both or none.",
-    )
-    ratelimit_exempt_paths: list[PathPrefixSetting] = Field(
-        default_factory=lambda: ["/health", "/ready", "/metrics"],
-        description="Paths the global limit never counts.",
-    )
-
     idempotency_ttl: int = Field(
         default=86400,
         ge=1,
