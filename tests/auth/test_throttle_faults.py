@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -81,6 +82,31 @@ async def test_auth_throttles_fail_closed_when_their_storage_is_down(
         assert int(response.headers["retry-after"]) >= 1
     assert after.status_code == 200  # Redis is back: so is logging in
     assert verified.status_code == 200  # the outage spent none of the challenge's tries
+
+
+@pytest.mark.redis
+async def test_logins_racing_to_a_redis_that_stops_answering_get_a_503_not_the_time_budget(
+    make_app: AppFactory, redis_url: str
+) -> None:
+    target = urlsplit(redis_url)
+    proxy = TcpProxy(target.hostname or "127.0.0.1", target.port or 6379)
+    await proxy.start()
+    built = make_app(
+        ratelimit_storage_url=f"redis://127.0.0.1:{proxy.port}{target.path}",
+        redis_socket_timeout=0.2,
+        request_timeout=2,
+    )
+    try:
+        async with serve(built.app) as client:
+            await register(client)
+            assert (await login(client)).status_code == 200
+            proxy.stall()  # accepts connections, answers nothing, old ones included
+            refused = await asyncio.gather(*(login(client) for _ in range(8)))
+    finally:
+        await proxy.stop()
+        await clear_redis_keys(redis_url, built.settings.ratelimit_key_prefix)
+    assert [r.status_code for r in refused] == [503] * 8
+    assert {_code(r) for r in refused} == {"SERVICE_UNAVAILABLE"}
 
 
 @pytest.mark.redis

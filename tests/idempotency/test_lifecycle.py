@@ -6,6 +6,7 @@ import asyncio
 import uuid
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import httpx
 import pytest
@@ -184,3 +185,40 @@ async def test_with_redis_the_in_flight_lock_spans_app_instances(
         done = await first
     assert _code(duplicate) == "IDEMPOTENCY_KEY_IN_USE"
     assert done.status_code == 201
+
+
+@pytest.mark.redis
+async def test_keyed_requests_racing_to_a_redis_that_stops_answering_are_served_unlocked(
+    app_settings: BastionSettings, redis_url: str
+) -> None:
+    target = urlsplit(redis_url)
+    proxy = TcpProxy(target.hostname or "127.0.0.1", target.port or 6379)
+    await proxy.start()
+    settings = app_settings.model_copy(
+        update={
+            "redis_url": SecretStr(f"redis://127.0.0.1:{proxy.port}{target.path}"),
+            "redis_socket_timeout": 0.2,
+            "request_timeout": 2.0,
+        }
+    )
+    try:
+        async with serve(idempotent_app(settings)) as client:
+            warm = await client.post(
+                "/api/v1/items", json={"name": "a"}, headers={"Idempotency-Key": uuid.uuid4().hex}
+            )
+            proxy.stall()  # accepts connections, answers nothing, old ones included
+            racing = await asyncio.gather(
+                *(
+                    client.post(
+                        "/api/v1/items",
+                        json={"name": "a"},
+                        headers={"Idempotency-Key": uuid.uuid4().hex},
+                    )
+                    for _ in range(8)
+                )
+            )
+    finally:
+        await proxy.stop()
+    assert warm.status_code == 201
+    # The lock is a convenience: without it the record still keeps each write single.
+    assert [r.status_code for r in racing] == [201] * 8

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import math
 from urllib.parse import urlsplit
 
@@ -267,6 +268,39 @@ async def test_a_redis_outage_follows_the_policy_and_recovers(
     # Redis is back: counting resumes where it stood (1 hit before the outage).
     assert [r.status_code for r in after] == [200, 200, 429]
     assert math.isclose(int(after[0].headers["ratelimit-remaining"]), 1)
+
+
+@pytest.mark.redis
+async def test_a_redis_that_stops_answering_costs_each_request_one_socket_timeout_at_most(
+    redis_url: str,
+) -> None:
+    # Redis accepts connections and answers nothing, on the pooled connections too.
+    # Requests racing to it must not queue behind each other's reconnects until the
+    # request timeout: each gets the outage policy within about one socket timeout,
+    # and while one request probes whether Redis is back, the others do not wait.
+    target = urlsplit(redis_url)
+    proxy = TcpProxy(target.hostname or "127.0.0.1", target.port or 6379)
+    await proxy.start()
+    settings = edge_settings(
+        ratelimit_default="1000/minute",
+        redis_url=f"redis://127.0.0.1:{proxy.port}{target.path}",
+        redis_socket_timeout=0.2,
+        request_timeout=2,
+    )
+    app = edge_app(settings)
+    try:
+        async with serve_as(app) as client:
+            warm = await asyncio.gather(*(client.get("/api/v1/items") for _ in range(4)))
+            proxy.stall()
+            stalled = await asyncio.gather(*(client.get("/api/v1/items") for _ in range(12)))
+            later = await asyncio.gather(*(client.get("/api/v1/items") for _ in range(12)))
+    finally:
+        await proxy.stop()
+        await clear_redis_keys(redis_url, settings.ratelimit_key_prefix)
+    assert [r.status_code for r in warm] == [200] * 4
+    # Served (the global limit fails open), none held until the 504 of the time budget.
+    assert [r.status_code for r in stalled] == [200] * 12
+    assert [r.status_code for r in later] == [200] * 12
 
 
 class NamedUser(SimpleUser):

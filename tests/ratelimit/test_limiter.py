@@ -104,12 +104,15 @@ class _FlakyWindow(MemorySlidingWindow):
     def __init__(self) -> None:
         super().__init__()
         self.down = False
+        self.hangs = False
         self.calls = 0
 
     async def hit(
         self, key: str, limit: int, expiry: int, cost: int, consume: bool
     ) -> tuple[bool, int, float]:
         self.calls += 1
+        if self.hangs:  # connected, never answering
+            await asyncio.Event().wait()
         if self.down:
             raise StorageError(ConnectionError("storage down"))
         return await super().hit(key, limit, expiry, cost, consume=consume)
@@ -156,4 +159,32 @@ async def test_after_an_outage_the_storage_rests_for_the_cooldown_then_is_asked_
     assert (recovered.allowed, recovered.remaining) == (True, 0)  # the count survived
     assert not blocked.allowed
     assert caplog.text.count("rate-limit storage unavailable") == 1
+    await limiter.aclose()
+
+
+async def test_a_storage_that_hangs_fails_after_its_timeout_and_one_call_probes_it() -> None:
+    now = [1000.0]
+    storage = _FlakyWindow()
+    limiter = RateLimiter(
+        MemoryStorage(wrap_exceptions=True),
+        outage_cooldown=5.0,
+        monotonic=lambda: now[0],
+        window=storage,
+        timeout=0.05,
+    )
+    storage.hangs = True
+    first = await limiter.hit("2/minute", "k")  # the timeout ends it: the policy, open
+    assert (first.allowed, limiter.storage_errors, storage.calls) == (True, 1, 1)
+    now[0] += 5.0  # the cooldown is over; Redis still hangs
+    probe = asyncio.ensure_future(limiter.hit("2/minute", "k"))
+    await asyncio.sleep(0)  # the probe is waiting on the storage
+    others = [await limiter.hit("2/minute", "k") for _ in range(3)]
+    assert storage.calls == 2  # only the probe asked
+    assert all(r.allowed for r in others)
+    assert (await probe).allowed
+    now[0] += 5.0
+    storage.hangs = False
+    answered = [await limiter.hit("2/minute", "k") for _ in range(3)]
+    assert storage.calls == 5  # back: every call asks again
+    assert [r.allowed for r in answered] == [True, True, False]
     await limiter.aclose()

@@ -9,6 +9,7 @@ worker and host sharing a Redis.
 
 from __future__ import annotations
 
+import asyncio
 import inspect
 import logging
 import secrets
@@ -87,13 +88,18 @@ class RedisInFlightLocks:
 
     A Redis outage does not fail the request: the lock is a convenience, so the
     request goes on unlocked (one warning per failed call) and the database
-    record still lets only one of two racing writes commit.
+    record still lets only one of two racing writes commit. A call that takes
+    longer than `timeout` seconds counts as an outage: a Redis that accepts
+    connections and never answers holds a request that long at most.
     """
 
-    def __init__(self, redis: Redis, *, prefix: str = "bastion:idempotency:") -> None:
-        """Use `redis` (the app's client), with keys under `prefix`."""
+    def __init__(
+        self, redis: Redis, *, prefix: str = "bastion:idempotency:", timeout: float | None = None
+    ) -> None:
+        """Use `redis` (the app's client), with keys under `prefix`; `timeout` bounds each call."""
         self._redis = redis
         self._prefix = prefix
+        self._timeout = timeout
 
     async def acquire(self, key: str, ttl: float) -> str | None:
         """Take the lock on `key` unless another request holds it."""
@@ -101,10 +107,11 @@ class RedisInFlightLocks:
 
         token = secrets.token_hex(8)
         try:
-            taken = await self._redis.set(
-                self._prefix + key, token, nx=True, px=max(1, int(ttl * 1000))
-            )
-        except (RedisError, OSError):
+            async with asyncio.timeout(self._timeout):
+                taken = await self._redis.set(
+                    self._prefix + key, token, nx=True, px=max(1, int(ttl * 1000))
+                )
+        except (RedisError, OSError):  # TimeoutError included
             logger.warning("idempotency lock store unavailable; serving unlocked")
             return UNLOCKED
         return token if taken else None
@@ -116,9 +123,10 @@ class RedisInFlightLocks:
         if token == UNLOCKED:
             return
         try:
-            # redis-py's stubs type `eval` as sync-or-async across versions.
-            pending = self._redis.eval(_RELEASE, 1, self._prefix + key, token)
-            if inspect.isawaitable(pending):
-                await pending
-        except (RedisError, OSError):
+            async with asyncio.timeout(self._timeout):
+                # redis-py's stubs type `eval` as sync-or-async across versions.
+                pending = self._redis.eval(_RELEASE, 1, self._prefix + key, token)
+                if inspect.isawaitable(pending):
+                    await pending
+        except (RedisError, OSError):  # TimeoutError included
             logger.warning("idempotency lock store unavailable; the lock expires on its own")

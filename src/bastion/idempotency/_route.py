@@ -147,7 +147,9 @@ def _locks(resources: Resources) -> InFlightLocks:
         resources.idempotency_locks = (
             MemoryInFlightLocks()
             if resources.redis is None
-            else RedisInFlightLocks(resources.redis)
+            else RedisInFlightLocks(
+                resources.redis, timeout=resources.settings.redis_socket_timeout
+            )
         )
     return resources.idempotency_locks
 

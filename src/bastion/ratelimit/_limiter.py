@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import math
 import time
@@ -70,12 +71,14 @@ class RateLimiter:
     limiter's key prefix, so the same parts mean the same budget in every
     worker sharing the storage. No method blocks the event loop.
 
-    When the storage fails (Redis down), a fail-open limiter logs, counts the
-    request in `storage_errors` and answers "allowed"; a fail-closed one raises
-    `ServiceUnavailableError` (503). For `outage_cooldown` seconds after a
-    failure the storage is not asked again (the policy applies at once, so a
-    Redis that hangs does not stall every request for its timeout); the first
-    call after that tries again, so the limiter recovers when the storage does.
+    When the storage fails (Redis down) or takes longer than `timeout`, a
+    fail-open limiter logs, counts the request in `storage_errors` and answers
+    "allowed"; a fail-closed one raises `ServiceUnavailableError` (503). For
+    `outage_cooldown` seconds after a failure the storage is not asked again
+    (the policy applies at once, so a Redis that hangs does not stall every
+    request for its timeout); after that, one call at a time asks it while
+    the others still get the policy, until one succeeds: the limiter recovers
+    when the storage does, and a storage that still hangs holds one request.
     """
 
     def __init__(
@@ -89,6 +92,7 @@ class RateLimiter:
         outage_cooldown: float = 1.0,
         monotonic: Callable[[], float] = time.monotonic,
         window: SlidingWindow | None = None,
+        timeout: float | None = None,
     ) -> None:
         """Create the limiter.
 
@@ -104,6 +108,9 @@ class RateLimiter:
             window: The sliding window counter's store (`RedisSlidingWindow`);
                 by default `MemorySlidingWindow` on a memory storage, and
                 `limits`' own strategy on any other.
+            timeout: Seconds a storage call may take before it counts as a
+                failure (None: no bound; `create_rate_limiter` passes the
+                Redis socket timeout).
         """
         if strategy not in _STRATEGIES:
             raise ValueError(f"unknown rate-limit strategy {strategy!r}")
@@ -126,7 +133,9 @@ class RateLimiter:
         self._last_log = -math.inf
         self.outage_cooldown = outage_cooldown
         self._monotonic = monotonic
-        self._down_until = -math.inf
+        self.timeout = timeout
+        self._down_until = -math.inf  # -inf while the storage answers
+        self._probing = False  # a call is asking a storage that failed
         self._strict: RateLimiter | None = None
 
     def strict(self) -> RateLimiter:
@@ -145,6 +154,7 @@ class RateLimiter:
                 clock=self._clock,
                 outage_cooldown=self.outage_cooldown,
                 monotonic=self._monotonic,
+                timeout=self.timeout,
             )
         return self._strict
 
@@ -210,25 +220,53 @@ class RateLimiter:
         """
         return self._apply(limit, key, 1, name, consume=False)
 
+    def _ask(self) -> bool:
+        """Whether to ask the storage now (then `_asked` must follow the call)."""
+        if self._down_until == -math.inf:
+            return True
+        if self._probing or self._down_until > self._monotonic():
+            return False
+        self._probing = True  # the cooldown is over: this call finds out
+        return True
+
+    def _asked(self, *, ok: bool) -> None:
+        if ok:
+            self._down_until = -math.inf
+        self._probing = False
+
     async def _apply(
         self, limit: Limit, key: tuple[str, ...], cost: int, name: str, *, consume: bool
     ) -> RateLimitResult:
-        if self._down_until > self._monotonic():
+        if not self._ask():
             return self._outage(self._item(limit), name, None)
+        ok = False
         try:
-            if self.window is None:
-                item = self._item(limit)
-                joined = self._key(key)
-                check = self._limiter.hit if consume else self._limiter.test
-                allowed = await check(item, joined, cost=cost)
-                return await self._result(item, joined, allowed, name)
-            plan = self._plan(limit)
-            stored = plan.head + "/".join(key) + plan.tail
-            allowed, remaining, reset_after = await self.window.hit(
-                stored, plan.amount, plan.expiry, cost, consume
-            )
-        except StorageError as exc:
+            if self.timeout is None:  # memory: nothing to wait for, no timer to arm
+                result = await self._count(limit, key, cost, name, consume)
+            else:
+                async with asyncio.timeout(self.timeout):
+                    result = await self._count(limit, key, cost, name, consume)
+            ok = True
+        except (StorageError, TimeoutError) as exc:
             return self._outage(self._item(limit), name, exc)
+        finally:
+            self._asked(ok=ok)
+        return result
+
+    async def _count(
+        self, limit: Limit, key: tuple[str, ...], cost: int, name: str, consume: bool
+    ) -> RateLimitResult:
+        if self.window is None:
+            item = self._item(limit)
+            joined = self._key(key)
+            check = self._limiter.hit if consume else self._limiter.test
+            allowed = await check(item, joined, cost=cost)
+            return await self._result(item, joined, allowed, name)
+        plan = self._plan(limit)
+        stored = plan.head + "/".join(key) + plan.tail
+        allowed, remaining, reset_after = await self.window.hit(
+            stored, plan.amount, plan.expiry, cost, consume
+        )
         if reset_after == 0.0 and remaining < plan.amount:
             # A window that started this instant reports 0; the truth is a full window.
             reset_after = float(plan.expiry)
@@ -241,17 +279,22 @@ class RateLimiter:
             ServiceUnavailableError: The storage failed and the limiter fails closed.
         """
         item = self._item(limit)
-        if self._down_until > self._monotonic():
+        if not self._ask():
             self._outage(item, "default", None)
             return
+        ok = False
         try:
-            if self.window is None:
-                await self._limiter.clear(item, self._key(key))
-            else:
-                plan = self._plan(limit)
-                await self.window.clear(plan.head + "/".join(key) + plan.tail)
-        except StorageError as exc:
+            async with asyncio.timeout(self.timeout):
+                if self.window is None:
+                    await self._limiter.clear(item, self._key(key))
+                else:
+                    plan = self._plan(limit)
+                    await self.window.clear(plan.head + "/".join(key) + plan.tail)
+                ok = True
+        except (StorageError, TimeoutError) as exc:
             self._outage(item, "default", exc)
+        finally:
+            self._asked(ok=ok)
 
     async def _result(
         self, item: RateLimitItem, key: str, allowed: bool, name: str
@@ -271,8 +314,8 @@ class RateLimiter:
             name=name,
         )
 
-    def _outage(self, item: RateLimitItem, name: str, exc: StorageError | None) -> RateLimitResult:
-        """Apply the outage policy; `exc` is None while the cooldown skips the storage."""
+    def _outage(self, item: RateLimitItem, name: str, exc: Exception | None) -> RateLimitResult:
+        """Apply the outage policy; `exc` is None while the storage is not asked."""
         self.storage_errors += 1
         now = self._monotonic()
         if exc is not None:
@@ -281,7 +324,7 @@ class RateLimiter:
             self._last_log = now
             logger.warning(
                 "rate-limit storage unavailable (%s); failing %s (%d errors so far)",
-                type(exc.storage_error).__name__,
+                type(exc.storage_error if isinstance(exc, StorageError) else exc).__name__,
                 "open" if self.fail_open else "closed",
                 self.storage_errors,
             )

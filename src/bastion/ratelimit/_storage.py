@@ -49,7 +49,8 @@ def create_rate_limiter(settings: BastionSettings, redis: Redis | None = None) -
     """Build the app's `RateLimiter` from settings.
 
     Args:
-        settings: Strategy, key prefix and outage policy come from here.
+        settings: Strategy, key prefix, outage policy and (on Redis) the
+            longest a storage call may take come from here.
         redis: The Redis client for the counters, or None for memory. The
             sliding window counter runs its one-round-trip script on it.
     """
@@ -67,6 +68,10 @@ def create_rate_limiter(settings: BastionSettings, redis: Redis | None = None) -
         fail_open=settings.ratelimit_fail_open,
         outage_cooldown=settings.ratelimit_outage_cooldown,
         window=None if redis is None else RedisSlidingWindow(redis),
+        # A Redis that accepts connections and never answers costs a request this
+        # long at most: redis-py's own timeouts apply per socket operation, and its
+        # pool makes callers wait for each other's connection attempts.
+        timeout=None if redis is None else settings.redis_socket_timeout,
     )
 
 
