@@ -82,6 +82,11 @@ async def test_an_internationalized_domain_is_stored_idna_encoded_and_matches_it
         "ada\u00a0x@example.com",
         "ada\x00@example.com",
         "ada@exa_mple.cöm",
+        "ada@exa_mple.com",
+        "ada@-example.com",
+        "ada@example-.com",
+        "ada@xn--zz.com",
+        "ada@" + "b" * 64 + ".com",
     ],
     ids=[
         "trailing-dot",
@@ -97,6 +102,11 @@ async def test_an_internationalized_domain_is_stored_idna_encoded_and_matches_it
         "no-break-space",
         "nul",
         "invalid-idna",
+        "ascii-underscore",
+        "ascii-leading-hyphen",
+        "ascii-trailing-hyphen",
+        "ascii-bad-a-label",
+        "ascii-label-over-63",
     ],
 )
 async def test_look_alike_and_invisible_characters_are_refused(auth: Client, email: str) -> None:

@@ -46,13 +46,14 @@ _REFUSED_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Co", "Cn", "Zs", "Zl", "Zp"}
 
 
 def _ascii_domain(domain: str) -> str:
-    """The domain as DNS knows it: IDNA 2008 (UTS #46 mapping) for a non-ASCII one.
+    """The domain as DNS knows it: IDNA 2008, after the UTS #46 mapping.
+
+    An ASCII domain is checked by the same rules: letters, digits and inner
+    hyphens, labels of at most 63 characters, and `xn--` labels that decode.
 
     Raises:
-        UnicodeError: The domain is not a valid internationalized domain name.
+        UnicodeError: The domain is not a valid (internationalized) domain name.
     """
-    if domain.isascii():
-        return domain
     return idna.encode(domain, uts46=True).decode("ascii")
 
 
