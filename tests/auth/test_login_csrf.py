@@ -143,3 +143,36 @@ async def test_bearer_mode_sets_no_cookie_and_checks_no_origin(make_app: AppFact
         )
     assert response.status_code == 200
     assert "set-cookie" not in response.headers
+
+
+async def test_an_allow_listed_front_end_may_send_the_csrf_token_cross_origin(
+    make_app: AppFactory,
+) -> None:
+    built = make_app(
+        auth_cookie_mode=True, cors_allow_origins=[APP_ORIGIN], cors_allow_credentials=True
+    )
+    cross = {"Origin": APP_ORIGIN, "Sec-Fetch-Site": "same-site"}
+    async with serve_https(built.app) as client:
+        await register(client)
+        login = await client.post(
+            f"{AUTH}/login",
+            data={"username": "ada@example.com", "password": PASSWORD},
+            headers=cross,
+        )
+        preflight = await client.options(
+            f"{AUTH}/logout",
+            headers={
+                **cross,
+                "Access-Control-Request-Method": "POST",
+                "Access-Control-Request-Headers": "content-type, x-csrf-token",
+            },
+        )
+        logout = await client.post(
+            f"{AUTH}/logout", headers={**cross, "X-CSRF-Token": login.json()["csrf_token"]}
+        )
+    assert preflight.status_code == 204, preflight.text
+    allowed = preflight.headers["access-control-allow-headers"].lower()
+    assert "x-csrf-token" in allowed
+    assert preflight.headers["access-control-allow-credentials"] == "true"
+    assert logout.status_code == 204, logout.text
+    assert logout.headers["access-control-allow-origin"] == APP_ORIGIN

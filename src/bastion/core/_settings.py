@@ -197,6 +197,7 @@ class BastionSettings(SecuritySettings, ObservabilitySettings, RateLimitSettings
             "If-Match",
             "X-Request-ID",
             "Idempotency-Key",
+            "X-CSRF-Token",
         ],
         description="Request headers a cross-origin request may send.",
     )
