@@ -89,6 +89,18 @@ async def test_an_update_with_a_stale_version_is_a_conflict(sessionmaker: Maker)
         assert (await repo.update(doc.id, {"title": "d"})).version == 3
 
 
+async def test_an_update_that_changes_nothing_writes_nothing(sessionmaker: Maker) -> None:
+    async with UnitOfWork(sessionmaker) as uow:
+        repo = DocRepository(uow.session)
+        doc = await repo.add({"title": "a", "slug": "a"})
+        same = await repo.update(doc.id, {}, expected_version=1)
+        assert same == doc  # version and updated_at untouched
+        with pytest.raises(StaleVersionError):
+            await repo.update(doc.id, {}, expected_version=2)
+        with pytest.raises(NotFoundError):
+            await repo.update(uuid7(), {})
+
+
 async def test_an_expected_version_on_a_model_without_versions_is_a_programming_error(
     sessionmaker: Maker,
 ) -> None:

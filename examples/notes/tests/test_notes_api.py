@@ -41,6 +41,13 @@ async def test_a_note_can_be_read_changed_in_part_and_deleted(client: httpx.Asyn
     assert patched.json()["updated_at"] >= note["updated_at"]
     empty_patch = await client.patch(f"{NOTES}/{note['id']}", json={})
     assert empty_patch.status_code == 200
+    # A change of nothing writes nothing: the version, the ETag and `updated_at` stay.
+    assert empty_patch.json() == patched.json()
+    assert empty_patch.headers["etag"] == patched.headers["etag"]
+    stale = await client.patch(
+        f"{NOTES}/{note['id']}", json={}, headers={"If-Match": f'"{note["version"]}"'}
+    )
+    assert stale.status_code == 412
     deleted = await client.delete(f"{NOTES}/{note['id']}")
     assert (deleted.status_code, deleted.content) == (204, b"")
     gone = await client.get(f"{NOTES}/{note['id']}")

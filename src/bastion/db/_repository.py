@@ -223,7 +223,9 @@ class BaseRepository(RepositoryCore[ModelT, OutT]):
         """Apply a partial update (a model's set fields) and return the new row.
 
         The version check and the write are one conditional `UPDATE`: a stale
-        caller changes nothing.
+        caller changes nothing. `data` with no changes writes nothing: the row
+        comes back as it is (its version checked all the same), so an empty
+        PATCH does not make other clients' `ETag`s stale.
 
         Args:
             id: The primary key.
@@ -247,12 +249,15 @@ class BaseRepository(RepositoryCore[ModelT, OutT]):
         if protected:
             raise ReadOnlyFieldError(details={"fields": sorted(protected)})
         where = [shape.pk == id, *self._where(filters), *self._version_is(expected_version)]
+        if not values:  # nothing to change: no write, and the version and `updated_at` stay
+            found = await self._fetch(where)
+            if found:
+                return found[0]
+            await self._missing_or_stale(id, filters, expected_version)
         if shape.versioned:
             values["version"] = getattr(self.model, "version") + 1  # noqa: B009  # mixin column
         if shape.timestamped:
             values["updated_at"] = utcnow()
-        if not values:
-            return await self.get(id, *filters)
         stmt = sa_update(self.model).where(*where).values(values).returning(*shape.columns)
         with translate_errors(codes=self.conflict_codes, metadata=self.model.metadata):
             result = await self.session.execute(
