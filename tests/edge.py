@@ -129,6 +129,8 @@ class TcpProxy:
     on one are answered with a reset, so the client learns of it only when it
     uses the connection. `stall()` keeps accepting connections but relays
     nothing either way: a server that accepts connections and never answers.
+    `lose_next_reply()` lets the next answer of the server die on the way: the
+    server has done the work, the client sees its connection reset.
     `start()` again serves on the same port. The shared server is never touched.
     """
 
@@ -136,6 +138,7 @@ class TcpProxy:
         self.target = (target_host, target_port)
         self.port = 0
         self.stalled = False
+        self.losing = False
         self._server: asyncio.Server | None = None
         self._writers: set[asyncio.StreamWriter] = set()
         self._tasks: set[asyncio.Task[None]] = set()
@@ -167,6 +170,10 @@ class TcpProxy:
             task = asyncio.create_task(self._reset_on_use(reader, writer))
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
+
+    def lose_next_reply(self) -> None:
+        """Reset the connection that the server next answers on, instead of relaying the answer."""
+        self.losing = True
 
     def stall(self) -> None:
         """From now on, swallow what clients send and answer nothing, on old and new connections."""
@@ -217,6 +224,10 @@ class TcpProxy:
             while data := await reader.read(65536):
                 if self.stalled:
                     continue
+                if self.losing and writer in self._clients:  # an answer, on its way back
+                    self.losing = False
+                    writer.transport.abort()
+                    return
                 writer.write(data)
                 await writer.drain()
         except (ConnectionError, asyncio.CancelledError):

@@ -29,12 +29,13 @@ from tests.conftest import (
     _clear_of_a_minute_boundary,
     anyio_backend,
     postgres_url,
+    redis_url,
     serve,
 )
 
 MIGRATIONS = "notes_app:migrations"
 # The repository's shared fixtures, for this directory too.
-__all__ = ["_clear_of_a_minute_boundary", "anyio_backend", "postgres_url"]
+__all__ = ["_clear_of_a_minute_boundary", "anyio_backend", "postgres_url", "redis_url"]
 # A host gets the plugin from its entry point; this repository turns that off to measure
 # its coverage (pyproject.toml) and loads it here, so `pytest examples/notes/tests` has it.
 pytest_plugins = ["bastion.testing"]

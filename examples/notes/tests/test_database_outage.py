@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import uuid
 from collections.abc import AsyncIterator
 
 import httpx
 import pytest
 from pydantic import SecretStr
+from sqlalchemy import event
 from sqlalchemy.engine import make_url
-from tests.edge import TcpProxy
+from tests.edge import TcpProxy, clear_redis_keys
 
 from conftest import PASSWORD, sign_up  # type: ignore[import-not-found]  # this directory's conftest
 from notes_app.config import NotesSettings
@@ -116,3 +119,76 @@ async def test_a_postgresql_that_never_answers_fails_within_the_timeouts_not_the
             for method, path, options in _requests(headers, refresh_token, note_id):
                 _assert_unavailable(await client.request(method, path, **options))  # type: ignore[arg-type]
     assert [r for r in caplog.records if r.exc_info or r.levelno >= logging.ERROR] == []
+
+
+@pytest.mark.redis
+async def test_a_refresh_whose_commit_answer_is_lost_returns_the_pair_it_kept(
+    notes_settings: NotesSettings, proxy: TcpProxy, redis_url: str
+) -> None:
+    # The connection drops after PostgreSQL committed the rotation, before the client
+    # heard so. A 503 would leave the client with its spent token, whose retry is
+    # taken for a stolen one: the family revoked, the user logged out. (With Redis the
+    # app leaves its events to a worker: no relay in the process shares the proxy.)
+    prefix = f"bastion-test-{uuid.uuid4().hex}"
+    settings = _through(
+        notes_settings, proxy, redis_url=SecretStr(redis_url), ratelimit_key_prefix=prefix
+    )
+    app = create_notes_app(settings)
+    try:
+        async with serve(app) as client:
+            _, refresh_token, _ = await _session(client)
+            engine = app.state.resources.engine.sync_engine
+            armed = [True]
+
+            def lose_the_answer(connection: object) -> None:
+                if armed[0]:
+                    armed[0] = False
+                    proxy.lose_next_reply()
+
+            event.listen(engine, "commit", lose_the_answer)
+            try:
+                rotated = await client.post(
+                    f"{AUTH}/refresh", json={"refresh_token": refresh_token}
+                )
+            finally:
+                event.remove(engine, "commit", lose_the_answer)
+            following = await client.post(
+                f"{AUTH}/refresh", json={"refresh_token": rotated.json().get("refresh_token")}
+            )
+    finally:
+        await clear_redis_keys(redis_url, prefix)
+    assert not armed[0]  # the commit's answer was lost
+    assert rotated.status_code == 200, rotated.text
+    assert following.status_code == 200, following.text
+
+
+async def test_a_refresh_whose_commit_never_reached_the_database_is_a_503_and_can_be_retried(
+    notes_settings: NotesSettings, proxy: TcpProxy
+) -> None:
+    app = create_notes_app(_through(notes_settings, proxy))
+    async with serve(app) as client:
+        _, refresh_token, _ = await _session(client)
+        engine = app.state.resources.engine.sync_engine
+        armed = [True]
+
+        async def cut() -> None:
+            await proxy.stop()
+
+        cutting: list[asyncio.Task[None]] = []
+
+        def cut_before_the_commit(connection: object) -> None:
+            if armed[0]:
+                armed[0] = False
+                proxy.stall()  # the COMMIT goes nowhere
+                cutting.append(asyncio.get_running_loop().create_task(cut()))
+
+        event.listen(engine, "commit", cut_before_the_commit)
+        try:
+            lost = await client.post(f"{AUTH}/refresh", json={"refresh_token": refresh_token})
+        finally:
+            event.remove(engine, "commit", cut_before_the_commit)
+        await asyncio.gather(*cutting)
+        await proxy.start()
+        retried = await client.post(f"{AUTH}/refresh", json={"refresh_token": refresh_token})
+    _assert_unavailable(lost)
+    assert retried.status_code == 200, retried.text

@@ -14,11 +14,11 @@ from bastion.auth._principal import IssuedTokens, Principal
 from bastion.auth._records import UserRecord
 from bastion.auth._repositories import AuthRepository
 from bastion.auth._schemas import UserOut
+from bastion.db import DatabaseUnavailableError, UnitOfWork
 from bastion.security import InvalidTokenError, generate_token, hash_token
 
 if TYPE_CHECKING:
     from bastion.auth._runtime import AuthRuntime
-    from bastion.db import UnitOfWork
 
 __all__ = ["VERIFIED_CACHE_SIZE", "SessionService", "principal_from_claims", "user_out"]
 
@@ -160,7 +160,14 @@ class SessionService:
         )
 
     async def refresh(self, refresh_token: str, meta: RequestMeta) -> IssuedTokens:
-        """Spend a refresh token and issue the next pair of its family.
+        """Spend a refresh token, issue the next pair of its family, and commit.
+
+        The rotation commits here, so that a commit in doubt can be settled: when
+        the connection is lost during the commit, the new refresh session is
+        looked up on a fresh connection, and found there the pair is returned.
+        Answering 503 for a rotation that was kept would leave the client holding
+        a spent token, and its retry would look like a stolen one (401
+        `TOKEN_REUSED`, the family revoked).
 
         Raises:
             TokenReusedError: The token was already spent; its family is now revoked
@@ -188,13 +195,30 @@ class SessionService:
                 raise TokenReusedError()
             raise InvalidTokenError("refresh")
         user = await self.repo.active_user(spent.user_id)
-        return await self.issue(
+        issued = await self.issue(
             user,
             meta,
             family_id=spent.family_id,
             parent_id=spent.id,
             absolute_expires_at=spent.absolute_expires_at,
         )
+        try:
+            await self.uow.commit()
+        except DatabaseUnavailableError:
+            if not await self._kept(issued):
+                raise
+        return issued
+
+    async def _kept(self, issued: IssuedTokens) -> bool:
+        """Whether the database holds `issued`'s refresh session, read on a fresh connection."""
+        try:
+            async with UnitOfWork(self.uow.sessionmaker) as fresh:
+                found = await AuthRepository(fresh, self.repo.m).session_by_hash(
+                    hash_token(issued.refresh_token)
+                )
+        except DatabaseUnavailableError:  # still unreachable: in doubt, as the 503 says
+            return False
+        return found is not None
 
     async def session_of_refresh_token(self, refresh_token: str) -> uuid.UUID | None:
         """The family a refresh token belongs to, or `None` (for binding CSRF tokens)."""

@@ -68,6 +68,11 @@ class UnitOfWork:
         self._asked = False
 
     @property
+    def sessionmaker(self) -> Callable[[], AsyncSession]:
+        """The session factory this unit of work opens its session from."""
+        return self._sessionmaker
+
+    @property
     def session(self) -> AsyncSession:
         """The session, opened on first use.
 
