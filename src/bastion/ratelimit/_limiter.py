@@ -103,7 +103,8 @@ class RateLimiter:
             fail_open: Serve on a storage outage (True) or raise 503 (False).
             clock: Epoch seconds; matches the clock `limits` stamps windows with.
             outage_cooldown: Seconds to apply the outage policy without asking
-                the storage, after it failed (0: ask every time).
+                the storage, after it failed (0: every call asks, none waits
+                for another's answer).
             monotonic: The clock of the cooldown and of log throttling.
             window: The sliding window counter's store (`RedisSlidingWindow`);
                 by default `MemorySlidingWindow` on a memory storage, and
@@ -222,7 +223,7 @@ class RateLimiter:
 
     def _ask(self) -> bool:
         """Whether to ask the storage now (then `_asked` must follow the call)."""
-        if self._down_until == -math.inf:
+        if self._down_until == -math.inf or self.outage_cooldown == 0:
             return True
         if self._probing or self._down_until > self._monotonic():
             return False
