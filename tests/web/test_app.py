@@ -91,6 +91,24 @@ async def test_health_is_ok_and_touches_nothing(settings: BastionSettings) -> No
     assert response.json() == {"status": "ok"}
 
 
+async def test_the_probes_answer_head_for_load_balancers_that_probe_with_it(
+    settings: BastionSettings,
+) -> None:
+    async def broken() -> None:
+        raise ConnectionError("database down")
+
+    healthy = create_app(settings)
+    failing = create_app(settings, ready_checks={"database": broken})
+    async with serve(healthy) as client:
+        health, ready = await client.head("/health"), await client.head("/ready")
+    async with serve(failing) as client:
+        not_ready = await client.head("/ready")
+    assert (health.status_code, ready.status_code, not_ready.status_code) == (200, 200, 503)
+    assert health.headers["x-request-id"]
+    assert health.headers["x-content-type-options"] == "nosniff"
+    assert set(healthy.openapi()["paths"]["/health"]) == {"get"}  # HEAD stays out of the schema
+
+
 async def test_the_probes_answer_before_any_host_route_even_a_catch_all() -> None:
     """The probes are matched first: a host route can never shadow them.
 

@@ -88,7 +88,7 @@ async def test_wrong_method_is_405_envelope_with_allow(app: FastAPI) -> None:
     async with serve(app) as client:
         response = await client.delete("/health")
     assert_envelope(response, 405, "METHOD_NOT_ALLOWED")
-    assert response.headers["allow"] == "GET"
+    assert response.headers["allow"] == "GET, HEAD"
 
 
 async def test_405_allow_lists_the_methods_of_every_route_at_the_path(
