@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from bastion.core import BastionSettings
+from bastion.core import BastionSettings, OptionalRateLimitSetting, RateLimitSetting
 
 
 class NotesSettings(BastionSettings):
@@ -15,8 +15,10 @@ class NotesSettings(BastionSettings):
     # Per-IP budgets are sized for many people behind one address (an office NAT, a
     # mobile carrier): the global one generous, the auth entry points stricter. The
     # per-account login throttle (5 failures a minute) is what stops password guessing.
-    ratelimit_default: str | None = "3000/minute"
-    auth_rate_limit: str = Field(
+    # Annotated as bastion's own limits are, so a bad value is refused when they load
+    # and an empty `BASTION_RATELIMIT_DEFAULT` turns the global limit off.
+    ratelimit_default: OptionalRateLimitSetting = "3000/minute"
+    auth_rate_limit: RateLimitSetting = Field(
         default="300/minute",
         description="Budget per client IP shared by login, registration and the second factor.",
     )

@@ -30,3 +30,27 @@ def test_production_refuses_the_development_key(monkeypatch: pytest.MonkeyPatch)
     monkeypatch.delenv("BASTION_SECRET_KEY", raising=False)
     with pytest.raises(ValueError, match="BASTION_SECRET_KEY"):
         create_notes_app()
+
+
+async def test_an_empty_global_limit_in_the_environment_starts_the_app_without_one(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("BASTION_RATELIMIT_DEFAULT", "")
+    settings = NotesSettings(environment="test", configure_logging=False)
+    assert settings.ratelimit_default is None
+    app = create_notes_app(settings)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+            response = await client.get("/api/v1/notes")
+    assert response.status_code == 401  # served: no global limit refused it
+    assert "ratelimit-policy" not in response.headers
+
+
+@pytest.mark.parametrize("variable", ["BASTION_RATELIMIT_DEFAULT", "BASTION_AUTH_RATE_LIMIT"])
+def test_a_bad_limit_in_the_environment_is_refused_when_the_settings_load(
+    monkeypatch: pytest.MonkeyPatch, variable: str
+) -> None:
+    monkeypatch.setenv(variable, "lots/fortnight")
+    with pytest.raises(ValueError, match=variable.removeprefix("BASTION_").lower()):
+        NotesSettings(environment="test", configure_logging=False)
