@@ -89,6 +89,34 @@ async def test_a_naive_datetime_filter_is_422_not_500(db_settings: BastionSettin
     assert aware.status_code == 200, aware.text
 
 
+@pytest.mark.parametrize(
+    "moment",
+    ["9999-12-31T23:59:59-14:00", "0001-01-01T00:00:00+14:00", "0001-01-01T00:00:00+00:01"],
+)
+async def test_a_moment_out_of_range_in_utc_is_422_not_500(
+    db_settings: BastionSettings, moment: str
+) -> None:
+    async with serve(docs_app(db_settings)) as client:
+        response = await client.get("/api/v1/docs", params={"created_at[gt]": moment})
+        edge = await client.get("/api/v1/docs", params={"created_at[lt]": "9999-12-31T23:59:59Z"})
+    assert response.status_code == 422, response.text
+    assert response.json()["error"]["code"] == "INVALID_FILTER"
+    assert edge.status_code == 200, edge.text
+
+
+@pytest.mark.parametrize(
+    "params", [{"title[search]": "\x00"}, {"title[search]": "zzz\x00"}, {"slug": "a\x00"}]
+)
+async def test_a_nul_in_a_filter_is_422_on_every_database(
+    db_settings: BastionSettings, params: dict[str, str]
+) -> None:
+    async with serve(docs_app(db_settings)) as client:
+        await client.post("/api/v1/docs", json={"title": "kept", "slug": "kept"})
+        response = await client.get("/api/v1/docs", params=params)
+    assert response.status_code == 422, response.text
+    assert response.json()["error"]["code"] == "INVALID_FILTER"
+
+
 async def test_keyset_pages_walk_a_filtered_sorted_list(db_settings: BastionSettings) -> None:
     async with serve(docs_app(db_settings)) as client:
         await _widgets(client)

@@ -23,7 +23,7 @@ from __future__ import annotations
 import inspect
 import re
 from collections.abc import Awaitable, Callable, Collection, Mapping
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import Query, Request
@@ -71,15 +71,22 @@ _DESCRIPTIONS = {
 
 def _value(adapter: TypeAdapter[object], raw: str) -> object:
     value = adapter.validate_python(raw)
-    if isinstance(value, datetime) and value.tzinfo is None:
-        # Stored moments are UTC-aware: a naive one names no instant.
-        raise ValueError("a datetime needs a UTC offset")
+    if isinstance(value, datetime):
+        if value.tzinfo is None:
+            # Stored moments are UTC-aware: a naive one names no instant.
+            raise ValueError("a datetime needs a UTC offset")
+        try:
+            return value.astimezone(UTC)
+        except OverflowError as exc:  # 9999-12-31T23:59-01:00 is past year 9999 in UTC
+            raise ValueError("the moment is out of range in UTC") from exc
     return value
 
 
 def _filter(field: str, operator: str, raw: str, adapter: TypeAdapter[object]) -> Filter:
     """Build one filter from its query-string value (parsed by the field's type)."""
     try:
+        if "\x00" in raw:  # no column holds one; SQLite would end a pattern at it
+            raise ValueError("a NUL character")
         if operator == "isnull":
             return IsNull(field, _BOOL.validate_python(raw))
         if operator == "search":
