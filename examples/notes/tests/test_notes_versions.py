@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import httpx
+import pytest
 
 from conftest import sign_up  # type: ignore[import-not-found]  # this directory's conftest
 
@@ -82,3 +83,19 @@ async def test_the_list_filters_and_sorts_and_binds_its_cursor(client: httpx.Asy
     unknown = await client.get(NOTES, params={"owner_id": "x"})
     assert unknown.status_code == 422
     assert unknown.json()["error"]["code"] == "INVALID_FILTER"
+
+
+@pytest.mark.parametrize("char", ["\U0001f600", "\x1f"], ids=["emoji", "escaped-control"])
+async def test_a_next_cursor_after_the_longest_titles_is_accepted(
+    client: httpx.AsyncClient, char: str
+) -> None:
+    title = char * 200  # the longest title, of characters that take the most room in a cursor
+    for _ in range(2):
+        assert (await client.post(NOTES, json={"title": title})).status_code == 201
+    params = {"sort": "title", "title": title, "limit": "1"}
+    first = await client.get(NOTES, params=params)
+    cursor = first.json()["next_cursor"]
+    second = await client.get(NOTES, params={**params, "cursor": cursor})
+    assert second.status_code == 200, second.text
+    assert len(second.json()["items"]) == 1
+    assert second.json()["items"][0]["id"] != first.json()["items"][0]["id"]

@@ -40,6 +40,7 @@ from bastion.db._mixins import (
 )
 from bastion.db._pagination import (
     DEFAULT_PAGE_SIZE,
+    MAX_CURSOR_LENGTH,
     MAX_PAGE_SIZE,
     CursorPayload,
     CursorSigner,
@@ -54,6 +55,7 @@ from bastion.db._uow import UnitOfWork
 
 __all__ = [
     "DEFAULT_PAGE_SIZE",
+    "MAX_CURSOR_LENGTH",
     "MAX_PAGE_SIZE",
     "NAMING_CONVENTION",
     "After",

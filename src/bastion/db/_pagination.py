@@ -17,6 +17,7 @@ from bastion.db._filters import Filter
 
 __all__ = [
     "DEFAULT_PAGE_SIZE",
+    "MAX_CURSOR_LENGTH",
     "MAX_PAGE_SIZE",
     "CursorPayload",
     "CursorSigner",
@@ -33,7 +34,9 @@ ItemT = TypeVar("ItemT")
 DEFAULT_PAGE_SIZE = 20
 #: The largest page a client may ask for.
 MAX_PAGE_SIZE = 100
-_MAX_CURSOR_LENGTH = 1024
+#: The longest cursor a list accepts (characters). A cursor carries the last row's
+#: sort value: a text sort key of up to about 480 characters of any kind fits.
+MAX_CURSOR_LENGTH = 4096
 _MAC_BYTES = 16
 
 
@@ -93,7 +96,7 @@ class CursorSigner:
         Raises:
             InvalidCursorError: It is malformed, too long, or its signature does not match.
         """
-        if len(cursor) > _MAX_CURSOR_LENGTH or cursor.count(".") != 1:
+        if len(cursor) > MAX_CURSOR_LENGTH or cursor.count(".") != 1:
             raise InvalidCursorError()
         body_text, mac_text = cursor.split(".")
         try:

@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bastion.db import (
     DEFAULT_PAGE_SIZE,
+    MAX_CURSOR_LENGTH,
     MAX_PAGE_SIZE,
     CursorSigner,
     KeysetParams,
@@ -83,7 +84,7 @@ async def keyset_params(
     ] = DEFAULT_PAGE_SIZE,
     cursor: Annotated[
         str | None,
-        Query(max_length=1024, description="`next_cursor` of the previous page."),
+        Query(max_length=MAX_CURSOR_LENGTH, description="`next_cursor` of the previous page."),
     ] = None,
 ) -> KeysetParams:
     """Read `limit` and `cursor` from the query; a bad cursor is a 422 `INVALID_CURSOR`."""
