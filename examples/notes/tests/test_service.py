@@ -54,3 +54,17 @@ def test_a_bad_limit_in_the_environment_is_refused_when_the_settings_load(
     monkeypatch.setenv(variable, "lots/fortnight")
     with pytest.raises(ValueError, match=variable.removeprefix("BASTION_").lower()):
         NotesSettings(environment="test", configure_logging=False)
+
+
+def test_the_schema_names_the_bearer_scheme_on_the_routes_that_need_a_caller() -> None:
+    schema = create_notes_app(NotesSettings(environment="test", configure_logging=False)).openapi()
+    scheme = schema["components"]["securitySchemes"]["HTTPBearer"]
+    assert (scheme["type"], scheme["scheme"]) == ("http", "bearer")
+    paths = schema["paths"]
+    bearer = [{"HTTPBearer": []}]
+    assert paths["/api/v1/notes"]["get"]["security"] == bearer
+    assert paths["/api/v1/notes/{note_id}"]["patch"]["security"] == bearer
+    assert paths["/api/v1/auth/me"]["get"]["security"] == bearer
+    assert paths["/api/v1/admin/users"]["get"]["security"] == bearer
+    assert "security" not in paths["/api/v1/auth/login"]["post"]
+    assert "security" not in paths["/health"]["get"]

@@ -7,6 +7,7 @@ from typing import Annotated
 
 from fastapi import Depends
 from fastapi.params import Depends as DependsParam
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.requests import Request
 
 from bastion._resources import Resources, app_resources
@@ -98,14 +99,12 @@ MfaServiceDep = Annotated[MfaService, Depends(_mfa_service)]
 SessionServiceDep = Annotated[SessionService, Depends(_session_service)]
 
 
-def _bearer(request: Request) -> str | None:
-    header = request.headers.get("authorization")
-    if not header:
-        return None
-    scheme, _, token = header.partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
-        return None
-    return token.strip()
+#: The Bearer scheme of `current_user`: FastAPI lists it in the OpenAPI document
+#: (`securitySchemes`, and `security` on every operation that needs a caller).
+_bearer_scheme = HTTPBearer(
+    auto_error=False, description="An access token from `POST /auth/login` or `/auth/refresh`."
+)
+_Bearer = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer_scheme)]
 
 
 def _resources(request: Request) -> Resources:
@@ -116,7 +115,7 @@ def _resources(request: Request) -> Resources:
     return resources
 
 
-async def current_user(request: Request, uow: Uow) -> Principal:
+async def current_user(request: Request, uow: Uow, bearer: _Bearer = None) -> Principal:
     """Authenticate the request by its Bearer token (or, in cookie mode, its access cookie).
 
     Unless tokens are stateless, the token's session is checked to be live
@@ -140,9 +139,9 @@ async def current_user(request: Request, uow: Uow) -> Principal:
     auth = _resources(request).auth
     if auth is None:
         raise ServiceUnavailableError("Authentication is not configured.")
-    token = _bearer(request)
+    token = bearer.credentials.strip() if bearer is not None else None
     from_cookie = False
-    if token is None and auth.cookie_mode:
+    if not token and auth.cookie_mode:
         token = request.cookies.get(ACCESS_COOKIE)
         from_cookie = token is not None
     if not token:
@@ -177,7 +176,7 @@ async def authenticated_user_id(request: Request) -> str:
     if sessionmaker is None:
         raise ServiceUnavailableError("The database is not configured.")
     async with UnitOfWork(sessionmaker) as uow:
-        principal = await current_user(request, uow)
+        principal = await current_user(request, uow, await _bearer_scheme(request))
     return str(principal.id)
 
 
