@@ -212,3 +212,8 @@ def test_the_allowed_filters_and_sort_are_in_the_openapi_document() -> None:
         "created_at[lt]",
     }
     assert "422" in spec["paths"]["/api/v1/docs"]["get"]["responses"]
+    schemas = {parameter["name"]: parameter["schema"] for parameter in parameters}
+    # What a value must look like, so that clients (and fuzzers) send what the list reads.
+    assert schemas["created_at[gt]"]["format"] == "date-time"
+    assert set(schemas["sort"]["enum"]) == {"title", "-title", "created_at", "-created_at"}
+    assert "format" not in schemas["slug[in]"]  # a comma-separated list

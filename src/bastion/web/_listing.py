@@ -82,6 +82,22 @@ def _value(adapter: TypeAdapter[object], raw: str) -> object:
     return value
 
 
+def _value_schema(adapter: TypeAdapter[object]) -> dict[str, object]:
+    """What a field's JSON schema says of a string value (`format`...), for its documented filters."""
+    schema = adapter.json_schema()
+    if schema.get("type") != "string":
+        return {}
+    return {key: schema[key] for key in ("format", "maxLength", "pattern") if key in schema}
+
+
+def _documented(operator: str, value_schema: dict[str, object]) -> dict[str, object] | None:
+    if operator == "isnull":
+        return {"enum": ["true", "false"]}
+    if operator in ("in", "nin", "search"):
+        return None  # a list, or any text
+    return value_schema or None
+
+
 def _filter(field: str, operator: str, raw: str, adapter: TypeAdapter[object]) -> Filter:
     """Build one filter from its query-string value (parsed by the field's type)."""
     try:
@@ -152,6 +168,7 @@ def list_query(
     adapters = {name: TypeAdapter(out.model_fields[name].annotation or str) for name in allowed}
     sortable = frozenset(sort)
     passthrough = _RESERVED | frozenset(extra)
+    sort_values = sorted(value for name in sortable for value in (name, f"-{name}"))
 
     async def read_list_query(
         request: Request,
@@ -192,16 +209,37 @@ def list_query(
     # filter there, so the OpenAPI document shows them.
     signature = inspect.signature(read_list_query)
     fixed = [p for p in signature.parameters.values() if p.kind is not p.VAR_KEYWORD]
+    if sort_values:  # the sorts allowed, as the schema's enum (the value is checked above)
+        fixed = [
+            p.replace(
+                annotation=Annotated[
+                    str | None,
+                    Query(
+                        max_length=70,
+                        description="A field to sort by; `-field` for descending.",
+                        json_schema_extra={"enum": sort_values},
+                    ),
+                ]
+            )
+            if p.name == "sort"
+            else p
+            for p in fixed
+        ]
+    # Typed `str` (the values are parsed above, into INVALID_FILTER errors), with what the
+    # field's schema says of its text: a `date-time` format, a length.
     pairs = [(field, op) for field, ops in allowed.items() for op in sorted(ops)]
+    schemas = {field: _value_schema(adapter) for field, adapter in adapters.items()}
     documented = [
         inspect.Parameter(
             f"filter_{index}",
             inspect.Parameter.KEYWORD_ONLY,
             default=None,
             annotation=Annotated[
-                str | None,
+                str,
                 Query(
-                    alias=field if op == "eq" else f"{field}[{op}]", description=_DESCRIPTIONS[op]
+                    alias=field if op == "eq" else f"{field}[{op}]",
+                    description=_DESCRIPTIONS[op],
+                    json_schema_extra=_documented(op, schemas[field]),
                 ),
             ],
         )
