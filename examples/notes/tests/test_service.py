@@ -68,3 +68,17 @@ def test_the_schema_names_the_bearer_scheme_on_the_routes_that_need_a_caller() -
     assert paths["/api/v1/admin/users"]["get"]["security"] == bearer
     assert "security" not in paths["/api/v1/auth/login"]["post"]
     assert "security" not in paths["/health"]["get"]
+
+
+def test_the_schema_documents_the_if_match_and_idempotency_key_headers() -> None:
+    schema = create_notes_app(NotesSettings(environment="test", configure_logging=False)).openapi()
+    paths = schema["paths"]
+
+    def headers(path: str, method: str) -> set[str]:
+        parameters = paths[path][method].get("parameters", [])
+        return {p["name"] for p in parameters if p["in"] == "header"}
+
+    assert headers("/api/v1/notes", "post") == {"Idempotency-Key"}
+    assert headers("/api/v1/notes/{note_id}", "patch") >= {"If-Match"}
+    assert headers("/api/v1/notes/{note_id}", "delete") >= {"If-Match"}
+    assert headers("/api/v1/notes", "get") == set()

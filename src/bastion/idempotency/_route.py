@@ -15,7 +15,7 @@ from starlette.responses import Response
 from bastion.db import UnitOfWork, utcnow
 from bastion.errors import ServiceUnavailableError, UnauthenticatedError
 from bastion.idempotency._errors import IdempotencyKeyInUseError, IdempotencyKeyReusedError
-from bastion.idempotency._key import fingerprint, read_key, scope_hash
+from bastion.idempotency._key import MAX_KEY_LENGTH, fingerprint, read_key, scope_hash
 from bastion.idempotency._locks import InFlightLocks, MemoryInFlightLocks, RedisInFlightLocks
 from bastion.idempotency._store import IdempotencyStore, StoredResponse
 from bastion.web import get_resources, share_uow
@@ -62,6 +62,20 @@ def _replay(stored: StoredResponse, request_fingerprint: str) -> Response:
         response.headers.append(name, value)
     response.headers[REPLAYED_HEADER] = "true"
     return response
+
+
+# The header in the OpenAPI document of each unsafe operation: a bare key (the quoted
+# form is accepted too).
+_KEY_PARAMETER: dict[str, object] = {
+    "name": "Idempotency-Key",
+    "in": "header",
+    "required": False,
+    "description": (
+        "Run this request once: the same key with the same request answers the first "
+        "response again (`Idempotent-Replayed: true`)."
+    ),
+    "schema": {"type": "string", "pattern": f"^[!#-~][!-~]{{0,{MAX_KEY_LENGTH - 1}}}$"},
+}
 
 
 class IdempotentRoute(APIRoute):
@@ -119,6 +133,12 @@ class IdempotentRoute(APIRoute):
         if self.methods and self.methods <= _SAFE_METHODS:
             return handler
         template = self.path_format
+        # Built with the route: its OpenAPI operation documents the header as well.
+        extra = dict(self.openapi_extra or {})
+        parameters = extra.get("parameters")
+        if not (isinstance(parameters, list) and _KEY_PARAMETER in parameters):
+            extra["parameters"] = [*(parameters or []), _KEY_PARAMETER]
+            self.openapi_extra = extra
 
         async def idempotent_handler(request: Request) -> Response:
             key = read_key(request.headers)

@@ -21,7 +21,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Annotated, Protocol, TypeVar
 
-from fastapi import Depends, Request, Response
+from fastapi import Depends, Header, Request, Response
 
 from bastion.db import StaleVersionError
 from bastion.errors import PreconditionFailedError
@@ -124,7 +124,17 @@ class Precondition:
         return item
 
 
-async def if_match(request: Request, response: Response) -> AsyncIterator[Precondition]:
+async def if_match(
+    request: Request,
+    response: Response,
+    header_fields: Annotated[
+        list[str] | None,
+        Header(
+            alias="If-Match",
+            description="Change only the version read: its `ETag` (a stale one is 412).",
+        ),
+    ] = None,
+) -> AsyncIterator[Precondition]:
     """Yield the request's `Precondition`; a stale versioned write becomes 412.
 
     Only when the client sent `If-Match`: without it, a `StaleVersionError`
@@ -134,8 +144,7 @@ async def if_match(request: Request, response: Response) -> AsyncIterator[Precon
         PreconditionFailedError: The endpoint raised `StaleVersionError` and the
             request carries `If-Match`.
     """
-    fields = request.headers.getlist("if-match")
-    header = ", ".join(fields) if fields else None
+    header = ", ".join(header_fields) if header_fields else None
     try:
         yield Precondition(header=header, method=request.method, response=response)
     except StaleVersionError as exc:
