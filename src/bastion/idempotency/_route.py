@@ -137,7 +137,7 @@ class IdempotentRoute(APIRoute):
         extra = dict(self.openapi_extra or {})
         parameters = extra.get("parameters")
         if not (isinstance(parameters, list) and _KEY_PARAMETER in parameters):
-            extra["parameters"] = [*(parameters or []), _KEY_PARAMETER]
+            extra["parameters"] = [*(parameters or []), dict(_KEY_PARAMETER)]
             self.openapi_extra = extra
 
         async def idempotent_handler(request: Request) -> Response:
