@@ -7,6 +7,7 @@ import contextlib
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from urllib.parse import urlsplit
 
 import httpx
 from fastapi import APIRouter, FastAPI, Response
@@ -118,6 +119,14 @@ async def clear_redis_keys(url: str, prefix: str) -> None:
             await client.delete(*keys)
     finally:
         await client.aclose()
+
+
+async def proxied_redis(redis_url: str) -> tuple[TcpProxy, str]:
+    """A started `TcpProxy` to the test Redis, and the URL that reaches Redis through it."""
+    target = urlsplit(redis_url)
+    proxy = TcpProxy(target.hostname or "127.0.0.1", target.port or 6379)
+    await proxy.start()
+    return proxy, f"redis://127.0.0.1:{proxy.port}{target.path}"
 
 
 class TcpProxy:

@@ -27,7 +27,7 @@ from tests.auth.helpers import AUTH, WRONG, enable_mfa, totp
 from tests.auth.models import MODELS
 from tests.conftest import serve
 from tests.db.conftest import temporary_database
-from tests.edge import TcpProxy, clear_redis_keys
+from tests.edge import TcpProxy, clear_redis_keys, proxied_redis
 
 
 def _code(response: httpx.Response) -> str:
@@ -88,14 +88,8 @@ async def test_auth_throttles_fail_closed_when_their_storage_is_down(
 async def test_logins_racing_to_a_redis_that_stops_answering_get_a_503_not_the_time_budget(
     make_app: AppFactory, redis_url: str
 ) -> None:
-    target = urlsplit(redis_url)
-    proxy = TcpProxy(target.hostname or "127.0.0.1", target.port or 6379)
-    await proxy.start()
-    built = make_app(
-        ratelimit_storage_url=f"redis://127.0.0.1:{proxy.port}{target.path}",
-        redis_socket_timeout=0.2,
-        request_timeout=2,
-    )
+    proxy, proxied_url = await proxied_redis(redis_url)
+    built = make_app(ratelimit_storage_url=proxied_url, redis_socket_timeout=0.2, request_timeout=2)
     try:
         async with serve(built.app) as client:
             await register(client)

@@ -6,7 +6,6 @@ import asyncio
 import uuid
 from datetime import timedelta
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import httpx
 import pytest
@@ -19,7 +18,7 @@ from bastion.db import create_engine, utcnow
 from bastion.idempotency import IdempotencyRecord, prune_idempotency_records
 from tests.conftest import serve
 from tests.db.conftest import temporary_database
-from tests.edge import TcpProxy
+from tests.edge import TcpProxy, proxied_redis
 from tests.idempotency.app import Item, idempotent_app
 
 KEY = {"Idempotency-Key": "in-flight-key"}
@@ -191,12 +190,10 @@ async def test_with_redis_the_in_flight_lock_spans_app_instances(
 async def test_keyed_requests_racing_to_a_redis_that_stops_answering_are_served_unlocked(
     app_settings: BastionSettings, redis_url: str
 ) -> None:
-    target = urlsplit(redis_url)
-    proxy = TcpProxy(target.hostname or "127.0.0.1", target.port or 6379)
-    await proxy.start()
+    proxy, proxied_url = await proxied_redis(redis_url)
     settings = app_settings.model_copy(
         update={
-            "redis_url": SecretStr(f"redis://127.0.0.1:{proxy.port}{target.path}"),
+            "redis_url": SecretStr(proxied_url),
             "redis_socket_timeout": 0.2,
             "request_timeout": 2.0,
         }

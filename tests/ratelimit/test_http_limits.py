@@ -13,7 +13,14 @@ from starlette.authentication import SimpleUser, UnauthenticatedUser
 
 from bastion.errors import UnauthenticatedError
 from bastion.ratelimit import RateLimit, RateLimiter, limited_router
-from tests.edge import TcpProxy, clear_redis_keys, edge_app, edge_settings, serve_as
+from tests.edge import (
+    TcpProxy,
+    clear_redis_keys,
+    edge_app,
+    edge_settings,
+    proxied_redis,
+    serve_as,
+)
 
 
 def _assert_headers(response: httpx.Response, limit: int, remaining: int, name: str) -> int:
@@ -278,12 +285,10 @@ async def test_a_redis_that_stops_answering_costs_each_request_one_socket_timeou
     # Requests racing to it must not queue behind each other's reconnects until the
     # request timeout: each gets the outage policy within about one socket timeout,
     # and while one request probes whether Redis is back, the others do not wait.
-    target = urlsplit(redis_url)
-    proxy = TcpProxy(target.hostname or "127.0.0.1", target.port or 6379)
-    await proxy.start()
+    proxy, proxied_url = await proxied_redis(redis_url)
     settings = edge_settings(
         ratelimit_default="1000/minute",
-        redis_url=f"redis://127.0.0.1:{proxy.port}{target.path}",
+        redis_url=proxied_url,
         redis_socket_timeout=0.2,
         request_timeout=2,
     )
