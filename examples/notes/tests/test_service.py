@@ -82,3 +82,16 @@ def test_the_schema_documents_the_if_match_and_idempotency_key_headers() -> None
     assert headers("/api/v1/notes/{note_id}", "patch") >= {"If-Match"}
     assert headers("/api/v1/notes/{note_id}", "delete") >= {"If-Match"}
     assert headers("/api/v1/notes", "get") == set()
+
+
+def test_the_schema_documents_the_response_headers_clients_read() -> None:
+    schema = create_notes_app(NotesSettings(environment="test", configure_logging=False)).openapi()
+    paths = schema["paths"]
+    read = paths["/api/v1/notes/{note_id}"]["get"]["responses"]
+    created = paths["/api/v1/notes"]["post"]["responses"]
+    assert "ETag" in read["200"]["headers"]
+    assert "ETag" in paths["/api/v1/notes/{note_id}"]["patch"]["responses"]["200"]["headers"]
+    assert "Idempotent-Replayed" in created["201"]["headers"]
+    assert "Retry-After" in created["429"]["headers"]
+    assert "Retry-After" in created["503"]["headers"]
+    assert "headers" not in read["404"]

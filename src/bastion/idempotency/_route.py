@@ -78,6 +78,12 @@ _KEY_PARAMETER: dict[str, object] = {
 }
 
 
+_REPLAYED: dict[str, object] = {
+    "description": "`true` when this is the stored answer to an earlier request with the key.",
+    "schema": {"type": "string", "enum": ["true"]},
+}
+
+
 class IdempotentRoute(APIRoute):
     """A route class under which unsafe requests with an `Idempotency-Key` run once.
 
@@ -138,6 +144,8 @@ class IdempotentRoute(APIRoute):
         parameters = extra.get("parameters")
         if not (isinstance(parameters, list) and _KEY_PARAMETER in parameters):
             extra["parameters"] = [*(parameters or []), dict(_KEY_PARAMETER)]
+            success = str(self.status_code or 200)
+            extra["responses"] = {success: {"headers": {REPLAYED_HEADER: dict(_REPLAYED)}}}
             self.openapi_extra = extra
 
         async def idempotent_handler(request: Request) -> Response:

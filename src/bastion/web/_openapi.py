@@ -8,7 +8,8 @@ from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from bastion.web._routes import OperationRoute, operation_routes
+from bastion.web._preconditions import if_match
+from bastion.web._routes import OperationRoute, depends_on, operation_routes
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
@@ -80,11 +81,26 @@ def error_responses(*status_codes: int) -> dict[int | str, dict[str, object]]:
     }
 
 
+# The errors that say when to try again (a key in flight, a limit, an outage).
+_RETRY_AFTER_STATUSES = frozenset({409, 429, 503})
+_RETRY_AFTER = {
+    "description": "Seconds to wait before trying again.",
+    "schema": {"type": "integer", "minimum": 0},
+}
+_ETAG = {
+    "description": 'The version of what the response holds (`"<version>"`), for `If-Match`.',
+    "schema": {"type": "string"},
+}
+
+
 def _envelope_response(status: int) -> dict[str, object]:
-    return {
+    response: dict[str, object] = {
         "description": _DESCRIPTIONS.get(status, "Error"),
         "content": {"application/json": {"schema": dict(_ENVELOPE_REF)}},
     }
+    if status in _RETRY_AFTER_STATUSES:
+        response["headers"] = {"Retry-After": dict(_RETRY_AFTER)}
+    return response
 
 
 def install_openapi(
@@ -118,16 +134,25 @@ def install_openapi(
             if k != "$defs"
         }
         extra: dict[tuple[str, str], list[int]] = {}
-        if per_route is not None:
-            for route in operation_routes(app):
-                codes = sorted(set(per_route(route)))
-                for method in route.methods or ():
-                    extra[(route.path_format, method.lower())] = codes
+        tagged: set[tuple[str, str]] = set()  # operations whose answers carry an `ETag`
+        for route in operation_routes(app):
+            codes = sorted(set(per_route(route))) if per_route is not None else []
+            versioned = route.dependant is not None and depends_on(
+                route.dependant, lambda call: call is if_match
+            )
+            for method in route.methods or ():
+                extra[(route.path_format, method.lower())] = codes
+                if versioned:
+                    tagged.add((route.path_format, method.lower()))
         for path, path_item in schema.get("paths", {}).items():
             for method, operation in path_item.items():
                 if not isinstance(operation, dict) or "responses" not in operation:
                     continue
                 responses = operation["responses"]
+                if (path, method) in tagged:
+                    for status, answer in responses.items():
+                        if str(status).startswith("2") and str(status) != "204":
+                            answer.setdefault("headers", {})["ETag"] = dict(_ETAG)
                 route_codes = map(str, extra.get((path, method), ()))
                 # A body that cannot be parsed at all (a broken multipart form) is a 400.
                 body_codes = ["400"] if "requestBody" in operation else []
