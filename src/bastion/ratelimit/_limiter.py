@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import logging
-import math
 import time
 from collections.abc import Callable, Coroutine
 from typing import Literal
@@ -21,14 +19,12 @@ from limits.aio.strategies import (
 )
 from limits.errors import StorageError
 
-from bastion.errors import ServiceUnavailableError
 from bastion.ratelimit._memory import MemorySlidingWindow
+from bastion.ratelimit._outage import OutagePolicy
 from bastion.ratelimit._result import RateLimitResult
 from bastion.ratelimit._window import SlidingWindow
 
 __all__ = ["Limit", "RateLimitResult", "RateLimiter", "Strategy", "parse_limit"]
-
-logger = logging.getLogger("bastion.ratelimit")
 
 #: A limit in `limits` notation (`"10/minute"`, `"5 per 30 seconds"`) or a parsed item.
 Limit = str | RateLimitItem
@@ -46,10 +42,6 @@ def _wall_clock() -> float:
     # `time.time` looked up at each call, as `limits` stamps its entries: a clock
     # that tests move (by patching `time.time`) moves both alike.
     return time.time()
-
-
-# Storage outages are logged at most this often (seconds); every one is counted.
-_LOG_EVERY = 10.0
 
 
 def parse_limit(limit: Limit) -> RateLimitItem:
@@ -118,8 +110,6 @@ class RateLimiter:
         self.storage = storage
         self.strategy: Strategy = strategy
         self.key_prefix = key_prefix
-        self.fail_open = fail_open
-        self.storage_errors = 0
         self._limiter = _STRATEGIES[strategy](storage)
         # The sliding window counter answers verdict and stats in one call on
         # bastion's own store; `limits`' strategy needs a hit and a stats read.
@@ -131,13 +121,27 @@ class RateLimiter:
         self._clock = clock
         self._items: dict[str, RateLimitItem] = {}
         self._plans: dict[Limit, _Plan] = {}
-        self._last_log = -math.inf
-        self.outage_cooldown = outage_cooldown
         self._monotonic = monotonic
         self.timeout = timeout
-        self._down_until = -math.inf  # -inf while the storage answers
-        self._probing = False  # a call is asking a storage that failed
+        self._outages = OutagePolicy(
+            fail_open=fail_open, cooldown=outage_cooldown, monotonic=monotonic
+        )
         self._strict: RateLimiter | None = None
+
+    @property
+    def fail_open(self) -> bool:
+        """Whether an outage answers "allowed" (True) or 503 (False)."""
+        return self._outages.fail_open
+
+    @property
+    def outage_cooldown(self) -> float:
+        """Seconds after a storage failure during which the storage is not asked."""
+        return self._outages.cooldown
+
+    @property
+    def storage_errors(self) -> int:
+        """Calls answered by the outage policy so far (the storage failed or was resting)."""
+        return self._outages.errors
 
     def strict(self) -> RateLimiter:
         """The limiter for security budgets, on this limiter's storage and key prefix.
@@ -221,25 +225,12 @@ class RateLimiter:
         """
         return self._apply(limit, key, 1, name, consume=False)
 
-    def _ask(self) -> bool:
-        """Whether to ask the storage now (then `_asked` must follow the call)."""
-        if self._down_until == -math.inf or self.outage_cooldown == 0:
-            return True
-        if self._probing or self._down_until > self._monotonic():
-            return False
-        self._probing = True  # the cooldown is over: this call finds out
-        return True
-
-    def _asked(self, *, ok: bool) -> None:
-        if ok:
-            self._down_until = -math.inf
-        self._probing = False
-
     async def _apply(
         self, limit: Limit, key: tuple[str, ...], cost: int, name: str, *, consume: bool
     ) -> RateLimitResult:
-        if not self._ask():
-            return self._outage(self._item(limit), name, None)
+        outages = self._outages
+        if not outages.ask():
+            return outages.apply(self._item(limit), name, None)
         ok = False
         try:
             if self.timeout is None:  # memory: nothing to wait for, no timer to arm
@@ -249,9 +240,9 @@ class RateLimiter:
                     result = await self._count(limit, key, cost, name, consume)
             ok = True
         except (StorageError, TimeoutError) as exc:
-            return self._outage(self._item(limit), name, exc)
+            return outages.apply(self._item(limit), name, exc)
         finally:
-            self._asked(ok=ok)
+            outages.settle(ok=ok)
         return result
 
     async def _count(
@@ -279,9 +270,9 @@ class RateLimiter:
         Raises:
             ServiceUnavailableError: The storage failed and the limiter fails closed.
         """
-        item = self._item(limit)
-        if not self._ask():
-            self._outage(item, "default", None)
+        item, outages = self._item(limit), self._outages
+        if not outages.ask():
+            outages.apply(item, "default", None)
             return
         ok = False
         try:
@@ -293,9 +284,9 @@ class RateLimiter:
                     await self.window.clear(plan.head + "/".join(key) + plan.tail)
                 ok = True
         except (StorageError, TimeoutError) as exc:
-            self._outage(item, "default", exc)
+            outages.apply(item, "default", exc)
         finally:
-            self._asked(ok=ok)
+            outages.settle(ok=ok)
 
     async def _result(
         self, item: RateLimitItem, key: str, allowed: bool, name: str
@@ -311,33 +302,6 @@ class RateLimiter:
             limit=item.amount,
             remaining=max(0, stats.remaining),
             reset_after=reset_after,
-            window=item.get_expiry(),
-            name=name,
-        )
-
-    def _outage(self, item: RateLimitItem, name: str, exc: Exception | None) -> RateLimitResult:
-        """Apply the outage policy; `exc` is None while the storage is not asked."""
-        self.storage_errors += 1
-        now = self._monotonic()
-        if exc is not None:
-            self._down_until = now + self.outage_cooldown
-        if exc is not None and now - self._last_log >= _LOG_EVERY:
-            self._last_log = now
-            logger.warning(
-                "rate-limit storage unavailable (%s); failing %s (%d errors so far)",
-                type(exc.storage_error if isinstance(exc, StorageError) else exc).__name__,
-                "open" if self.fail_open else "closed",
-                self.storage_errors,
-            )
-        if not self.fail_open:
-            raise ServiceUnavailableError(
-                "Rate limiting is temporarily unavailable.", headers={"Retry-After": "1"}
-            ) from exc
-        return RateLimitResult(
-            allowed=True,
-            limit=item.amount,
-            remaining=item.amount,
-            reset_after=float(item.get_expiry()),
             window=item.get_expiry(),
             name=name,
         )
