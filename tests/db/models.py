@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import AwareDatetime, BaseModel, ConfigDict
 from sqlalchemy import CheckConstraint, ForeignKey, MetaData, String, UniqueConstraint, text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -36,6 +36,7 @@ class Widget(UUIDPrimaryKeyMixin, TimestampMixin, TestBase):
     name: Mapped[str] = mapped_column(String(100), unique=True)
     price: Mapped[int] = mapped_column(default=0)
     category: Mapped[str | None] = mapped_column(String(50), default=None)
+    due_at: Mapped[datetime | None] = mapped_column(default=None)
     parts: Mapped[list[Part]] = relationship(back_populates="widget")
 
 
@@ -100,6 +101,7 @@ class WidgetIn(BaseModel):
     name: str
     price: int = 0
     category: str | None = None
+    due_at: AwareDatetime | None = None
 
 
 class WidgetPatch(BaseModel):

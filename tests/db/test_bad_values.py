@@ -9,6 +9,11 @@ from bastion.db import CursorPayload, CursorSigner
 from tests.conftest import TEST_SECRET, serve
 from tests.db.app import widget_app
 
+# Moments valid as given but out of range once converted to UTC, where they are stored.
+OUT_OF_UTC = [
+    ({"name": "late", "due_at": "9999-12-31T23:59:59-14:00"}, "out_of_range"),
+    ({"name": "early", "due_at": "0001-01-01T00:00:00+14:00"}, "out_of_range"),
+]
 # (body, reason): what each backend refuses. SQLite stores long text and NUL as given,
 # but no integer beyond 64 bits.
 REFUSED = {
@@ -17,8 +22,9 @@ REFUSED = {
         ({"name": "nul\x00byte"}, "invalid_text"),
         ({"name": "int32", "price": 2**31}, "out_of_range"),
         ({"name": "int64", "price": 2**70}, "out_of_range"),
+        *OUT_OF_UTC,
     ],
-    "sqlite": [({"name": "int64", "price": 2**70}, "out_of_range")],
+    "sqlite": [({"name": "int64", "price": 2**70}, "out_of_range"), *OUT_OF_UTC],
 }
 
 
@@ -40,6 +46,8 @@ async def test_a_value_the_database_refuses_is_a_422_invalid_value_without_the_v
             assert error["code"] == "INVALID_VALUE"
             assert error["details"] == {"reason": reason}
             for leaked in ("INSERT", "widgets", "xxxxxxxxxx", "nul", str(body.get("price", "-"))):
+                assert leaked not in response.text
+            for leaked in ("9999-12-31", "0001-01-01"):
                 assert leaked not in response.text
         assert (await client.get("/api/v1/widgets")).json()["items"] == []
 

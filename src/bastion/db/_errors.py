@@ -24,7 +24,7 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 
 from sqlalchemy import MetaData, Table
-from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError, StatementError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -286,6 +286,10 @@ def translate_errors(
         raise
     except PoolTimeoutError as exc:  # every pooled connection stayed busy for pool_timeout
         raise _database_unavailable() from exc
+    except StatementError as exc:  # a bind refused the value before sending it
+        if isinstance(exc.orig, OverflowError):  # a moment out of range once in UTC
+            raise InvalidValueError(details={"reason": "out_of_range"}) from exc
+        raise
     except OverflowError as exc:  # SQLite: an integer beyond 64 bits, refused before sending
         raise InvalidValueError(details={"reason": "out_of_range"}) from exc
     except OSError as exc:  # refused or unreachable, and the connect or statement timeout
