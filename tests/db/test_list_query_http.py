@@ -217,3 +217,15 @@ def test_the_allowed_filters_and_sort_are_in_the_openapi_document() -> None:
     assert schemas["created_at[gt]"]["format"] == "date-time"
     assert set(schemas["sort"]["enum"]) == {"title", "-title", "created_at", "-created_at"}
     assert "format" not in schemas["slug[in]"]  # a comma-separated list
+
+
+@pytest.mark.parametrize("params", [{"price": str(2**64)}, {"price[gt]": str(-(2**63) - 1)}])
+async def test_an_integer_filter_beyond_64_bits_is_422_not_500(
+    db_settings: BastionSettings, params: dict[str, str]
+) -> None:
+    # The cursor's digest of the filters takes any integer; the database refuses it.
+    async with serve(docs_app(db_settings)) as client:
+        await _widgets(client)
+        response = await client.get("/api/v1/widgets", params=params)
+    assert response.status_code == 422, response.text
+    assert response.json()["error"]["code"] == "INVALID_VALUE"

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import builtins
 import hashlib
+import json
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import ClassVar, Generic, TypeVar
 
-import orjson
 from pydantic import BaseModel, TypeAdapter
 from pydantic_core import to_jsonable_python
 from sqlalchemy import ColumnElement, Row, inspect, select
@@ -209,8 +209,10 @@ class RepositoryCore(Generic[ModelT, OutT]):
         dialect = self.session.get_bind().dialect
         for clause in where:
             compiled = clause.compile(dialect=dialect)
-            params = sorted(compiled.params.items())
-            digest.update(orjson.dumps([str(compiled), to_jsonable_python(params, fallback=repr)]))
+            params = to_jsonable_python(sorted(compiled.params.items()), fallback=repr)
+            # The standard encoder takes any integer: the database, not the digest,
+            # refuses one beyond its column's range.
+            digest.update(json.dumps([str(compiled), params]).encode())
         return digest.hexdigest()
 
     def _cursor_values(
