@@ -34,7 +34,9 @@ _ENTITY_TAG = re.compile(r'[ \t]*(W/)?"([\x21\x23-\x7e\x80-\xff]*)"[ \t]*(?:,|\Z
 _EMPTY_ITEM = re.compile(r"[ \t]*,")
 # Methods that must not change state: for them the helper itself evaluates `If-Match`.
 _SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
-_MAX_VERSION_DIGITS = 18
+# `VersionMixin.version` is a 32-bit INTEGER: a larger number names no row's version.
+_MAX_VERSION = 2**31 - 1
+_MAX_VERSION_DIGITS = len(str(_MAX_VERSION))
 
 
 class Versioned(Protocol):
@@ -71,7 +73,7 @@ def _strong_versions(value: str) -> frozenset[int]:
             return frozenset()
         weak, opaque = found.groups()
         digits = opaque.isascii() and opaque.isdigit() and len(opaque) <= _MAX_VERSION_DIGITS
-        if weak is None and digits:
+        if weak is None and digits and int(opaque) <= _MAX_VERSION:
             versions.add(int(opaque))
         position = found.end()
     return frozenset(versions)
