@@ -27,6 +27,8 @@ from bastion.errors import NotFoundError
 from tests.db.models import (
     DocRepository,
     PartRepository,
+    Tag,
+    TagOut,
     Widget,
     WidgetIn,
     WidgetOut,
@@ -273,6 +275,7 @@ async def test_check_and_not_null_violations_are_422_constraint_errors(
 async def test_named_eager_loads_validate_relationships_into_the_dto(sessionmaker: Maker) -> None:
     class WidgetPartsRepository(WidgetRepository):
         out = WidgetWithParts  # type: ignore[assignment]
+        default_sort = "name"
 
     async with UnitOfWork(sessionmaker) as uow:
         widget = await WidgetRepository(uow.session).add(WidgetIn(name="bolt"))
@@ -301,8 +304,36 @@ def test_a_dto_with_a_field_that_is_no_column_is_refused_when_the_class_is_defin
             out = Odd  # type: ignore[assignment]
 
 
+@pytest.mark.parametrize(
+    ("settings", "out"),
+    [
+        ({}, TagOut),  # the default `-created_at`, on a DTO without `created_at`
+        ({"sortable": frozenset({"name"})}, WidgetOut),  # the default left out of `sortable`
+        ({"default_sort": "-price", "sortable": frozenset({"price"})}, TagOut),
+    ],
+)
+def test_a_default_sort_a_list_cannot_use_is_refused_when_the_class_is_defined(
+    settings: dict[str, object], out: type[BaseModel]
+) -> None:
+    # Otherwise every list without `?sort=` would blame its client with a 422 INVALID_SORT.
+    model = Tag if out is TagOut else Widget
+    with pytest.raises(TypeError, match="default_sort"):
+        type("Unlistable", (BaseRepository,), {"model": model, "out": out, **settings})
+
+
+def test_a_default_sort_on_a_field_of_the_dto_is_accepted() -> None:
+    class LabelRepository(BaseRepository[Tag, TagOut]):
+        model = Tag
+        out = TagOut
+        default_sort = "-label"
+        sortable = frozenset({"label"})
+
+    assert LabelRepository.default_sort == "-label"
+
+
 def test_a_repository_base_without_model_or_dto_is_not_checked() -> None:
     class Base_(BaseRepository[Widget, WidgetOut]):
+        default_sort = "name"
         sortable = frozenset({"name"})
 
     class Concrete(Base_):

@@ -93,6 +93,12 @@ class RepositoryCore(Generic[ModelT, OutT]):
         missing = [name for name in out.model_fields if not mapper.has_property(name)]
         if missing:
             raise TypeError(f"{cls.__name__}.out fields are not columns of the model: {missing}")
+        default = cls.default_sort.removeprefix("-")
+        if default not in cls.sortable or default not in out.model_fields:
+            raise TypeError(
+                f"{cls.__name__}.default_sort {cls.default_sort!r} must name a field of "
+                f"{out.__name__} listed in sortable: set default_sort and sortable"
+            )
 
     # -- shape ---------------------------------------------------------------
 

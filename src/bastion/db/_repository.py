@@ -49,7 +49,8 @@ class BaseRepository(RepositoryCore[ModelT, OutT]):
     Attributes:
         model: The mapped class.
         out: The frozen Pydantic DTO reads return.
-        default_sort: Sort used when none is given (`-field` for descending).
+        default_sort: Sort used when none is given (`-field` for descending); a field of
+            `out` listed in `sortable`, else defining the class raises `TypeError`.
         sortable: Fields a caller may sort by (NOT NULL columns of `out`).
         conflict_codes: Constraint name to error code (for example `EMAIL_TAKEN`).
         session: The unit of work's session.
