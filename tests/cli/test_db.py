@@ -34,10 +34,10 @@ MODELS = '''
 from sqlalchemy import String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from bastion.db import Base, UUIDPrimaryKeyMixin
+from bastion.db import Base, TimestampMixin, UUIDPrimaryKeyMixin
 
 
-class Item(UUIDPrimaryKeyMixin, Base):
+class Item(UUIDPrimaryKeyMixin, TimestampMixin, Base):
     __tablename__ = "items"
 
     name: Mapped[str] = mapped_column(String(80))
@@ -111,7 +111,10 @@ async def test_init_revision_upgrade_check_downgrade_from_pyproject(
     assert revision.returncode == 0, revision.stderr
     assert "Detected added table 'items'" in revision.stderr
     (written,) = (migrations / "versions").glob("*_create_items.py")
-    assert "bastion" not in written.read_text()  # migrations never import bastion
+    script = written.read_text()
+    assert "bastion" not in script  # migrations never import bastion
+    assert "sa.DateTime(timezone=True)" in script  # `UTCDateTime`, rendered plain
+    assert script.count("import sqlalchemy as sa") == 1  # a second one fails linters (F811)
 
     upgrade = await _bastion(work, env, "upgrade")
     assert upgrade.returncode == 0, upgrade.stderr

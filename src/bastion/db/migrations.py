@@ -55,9 +55,10 @@ def render_item(kind: str, obj: object, autogen_context: AutogenContext) -> str 
     """Render bastion's column types as plain SQLAlchemy ones, so migrations never import bastion.
 
     Passed to Alembic as `render_item`; every other item renders the default way.
+    The migration template imports `sqlalchemy as sa` already, as Alembic's own
+    renderings need.
     """
     if kind == "type" and isinstance(obj, UTCDateTime):
-        autogen_context.imports.add("import sqlalchemy as sa")
         return "sa.DateTime(timezone=True)"
     return False
 
