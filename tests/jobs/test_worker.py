@@ -130,10 +130,12 @@ def test_the_worker_command_refuses_an_app_it_cannot_load(
     assert len(err.strip().splitlines()) == 1
 
 
+@pytest.mark.parametrize("flags", [["--factory"], []], ids=["--factory", "found-callable"])
 def test_a_factory_that_fails_to_import_is_one_line_too(
-    capsys: pytest.CaptureFixture[str],
+    capsys: pytest.CaptureFixture[str], flags: list[str]
 ) -> None:
-    assert main(["worker", "tests.cli.host:create_app_missing_a_module", "--factory"]) == 1
+    # Without `--factory`, a callable that is not an app is called as one, as `users` does.
+    assert main(["worker", "tests.cli.host:create_app_missing_a_module", *flags]) == 1
     err = capsys.readouterr().err
     assert err.startswith("bastion worker: cannot load tests.cli.host:create_app_missing_a_module")
     assert "a_dependency_not_installed" in err

@@ -17,9 +17,15 @@ HELP = "Run an arq worker: relay the app's outbox, run its handlers, prune on a 
 
 def configure(parser: argparse.ArgumentParser) -> None:
     """Add `bastion worker`'s arguments."""
-    parser.add_argument("app", metavar="APP", help="The app as module:attribute.")
     parser.add_argument(
-        "--factory", action="store_true", help="APP is a callable that returns the app."
+        "app",
+        metavar="APP",
+        help="The app as module:attribute, an app or a factory (notes_app.main:create_notes_app).",
+    )
+    parser.add_argument(
+        "--factory",
+        action="store_true",
+        help="APP is a callable returning the app (found by itself: a callable that is not an app).",
     )
     parser.add_argument(
         "--app-dir", default=".", help="Directory added to the import path (default: '.')."
@@ -44,7 +50,7 @@ def run(args: argparse.Namespace) -> int:
         return 1
     sys.path.insert(0, os.path.abspath(args.app_dir))
     try:
-        app = load_app(args.app, factory=args.factory)
+        app = load_app(args.app, factory=True if args.factory else None)
     except (HostError, ImportError, AttributeError) as exc:  # the factory's own too
         print(f"bastion worker: cannot load {args.app}: {exc}", file=sys.stderr)
         return 1
