@@ -4,9 +4,18 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from decimal import Decimal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict
-from sqlalchemy import CheckConstraint, ForeignKey, MetaData, String, UniqueConstraint, text
+from sqlalchemy import (
+    CheckConstraint,
+    ForeignKey,
+    MetaData,
+    Numeric,
+    String,
+    UniqueConstraint,
+    text,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from bastion.db import (
@@ -37,6 +46,7 @@ class Widget(UUIDPrimaryKeyMixin, TimestampMixin, TestBase):
     price: Mapped[int] = mapped_column(default=0)
     category: Mapped[str | None] = mapped_column(String(50), default=None)
     due_at: Mapped[datetime | None] = mapped_column(default=None)
+    weight: Mapped[Decimal | None] = mapped_column(Numeric, default=None)
     parts: Mapped[list[Part]] = relationship(back_populates="widget")
 
 
@@ -102,6 +112,7 @@ class WidgetIn(BaseModel):
     price: int = 0
     category: str | None = None
     due_at: AwareDatetime | None = None
+    weight: Decimal | None = None
 
 
 class WidgetPatch(BaseModel):

@@ -22,6 +22,7 @@ REFUSED = {
         ({"name": "nul\x00byte"}, "invalid_text"),
         ({"name": "int32", "price": 2**31}, "out_of_range"),
         ({"name": "int64", "price": 2**70}, "out_of_range"),
+        ({"name": "heavy", "weight": "1e400000000"}, "out_of_range"),  # beyond `numeric`
         *OUT_OF_UTC,
     ],
     "sqlite": [({"name": "int64", "price": 2**70}, "out_of_range"), *OUT_OF_UTC],

@@ -231,11 +231,14 @@ def _data_reason(exc: DBAPIError) -> str | None:
     """Why the database refused a value, or `None` when the error is not about a value."""
     state = _sqlstate(exc)
     if state == _PG_ARGUMENT_REFUSED:
-        # The driver's own refusal (an int beyond int32, a lone surrogate) chains
-        # the Python error that caused it; a wrong Python type stays a server bug.
+        # The driver's own refusal (an int beyond int32, a Decimal whose exponent
+        # `numeric` cannot hold, a lone surrogate) chains the Python error that caused
+        # it; a wrong Python type (a TypeError) stays a server bug.
         cause = exc.orig.__cause__ if exc.orig is not None else None
         reason = cause.__cause__ if cause is not None else None
         if isinstance(reason, OverflowError):
+            return "out_of_range"
+        if isinstance(reason, ValueError) and not isinstance(reason, UnicodeError):
             return "out_of_range"
         if isinstance(reason, UnicodeError):
             return "invalid_text"
