@@ -112,6 +112,21 @@ async def test_405_allow_lists_the_methods_of_every_route_at_the_path(
 
 
 @pytest.mark.parametrize(
+    "content",
+    [b"[" * 100_000 + b"]" * 100_000, b'{"email": "a@b.c", "password": 1' + b"0" * 5000 + b"}"],
+    ids=["nested-beyond-recursion", "integer-of-5001-digits"],
+)
+async def test_well_formed_json_the_parser_refuses_is_a_400_envelope(
+    app: FastAPI, content: bytes
+) -> None:
+    async with serve(app) as client:
+        response = await client.post(
+            "/api/v1/signup", content=content, headers={"content-type": "application/json"}
+        )
+    assert_envelope(response, 400, "BAD_REQUEST")
+
+
+@pytest.mark.parametrize(
     ("content", "expected_loc", "expected_type"),
     [
         (b'{"email": "a@b.c", "password": ', ["body", 31], "json_invalid"),
