@@ -269,3 +269,26 @@ async def test_login_rehashes_a_password_hashed_with_old_parameters(
         assert user is not None
         assert ",t=2," in user.password_hash
         assert (await login(client)).status_code == 200
+
+
+async def test_a_rehash_never_overwrites_a_password_changed_since_it_was_verified(
+    make_app: AppFactory,
+) -> None:
+    # Login verifies, then rehashes in a later transaction: a password changed in
+    # between must win, and the login must not issue a session (it answers 401).
+    from bastion.db import UnitOfWork
+
+    built = make_app()
+    async with serve(built.app) as client:
+        await register(client)
+        resources = built.app.state.resources
+        async with UnitOfWork(resources.sessionmaker) as uow:
+            repo = resources.auth.accounts(uow, resources.limiter).repo
+            user = await repo.user_by_email("ada@example.com")
+            assert user is not None
+            now = resources.auth.now()
+            stale = await repo.rehash_password(user.id, "a hash replaced meanwhile", "x", now)
+            current = await repo.user_by_id(user.id)
+    assert stale is False
+    assert current is not None
+    assert current.password_hash == user.password_hash

@@ -208,7 +208,10 @@ class AccountService:
     ) -> IssuedTokens | MfaPending:
         if self.runtime.hasher.needs_rehash(user.password_hash):
             new_hash = await self.runtime.hasher.hash(password, client=meta.ip)
-            await self.repo.update_user(user.id, self.runtime.now(), password_hash=new_hash)
+            now = self.runtime.now()
+            if not await self.repo.rehash_password(user.id, user.password_hash, new_hash, now):
+                raise InvalidCredentialsError()  # changed since it was verified
+            user = replace(user, password_hash=new_hash)
         if user.mfa_enabled:
             return await self.mfa.challenge(user)
         issued = await self.sessions.issue(user, meta)

@@ -172,6 +172,20 @@ class AuthRepository:
         await self.session.execute(stmt)
 
     @translated
+    async def rehash_password(
+        self, user_id: uuid.UUID, old_hash: str, new_hash: str, now: datetime
+    ) -> bool:
+        """Store a stronger hash of the same password, unless the password changed meanwhile."""
+        user = self.m.user
+        stmt = (
+            update(user)
+            .where(user.id == user_id, user.password_hash == old_hash)
+            .values(updated_at=now, password_hash=new_hash)
+            .execution_options(**_NO_SYNC)
+        )
+        return rowcount(await self.session.execute(stmt)) == 1
+
+    @translated
     async def list_users(self, *, limit: int, offset: int) -> list[UserRecord]:
         """Users by creation time."""
         stmt = (
@@ -181,6 +195,47 @@ class AuthRepository:
             .offset(offset)
         )
         return [UserRecord(*row) for row in await self.session.execute(stmt)]
+
+    # -- the user row locks its sessions ---------------------------------------
+    # On PostgreSQL a revocation's UPDATE cannot see a session row that a concurrent
+    # transaction inserted and has not committed yet. So whatever writes a user's
+    # sessions locks the user's row first: revocations (and the credential changes
+    # that update the row anyway) and refreshes exclusively, new logins shared. One
+    # of two racing transactions then waits for the other's commit, and finds what
+    # it wrote. SQLite, whose writers take the database's lock up front, needs none.
+    @translated
+    async def lock_user(
+        self, *, user_id: uuid.UUID | None = None, token_hash: str | None = None
+    ) -> None:
+        """Lock the user row (by id, or of a refresh token) against session writes."""
+        user, s = self.m.user, self.m.session
+        stmt = select(user.id)
+        if token_hash is not None:
+            stmt = stmt.join(s, s.user_id == user.id).where(s.token_hash == token_hash)
+        else:
+            stmt = stmt.where(user.id == user_id)
+        await self.session.execute(stmt.with_for_update(of=user, key_share=True))
+
+    @translated
+    async def credentials_unchanged(self, user: UserRecord) -> bool:
+        """Whether the user's row still holds what `user` was checked against, locked shared.
+
+        A new session is issued only under this check: a login whose password was
+        verified while a password change, an MFA change or a deactivation
+        committed would otherwise open a session that change never revoked.
+        """
+        u = self.m.user
+        stmt = (
+            select(u.password_hash, u.mfa_enabled, u.is_active)
+            .where(u.id == user.id)
+            .with_for_update(of=u, read=True)
+        )
+        row = (await self.session.execute(stmt)).one_or_none()
+        return row is not None and tuple(row) == (
+            user.password_hash,
+            user.mfa_enabled,
+            user.is_active,
+        )
 
     # -- refresh sessions ------------------------------------------------------
     @translated
@@ -256,22 +311,24 @@ class AuthRepository:
         self,
         now: datetime,
         *,
+        user_id: uuid.UUID,
         family_ids: Iterable[uuid.UUID] = (),
-        user_id: uuid.UUID | None = None,
         keep_family: uuid.UUID | None = None,
     ) -> int:
-        """Revoke whole families: the ones named, or every one of `user_id` except `keep_family`."""
+        """Revoke whole families of a user: the ones named, or all but `keep_family`.
+
+        The user's row is locked first (`lock_user`), so a refresh or login under
+        way either commits before and is revoked here, or waits and sees the
+        revocation.
+        """
         s = self.m.session
-        conditions: list[ColumnElement[bool]] = [s.revoked_at.is_(None)]
+        conditions: list[ColumnElement[bool]] = [s.user_id == user_id, s.revoked_at.is_(None)]
         families = list(family_ids)
         if families:
             conditions.append(s.family_id.in_(families))
-        elif user_id is not None:
-            conditions.append(s.user_id == user_id)
-            if keep_family is not None:
-                conditions.append(s.family_id != keep_family)
-        else:
-            return 0
+        elif keep_family is not None:
+            conditions.append(s.family_id != keep_family)
+        await self.lock_user(user_id=user_id)
         stmt = update(s).where(*conditions).values(revoked_at=now).execution_options(**_NO_SYNC)
         return rowcount(await self.session.execute(stmt))
 

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from bastion.auth._audit import AuditEvent, AuditTrail
-from bastion.auth._errors import TokenReusedError
+from bastion.auth._errors import InvalidCredentialsError, TokenReusedError
 from bastion.auth._hooks import RequestMeta
 from bastion.auth._principal import IssuedTokens, Principal
 from bastion.auth._records import UserRecord
@@ -130,7 +130,14 @@ class SessionService:
 
         The access token carries the user's roles and the claims of
         `AuthHooks.access_claims`; only the refresh token's hash is stored.
+
+        Raises:
+            InvalidCredentialsError: A new family for a user whose password, MFA or
+                active state changed since `user` was read: what the caller
+                verified no longer opens the account.
         """
+        if family_id is None and not await self.repo.credentials_unchanged(user):
+            raise InvalidCredentialsError()
         runtime = self.runtime
         now = runtime.now()
         absolute = absolute_expires_at or now + timedelta(seconds=runtime.absolute_ttl)
@@ -176,11 +183,16 @@ class SessionService:
         """
         token_hash = hash_token(refresh_token)
         now = self.runtime.now()
+        # Refreshes, revocations and credential changes of one user take turns: the
+        # next pair is never written beside a revocation that cannot see it.
+        await self.repo.lock_user(token_hash=token_hash)
         spent = await self.repo.spend_session(token_hash, now)
         if spent is None:
             record = await self.repo.session_by_hash(token_hash)
             if record is not None and record.spent_at is not None:
-                await self.repo.revoke_families(now, family_ids=[record.family_id])
+                await self.repo.revoke_families(
+                    now, user_id=record.user_id, family_ids=[record.family_id]
+                )
                 # Security state that must outlive the 401 below (which rolls the
                 # request back): the stolen family stays revoked. Committed on purpose.
                 await self.uow.commit()
@@ -238,6 +250,6 @@ class SessionService:
 
     async def logout_session(self, user_id: uuid.UUID, family_id: uuid.UUID) -> None:
         """Revoke one session of a user (cookie mode logs out by the access token's `sid`)."""
-        await self.repo.revoke_families(self.runtime.now(), family_ids=[family_id])
+        await self.repo.revoke_families(self.runtime.now(), user_id=user_id, family_ids=[family_id])
         await self.runtime.hooks.after_logout(user_id, family_id)
         self.audit.on_commit(AuditEvent.LOGOUT, user_id=user_id, session_id=str(family_id))

@@ -1,0 +1,178 @@
+"""Session writes racing revocations on PostgreSQL: the user's row makes them take turns.
+
+A revocation's `UPDATE` cannot see a session row another transaction inserted and
+has not committed. Each test pauses a login or a refresh after it wrote its session
+(in `access_claims`, its last step before the commit) and runs a password change
+meanwhile: it must wait for the pause to end and revoke what the paused request
+wrote. SQLite runs one writer at a time, so only PostgreSQL can interleave them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Awaitable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+import pytest
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.pool import NullPool
+
+from bastion import create_app
+from bastion.auth import Auth, UserOut
+from bastion.core import BastionSettings
+from tests.auth.conftest import (
+    PASSWORD,
+    Clock,
+    RecordingHooks,
+    bearer,
+    create_tables,
+    fast_settings,
+    login,
+    protected_router,
+    register,
+    tokens,
+)
+from tests.auth.models import MODELS
+from tests.conftest import serve
+from tests.db.conftest import temporary_database
+
+pytestmark = pytest.mark.postgres
+
+NEW_PASSWORD = "a brand new passphrase"
+# Sessions of the test's own schema waiting for a row lock.
+_LOCK_WAITS = text(
+    "SELECT count(*) FROM pg_stat_activity"
+    " WHERE datname = current_database() AND wait_event_type = 'Lock'"
+)
+
+
+@dataclass
+class PausingHooks(RecordingHooks):
+    """Hooks whose `access_claims` waits at `gate` while one is set."""
+
+    gate: asyncio.Event | None = None
+    paused: asyncio.Event = field(default_factory=asyncio.Event)
+
+    async def access_claims(self, user: UserOut) -> dict[str, object]:
+        """Wait at the gate: the session row is written, the transaction still open."""
+        if self.gate is not None:
+            self.paused.set()
+            await self.gate.wait()
+        return await super().access_claims(user)
+
+
+@dataclass
+class Racing:
+    client: httpx.AsyncClient
+    hooks: PausingHooks
+    watcher: AsyncEngine
+
+    async def paused_while(
+        self, first: Awaitable[httpx.Response], second: Awaitable[httpx.Response]
+    ) -> tuple[httpx.Response, httpx.Response]:
+        """Run `first` to its pause, then `second` until it waits for a lock or ends; resume."""
+        self.hooks.gate = gate = asyncio.Event()
+        paused = asyncio.ensure_future(first)
+        await asyncio.wait_for(self.hooks.paused.wait(), timeout=10)
+        racing = asyncio.ensure_future(second)
+        for _ in range(400):  # bounded: 10 s at most
+            if racing.done():
+                break
+            async with self.watcher.connect() as connection:
+                if (await connection.execute(_LOCK_WAITS)).scalar_one():
+                    break
+            await asyncio.sleep(0.025)
+        self.hooks.gate = None
+        gate.set()
+        return await paused, await racing
+
+
+@pytest.fixture
+async def racing(
+    postgres_url: str, settings: BastionSettings, tmp_path: Path
+) -> AsyncIterator[Racing]:
+    async with temporary_database("postgres", settings, tmp_path, postgres_url) as db:
+        hooks = PausingHooks()
+        auth = Auth(**MODELS, hooks=hooks, clock=Clock())
+        app = create_app(
+            fast_settings(db), routers=[auth.router, protected_router()], lifespan=create_tables
+        )
+        watcher = create_async_engine(postgres_url, poolclass=NullPool)
+        try:
+            async with serve(app) as client:
+                await register(client)
+                yield Racing(client, hooks, watcher)
+        finally:
+            await watcher.dispose()
+
+
+def _change_password(client: httpx.AsyncClient, access_token: str) -> Awaitable[httpx.Response]:
+    return client.post(
+        "/api/v1/auth/password",
+        json={"current_password": PASSWORD, "new_password": NEW_PASSWORD},
+        headers=bearer(access_token),
+    )
+
+
+def _refresh(client: httpx.AsyncClient, refresh_token: str) -> Awaitable[httpx.Response]:
+    return client.post("/api/v1/auth/refresh", json={"refresh_token": refresh_token})
+
+
+async def test_a_login_finishing_during_a_password_change_is_revoked_by_it(
+    racing: Racing,
+) -> None:
+    client = racing.client
+    owner = await tokens(client)
+    logged_in, changed = await racing.paused_while(
+        login(client), _change_password(client, owner["access_token"])
+    )
+    assert changed.status_code == 204, changed.text
+    assert logged_in.status_code == 200, logged_in.text  # it verified the password first
+    pair = logged_in.json()
+    assert (
+        await client.get("/api/v1/private", headers=bearer(pair["access_token"]))
+    ).status_code == 401
+    assert (await _refresh(client, pair["refresh_token"])).status_code == 401
+
+
+async def test_a_refresh_finishing_during_a_password_change_is_revoked_by_it(
+    racing: Racing,
+) -> None:
+    client = racing.client
+    owner = await tokens(client)
+    other = await tokens(client)
+    refreshed, changed = await racing.paused_while(
+        _refresh(client, other["refresh_token"]), _change_password(client, owner["access_token"])
+    )
+    assert changed.status_code == 204, changed.text
+    assert refreshed.status_code == 200, refreshed.text  # it spent its token first
+    child = refreshed.json()
+    assert (await _refresh(client, child["refresh_token"])).status_code == 401
+    assert (
+        await client.get("/api/v1/private", headers=bearer(child["access_token"]))
+    ).status_code == 401
+    # The owner's own session stays.
+    assert (
+        await client.get("/api/v1/private", headers=bearer(owner["access_token"]))
+    ).status_code == 200
+
+
+async def test_a_refresh_finishing_during_a_logout_of_its_session_is_revoked_by_it(
+    racing: Racing,
+) -> None:
+    client = racing.client
+    pair = await tokens(client)
+    refreshed, logged_out = await racing.paused_while(
+        _refresh(client, pair["refresh_token"]),
+        client.post(
+            "/api/v1/auth/logout",
+            json={"refresh_token": pair["refresh_token"]},
+            headers=bearer(pair["access_token"]),
+        ),
+    )
+    assert logged_out.status_code == 204, logged_out.text
+    assert refreshed.status_code == 200, refreshed.text
+    assert (await _refresh(client, refreshed.json()["refresh_token"])).status_code == 401
