@@ -6,10 +6,11 @@ import asyncio
 import math
 import threading
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 
 import pytest
 
-from bastion.auth import AuthThrottle
+from bastion.auth import AuthThrottle, Budget
 from bastion.security import QUEUE_SECONDS, PasswordHasher
 from tests.auth.conftest import AppFactory, login, register
 from tests.auth.helpers import WRONG, from_ip
@@ -63,6 +64,10 @@ async def test_a_full_hashing_queue_and_a_busy_client_are_refused_at_once(
     assert busy.status_code == 429  # that client already has a hash under way
     assert busy.json()["error"]["code"] == "RATE_LIMITED"
     assert int(busy.headers["retry-after"]) >= 1
+    # Its headers name what refused it, not a budget with hits left.
+    assert busy.headers["ratelimit-remaining"] == "0"
+    assert busy.headers["ratelimit-reset"] == busy.headers["retry-after"]
+    assert busy.headers["ratelimit-policy"] == '"hash-in-flight";q=1;w=1'
     assert full.status_code == 503  # the queue is full: refused now, not timed out later
     assert full.json()["error"]["code"] == "SERVICE_UNAVAILABLE"
     assert int(full.headers["retry-after"]) >= 1
@@ -103,6 +108,12 @@ async def test_the_default_hashing_budget_and_queue_are_sized_from_the_measured_
     assert rate > 0
     assert budget is not None
     assert budget.limit == f"{max(10, int(rate * 30))}/minute"  # half the capacity per client
+    # Sized from this process's capacity, it is this process's count: its key names the
+    # process, so processes that measured alike do not share it by chance.
+    assert budget.key[:2] == ("hash", "203.0.113.1")
+    assert len(budget.key) == 3
+    set_limit = AuthThrottle(resources.limiter, replace(runtime, hash_limit="9/minute"))
+    assert set_limit.hashing("203.0.113.1") == Budget("9/minute", ("hash", "203.0.113.1"), "hash")
     assert runtime.hasher.queue_limit == max(
         runtime.hasher.concurrency, math.ceil(QUEUE_SECONDS * rate)
     )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Mapping, Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING, TypeVar
 
@@ -18,7 +18,7 @@ from bastion.auth._records import UserRecord
 from bastion.auth._repositories import AuthRepository
 from bastion.auth._schemas import UserCreate, UserOut, normalize_email
 from bastion.auth._sessions import SessionService, user_out
-from bastion.auth._throttle import AuthThrottle
+from bastion.auth._throttle import HASH_IN_FLIGHT, AuthThrottle
 from bastion.db import DuplicateError
 from bastion.errors import NotFoundError, PermissionDeniedError, RateLimitedError
 
@@ -32,6 +32,7 @@ __all__ = ["ADMIN_ROLE", "AccountService"]
 ADMIN_ROLE = "admin"
 
 SchemaT = TypeVar("SchemaT", bound=BaseModel)
+_T = TypeVar("_T")
 
 
 class AccountService:
@@ -103,7 +104,7 @@ class AccountService:
         email = normalize_email(email)
         await self.runtime.policy.validate(password, email=email)
         client = await self._spend_hash(meta)
-        password_hash = await self.runtime.hasher.hash(password, client=client)
+        password_hash = await self._hashing(self.runtime.hasher.hash(password, client=client))
         try:
             user = await self.repo.add_user(
                 email=email,
@@ -182,9 +183,11 @@ class AccountService:
         await self.uow.rollback()
         client = await self._spend_hash(meta)
         if user is None:
-            await self.runtime.hasher.verify_dummy(password, client=client)
+            await self._hashing(self.runtime.hasher.verify_dummy(password, client=client))
             reason = "unknown_account"
-        elif await self.runtime.hasher.verify(user.password_hash, password, client=client):
+        elif await self._hashing(
+            self.runtime.hasher.verify(user.password_hash, password, client=client)
+        ):
             if user.is_active:
                 await self.throttle.forgive(budgets)
                 return await self._after_password(user, password, meta)
@@ -207,7 +210,7 @@ class AccountService:
         self, user: UserRecord, password: str, meta: RequestMeta
     ) -> IssuedTokens | MfaPending:
         if self.runtime.hasher.needs_rehash(user.password_hash):
-            new_hash = await self.runtime.hasher.hash(password, client=meta.ip)
+            new_hash = await self._hashing(self.runtime.hasher.hash(password, client=meta.ip))
             now = self.runtime.now()
             if not await self.repo.rehash_password(user.id, user.password_hash, new_hash, now):
                 raise InvalidCredentialsError()  # changed since it was verified
@@ -224,6 +227,18 @@ class AccountService:
             mfa=False,
         )
         return issued
+
+    async def _hashing(self, call: Awaitable[_T]) -> _T:
+        """Await a hash of the client's; the 429 for one already under way reports its limit.
+
+        Without the report, that 429 would carry the `RateLimit-*` headers of a
+        budget with hits left.
+        """
+        try:
+            return await call
+        except RateLimitedError:
+            self.throttle.report(HASH_IN_FLIGHT)
+            raise
 
     async def _spend_hash(self, meta: RequestMeta | None) -> str | None:
         """Count a password hash in the client's budget; the client the hasher knows it by."""
@@ -251,13 +266,15 @@ class AccountService:
         budgets = self.throttle.password(user.id, user.email)
         await self.throttle.check(budgets)
         client = await self._spend_hash(meta)
-        if not await self.runtime.hasher.verify(user.password_hash, current, client=client):
+        if not await self._hashing(
+            self.runtime.hasher.verify(user.password_hash, current, client=client)
+        ):
             await self.throttle.fail(budgets)
             raise InvalidCredentialsError()
         await self.throttle.forgive(budgets)
         await self.runtime.policy.validate(new, email=user.email)
         now = self.runtime.now()
-        new_hash = await self.runtime.hasher.hash(new, client=client)
+        new_hash = await self._hashing(self.runtime.hasher.hash(new, client=client))
         await self.repo.update_user(user.id, now, password_hash=new_hash)
         await self.repo.revoke_families(now, user_id=user.id, keep_family=principal.session_id)
         await self.runtime.hooks.after_password_change(user_out(user))

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import os
+import secrets
 import uuid
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, NamedTuple, NoReturn
@@ -14,10 +16,27 @@ from bastion.ratelimit import RateLimiter, RateLimitResult, parse_limit
 if TYPE_CHECKING:
     from bastion.auth._runtime import AuthRuntime
 
-__all__ = ["AuthThrottle", "Budget", "Report"]
+__all__ = ["HASH_IN_FLIGHT", "AuthThrottle", "Budget", "Report"]
 
 #: Where a budget's state goes for the response's `RateLimit-*` headers.
 Report = Callable[[RateLimitResult], None]
+
+#: What a 429 for a hash of the client's already under way reports: one at a time.
+HASH_IN_FLIGHT = RateLimitResult(False, 1, 0, 1.0, 1, "hash-in-flight")
+
+
+class _Process:
+    """A random name for this process (drawn again in a forked child), for its own counters."""
+
+    name = secrets.token_hex(6)
+
+    @classmethod
+    def rename(cls) -> None:
+        """Draw a new name (in a forked child)."""
+        cls.name = secrets.token_hex(6)
+
+
+os.register_at_fork(after_in_child=_Process.rename)
 
 
 class Budget(NamedTuple):
@@ -102,16 +121,23 @@ class AuthThrottle:
         )
 
     def hashing(self, ip: str) -> Budget | None:
-        """Password hashes per client IP; None while no limit is set or measurable."""
+        """Password hashes per client IP; None while no limit is set or measurable.
+
+        A set limit is one budget per client IP across every process sharing the
+        limiter's storage. Unset, each process sizes it from its own measured
+        hashing rate and counts it under its own name: what it guards is that
+        process's capacity, and processes measuring differently never share a
+        counter by chance.
+        """
         limit = self.runtime.hash_limit
-        if limit is None:
-            rate = self.runtime.hasher.rate
-            if rate is None:
-                return None
-            # Half the measured capacity per client: one client at its full budget
-            # leaves the other half to everyone else.
-            limit = f"{max(10, int(rate * 30))}/minute"
-        return Budget(limit, ("hash", ip), "hash")
+        if limit is not None:
+            return Budget(limit, ("hash", ip), "hash")
+        rate = self.runtime.hasher.rate
+        if rate is None:
+            return None
+        # Half the measured capacity per client: one client at its full budget
+        # leaves the other half to everyone else.
+        return Budget(f"{max(10, int(rate * 30))}/minute", ("hash", ip, _Process.name), "hash")
 
     # -- counting --------------------------------------------------------------------
     async def check(self, budgets: Sequence[Budget]) -> None:
