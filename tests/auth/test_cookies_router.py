@@ -45,7 +45,7 @@ async def test_cookie_mode_sets_host_cookies_and_requires_csrf(make_app: AppFact
             assert "samesite=lax" in cookie.lower()
             assert "Domain" not in cookie
         assert "Path=/;" in access or access.endswith("Path=/")
-        assert "Path=/api/v1/auth/refresh" in refresh
+        assert "Path=/api/v1/auth;" in refresh  # sent to /refresh and /logout, no further
         csrf = body["csrf_token"]
         assert (await client.get("/api/v1/auth/me")).status_code == 200
         missing = await client.post("/api/v1/private")
@@ -65,6 +65,30 @@ async def test_cookie_mode_sets_host_cookies_and_requires_csrf(make_app: AppFact
         out = await client.post("/api/v1/auth/logout", headers={"X-CSRF-Token": new_csrf})
         assert out.status_code == 204
         assert (await client.get("/api/v1/auth/me")).status_code == 401
+
+
+async def test_logout_after_the_access_cookie_expired_ends_the_session(
+    make_app: AppFactory,
+) -> None:
+    # The browser drops the access cookie after its 15 minutes; the session lives on
+    # in the refresh cookie, which /logout receives too.
+    built = make_app(auth_cookie_mode=True)
+    async with serve_https(built.app) as client:
+        await register(client)
+        csrf = (await login(client)).json()["csrf_token"]
+        refresh_token = client.cookies.get("__Secure-refresh_token")
+        assert refresh_token is not None
+        client.cookies.delete("__Host-access_token")
+        forged = await client.post("/api/v1/auth/logout")
+        assert _code(forged) == "CSRF_FAILED"
+        out = await client.post("/api/v1/auth/logout", headers={"X-CSRF-Token": csrf})
+        assert out.status_code == 204, out.text
+        cleared = out.headers.get_list("set-cookie")
+        assert any(
+            c.startswith("__Secure-refresh_token=") and "Path=/api/v1/auth" in c for c in cleared
+        )
+        again = await client.post("/api/v1/auth/refresh", json={"refresh_token": refresh_token})
+        assert again.status_code == 401  # the session is over, not just forgotten
 
 
 async def test_bearer_requests_need_no_csrf_in_cookie_mode(make_app: AppFactory) -> None:

@@ -9,9 +9,11 @@ from starlette.responses import Response
 
 from bastion.auth._principal import IssuedTokens
 from bastion.auth._schemas import CookieSession, TokenPair
+from bastion.security import CsrfFailedError
 
 if TYPE_CHECKING:
     from bastion.auth._runtime import AuthRuntime
+    from bastion.auth._sessions import SessionService
 
 __all__ = [
     "ACCESS_COOKIE",
@@ -19,15 +21,17 @@ __all__ = [
     "CSRF_HEADER",
     "REFRESH_COOKIE",
     "clear_auth_cookies",
-    "refresh_path",
+    "refresh_cookie_path",
+    "refresh_cookie_token",
     "set_auth_cookies",
     "tokens_response",
 ]
 
 #: The access token: HttpOnly, `__Host-` (Secure, Path=/, no Domain).
 ACCESS_COOKIE = "__Host-access_token"
-#: The refresh token: HttpOnly, sent only to the refresh path. `__Host-` requires
-#: `Path=/`, so this one is `__Secure-` (Secure, no Domain) to keep its narrow path.
+#: The refresh token: HttpOnly, sent only to the auth routes (`/refresh`, `/logout`).
+#: `__Host-` requires `Path=/`, so this one is `__Secure-` (Secure, no Domain) to keep
+#: its narrow path.
 REFRESH_COOKIE = "__Secure-refresh_token"
 #: The CSRF token: readable by the page's script, echoed in `X-CSRF-Token`.
 CSRF_COOKIE = "__Host-csrf_token"
@@ -49,7 +53,7 @@ def set_auth_cookies(
         response: The response to set them on.
         issued: The tokens.
         csrf_token: The CSRF token bound to the session.
-        refresh_path: The refresh route's path (the refresh cookie is sent there only).
+        refresh_path: The auth routes' path (the refresh cookie is sent there only).
         refresh_max_age: Refresh cookie lifetime, in seconds.
     """
     common = {"secure": True, "samesite": "lax"}
@@ -88,17 +92,37 @@ def clear_auth_cookies(response: Response, *, refresh_path: str) -> None:
     response.delete_cookie(CSRF_COOKIE, path="/", secure=True, samesite="lax")
 
 
-def refresh_path(request: Request, own_path: str) -> str:
-    """The refresh route's path as clients reach it (the refresh cookie's `Path`).
+def refresh_cookie_path(request: Request, own_path: str) -> str:
+    """The auth routes' path as clients reach it: the refresh cookie's `Path`.
 
-    The auth routes have no path parameters, so the request's path is the
-    calling route's own path (`own_path`, e.g. `/login`) behind every prefix
-    the router sits under: its own, those it was included with (at any
-    depth), the API prefix and the ASGI root path. The refresh route sits
-    behind the same ones.
+    The cookie goes to `/refresh` and to `/logout`, so a browser whose access
+    cookie has expired can still end its session. The auth routes have no path
+    parameters, so the request's path is the calling route's own path
+    (`own_path`, e.g. `/login`) behind every prefix the router sits under: its
+    own, those it was included with (at any depth), the API prefix and the
+    ASGI root path.
     """
     path: str = request.scope["path"]
-    return path.removesuffix(own_path) + "/refresh"
+    return path.removesuffix(own_path) or "/"
+
+
+async def refresh_cookie_token(
+    request: Request, service: SessionService, auth: AuthRuntime
+) -> str | None:
+    """The refresh cookie's token, its CSRF token checked; `None` without the cookie.
+
+    Raises:
+        CsrfFailedError: `X-CSRF-Token` is missing, or not the session's (403).
+    """
+    token = request.cookies.get(REFRESH_COOKIE)
+    if token is None:
+        return None
+    family = await service.session_of_refresh_token(token)
+    header = request.headers.get(CSRF_HEADER)
+    cookie = request.cookies.get(CSRF_COOKIE)
+    if family is not None and not auth.csrf.verify_double_submit(header, cookie, str(family)):
+        raise CsrfFailedError()
+    return token
 
 
 def tokens_response(

@@ -8,11 +8,9 @@ from fastapi.params import Depends as DependsParam
 from pydantic import BaseModel
 
 from bastion.auth._cookies import (
-    CSRF_COOKIE,
-    CSRF_HEADER,
-    REFRESH_COOKIE,
     clear_auth_cookies,
-    refresh_path,
+    refresh_cookie_path,
+    refresh_cookie_token,
     tokens_response,
 )
 from bastion.auth._dependencies import (
@@ -41,7 +39,7 @@ from bastion.auth._schemas import (
     TokenPair,
     UserCreate,
 )
-from bastion.security import CsrfFailedError, InvalidTokenError
+from bastion.security import InvalidTokenError
 from bastion.web import Uow, error_responses
 
 if TYPE_CHECKING:
@@ -147,7 +145,7 @@ def auth_routes(
         result = await service.login(form.username, form.password, meta)
         if isinstance(result, MfaPending):
             return MfaRequired(mfa_token=result.mfa_token)
-        return tokens_response(auth, result, response, refresh_path(request, "/login"))
+        return tokens_response(auth, result, response, refresh_cookie_path(request, "/login"))
 
     @add(
         "mfa_verify",
@@ -166,7 +164,7 @@ def auth_routes(
         response: Response,
     ) -> TokenPair | CookieSession:
         issued = await service.verify_mfa(data.mfa_token, data.code, meta)
-        return tokens_response(auth, issued, response, refresh_path(request, "/mfa/verify"))
+        return tokens_response(auth, issued, response, refresh_cookie_path(request, "/mfa/verify"))
 
     @add(
         "refresh",
@@ -186,19 +184,11 @@ def auth_routes(
     ) -> TokenPair | CookieSession:
         token = data.refresh_token if data is not None else None
         if token is None and auth.cookie_mode:
-            token = request.cookies.get(REFRESH_COOKIE)
-            if token is not None:
-                family = await service.session_of_refresh_token(token)
-                header = request.headers.get(CSRF_HEADER)
-                cookie = request.cookies.get(CSRF_COOKIE)
-                if family is not None and not auth.csrf.verify_double_submit(
-                    header, cookie, str(family)
-                ):
-                    raise CsrfFailedError()
+            token = await refresh_cookie_token(request, service, auth)
         if token is None:
             raise InvalidTokenError("missing")
         issued = await service.refresh(token, meta)
-        return tokens_response(auth, issued, response, refresh_path(request, "/refresh"))
+        return tokens_response(auth, issued, response, refresh_cookie_path(request, "/refresh"))
 
     @add(
         "logout",
@@ -219,13 +209,15 @@ def auth_routes(
         response = Response(status_code=status.HTTP_204_NO_CONTENT)
         if data is not None:
             await service.logout(data.refresh_token)
-        elif auth.cookie_mode:
+        elif not auth.cookie_mode:
+            raise NotAuthenticatedError()
+        elif (token := await refresh_cookie_token(request, service, auth)) is not None:
+            await service.logout(token)  # its session, whether the access cookie is left or not
+        else:
             principal = await current_user(request, uow)
             await service.logout_session(principal.id, principal.session_id)
-        else:
-            raise NotAuthenticatedError()
         if auth.cookie_mode:
-            clear_auth_cookies(response, refresh_path=refresh_path(request, "/logout"))
+            clear_auth_cookies(response, refresh_path=refresh_cookie_path(request, "/logout"))
         return response
 
     @add(
