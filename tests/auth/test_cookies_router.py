@@ -91,6 +91,24 @@ async def test_logout_after_the_access_cookie_expired_ends_the_session(
         assert again.status_code == 401  # the session is over, not just forgotten
 
 
+async def test_logout_with_a_refresh_cookie_naming_no_session_uses_the_access_cookie(
+    make_app: AppFactory,
+) -> None:
+    built = make_app(auth_cookie_mode=True)
+    async with serve_https(built.app) as client:
+        await register(client)
+        csrf = (await login(client)).json()["csrf_token"]
+        client.cookies.set(
+            "__Secure-refresh_token",
+            "a-token-of-no-session",
+            domain="testserver.local",  # where httpx keeps the app's host-only cookies
+            path="/api/v1/auth",
+        )
+        out = await client.post("/api/v1/auth/logout", headers={"X-CSRF-Token": csrf})
+        assert out.status_code == 204, out.text
+        assert (await client.get("/api/v1/auth/me")).status_code == 401
+
+
 async def test_bearer_requests_need_no_csrf_in_cookie_mode(make_app: AppFactory) -> None:
     built = make_app(auth_cookie_mode=True)
     async with serve_https(built.app) as client:

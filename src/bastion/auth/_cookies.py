@@ -109,7 +109,11 @@ def refresh_cookie_path(request: Request, own_path: str) -> str:
 async def refresh_cookie_token(
     request: Request, service: SessionService, auth: AuthRuntime
 ) -> str | None:
-    """The refresh cookie's token, its CSRF token checked; `None` without the cookie.
+    """The refresh cookie's token, its CSRF token checked; `None` unless it names a session.
+
+    A cookie naming no session (unknown, or from another database) counts as no
+    cookie: `/refresh` answers 401 all the same, and `/logout` falls back to
+    the access cookie.
 
     Raises:
         CsrfFailedError: `X-CSRF-Token` is missing, or not the session's (403).
@@ -118,9 +122,11 @@ async def refresh_cookie_token(
     if token is None:
         return None
     family = await service.session_of_refresh_token(token)
+    if family is None:
+        return None
     header = request.headers.get(CSRF_HEADER)
     cookie = request.cookies.get(CSRF_COOKIE)
-    if family is not None and not auth.csrf.verify_double_submit(header, cookie, str(family)):
+    if not auth.csrf.verify_double_submit(header, cookie, str(family)):
         raise CsrfFailedError()
     return token
 
