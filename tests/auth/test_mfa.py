@@ -6,7 +6,7 @@ import httpx
 import pyotp
 
 from bastion.security import TotpService
-from tests.auth.conftest import AuthApp, bearer, login, register, tokens
+from tests.auth.conftest import PASSWORD, AuthApp, bearer, login, register, tokens
 
 Client = tuple[AuthApp, httpx.AsyncClient]
 AUTH = "/api/v1/auth"
@@ -216,3 +216,21 @@ async def test_enabling_mfa_revokes_the_other_sessions(auth: Client) -> None:
     gone = await client.get(f"{AUTH}/me", headers=bearer(elsewhere))
     assert _code(gone) == "INVALID_TOKEN"
     assert ("mfa_change", True) in built.hooks.events
+
+
+async def test_a_password_change_closes_the_second_factor_challenges_of_earlier_logins(
+    auth: Client,
+) -> None:
+    built, client = auth
+    secret, codes, access = await _enable(built, client)
+    pending = (await login(client)).json()["mfa_token"]  # the password was right, then
+    changed = await client.post(
+        f"{AUTH}/password",
+        json={"current_password": PASSWORD, "new_password": "a brand new passphrase"},
+        headers=bearer(access),
+    )
+    assert changed.status_code == 204, changed.text
+    for code in (_totp(built, secret), codes[0]):
+        late = await client.post(f"{AUTH}/mfa/verify", json={"mfa_token": pending, "code": code})
+        assert late.status_code == 401, late.text
+        assert _code(late) == "INVALID_TOKEN"

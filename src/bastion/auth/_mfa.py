@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import uuid
 from datetime import timedelta
 from typing import TYPE_CHECKING
@@ -28,6 +30,8 @@ __all__ = ["MFA_CHALLENGE_ATTEMPTS", "MfaService"]
 #: Codes one MFA challenge (one login's `mfa_token`) may be tried with: after this many
 #: wrong ones it is dead, and only a new login (the password again) gives another.
 MFA_CHALLENGE_ATTEMPTS = 5
+# The MFA token's claim marking the password hash its login checked.
+_MARK_CLAIM = "pwd"
 
 
 class MfaService:
@@ -66,14 +70,27 @@ class MfaService:
         self.sessions = sessions
 
     async def challenge(self, user: UserRecord) -> MfaPending:
-        """Open a login's second-factor challenge: the password was right and MFA is on."""
+        """Open a login's second-factor challenge: the password was right and MFA is on.
+
+        The MFA token carries a mark of the password hash the login checked, so
+        a password change meanwhile closes the challenge (`verify_mfa`).
+        """
         tokens = self.runtime.tokens
         expires = self.runtime.now() + timedelta(seconds=tokens.mfa_ttl)
         challenge = await self.codes.add_challenge(user.id, expires)
         token = tokens.encode(
-            str(user.id), token_type=MFA_TOKEN_TYPE, ttl=tokens.mfa_ttl, session_id=str(challenge)
+            str(user.id),
+            token_type=MFA_TOKEN_TYPE,
+            ttl=tokens.mfa_ttl,
+            session_id=str(challenge),
+            claims={_MARK_CLAIM: self._password_mark(user)},
         )
         return MfaPending(mfa_token=token)
+
+    def _password_mark(self, user: UserRecord) -> str:
+        """A keyed digest of the user's password hash (it names no secret)."""
+        message = b"mfa-password:" + user.password_hash.encode()
+        return hmac.new(self.runtime.throttle_key, message, hashlib.sha256).hexdigest()[:32]
 
     def _secret(self, user: UserRecord) -> str | None:
         if user.totp_secret_encrypted is None:
@@ -152,6 +169,9 @@ class MfaService:
         user = await self.repo.user_by_id(user_id)
         if user is None or not user.is_active or not user.mfa_enabled:
             raise InvalidTokenError("inactive")
+        mark = claims.extra.get(_MARK_CLAIM)
+        if not isinstance(mark, str) or not hmac.compare_digest(mark, self._password_mark(user)):
+            raise InvalidTokenError("password")  # changed since the login checked it
         if not await self._second_factor(user, code, meta):
             # Security state that must outlive this error response: the try the
             # challenge just spent. Committed on purpose; the error rolls back the rest.
