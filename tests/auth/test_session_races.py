@@ -16,6 +16,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from fastapi import FastAPI
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.pool import NullPool
@@ -69,6 +70,7 @@ class Racing:
     client: httpx.AsyncClient
     hooks: PausingHooks
     watcher: AsyncEngine
+    database: BastionSettings
 
     async def paused_while(
         self, first: Awaitable[httpx.Response], second: Awaitable[httpx.Response]
@@ -96,17 +98,22 @@ async def racing(
 ) -> AsyncIterator[Racing]:
     async with temporary_database("postgres", settings, tmp_path, postgres_url) as db:
         hooks = PausingHooks()
-        auth = Auth(**MODELS, hooks=hooks, clock=Clock())
-        app = create_app(
-            fast_settings(db), routers=[auth.router, protected_router()], lifespan=create_tables
-        )
         watcher = create_async_engine(postgres_url, poolclass=NullPool)
         try:
-            async with serve(app) as client:
+            async with serve(_app(db, hooks)) as client:
                 await register(client)
-                yield Racing(client, hooks, watcher)
+                yield Racing(client, hooks, watcher, db)
         finally:
             await watcher.dispose()
+
+
+def _app(database: BastionSettings, hooks: PausingHooks, **changes: object) -> FastAPI:
+    auth = Auth(**MODELS, hooks=hooks, clock=Clock())
+    return create_app(
+        fast_settings(database, **changes),
+        routers=[auth.router, protected_router()],
+        lifespan=create_tables,
+    )
 
 
 def _change_password(client: httpx.AsyncClient, access_token: str) -> Awaitable[httpx.Response]:
@@ -176,3 +183,14 @@ async def test_a_refresh_finishing_during_a_logout_of_its_session_is_revoked_by_
     assert logged_out.status_code == 204, logged_out.text
     assert refreshed.status_code == 200, refreshed.text
     assert (await _refresh(client, refreshed.json()["refresh_token"])).status_code == 401
+
+
+async def test_two_logins_rehashing_one_password_at_once_both_succeed(racing: Racing) -> None:
+    # Stronger parameters than the password was hashed with: each login rehashes it.
+    # The paused one holds its new hash uncommitted; the other finds it stored once it
+    # may write, and the password still opens it.
+    hooks = PausingHooks()
+    async with serve(_app(racing.database, hooks, password_hash_time_cost=2)) as client:
+        rehashing = Racing(client, hooks, racing.watcher, racing.database)
+        first, second = await rehashing.paused_while(login(client), login(client))
+    assert (first.status_code, second.status_code) == (200, 200), (first.text, second.text)

@@ -212,9 +212,10 @@ class AccountService:
         if self.runtime.hasher.needs_rehash(user.password_hash):
             new_hash = await self._hashing(self.runtime.hasher.hash(password, client=meta.ip))
             now = self.runtime.now()
-            if not await self.repo.rehash_password(user.id, user.password_hash, new_hash, now):
-                raise InvalidCredentialsError()  # changed since it was verified
-            user = replace(user, password_hash=new_hash)
+            if await self.repo.rehash_password(user.id, user.password_hash, new_hash, now):
+                user = replace(user, password_hash=new_hash)
+            else:  # rehashed by another login, or changed: the stored hash must still open
+                user = await self._still_opens(user.id, password, meta)
         if user.mfa_enabled:
             return await self.mfa.challenge(user)
         issued = await self.sessions.issue(user, meta)
@@ -227,6 +228,18 @@ class AccountService:
             mfa=False,
         )
         return issued
+
+    async def _still_opens(
+        self, user_id: uuid.UUID, password: str, meta: RequestMeta
+    ) -> UserRecord:
+        """The user as stored now, if `password` opens its hash; else 401."""
+        user = await self.repo.user_by_id(user_id)
+        verify = self.runtime.hasher.verify
+        if user is None or not await self._hashing(
+            verify(user.password_hash, password, client=meta.ip)
+        ):
+            raise InvalidCredentialsError()
+        return user
 
     async def _hashing(self, call: Awaitable[_T]) -> _T:
         """Await a hash of the client's; the 429 for one already under way reports its limit.
