@@ -109,6 +109,32 @@ async def test_logout_with_a_refresh_cookie_naming_no_session_uses_the_access_co
         assert (await client.get("/api/v1/auth/me")).status_code == 401
 
 
+async def test_logout_ends_the_access_cookies_session_whatever_refresh_cookie_is_beside_it(
+    make_app: AppFactory,
+) -> None:
+    # A `__Secure-` cookie can be planted from a sibling subdomain, a `__Host-` one cannot:
+    # another session's refresh cookie must not keep this one from logging out.
+    built = make_app(auth_cookie_mode=True)
+    async with (
+        serve_https(built.app) as client,
+        httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=built.app), base_url="https://testserver"
+        ) as other,
+    ):
+        await register(client)
+        csrf = (await login(client)).json()["csrf_token"]
+        await login(other)
+        planted = other.cookies.get("__Secure-refresh_token")
+        assert planted is not None
+        client.cookies.set(
+            "__Secure-refresh_token", planted, domain="testserver.local", path="/api/v1/auth"
+        )
+        out = await client.post("/api/v1/auth/logout", headers={"X-CSRF-Token": csrf})
+        assert out.status_code == 204, out.text
+        assert (await client.get("/api/v1/auth/me")).status_code == 401
+        assert (await other.get("/api/v1/auth/me")).status_code == 200
+
+
 async def test_bearer_requests_need_no_csrf_in_cookie_mode(make_app: AppFactory) -> None:
     built = make_app(auth_cookie_mode=True)
     async with serve_https(built.app) as client:

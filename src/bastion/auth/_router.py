@@ -27,6 +27,7 @@ from bastion.auth._forms import LoginForm
 from bastion.auth._origin import SameSiteOrigin
 from bastion.auth._principal import MfaPending
 from bastion.auth._route import NoStoreRoute
+from bastion.auth._runtime import AuthRuntime
 from bastion.auth._schemas import (
     CookieSession,
     MfaCode,
@@ -39,6 +40,9 @@ from bastion.auth._schemas import (
     TokenPair,
     UserCreate,
 )
+from bastion.auth._sessions import SessionService
+from bastion.db import UnitOfWork
+from bastion.errors import UnauthenticatedError
 from bastion.security import InvalidTokenError
 from bastion.web import Uow, error_responses
 
@@ -65,6 +69,26 @@ AUTH_ROUTES: tuple[AuthRoute, ...] = get_args(AuthRoute)
 
 #: The routes a browser reaches with credentials alone, before any session exists.
 _CREDENTIAL_ROUTES: frozenset[AuthRoute] = frozenset({"register", "login", "mfa_verify"})
+
+
+async def _logout_by_cookie(
+    request: Request, service: SessionService, auth: AuthRuntime, uow: UnitOfWork
+) -> None:
+    """Log out the access cookie's session, or else the refresh cookie's (CSRF checked).
+
+    The access cookie comes first: a `__Host-` cookie, only this origin can
+    have set it. The refresh cookie serves once the browser dropped the access
+    cookie, after its 15 minutes.
+    """
+    try:
+        principal = await current_user(request, uow)
+    except UnauthenticatedError:
+        token = await refresh_cookie_token(request, service, auth)
+        if token is None:
+            raise
+        await service.logout(token)
+    else:
+        await service.logout_session(principal.id, principal.session_id)
 
 
 def auth_routes(
@@ -211,11 +235,8 @@ def auth_routes(
             await service.logout(data.refresh_token)
         elif not auth.cookie_mode:
             raise NotAuthenticatedError()
-        elif (token := await refresh_cookie_token(request, service, auth)) is not None:
-            await service.logout(token)  # its session, whether the access cookie is left or not
         else:
-            principal = await current_user(request, uow)
-            await service.logout_session(principal.id, principal.session_id)
+            await _logout_by_cookie(request, service, auth, uow)
         if auth.cookie_mode:
             clear_auth_cookies(response, refresh_path=refresh_cookie_path(request, "/logout"))
         return response
