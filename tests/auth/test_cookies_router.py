@@ -67,6 +67,16 @@ async def test_cookie_mode_sets_host_cookies_and_requires_csrf(make_app: AppFact
         assert (await client.get("/api/v1/auth/me")).status_code == 401
 
 
+def _plant_refresh_cookie(client: httpx.AsyncClient, value: str) -> None:
+    """Put `value` in place of the client's refresh cookie (as a sibling subdomain could)."""
+    client.cookies.set(
+        "__Secure-refresh_token",
+        value,
+        domain="testserver.local",  # where httpx keeps the app's host-only cookies
+        path="/api/v1/auth",
+    )
+
+
 async def test_logout_after_the_access_cookie_expired_ends_the_session(
     make_app: AppFactory,
 ) -> None:
@@ -98,12 +108,7 @@ async def test_logout_with_a_refresh_cookie_naming_no_session_uses_the_access_co
     async with serve_https(built.app) as client:
         await register(client)
         csrf = (await login(client)).json()["csrf_token"]
-        client.cookies.set(
-            "__Secure-refresh_token",
-            "a-token-of-no-session",
-            domain="testserver.local",  # where httpx keeps the app's host-only cookies
-            path="/api/v1/auth",
-        )
+        _plant_refresh_cookie(client, "a-token-of-no-session")
         out = await client.post("/api/v1/auth/logout", headers={"X-CSRF-Token": csrf})
         assert out.status_code == 204, out.text
         assert (await client.get("/api/v1/auth/me")).status_code == 401
@@ -126,9 +131,7 @@ async def test_logout_ends_the_access_cookies_session_whatever_refresh_cookie_is
         await login(other)
         planted = other.cookies.get("__Secure-refresh_token")
         assert planted is not None
-        client.cookies.set(
-            "__Secure-refresh_token", planted, domain="testserver.local", path="/api/v1/auth"
-        )
+        _plant_refresh_cookie(client, planted)
         out = await client.post("/api/v1/auth/logout", headers={"X-CSRF-Token": csrf})
         assert out.status_code == 204, out.text
         assert (await client.get("/api/v1/auth/me")).status_code == 401

@@ -67,7 +67,8 @@ class AuthRuntime:
         login_limit: Failed-attempt budget per (client IP, account), `limits` notation.
         account_limit: Failed-attempt budget per account from any IP.
         hash_limit: Password hashes per client IP (None: sized from the hash rate).
-        throttle_key: Keys the hashes that name accounts in throttle keys.
+        throttle_key: Keys the hashes that name accounts in throttle keys, and the
+            mark of the password hash an MFA token carries (with a label of its own).
         stateless: Skip the per-request session liveness check.
         cookie_mode: Issue tokens in cookies too, and check CSRF on cookie-authenticated writes.
     """

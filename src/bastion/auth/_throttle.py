@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import os
-import secrets
 import uuid
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, NamedTuple, NoReturn
 
+from bastion.core._process import process_name
 from bastion.errors import RateLimitedError
 from bastion.ratelimit import RateLimiter, RateLimitResult, parse_limit
 
@@ -23,20 +22,6 @@ Report = Callable[[RateLimitResult], None]
 
 #: What a 429 for a hash of the client's already under way reports: one at a time.
 HASH_IN_FLIGHT = RateLimitResult(False, 1, 0, 1.0, 1, "hash-in-flight")
-
-
-class _Process:
-    """A random name for this process (drawn again in a forked child), for its own counters."""
-
-    name = secrets.token_hex(6)
-
-    @classmethod
-    def rename(cls) -> None:
-        """Draw a new name (in a forked child)."""
-        cls.name = secrets.token_hex(6)
-
-
-os.register_at_fork(after_in_child=_Process.rename)
 
 
 class Budget(NamedTuple):
@@ -137,7 +122,7 @@ class AuthThrottle:
             return None
         # Half the measured capacity per client: one client at its full budget
         # leaves the other half to everyone else.
-        return Budget(f"{max(10, int(rate * 30))}/minute", ("hash", ip, _Process.name), "hash")
+        return Budget(f"{max(10, int(rate * 30))}/minute", ("hash", ip, process_name()), "hash")
 
     # -- counting --------------------------------------------------------------------
     async def check(self, budgets: Sequence[Budget]) -> None:

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from bastion.core import request_id_var
+from bastion.core._process import process_name
 from bastion.errors import BastionError, error_response, render_error
 from bastion.middleware._security_headers import SecurityHeadersConfig
 
@@ -50,7 +51,7 @@ class RequestIdConfig:
 
 
 class _FreshIds:
-    """Fresh request ids: a random prefix per process and a counter.
+    """Fresh request ids: the process's name (`process_name`) and a counter.
 
     32 hex characters, unique across processes (64 random bits each, drawn
     again in a forked child) and within one (the counter), without a system
@@ -62,15 +63,14 @@ class _FreshIds:
         self.reseed()
 
     def reseed(self) -> None:
-        """Draw a new prefix and restart the counter (in a forked child)."""
-        self.prefix = os.urandom(8).hex()
+        """Restart the counter (in a forked child, which has a name of its own)."""
         # A random start in [2**62, 2**63): ids do not all end in zeros, and the
         # counter always has 16 hex digits.
         self.counter = itertools.count((1 << 62) | int.from_bytes(os.urandom(8)) >> 2)
 
     def __call__(self) -> str:
         """A fresh id."""
-        return f"{self.prefix}{next(self.counter):x}"
+        return f"{process_name()}{next(self.counter):x}"
 
 
 #: A fresh id (32 hex characters) for a request that brought none, or an unsafe one.
