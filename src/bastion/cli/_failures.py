@@ -83,8 +83,8 @@ def database_failure(exc: BaseException) -> str | None:
         is in the chain.
     """
     for error in _chain(exc):
-        if isinstance(error, DBAPIError):
-            return _from_driver(error.orig)
+        if isinstance(error, DBAPIError) and not isinstance(error.orig, OSError):
+            return _from_driver(error.orig)  # an OSError is explained below, as its cause
         if getattr(error, "sqlstate", None) is not None:
             # A driver error SQLAlchemy raised unwrapped (asyncpg's, at connect, on
             # SQLAlchemy 2.0.36): the same SQLSTATE says the same thing.

@@ -5,9 +5,16 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 
 from sqlalchemy import event, text
-from sqlalchemy.engine import URL, AdaptedConnection, Connection, ExceptionContext, make_url
+from sqlalchemy.engine import (
+    URL,
+    AdaptedConnection,
+    Connection,
+    Dialect,
+    ExceptionContext,
+    make_url,
+)
 from sqlalchemy.engine.interfaces import DBAPIConnection
-from sqlalchemy.exc import DBAPIError, DisconnectionError
+from sqlalchemy.exc import DBAPIError, DisconnectionError, OperationalError
 from sqlalchemy.ext.asyncio import (
     AsyncConnection,
     AsyncEngine,
@@ -96,17 +103,43 @@ def _begin(connection: Connection, statement: str) -> None:
         connection.exec_driver_sql(statement)
 
 
-def _install_timeout_invalidation(engine: AsyncEngine) -> None:
-    """Drop a connection whose statement timed out instead of returning it to the pool."""
+def _install_error_handling(engine: AsyncEngine) -> None:
+    """Raise socket-level driver errors as SQLAlchemy's own, on a connection dropped from the pool.
+
+    asyncpg raises `OSError` itself (a refused or timed-out connect, a reset, its
+    statement timeout's `TimeoutError`), which SQLAlchemy passes on unwrapped.
+    Wrapped, it is an `OperationalError` like every other driver error, so the
+    app's error handlers answer a route's own statement with 503, as
+    `translate_errors` does.
+    """
+
+    @event.listens_for(engine.sync_engine, "do_connect")
+    def _on_connect(
+        dialect: Dialect,
+        _record: ConnectionPoolEntry,
+        cargs: tuple[object, ...],
+        cparams: dict[str, object],
+    ) -> DBAPIConnection:
+        try:
+            return dialect.connect(*cargs, **cparams)
+        except OSError as exc:  # the server is down, unreachable, or does not answer
+            raise OperationalError(None, None, exc, connection_invalidated=True) from exc
 
     @event.listens_for(engine.sync_engine, "handle_error")
-    def _on_error(context: ExceptionContext) -> None:
+    def _on_error(context: ExceptionContext) -> DBAPIError | None:
+        error = context.original_exception
+        if not isinstance(error, OSError):
+            return None
         # A statement that outlived the statement timeout leaves its connection
-        # in an unknown state (a hung server may never answer the cancel): mark
-        # it disconnected, so the pool closes it rather than resetting it, which
-        # would wait out the timeout once more.
-        if isinstance(context.original_exception, TimeoutError):
-            context.is_disconnect = True
+        # in an unknown state (a hung server may never answer the cancel), as a
+        # reset leaves it gone: mark it disconnected, so the pool closes it
+        # rather than resetting it, which would wait out the timeout once more.
+        context.is_disconnect = True
+        if context.sqlalchemy_exception is not None:
+            return None
+        return OperationalError(
+            context.statement, context.parameters, error, connection_invalidated=True
+        )
 
 
 def _install_closed_check(engine: AsyncEngine) -> None:
@@ -174,7 +207,7 @@ def create_engine(settings: BastionSettings) -> AsyncEngine:
             connect_args["server_settings"] = {"search_path": search_path}
         options["connect_args"] = connect_args
     engine = create_async_engine(url, **options)
-    _install_timeout_invalidation(engine)
+    _install_error_handling(engine)
     if asyncpg:
         _install_closed_check(engine)
     return engine

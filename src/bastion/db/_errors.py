@@ -122,7 +122,12 @@ class ReadOnlyFieldError(ValidationFailedError):
 
 
 class DatabaseUnavailableError(ServiceUnavailableError):
-    """The database is unreachable or locked; retrying later may succeed."""
+    """The database is unreachable, busy or locked; retrying later may succeed.
+
+    Locked includes contention between transactions: a locked SQLite file, and
+    on PostgreSQL a deadlock, a serialization failure or a lock timeout, each of
+    which rolled the transaction back.
+    """
 
     code = "DATABASE_UNAVAILABLE"
     default_message = "The database is temporarily unavailable."
@@ -146,8 +151,10 @@ _PG_DATA_REASONS = {
 }
 # asyncpg refuses an argument before sending it with SQLSTATE 22000; its cause tells why.
 _PG_ARGUMENT_REFUSED = "22000"
-# Connection exceptions, a server shutting down or starting up, too many connections.
-_PG_UNAVAILABLE = frozenset({"57P01", "57P02", "57P03", "53300"})
+# A server shutting down or starting up, too many connections (besides class 08,
+# connection exceptions), and contention that a retry can clear: a deadlock, a
+# serialization failure, a lock not granted within `lock_timeout`.
+_PG_UNAVAILABLE = frozenset({"57P01", "57P02", "57P03", "53300", "40P01", "40001", "55P03"})
 _SQLITE_MESSAGE = re.compile(r"^(UNIQUE|FOREIGN KEY|NOT NULL|CHECK) constraint failed(?:: (.*))?$")
 
 
@@ -263,7 +270,8 @@ def translate_errors(
     (too long, out of range, text such as NUL) `InvalidValueError` (422), a
     stale version `StaleVersionError` (409), and a database that cannot be
     reached or answers too late (refused or lost connection, connect or
-    statement timeout, no free pooled connection, a locked SQLite file)
+    statement timeout, no free pooled connection, a locked SQLite file, a
+    PostgreSQL deadlock, serialization failure or lock timeout)
     `DatabaseUnavailableError` (503). The constraint name goes in `details`;
     SQL, values and driver text never do.
 

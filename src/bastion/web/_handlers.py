@@ -8,12 +8,14 @@ from http import HTTPStatus
 from typing import TYPE_CHECKING
 
 from fastapi.exceptions import RequestValidationError
+from sqlalchemy.exc import StatementError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Host, Match, Mount
 
-from bastion.db import DatabaseUnavailableError
+from bastion.db import DatabaseUnavailableError, translate_errors
 from bastion.errors import BastionError, UnencodableBodyError, error_response, render_error
 
 if TYPE_CHECKING:
@@ -110,6 +112,19 @@ def _cause(exc: BaseException) -> str:
     return f"{type(cause).__name__}: {cause}" if str(cause) else type(cause).__name__
 
 
+async def _database_error(request: Request, exc: Exception) -> Response:
+    """A driver error from a route's own statement: translated as a repository's would be.
+
+    What `translate_errors` leaves alone (a syntax error, a missing table) is
+    a server bug: raised again, for the catch-all's 500.
+    """
+    try:
+        with translate_errors():
+            raise exc
+    except BastionError as error:
+        return await _bastion_error(request, error)
+
+
 async def _http_exception(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)  # noqa: S101  # registered for this type only
     code, default_message = _http_code(exc.status_code)
@@ -150,7 +165,10 @@ def install_exception_handlers(app: FastAPI) -> None:
     """Register the envelope handlers on `app`.
 
     Unhandled exceptions are not registered here: the request-id layer's
-    catch-all renders them, so a 500 still carries the id.
+    catch-all renders them, so a 500 still carries the id. SQLAlchemy's
+    errors are, for statements a route runs itself rather than through a
+    repository: `translate_errors` answers them (an outage is a 503), and
+    what it leaves alone goes on to the catch-all.
     Nor is `UnicodeEncodeError`: text the client sent is checked at the edge
     (`UnicodeBodyMiddleware`, a 422), so one raised later is a server bug,
     logged and answered 500 like any other.
@@ -159,3 +177,5 @@ def install_exception_handlers(app: FastAPI) -> None:
     app.add_exception_handler(HTTPException, _http_exception)
     app.add_exception_handler(RequestValidationError, _request_validation)
     app.add_exception_handler(UnencodableBodyError, _unencodable_body)
+    app.add_exception_handler(StatementError, _database_error)
+    app.add_exception_handler(PoolTimeoutError, _database_error)
