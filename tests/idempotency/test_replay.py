@@ -142,8 +142,25 @@ async def test_a_bad_key_is_400_and_writes_nothing(client: httpx.AsyncClient, va
         "/api/v1/items", json={"name": "a"}, headers=[(b"Idempotency-Key", value)]
     )
     assert response.status_code == 400, response.text
-    assert _code(response) == "INVALID_IDEMPOTENCY_KEY"
+    error = response.json()["error"]
+    assert error["code"] == "INVALID_IDEMPOTENCY_KEY"
+    assert error["message"] == "The Idempotency-Key must be 1 to 255 printable ASCII characters."
+    assert error["details"] == {"max_length": MAX_KEY_LENGTH}
     assert await _count(client) == 0
+
+
+async def test_a_key_with_inner_spaces_is_one_key_in_either_form(
+    client: httpx.AsyncClient,
+) -> None:
+    first = await client.post(
+        "/api/v1/items", json={"name": "a"}, headers={"Idempotency-Key": "order 42"}
+    )
+    again = await client.post(
+        "/api/v1/items", json={"name": "a"}, headers={"Idempotency-Key": '"order 42"'}
+    )
+    assert first.status_code == 201
+    assert again.headers["idempotent-replayed"] == "true"
+    assert await _count(client) == 1
 
 
 async def test_two_key_headers_are_400(client: httpx.AsyncClient) -> None:

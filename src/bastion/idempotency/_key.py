@@ -16,8 +16,9 @@ HEADER = "idempotency-key"
 #: The longest key accepted, in characters.
 MAX_KEY_LENGTH = 255
 
-# Visible ASCII and inner spaces: what a header value may carry without being
-# read differently by another proxy or server (no controls, no obs-text).
+# Printable ASCII, spaces only between other characters: what a header value may
+# carry without being read differently by another proxy or server (no controls,
+# no obs-text). The quoted form may hold spaces anywhere.
 _PLAIN = re.compile(r"[\x21-\x7e](?:[\x20-\x7e]*[\x21-\x7e])?")
 # The draft's form: a Structured Field String, quoted, with `\"` and `\\` escapes.
 _QUOTED = re.compile(r'"((?:[\x20\x21\x23-\x5b\x5d-\x7e]|\\["\\])*)"')
@@ -42,16 +43,14 @@ def read_key(headers: Headers) -> str | None:
     value = values[0].strip(" \t")
     quoted = _QUOTED.fullmatch(value)
     if quoted is not None:
-        key = _ESCAPE.sub(r"\1", quoted.group(1))
+        key: str | None = _ESCAPE.sub(r"\1", quoted.group(1))
     elif _PLAIN.fullmatch(value) is not None and not value.startswith('"'):
         key = value
     else:
-        raise InvalidIdempotencyKeyError(
-            "The Idempotency-Key must be 1 to 255 visible ASCII characters."
-        )
+        key = None
     if not key or len(key) > MAX_KEY_LENGTH:
         raise InvalidIdempotencyKeyError(
-            "The Idempotency-Key must be 1 to 255 visible ASCII characters.",
+            f"The Idempotency-Key must be 1 to {MAX_KEY_LENGTH} printable ASCII characters.",
             details={"max_length": MAX_KEY_LENGTH},
         )
     return key
