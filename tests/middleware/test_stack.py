@@ -9,6 +9,7 @@ from bastion.middleware import (
     BodyLimitMiddleware,
     CORSMiddleware,
     EdgeConfig,
+    HeadMiddleware,
     RateLimitMiddleware,
     RequestIdMiddleware,
     TimeoutMiddleware,
@@ -27,6 +28,7 @@ ORDER = [
     TimeoutMiddleware,
     RateLimitMiddleware,
     UnicodeBodyMiddleware,
+    HeadMiddleware,
 ]
 
 

@@ -108,7 +108,7 @@ async def test_405_allow_lists_the_methods_of_every_route_at_the_path(
     async with serve(create_app(settings, routers=[router])) as client:
         response = await client.put("/api/v1/things/3")
     assert_envelope(response, 405, "METHOD_NOT_ALLOWED")
-    assert response.headers["allow"] == "DELETE, GET, PATCH"
+    assert response.headers["allow"] == "DELETE, GET, HEAD, PATCH"
 
 
 @pytest.mark.parametrize(

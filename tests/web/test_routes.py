@@ -61,4 +61,4 @@ async def test_405_allow_names_the_methods_of_routes_from_several_nested_routers
     async with serve(create_app(settings, routers=_routers())) as client:
         response = await client.put("/api/v1/outer/inner/limited/3")
     assert response.status_code == 405
-    assert response.headers["allow"] == "DELETE, GET"
+    assert response.headers["allow"] == "DELETE, GET, HEAD"

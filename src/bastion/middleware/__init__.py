@@ -2,6 +2,7 @@
 
 from bastion.middleware._body_limit import BodyLimitConfig, BodyLimitMiddleware
 from bastion.middleware._cors import CORSConfig, CORSMiddleware
+from bastion.middleware._head import HeadMiddleware
 from bastion.middleware._rate_limit import RateLimitConfig, RateLimitMiddleware
 from bastion.middleware._request_id import (
     RequestIdConfig,
@@ -21,6 +22,7 @@ __all__ = [
     "CORSConfig",
     "CORSMiddleware",
     "EdgeConfig",
+    "HeadMiddleware",
     "RateLimitConfig",
     "RateLimitMiddleware",
     "RequestIdConfig",

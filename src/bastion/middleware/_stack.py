@@ -9,6 +9,7 @@ from starlette.middleware import Middleware
 
 from bastion.middleware._body_limit import BodyLimitConfig, BodyLimitMiddleware
 from bastion.middleware._cors import CORSConfig, CORSMiddleware
+from bastion.middleware._head import HeadMiddleware
 from bastion.middleware._rate_limit import RateLimitConfig, RateLimitMiddleware
 from bastion.middleware._request_id import RequestIdConfig, RequestIdMiddleware
 from bastion.middleware._security_headers import SecurityHeadersConfig
@@ -86,8 +87,10 @@ def edge_layers(config: EdgeConfig) -> list[Middleware]:
     - trusted hosts, body limit, timeout: cheap refusals before any work;
     - the global rate limit last, so only requests that will really run are
       counted, and its storage round trip sits inside the time budget;
-    - the JSON text check innermost: it reads the body as the app does, after
-      the body limit, and turns undecodable JSON into a 422 before a handler runs.
+    - the JSON text check next: it reads the body as the app does, after the
+      body limit, and turns undecodable JSON into a 422 before a handler runs;
+    - HEAD innermost: a HEAD reaches the routes as a GET, while every layer
+      outside saw, logged and counted the HEAD the client sent.
 
     Optional layers that `config` turns off are left out; the order of the rest
     never changes. A host that builds its own `FastAPI(...)` passes this list as
@@ -104,6 +107,7 @@ def edge_layers(config: EdgeConfig) -> list[Middleware]:
         None if timeout is None else Middleware(TimeoutMiddleware, config=timeout),
         Middleware(RateLimitMiddleware, config=config.rate_limit),
         Middleware(UnicodeBodyMiddleware) if config.unicode_body else None,
+        Middleware(HeadMiddleware),
     ]
     return [layer for layer in layers if layer is not None]
 

@@ -90,6 +90,8 @@ def _allowed_methods(request: Request) -> str | None:
             if route.matches(probe)[0] is Match.FULL:
                 methods.append(method)
                 break
+    if "GET" in methods and "HEAD" not in methods:  # the edge serves HEAD on a GET route
+        methods.insert(methods.index("GET") + 1, "HEAD")
     return ", ".join(methods) if methods else None
 
 

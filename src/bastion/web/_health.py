@@ -34,8 +34,8 @@ def health_router(router: APIRouter | None = None) -> APIRouter:
     `/health` touches nothing: it answers while the process can serve at all.
     `/ready` runs every registered check concurrently, each under its own
     timeout, and answers 503 `NOT_READY` naming the checks that failed.
-    Both answer `HEAD` too, for load balancers that probe with it (the same
-    status and headers; the server sends no body).
+    Both answer `HEAD` too, for load balancers that probe with it, as every
+    GET route does behind the edge (`HeadMiddleware`).
 
     Args:
         router: Add the two routes to this router (`create_app` passes the
@@ -60,6 +60,4 @@ def health_router(router: APIRouter | None = None) -> APIRouter:
             raise NotReadyError(f"Not ready: {names}.", details={"checks": outcomes})
         return ReadyOut(checks=outcomes)
 
-    for path, probe in (("/health", health), ("/ready", ready)):
-        router.add_api_route(path, probe, methods=["HEAD"], include_in_schema=False)
     return router
