@@ -5,12 +5,12 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Response, status
+from fastapi import APIRouter, Depends, Query, Request, Response, status
 
 from bastion import CurrentUser, IfMatch, KeysetPage, ListParams, list_query, provide_service
 from bastion.auth import AccountServiceDep, UserOut, require_roles
 from bastion.idempotency import IdempotentRoute
-from bastion.web import error_responses
+from bastion.web import error_responses, etag
 from notes_app.auth import notes_auth
 from notes_app.config import NotesSettings
 from notes_app.schemas import NoteCreate, NoteOut, NoteUpdate
@@ -38,8 +38,14 @@ def notes_router() -> APIRouter:
     router = APIRouter(prefix="/notes", tags=["notes"])
 
     # --8<-- [start:idempotent]
-    async def create_note(data: NoteCreate, notes: Notes) -> NoteOut:
-        return await notes.create(data)
+    async def create_note(
+        data: NoteCreate, notes: Notes, request: Request, response: Response
+    ) -> NoteOut:
+        note = await notes.create(data)
+        # Where the new note lives, and its version: a client can read or change it at once.
+        response.headers["Location"] = f"{request.url.path}/{note.id}"
+        response.headers["ETag"] = etag(note.version)
+        return note
 
     # A retried create with the same Idempotency-Key replays the first answer.
     router.add_api_route(

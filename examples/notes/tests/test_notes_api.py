@@ -32,6 +32,16 @@ async def test_create_returns_201_and_the_note_with_a_uuid_and_aware_timestamps(
         assert datetime.fromisoformat(note[field]).utcoffset() is not None
 
 
+async def test_a_created_note_is_located_and_tagged_as_a_read_of_it_is(
+    client: httpx.AsyncClient,
+) -> None:
+    created = await client.post(NOTES, json={"title": "Groceries"})
+    assert created.headers["location"] == f"{NOTES}/{created.json()['id']}"
+    read = await client.get(created.headers["location"])
+    assert read.json() == created.json()
+    assert created.headers["etag"] == read.headers["etag"] == '"1"'
+
+
 async def test_a_note_can_be_read_changed_in_part_and_deleted(client: httpx.AsyncClient) -> None:
     note = (await client.post(NOTES, json={"title": "a", "body": "keep"})).json()
     assert (await client.get(f"{NOTES}/{note['id']}")).json() == note
