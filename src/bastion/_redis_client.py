@@ -3,18 +3,58 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypedDict
 
 if TYPE_CHECKING:
     from opentelemetry.trace import Tracer
     from redis.asyncio import Redis
+    from redis.asyncio.retry import Retry
 
     from bastion.core import BastionSettings
 
-__all__ = ["REDIS_HEALTH_CHECK_INTERVAL", "create_redis_client", "redis_ready_check"]
+__all__ = [
+    "REDIS_HEALTH_CHECK_INTERVAL",
+    "RedisClientOptions",
+    "create_redis_client",
+    "redis_client_options",
+    "redis_ready_check",
+]
 
 #: Seconds a pooled connection may sit idle before it is pinged ahead of its next command.
 REDIS_HEALTH_CHECK_INTERVAL = 10
+
+
+class RedisClientOptions(TypedDict):
+    """What `redis_client_options` returns: keyword arguments of a redis-py client."""
+
+    socket_timeout: float
+    socket_connect_timeout: float
+    health_check_interval: int
+    retry: Retry
+    retry_on_error: list[type[Exception]]
+
+
+def redis_client_options(settings: BastionSettings) -> RedisClientOptions:
+    """The keyword arguments of every bastion Redis client (see `create_redis_client`).
+
+    The jobs worker builds arq's client with them too, so it fails, and recovers,
+    as the app's clients do.
+    """
+    from redis.asyncio.retry import Retry
+    from redis.backoff import ExponentialBackoff
+    from redis.exceptions import ConnectionError as RedisConnectionError
+    from redis.exceptions import TimeoutError as RedisTimeoutError
+
+    # One retry is enough for a connection cut by a restart; more would only
+    # multiply the wait while Redis is down. A retried timeout may count a hit
+    # twice, which errs on the strict side.
+    return RedisClientOptions(
+        socket_timeout=settings.redis_socket_timeout,
+        socket_connect_timeout=settings.redis_socket_timeout,
+        health_check_interval=REDIS_HEALTH_CHECK_INTERVAL,
+        retry=Retry(ExponentialBackoff(cap=0.1, base=0.01), retries=1),
+        retry_on_error=[RedisConnectionError, RedisTimeoutError],
+    )
 
 
 def create_redis_client(
@@ -40,26 +80,13 @@ def create_redis_client(
     """
     try:
         from redis.asyncio import Redis
-        from redis.asyncio.retry import Retry
-        from redis.backoff import ExponentialBackoff
-        from redis.exceptions import ConnectionError as RedisConnectionError
-        from redis.exceptions import TimeoutError as RedisTimeoutError
 
         from bastion.observability._redis_tracing import TracedRedis
+
+        options = redis_client_options(settings)
     except ImportError as exc:  # pragma: no cover - the extra is installed in dev and CI
         raise RuntimeError("Redis support needs `pip install bastion[redis]`") from exc
-    # One retry is enough for a connection cut by a restart; more would only
-    # multiply the wait while Redis is down. A retried timeout may count a hit
-    # twice, which errs on the strict side.
-    retried = [RedisConnectionError, RedisTimeoutError]
-    client: Redis = (Redis if tracer is None else TracedRedis).from_url(
-        url,
-        socket_timeout=settings.redis_socket_timeout,
-        socket_connect_timeout=settings.redis_socket_timeout,
-        health_check_interval=REDIS_HEALTH_CHECK_INTERVAL,
-        retry=Retry(ExponentialBackoff(cap=0.1, base=0.01), retries=1),
-        retry_on_error=retried,
-    )
+    client: Redis = (Redis if tracer is None else TracedRedis).from_url(url, **options)
     if isinstance(client, TracedRedis):
         client.tracer = tracer
     return client

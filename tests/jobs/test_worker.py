@@ -3,25 +3,37 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import os
 import secrets
+import signal
+import subprocess
+import sys
+import time
 import uuid
 from collections.abc import AsyncIterator
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import httpx
 import pytest
 from pydantic import SecretStr
-from sqlalchemy import select
+from sqlalchemy import make_url, select
 
+from bastion import create_app
 from bastion.cli import main
 from bastion.core import BastionSettings
 from bastion.db import UnitOfWork
-from bastion.jobs import JobsConfig, OutboxRelay, OutboxState
+from bastion.jobs import JobContext, Jobs, JobsConfig, OutboxRelay, OutboxState
 from bastion.jobs.worker import JobsWorker
 from bastion.web import Resources
+from tests.conftest import TEST_SECRET
+from tests.db.conftest import temporary_database
 from tests.edge import TcpProxy
 from tests.jobs.app import Calls, ItemCreated, OutboxMessage, build_jobs, jobs_app
+
+REPO = Path(__file__).parents[2]
 
 pytestmark = pytest.mark.redis
 
@@ -119,6 +131,180 @@ async def test_rows_wait_in_the_outbox_while_redis_is_down_and_flow_when_it_retu
         await proxy.stop()
     assert [name for name, _, _ in calls.seen] == ["record_item"]
     assert states == [OutboxState.DELIVERED]
+
+
+async def _record(resources: Resources, jobs: Jobs, name: str) -> None:
+    assert resources.sessionmaker is not None
+    async with UnitOfWork(resources.sessionmaker, jobs=jobs) as uow:
+        uow.record(ItemCreated(item_id=uuid.uuid4(), name=name))
+
+
+async def _until_delivered(resources: Resources, count: int, seconds: float = 20.0) -> list[str]:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        states = await _states(resources)
+        if states.count(OutboxState.DELIVERED) == count:
+            return states
+        await asyncio.sleep(0.05)
+    return await _states(resources)
+
+
+async def test_a_running_worker_outlives_a_redis_outage_and_then_delivers_what_waited(
+    jobs_settings: BastionSettings, redis_db: str, calls: Calls
+) -> None:
+    target = urlsplit(redis_db)
+    proxy = TcpProxy(target.hostname or "127.0.0.1", target.port or 6379)
+    await proxy.start()
+    through = f"redis://127.0.0.1:{proxy.port}{target.path}"
+    settings = jobs_settings.model_copy(update={"redis_url": SecretStr(through)})
+    jobs = build_jobs(calls, JobsConfig(lease=0.5, poll_interval=0.05))
+    app = jobs_app(settings, jobs)
+    try:
+        async with app.router.lifespan_context(app):
+            resources: Resources = app.state.resources
+            async with JobsWorker(resources, handle_signals=False) as worker:
+                running = asyncio.create_task(worker.run())
+                try:
+                    await _record(resources, jobs, "before")
+                    assert await _until_delivered(resources, 1) == [OutboxState.DELIVERED]
+                    await proxy.stop()
+                    await asyncio.sleep(1.5)  # arq's loop meets the outage, more than once
+                    assert not running.done()
+                    await _record(resources, jobs, "during")
+                    await proxy.start()
+                    states = await _until_delivered(resources, 2)
+                    assert not running.done()
+                finally:
+                    running.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await running
+    finally:
+        await proxy.stop()
+    assert states == [OutboxState.DELIVERED] * 2
+    assert [name for name, _, _ in calls.seen] == ["record_item", "record_item"]
+
+
+async def test_a_worker_gives_up_on_a_redis_that_never_answers_and_goes_on_when_it_does(
+    jobs_settings: BastionSettings, redis_db: str, calls: Calls
+) -> None:
+    target = urlsplit(redis_db)
+    proxy = TcpProxy(target.hostname or "127.0.0.1", target.port or 6379)
+    await proxy.start()
+    through = f"redis://127.0.0.1:{proxy.port}{target.path}"
+    settings = jobs_settings.model_copy(
+        update={"redis_url": SecretStr(through), "redis_socket_timeout": 0.5}
+    )
+    jobs = build_jobs(calls, JobsConfig(lease=0.5, poll_interval=0.05))
+    app = jobs_app(settings, jobs)
+    try:
+        async with app.router.lifespan_context(app):
+            resources: Resources = app.state.resources
+            async with JobsWorker(resources, handle_signals=False) as worker:
+                running = asyncio.create_task(worker.run())
+                try:
+                    await asyncio.sleep(0.3)
+                    proxy.stall()  # commands sent now are never answered
+                    await asyncio.sleep(1.5)
+                    proxy.stalled = False  # Redis answers again, on the same connections
+                    await _record(resources, jobs, "after")
+                    states = await _until_delivered(resources, 1)
+                    assert not running.done()
+                finally:
+                    running.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await running
+    finally:
+        await proxy.stop()
+    assert states == [OutboxState.DELIVERED]
+
+
+@pytest.mark.postgres
+async def test_a_delivery_the_database_outage_cut_short_runs_again_once_its_lease_ends(
+    settings: BastionSettings, tmp_path: Path, postgres_url: str, redis_db: str
+) -> None:
+    real = make_url(postgres_url)
+    database = TcpProxy(real.host or "127.0.0.1", real.port or 5432)
+    await database.start()
+    through = real.set(host="127.0.0.1", port=database.port)
+    jobs = Jobs(OutboxMessage, JobsConfig(lease=0.5, poll_interval=0.05))
+    runs: list[int] = []
+
+    @jobs.on(ItemCreated, name="record_item")
+    async def record_item(event: ItemCreated, job: JobContext) -> None:
+        runs.append(job.attempt)
+        if len(runs) == 1:  # the database goes away under the first run: nothing is recorded
+            await database.stop()
+
+    try:
+        async with temporary_database("postgres", settings, tmp_path, postgres_url) as db:
+            proxied = db.model_copy(
+                update={
+                    "database_url": SecretStr(through.render_as_string(hide_password=False)),
+                    "redis_url": SecretStr(redis_db),
+                }
+            )
+            app = create_app(proxied, jobs=jobs, lifespan=_test_tables)
+            async with app.router.lifespan_context(app):
+                resources: Resources = app.state.resources
+                await _record(resources, jobs, "cut")
+                async with JobsWorker(resources, burst=True, handle_signals=False) as worker:
+                    await worker.run()
+                assert runs == [1]
+                await database.start()
+                assert await _states(resources) == [OutboxState.PENDING]
+                await asyncio.sleep(0.6)  # the row's lease ends
+                async with JobsWorker(resources, burst=True, handle_signals=False) as worker:
+                    await worker.run()
+                states = await _states(resources)
+    finally:
+        await database.stop()
+    assert runs == [1, 1]  # the first run's attempt was never recorded
+    assert states == [OutboxState.DELIVERED]
+
+
+@contextlib.asynccontextmanager
+async def _test_tables(_app: object, resources: Resources) -> AsyncIterator[None]:
+    from tests.db.models import TestBase
+
+    assert resources.engine is not None
+    async with resources.engine.begin() as connection:
+        await connection.run_sync(TestBase.metadata.create_all)
+    yield
+
+
+async def test_sigterm_stops_the_worker_command(tmp_path: Path, redis_db: str) -> None:
+    log = tmp_path / "worker.log"
+    environment = {
+        **os.environ,
+        "BASTION_ENVIRONMENT": "test",
+        "BASTION_SECRET_KEY": TEST_SECRET,
+        "BASTION_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'worker.db'}",
+        "BASTION_REDIS_URL": redis_db,
+        "BASTION_LOG_JSON": "false",
+    }
+    with log.open("wb") as output:
+        process = await asyncio.create_subprocess_exec(
+            *(sys.executable, "-m", "bastion.cli", "worker"),
+            "tests.jobs.worker_host:create_worker_app",
+            cwd=REPO,
+            env=environment,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    try:
+        deadline = time.monotonic() + 60
+        while b"Starting worker" not in log.read_bytes():
+            assert process.returncode is None, log.read_text()
+            assert time.monotonic() < deadline, log.read_text()
+            await asyncio.sleep(0.1)
+        process.send_signal(signal.SIGTERM)
+        status = await asyncio.wait_for(process.wait(), 30)
+    finally:
+        if process.returncode is None:
+            os.killpg(process.pid, signal.SIGKILL)
+            await process.wait()
+    assert status == 0, log.read_text()
 
 
 def test_the_worker_command_refuses_an_app_it_cannot_load(

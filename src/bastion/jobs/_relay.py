@@ -157,16 +157,20 @@ class OutboxRelay:
         A row that is missing, delivered or dead is left alone (False). When the
         handler raises or the commit fails, that transaction is rolled back and
         the failed run is recorded in another: the row is retried after a
-        backoff, or dead-lettered.
+        backoff, or dead-lettered. When that fails too (the database is down),
+        the row is left as it was, and dispatched again when its lease ends.
         """
         try:
             return await self._run_handler(row_id)
         except Exception as exc:  # the handler's run failed: record it
-            async with UnitOfWork(self._sessionmaker) as uow:
-                row = await uow.session.get(self.model, row_id, with_for_update=True)
-                if row is not None and row.state == OutboxState.PENDING:
-                    row.attempts += 1
-                    self._failed(row, exc, final=isinstance(exc, _NoHandlerError))
+            try:
+                async with UnitOfWork(self._sessionmaker) as uow:
+                    row = await uow.session.get(self.model, row_id, with_for_update=True)
+                    if row is not None and row.state == OutboxState.PENDING:
+                        row.attempts += 1
+                        self._failed(row, exc, final=isinstance(exc, _NoHandlerError))
+            except Exception as outage:  # the database is down: the row waits for its lease
+                self._log_outage("recording a failed delivery failed", outage)
             return False
 
     async def _run_handler(self, row_id: uuid.UUID) -> bool:

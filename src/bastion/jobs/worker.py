@@ -4,14 +4,19 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
+import time
 import uuid
 import warnings
+from signal import Signals
 from types import TracebackType
-from typing import Self
+from typing import Self, cast
 
-from arq import ArqRedis, Worker, create_pool, cron, func
-from arq.connections import RedisSettings
+from arq import ArqRedis, Worker, cron, func
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
+from bastion._redis_client import redis_client_options
 from bastion._resources import Resources
 from bastion.jobs._maintenance import prune
 from bastion.jobs._relay import Dispatch, OutboxRelay
@@ -24,6 +29,11 @@ DELIVER_JOB = "bastion.deliver"
 MAINTENANCE_JOB = "bastion.maintenance"
 #: Minutes of the hour `prune` runs at.
 _MAINTENANCE_MINUTES = set(range(0, 60, 10))
+# Seconds between two starts of arq's loop while Redis is down, and between two log lines.
+_RESTART_DELAY = 1.0
+_LOG_EVERY = 30.0
+
+logger = logging.getLogger("bastion.jobs")
 
 
 class JobsWorker:
@@ -59,15 +69,20 @@ class JobsWorker:
         self.resources = resources
         self.relay = OutboxRelay(jobs, resources)
         self._config = jobs.config
-        self._redis_settings = RedisSettings.from_dsn(redis_url.get_secret_value())
+        self._redis_url = redis_url.get_secret_value()
         self._burst = burst
         self._handle_signals = handle_signals
         self._pool: ArqRedis | None = None
         self._worker: Worker | None = None
 
     async def __aenter__(self) -> Self:
-        """Connect to Redis and build the arq worker."""
-        self._pool = await create_pool(self._redis_settings)
+        """Build the arq worker and its Redis client (connections open on first use).
+
+        The client has the app's Redis timeouts and retry: a Redis that hangs
+        fails a command after `BASTION_REDIS_SOCKET_TIMEOUT`, never holds it.
+        """
+        options = redis_client_options(self.resources.settings)
+        self._pool = cast(ArqRedis, ArqRedis.from_url(self._redis_url, **options))
         relay, resources = self.relay, self.resources
 
         async def deliver(ctx: dict[str, object], row_id: str) -> bool:
@@ -84,6 +99,10 @@ class JobsWorker:
             handle_signals=self._handle_signals,
             # Retries are the outbox's (backoff, dead letter), not arq's.
             max_tries=1,
+            # Nothing reads a job's result, and a kept one would make arq drop the
+            # same row and attempt sent again (its lease ended after a run that
+            # could record nothing, the database being down) until it expired.
+            keep_result=0,
             max_jobs=self._config.concurrency,
             # arq starts queued jobs once per poll: the delay bounds a worker's rate.
             poll_delay=0.02,
@@ -103,7 +122,11 @@ class JobsWorker:
                 warnings.filterwarnings(
                     "ignore", "Call to deprecated close", category=DeprecationWarning
                 )
-                await self._worker.close()
+                try:
+                    await self._worker.close()
+                except (RedisConnectionError, RedisTimeoutError, OSError) as exc:
+                    # Redis is down: arq could not remove its health key, which expires.
+                    logger.warning("the job worker stopped without Redis (%s)", type(exc).__name__)
         if self._pool is not None:
             await self._pool.aclose()
 
@@ -120,17 +143,54 @@ class JobsWorker:
         return enqueue
 
     async def run(self) -> None:
-        """Relay and run jobs until stopped (or, in burst mode, until the queue is empty)."""
-        if self._worker is None:
+        """Relay and run jobs until stopped (or, in burst mode, until the queue is empty).
+
+        Stopped by SIGTERM or SIGINT (arq's handlers, unless `handle_signals` is
+        off) or by cancelling the task. A Redis outage does not stop it: arq's
+        loop starts again once Redis answers, and the relay leaves rows in the
+        outbox meanwhile.
+        """
+        worker = self._worker
+        if worker is None:
             raise RuntimeError("enter the worker first: `async with JobsWorker(...)`")
         if self._burst:
             await self.relay.run_once(self.dispatch)
-            await self._worker.main()
+            await worker.main()
             return
         relay = asyncio.create_task(self.relay.run(self.dispatch), name="bastion-outbox-relay")
         try:
-            await self._worker.main()
+            await self._serve(worker)
         finally:
             relay.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await relay
+
+    async def _serve(self, worker: Worker) -> None:
+        """Arq's loop, started again after Redis failed it, until a signal stops it."""
+        stopped = asyncio.Event()
+
+        def on_stop(_signal: Signals) -> None:
+            stopped.set()
+
+        worker.on_stop = on_stop
+        logged = -_LOG_EVERY
+        while not stopped.is_set():
+            # arq's signal handler cancels the task it finds here.
+            worker.main_task = asyncio.ensure_future(worker.main())
+            try:
+                await worker.main_task
+            except asyncio.CancelledError:
+                if not stopped.is_set():
+                    raise  # this task was cancelled, not arq's by a signal
+                return
+            except (RedisConnectionError, RedisTimeoutError, OSError) as exc:
+                if time.monotonic() - logged >= _LOG_EVERY:
+                    logged = time.monotonic()
+                    logger.warning(
+                        "the job worker lost Redis (%s); it starts again when Redis answers",
+                        type(exc).__name__,
+                    )
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stopped.wait(), _RESTART_DELAY)
+            else:
+                return
