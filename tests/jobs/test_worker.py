@@ -13,6 +13,7 @@ import sys
 import time
 import uuid
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -32,6 +33,7 @@ from tests.conftest import TEST_SECRET
 from tests.db.conftest import temporary_database
 from tests.edge import TcpProxy
 from tests.jobs.app import Calls, ItemCreated, OutboxMessage, build_jobs, jobs_app
+from tests.jobs.worker_host import create_test_tables
 
 REPO = Path(__file__).parents[2]
 
@@ -149,37 +151,58 @@ async def _until_delivered(resources: Resources, count: int, seconds: float = 20
     return await _states(resources)
 
 
-async def test_a_running_worker_outlives_a_redis_outage_and_then_delivers_what_waited(
-    jobs_settings: BastionSettings, redis_db: str, calls: Calls
-) -> None:
+@dataclass
+class _Running:
+    """A worker running on a test app, its Redis behind `proxy`."""
+
+    proxy: TcpProxy
+    jobs: Jobs
+    resources: Resources
+    task: asyncio.Task[None]
+
+    async def record(self, name: str) -> None:
+        await _record(self.resources, self.jobs, name)
+
+
+@contextlib.asynccontextmanager
+async def _running_worker(
+    settings: BastionSettings, redis_db: str, calls: Calls, **changes: object
+) -> AsyncIterator[_Running]:
+    """A worker running (as `bastion worker` runs it) until the block ends; Redis via a proxy."""
     target = urlsplit(redis_db)
     proxy = TcpProxy(target.hostname or "127.0.0.1", target.port or 6379)
     await proxy.start()
     through = f"redis://127.0.0.1:{proxy.port}{target.path}"
-    settings = jobs_settings.model_copy(update={"redis_url": SecretStr(through)})
     jobs = build_jobs(calls, JobsConfig(lease=0.5, poll_interval=0.05))
-    app = jobs_app(settings, jobs)
+    app = jobs_app(settings.model_copy(update={"redis_url": SecretStr(through), **changes}), jobs)
     try:
         async with app.router.lifespan_context(app):
             resources: Resources = app.state.resources
             async with JobsWorker(resources, handle_signals=False) as worker:
-                running = asyncio.create_task(worker.run())
+                task = asyncio.create_task(worker.run())
                 try:
-                    await _record(resources, jobs, "before")
-                    assert await _until_delivered(resources, 1) == [OutboxState.DELIVERED]
-                    await proxy.stop()
-                    await asyncio.sleep(1.5)  # arq's loop meets the outage, more than once
-                    assert not running.done()
-                    await _record(resources, jobs, "during")
-                    await proxy.start()
-                    states = await _until_delivered(resources, 2)
-                    assert not running.done()
+                    yield _Running(proxy, jobs, resources, task)
                 finally:
-                    running.cancel()
+                    task.cancel()
                     with contextlib.suppress(asyncio.CancelledError):
-                        await running
+                        await task
     finally:
         await proxy.stop()
+
+
+async def test_a_running_worker_outlives_a_redis_outage_and_then_delivers_what_waited(
+    jobs_settings: BastionSettings, redis_db: str, calls: Calls
+) -> None:
+    async with _running_worker(jobs_settings, redis_db, calls) as running:
+        await running.record("before")
+        assert await _until_delivered(running.resources, 1) == [OutboxState.DELIVERED]
+        await running.proxy.stop()
+        await asyncio.sleep(1.5)  # arq's loop meets the outage, more than once
+        assert not running.task.done()
+        await running.record("during")
+        await running.proxy.start()
+        states = await _until_delivered(running.resources, 2)
+        assert not running.task.done()
     assert states == [OutboxState.DELIVERED] * 2
     assert [name for name, _, _ in calls.seen] == ["record_item", "record_item"]
 
@@ -187,34 +210,14 @@ async def test_a_running_worker_outlives_a_redis_outage_and_then_delivers_what_w
 async def test_a_worker_gives_up_on_a_redis_that_never_answers_and_goes_on_when_it_does(
     jobs_settings: BastionSettings, redis_db: str, calls: Calls
 ) -> None:
-    target = urlsplit(redis_db)
-    proxy = TcpProxy(target.hostname or "127.0.0.1", target.port or 6379)
-    await proxy.start()
-    through = f"redis://127.0.0.1:{proxy.port}{target.path}"
-    settings = jobs_settings.model_copy(
-        update={"redis_url": SecretStr(through), "redis_socket_timeout": 0.5}
-    )
-    jobs = build_jobs(calls, JobsConfig(lease=0.5, poll_interval=0.05))
-    app = jobs_app(settings, jobs)
-    try:
-        async with app.router.lifespan_context(app):
-            resources: Resources = app.state.resources
-            async with JobsWorker(resources, handle_signals=False) as worker:
-                running = asyncio.create_task(worker.run())
-                try:
-                    await asyncio.sleep(0.3)
-                    proxy.stall()  # commands sent now are never answered
-                    await asyncio.sleep(1.5)
-                    proxy.stalled = False  # Redis answers again, on the same connections
-                    await _record(resources, jobs, "after")
-                    states = await _until_delivered(resources, 1)
-                    assert not running.done()
-                finally:
-                    running.cancel()
-                    with contextlib.suppress(asyncio.CancelledError):
-                        await running
-    finally:
-        await proxy.stop()
+    async with _running_worker(jobs_settings, redis_db, calls, redis_socket_timeout=0.5) as running:
+        await asyncio.sleep(0.3)
+        running.proxy.stall()  # commands sent now are never answered
+        await asyncio.sleep(1.5)
+        running.proxy.stalled = False  # Redis answers again, on the same connections
+        await running.record("after")
+        states = await _until_delivered(running.resources, 1)
+        assert not running.task.done()
     assert states == [OutboxState.DELIVERED]
 
 
@@ -243,7 +246,7 @@ async def test_a_delivery_the_database_outage_cut_short_runs_again_once_its_leas
                     "redis_url": SecretStr(redis_db),
                 }
             )
-            app = create_app(proxied, jobs=jobs, lifespan=_test_tables)
+            app = create_app(proxied, jobs=jobs, lifespan=create_test_tables)
             async with app.router.lifespan_context(app):
                 resources: Resources = app.state.resources
                 await _record(resources, jobs, "cut")
@@ -260,16 +263,6 @@ async def test_a_delivery_the_database_outage_cut_short_runs_again_once_its_leas
         await database.stop()
     assert runs == [1, 1]  # the first run's attempt was never recorded
     assert states == [OutboxState.DELIVERED]
-
-
-@contextlib.asynccontextmanager
-async def _test_tables(_app: object, resources: Resources) -> AsyncIterator[None]:
-    from tests.db.models import TestBase
-
-    assert resources.engine is not None
-    async with resources.engine.begin() as connection:
-        await connection.run_sync(TestBase.metadata.create_all)
-    yield
 
 
 async def test_sigterm_stops_the_worker_command(tmp_path: Path, redis_db: str) -> None:

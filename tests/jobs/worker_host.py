@@ -14,12 +14,14 @@ from tests.db.models import TestBase
 from tests.jobs.app import Calls, build_jobs
 
 
-def create_worker_app() -> FastAPI:
-    @asynccontextmanager
-    async def tables(_app: FastAPI, resources: Resources) -> AsyncIterator[None]:
-        assert resources.engine is not None
-        async with resources.engine.begin() as connection:
-            await connection.run_sync(TestBase.metadata.create_all)
-        yield
+@asynccontextmanager
+async def create_test_tables(_app: FastAPI, resources: Resources) -> AsyncIterator[None]:
+    """A host lifespan creating the test tables."""
+    assert resources.engine is not None
+    async with resources.engine.begin() as connection:
+        await connection.run_sync(TestBase.metadata.create_all)
+    yield
 
-    return create_app(BastionSettings(), jobs=build_jobs(Calls()), lifespan=tables)
+
+def create_worker_app() -> FastAPI:
+    return create_app(BastionSettings(), jobs=build_jobs(Calls()), lifespan=create_test_tables)
