@@ -192,3 +192,17 @@ async def test_a_refresh_whose_commit_never_reached_the_database_is_a_503_and_ca
         retried = await client.post(f"{AUTH}/refresh", json={"refresh_token": refresh_token})
     _assert_unavailable(lost)
     assert retried.status_code == 200, retried.text
+
+
+async def test_ready_answers_within_its_own_timeout_while_postgresql_never_answers(
+    notes_settings: NotesSettings, proxy: TcpProxy
+) -> None:
+    # A 2 s request budget against a 0.3 s readiness timeout: a 504 would show /ready
+    # waited on the stalled connection's clean-up, past its own timeout.
+    settings = _through(notes_settings, proxy, ready_timeout=0.3, request_timeout=2.0)
+    async with serve(create_notes_app(settings)) as client:
+        assert (await client.get("/ready")).status_code == 200
+        proxy.stall()
+        stalled = await client.get("/ready")
+    assert stalled.status_code == 503, stalled.text
+    assert stalled.json()["error"]["details"]["checks"]["database"] == "timeout"
