@@ -140,6 +140,8 @@ class TcpProxy:
     nothing either way: a server that accepts connections and never answers.
     `lose_next_reply()` lets the next answer of the server die on the way: the
     server has done the work, the client sees its connection reset.
+    `cut_on = b"..."` resets every connection whose client sends those bytes (a command
+    name, say) before they reach the server, until set back to None.
     `start()` again serves on the same port. The shared server is never touched.
     """
 
@@ -148,6 +150,7 @@ class TcpProxy:
         self.port = 0
         self.stalled = False
         self.losing = False
+        self.cut_on: bytes | None = None
         self._server: asyncio.Server | None = None
         self._writers: set[asyncio.StreamWriter] = set()
         self._tasks: set[asyncio.Task[None]] = set()
@@ -236,6 +239,9 @@ class TcpProxy:
                 if self.losing and writer in self._clients:  # an answer, on its way back
                     self.losing = False
                     writer.transport.abort()
+                    return
+                if self.cut_on is not None and writer not in self._clients and self.cut_on in data:
+                    writer.transport.abort()  # the server's side: the client sees a reset
                     return
                 writer.write(data)
                 await writer.drain()

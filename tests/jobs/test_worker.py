@@ -221,6 +221,73 @@ async def test_a_worker_gives_up_on_a_redis_that_never_answers_and_goes_on_when_
     assert states == [OutboxState.DELIVERED]
 
 
+async def test_a_connection_lost_inside_arqs_watched_pipeline_does_not_stop_the_worker(
+    jobs_settings: BastionSettings, redis_db: str, calls: Calls
+) -> None:
+    # redis-py raises a lost connection inside WATCH ... MULTI as a WatchError, which is
+    # no ConnectionError: arq's loop meets one when it starts a job as Redis goes away.
+    target = urlsplit(redis_db)
+    proxy = TcpProxy(target.hostname or "127.0.0.1", target.port or 6379)
+    await proxy.start()
+    through = f"redis://127.0.0.1:{proxy.port}{target.path}"
+    jobs = build_jobs(calls, JobsConfig(lease=0.5, poll_interval=0.05))
+    app = jobs_app(jobs_settings.model_copy(update={"redis_url": SecretStr(through)}), jobs)
+    try:
+        async with app.router.lifespan_context(app):
+            resources: Resources = app.state.resources
+            await _record(resources, jobs, "queued")
+            async with JobsWorker(resources, handle_signals=False) as worker:
+                assert resources.sessionmaker is not None
+                async with UnitOfWork(resources.sessionmaker) as uow:
+                    (row_id,) = (await uow.session.scalars(select(OutboxMessage.id))).all()
+                await worker.dispatch(row_id, 0)  # queued before the worker starts
+                proxy.cut_on = b"EXISTS"  # arq asks whether the job is in progress, watching
+                running = asyncio.create_task(worker.run())
+                try:
+                    await asyncio.sleep(1.0)
+                    proxy.cut_on = None
+                    states = await _until_delivered(resources, 1)
+                    assert not running.done()
+                finally:
+                    running.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await running
+    finally:
+        await proxy.stop()
+    assert states == [OutboxState.DELIVERED]
+
+
+async def test_a_worker_stops_while_redis_never_answers(
+    jobs_settings: BastionSettings, redis_db: str, calls: Calls
+) -> None:
+    # Closing asks Redis to remove arq's health key; a Redis that never answers must not
+    # hold the worker's exit (redis-py reconnects into it again and again).
+    target = urlsplit(redis_db)
+    proxy = TcpProxy(target.hostname or "127.0.0.1", target.port or 6379)
+    await proxy.start()
+    through = f"redis://127.0.0.1:{proxy.port}{target.path}"
+    settings = jobs_settings.model_copy(
+        update={"redis_url": SecretStr(through), "redis_socket_timeout": 0.2}
+    )
+    app = jobs_app(settings, build_jobs(calls, JobsConfig(poll_interval=0.05)))
+    try:
+        async with app.router.lifespan_context(app):
+            worker = JobsWorker(app.state.resources, handle_signals=False)
+            await worker.__aenter__()
+            running = asyncio.create_task(worker.run())
+            await asyncio.sleep(0.3)
+            proxy.stall()
+            running.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await running
+            try:
+                await asyncio.wait_for(worker.__aexit__(None, None, None), 30)
+            except TimeoutError:
+                pytest.fail("the worker's exit waited on the silent Redis for 30 s")
+    finally:
+        await proxy.stop()
+
+
 @pytest.mark.postgres
 async def test_a_delivery_the_database_outage_cut_short_runs_again_once_its_lease_ends(
     settings: BastionSettings, tmp_path: Path, postgres_url: str, redis_db: str

@@ -13,8 +13,7 @@ from types import TracebackType
 from typing import Self, cast
 
 from arq import ArqRedis, Worker, cron, func
-from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import TimeoutError as RedisTimeoutError
+from redis.exceptions import RedisError
 
 from bastion._redis_client import redis_client_options
 from bastion._resources import Resources
@@ -32,6 +31,8 @@ _MAINTENANCE_MINUTES = set(range(0, 60, 10))
 # Seconds between two starts of arq's loop while Redis is down, and between two log lines.
 _RESTART_DELAY = 1.0
 _LOG_EVERY = 30.0
+# Seconds closing may take: arq removes its health key, which a hung Redis never confirms.
+_CLOSE_TIMEOUT = 5.0
 
 logger = logging.getLogger("bastion.jobs")
 
@@ -123,8 +124,8 @@ class JobsWorker:
                     "ignore", "Call to deprecated close", category=DeprecationWarning
                 )
                 try:
-                    await self._worker.close()
-                except (RedisConnectionError, RedisTimeoutError, OSError) as exc:
+                    await asyncio.wait_for(self._worker.close(), _CLOSE_TIMEOUT)
+                except (RedisError, OSError) as exc:  # TimeoutError included
                     # Redis is down: arq could not remove its health key, which expires.
                     logger.warning("the job worker stopped without Redis (%s)", type(exc).__name__)
         if self._pool is not None:
@@ -183,7 +184,7 @@ class JobsWorker:
                 if not stopped.is_set():
                     raise  # this task was cancelled, not arq's by a signal
                 return
-            except (RedisConnectionError, RedisTimeoutError, OSError) as exc:
+            except (RedisError, OSError) as exc:  # a connection error in a WATCH is a WatchError
                 if time.monotonic() - logged >= _LOG_EVERY:
                     logged = time.monotonic()
                     logger.warning(
