@@ -47,6 +47,12 @@ def _raw_router() -> APIRouter:
         await uow.session.execute(text("SELECT pg_sleep(5)"))
         return {"slept": "yes"}
 
+    @router.get("/cancelled")
+    async def cancelled(uow: Uow) -> dict[str, str]:
+        await uow.session.execute(text("SET LOCAL statement_timeout = '100ms'"))
+        await uow.session.execute(text("SELECT pg_sleep(5)"))
+        return {"slept": "yes"}
+
     @router.post("/locked")
     async def locked(uow: Uow) -> dict[str, str]:
         await uow.session.execute(text("SET LOCAL lock_timeout = '100ms'"))
@@ -108,6 +114,18 @@ async def test_a_routes_own_statement_cut_by_the_statement_timeout_is_a_503(
         async with serve(app) as client:
             _assert_unavailable(await client.get("/api/v1/slow"))
             assert (await client.get("/api/v1/one")).status_code == 200  # the pool recovered
+
+
+@pytest.mark.postgres
+async def test_a_routes_own_statement_cancelled_by_the_servers_statement_timeout_is_a_503(
+    settings: BastionSettings, tmp_path: Path, postgres_url: str
+) -> None:
+    async with (
+        temporary_database("postgres", settings, tmp_path, postgres_url) as db,
+        serve(_app(db)) as client,
+    ):
+        _assert_unavailable(await client.get("/api/v1/cancelled"))
+        assert (await client.get("/api/v1/one")).status_code == 200
 
 
 @pytest.mark.postgres

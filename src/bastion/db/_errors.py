@@ -152,9 +152,12 @@ _PG_DATA_REASONS = {
 # asyncpg refuses an argument before sending it with SQLSTATE 22000; its cause tells why.
 _PG_ARGUMENT_REFUSED = "22000"
 # A server shutting down or starting up, too many connections (besides class 08,
-# connection exceptions), and contention that a retry can clear: a deadlock, a
-# serialization failure, a lock not granted within `lock_timeout`.
-_PG_UNAVAILABLE = frozenset({"57P01", "57P02", "57P03", "53300", "40P01", "40001", "55P03"})
+# connection exceptions), a statement cancelled (`statement_timeout`, an operator's
+# cancel), and contention that a retry can clear: a deadlock, a serialization
+# failure, a lock not granted within `lock_timeout`.
+_PG_UNAVAILABLE = frozenset(
+    {"57P01", "57P02", "57P03", "53300", "57014", "40P01", "40001", "55P03"}
+)
 _SQLITE_MESSAGE = re.compile(r"^(UNIQUE|FOREIGN KEY|NOT NULL|CHECK) constraint failed(?:: (.*))?$")
 
 
@@ -270,8 +273,9 @@ def translate_errors(
     (too long, out of range, text such as NUL) `InvalidValueError` (422), a
     stale version `StaleVersionError` (409), and a database that cannot be
     reached or answers too late (refused or lost connection, connect or
-    statement timeout, no free pooled connection, a locked SQLite file, a
-    PostgreSQL deadlock, serialization failure or lock timeout)
+    statement timeout (the driver's or the server's `statement_timeout`), no
+    free pooled connection, a locked SQLite file, a PostgreSQL deadlock,
+    serialization failure or lock timeout)
     `DatabaseUnavailableError` (503). The constraint name goes in `details`;
     SQL, values and driver text never do.
 
