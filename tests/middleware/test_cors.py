@@ -52,6 +52,21 @@ async def test_an_allowed_preflight_gets_the_allow_headers() -> None:
     assert "ratelimit-limit" not in response.headers  # preflights spend no budget
 
 
+async def test_head_is_allowed_wherever_get_is_since_every_get_route_answers_it() -> None:
+    allowing_get = edge_settings(cors_allow_origins=[APP_ORIGIN])
+    without_get = edge_settings(cors_allow_origins=[APP_ORIGIN], cors_allow_methods=["POST"])
+    async with serve_as(edge_app(allowing_get)) as client:
+        allowed = await client.options(
+            "/api/v1/items", headers=_preflight(APP_ORIGIN, "HEAD", "authorization")
+        )
+    async with serve_as(edge_app(without_get)) as client:
+        refused = await client.options("/api/v1/items", headers=_preflight(APP_ORIGIN, "HEAD"))
+    assert allowed.status_code == 204
+    assert allowed.headers["access-control-allow-methods"].startswith("GET, HEAD, POST")
+    assert refused.status_code == 403
+    assert refused.json()["error"]["details"] == {"rejected": ["method"]}
+
+
 async def test_a_cross_origin_retry_may_send_its_key_and_read_the_replay_header() -> None:
     settings = edge_settings(cors_allow_origins=[APP_ORIGIN])
     async with serve_as(edge_app(settings)) as client:

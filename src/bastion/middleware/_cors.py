@@ -24,7 +24,8 @@ class CORSConfig:
     Attributes:
         allow_origins: Exact origins (`https://app.example.com`), or `*` for any.
             Empty (the default) denies every cross-origin browser call.
-        allow_methods: Methods a cross-origin request may use.
+        allow_methods: Methods a cross-origin request may use (`HEAD` too wherever
+            `GET` is, as the edge serves it on every GET route).
         allow_headers: Request headers it may send (case-insensitive).
         expose_headers: Response headers its scripts may read.
         allow_credentials: Let it send cookies / HTTP auth (refused with `*`).
@@ -88,10 +89,14 @@ class CORSMiddleware:
         """Wrap `app` and pre-render the fixed headers."""
         self.app = app
         self.config = config = config or CORSConfig()
-        self._methods = frozenset(config.allow_methods)
+        # HEAD goes wherever GET goes: the edge serves it on every GET route.
+        methods = list(config.allow_methods)
+        if "GET" in methods and "HEAD" not in methods:
+            methods.insert(methods.index("GET") + 1, "HEAD")
+        self._methods = frozenset(methods)
         self._headers = frozenset(h.lower() for h in config.allow_headers)
         self._preflight = [
-            (b"access-control-allow-methods", ", ".join(config.allow_methods).encode()),
+            (b"access-control-allow-methods", ", ".join(methods).encode()),
             (b"access-control-max-age", str(config.max_age).encode()),
         ]
         if config.allow_headers:
