@@ -195,7 +195,10 @@ async def test_keyed_requests_racing_to_a_redis_that_stops_answering_are_served_
         update={
             "redis_url": SecretStr(proxied_url),
             "redis_socket_timeout": 0.2,
-            "request_timeout": 2.0,
+            # Far above the lock's give-up (a socket timeout and one retry): only a request
+            # held by the stalled Redis would spend it. Eight writers queue on SQLite's
+            # write lock, which on a loaded machine took more than 2 s.
+            "request_timeout": 10.0,
         }
     )
     try:
