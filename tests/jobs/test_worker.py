@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import io
 import logging
 import os
 import secrets
@@ -25,12 +26,13 @@ from sqlalchemy import make_url, select
 from bastion import create_app
 from bastion.cli import main
 from bastion.core import BastionSettings
-from bastion.db import UnitOfWork
+from bastion.db import UnitOfWork, create_engine
 from bastion.jobs import JobContext, Jobs, JobsConfig, OutboxRelay, OutboxState
 from bastion.jobs.worker import JobsWorker
 from bastion.web import Resources
 from tests.conftest import TEST_SECRET
 from tests.db.conftest import temporary_database
+from tests.db.models import TestBase
 from tests.edge import TcpProxy
 from tests.jobs.app import Calls, ItemCreated, OutboxMessage, build_jobs, jobs_app
 from tests.jobs.worker_host import create_test_tables
@@ -53,6 +55,19 @@ async def redis_db(redis_url: str) -> AsyncIterator[str]:
         await client.flushdb()
     finally:
         await client.aclose()
+
+
+@pytest.fixture
+async def sqlite_jobs_settings(
+    tmp_path: Path, settings: BastionSettings
+) -> AsyncIterator[BastionSettings]:
+    """The jobs tables on SQLite: for faults of Redis, which the database does not change."""
+    async with temporary_database("sqlite", settings, tmp_path) as db:
+        engine = create_engine(db)
+        async with engine.begin() as connection:
+            await connection.run_sync(TestBase.metadata.create_all)
+        await engine.dispose()
+        yield db
 
 
 async def _states(resources: Resources) -> list[str]:
@@ -151,6 +166,21 @@ async def _until_delivered(resources: Resources, count: int, seconds: float = 20
     return await _states(resources)
 
 
+async def _stopped(task: asyncio.Task[None]) -> None:
+    """Cancel a running worker and wait for it, bounded: a worker deaf to it fails the test."""
+    task.cancel()
+    done, _ = await asyncio.wait({task}, timeout=30)
+    if not done:
+        stacks = io.StringIO()
+        for pending in asyncio.all_tasks():
+            pending.print_stack(file=stacks)
+        pytest.fail(
+            f"the worker did not stop within 30 s of its cancellation:\n{stacks.getvalue()}"
+        )
+    with contextlib.suppress(asyncio.CancelledError):
+        task.result()
+
+
 @dataclass
 class _Running:
     """A worker running on a test app, its Redis behind `proxy`."""
@@ -183,17 +213,15 @@ async def _running_worker(
                 try:
                     yield _Running(proxy, jobs, resources, task)
                 finally:
-                    task.cancel()
-                    with contextlib.suppress(asyncio.CancelledError):
-                        await task
+                    await _stopped(task)
     finally:
         await proxy.stop()
 
 
 async def test_a_running_worker_outlives_a_redis_outage_and_then_delivers_what_waited(
-    jobs_settings: BastionSettings, redis_db: str, calls: Calls
+    sqlite_jobs_settings: BastionSettings, redis_db: str, calls: Calls
 ) -> None:
-    async with _running_worker(jobs_settings, redis_db, calls) as running:
+    async with _running_worker(sqlite_jobs_settings, redis_db, calls) as running:
         await running.record("before")
         assert await _until_delivered(running.resources, 1) == [OutboxState.DELIVERED]
         await running.proxy.stop()
@@ -208,9 +236,11 @@ async def test_a_running_worker_outlives_a_redis_outage_and_then_delivers_what_w
 
 
 async def test_a_worker_gives_up_on_a_redis_that_never_answers_and_goes_on_when_it_does(
-    jobs_settings: BastionSettings, redis_db: str, calls: Calls
+    sqlite_jobs_settings: BastionSettings, redis_db: str, calls: Calls
 ) -> None:
-    async with _running_worker(jobs_settings, redis_db, calls, redis_socket_timeout=0.5) as running:
+    async with _running_worker(
+        sqlite_jobs_settings, redis_db, calls, redis_socket_timeout=0.5
+    ) as running:
         await asyncio.sleep(0.3)
         running.proxy.stall()  # commands sent now are never answered
         await asyncio.sleep(1.5)
@@ -222,7 +252,7 @@ async def test_a_worker_gives_up_on_a_redis_that_never_answers_and_goes_on_when_
 
 
 async def test_a_connection_lost_inside_arqs_watched_pipeline_does_not_stop_the_worker(
-    jobs_settings: BastionSettings, redis_db: str, calls: Calls
+    sqlite_jobs_settings: BastionSettings, redis_db: str, calls: Calls
 ) -> None:
     # redis-py raises a lost connection inside WATCH ... MULTI as a WatchError, which is
     # no ConnectionError: arq's loop meets one when it starts a job as Redis goes away.
@@ -231,7 +261,7 @@ async def test_a_connection_lost_inside_arqs_watched_pipeline_does_not_stop_the_
     await proxy.start()
     through = f"redis://127.0.0.1:{proxy.port}{target.path}"
     jobs = build_jobs(calls, JobsConfig(lease=0.5, poll_interval=0.05))
-    app = jobs_app(jobs_settings.model_copy(update={"redis_url": SecretStr(through)}), jobs)
+    app = jobs_app(sqlite_jobs_settings.model_copy(update={"redis_url": SecretStr(through)}), jobs)
     try:
         async with app.router.lifespan_context(app):
             resources: Resources = app.state.resources
@@ -249,43 +279,10 @@ async def test_a_connection_lost_inside_arqs_watched_pipeline_does_not_stop_the_
                     states = await _until_delivered(resources, 1)
                     assert not running.done()
                 finally:
-                    running.cancel()
-                    with contextlib.suppress(asyncio.CancelledError):
-                        await running
+                    await _stopped(running)
     finally:
         await proxy.stop()
     assert states == [OutboxState.DELIVERED]
-
-
-async def test_a_worker_stops_while_redis_never_answers(
-    jobs_settings: BastionSettings, redis_db: str, calls: Calls
-) -> None:
-    # Closing asks Redis to remove arq's health key; a Redis that never answers must not
-    # hold the worker's exit (redis-py reconnects into it again and again).
-    target = urlsplit(redis_db)
-    proxy = TcpProxy(target.hostname or "127.0.0.1", target.port or 6379)
-    await proxy.start()
-    through = f"redis://127.0.0.1:{proxy.port}{target.path}"
-    settings = jobs_settings.model_copy(
-        update={"redis_url": SecretStr(through), "redis_socket_timeout": 0.2}
-    )
-    app = jobs_app(settings, build_jobs(calls, JobsConfig(poll_interval=0.05)))
-    try:
-        async with app.router.lifespan_context(app):
-            worker = JobsWorker(app.state.resources, handle_signals=False)
-            await worker.__aenter__()
-            running = asyncio.create_task(worker.run())
-            await asyncio.sleep(0.3)
-            proxy.stall()
-            running.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await running
-            try:
-                await asyncio.wait_for(worker.__aexit__(None, None, None), 30)
-            except TimeoutError:
-                pytest.fail("the worker's exit waited on the silent Redis for 30 s")
-    finally:
-        await proxy.stop()
 
 
 @pytest.mark.postgres

@@ -137,16 +137,22 @@ class OutboxRelay:
         """
         config = self.jobs.config
         wake = wake or asyncio.Event()
+        task = asyncio.current_task()
         while stop is None or not stop.is_set():
             try:
                 claimed = await self.run_once(dispatch)
             except Exception as exc:  # the database is down: wait and look again
+                if task is not None and task.cancelling():
+                    raise asyncio.CancelledError from exc  # a timeout below took the cancel's place
                 self._log_outage("reading the outbox failed", exc)
                 claimed = 0
             if claimed >= config.batch_size:
                 continue
+            # `asyncio.timeout`, not `wait_for`: on Python 3.11 a cancellation arriving as
+            # `wait_for` times out can be lost, and the relay would never stop.
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(wake.wait(), config.poll_interval)
+                async with asyncio.timeout(config.poll_interval):
+                    await wake.wait()
             wake.clear()
 
     async def deliver(self, row_id: uuid.UUID) -> bool:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 import uuid
@@ -83,6 +82,11 @@ class JobsWorker:
         fails a command after `BASTION_REDIS_SOCKET_TIMEOUT`, never holds it.
         """
         options = redis_client_options(self.resources.settings)
+        # No health-check PING ahead of commands: on a fresh connection to a Redis that
+        # accepts but never answers, redis-py reconnects from inside the failed PING, one
+        # level deeper each time, until the recursion limit; and arq's calls, unlike the
+        # app's, run under no deadline of their own. A cut connection is still retried.
+        options["health_check_interval"] = 0
         self._pool = cast(ArqRedis, ArqRedis.from_url(self._redis_url, **options))
         relay, resources = self.relay, self.resources
 
@@ -128,6 +132,11 @@ class JobsWorker:
                 except (RedisError, OSError) as exc:  # TimeoutError included
                     # Redis is down: arq could not remove its health key, which expires.
                     logger.warning("the job worker stopped without Redis (%s)", type(exc).__name__)
+            main = self._worker.main_task
+            if main is not None:  # arq's loop, cancelled by `run`: let it finish, bounded
+                await _stop(main)
+                if main.done() and not main.cancelled():
+                    main.exception()  # retrieved: its outage was logged already
         if self._pool is not None:
             await self._pool.aclose()
 
@@ -162,36 +171,50 @@ class JobsWorker:
         try:
             await self._serve(worker)
         finally:
-            relay.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await relay
+            await _stop(relay)
 
     async def _serve(self, worker: Worker) -> None:
-        """Arq's loop, started again after Redis failed it, until a signal stops it."""
+        """Arq's loop, started again after Redis failed it, until a signal or a cancel stops it."""
         stopped = asyncio.Event()
 
         def on_stop(_signal: Signals) -> None:
             stopped.set()
 
         worker.on_stop = on_stop
+        stopping = asyncio.create_task(stopped.wait())
         logged = -_LOG_EVERY
-        while not stopped.is_set():
-            # arq's signal handler cancels the task it finds here.
-            worker.main_task = asyncio.ensure_future(worker.main())
-            try:
-                await worker.main_task
-            except asyncio.CancelledError:
-                if not stopped.is_set():
-                    raise  # this task was cancelled, not arq's by a signal
-                return
-            except (RedisError, OSError) as exc:  # a connection error in a WATCH is a WatchError
-                if time.monotonic() - logged >= _LOG_EVERY:
-                    logged = time.monotonic()
+        try:
+            while not stopped.is_set():
+                # arq's signal handler cancels the task it finds here.
+                main = worker.main_task = asyncio.ensure_future(worker.main())
+                try:
+                    # Not `await main`: a cancellation of this task is not handed to arq's
+                    # loop, which can lose it in a Redis call's clean-up and poll on.
+                    await asyncio.wait({main, stopping}, return_when=asyncio.FIRST_COMPLETED)
+                except asyncio.CancelledError:
+                    main.cancel()
+                    raise
+                if stopped.is_set() or main.cancelled():
+                    return
+                error = main.exception()
+                if error is None:
+                    return
+                if not isinstance(error, RedisError | OSError):
+                    raise error
+                if time.monotonic() - logged >= _LOG_EVERY:  # a connection error in a WATCH
+                    logged = time.monotonic()  # is a WatchError: every RedisError counts
                     logger.warning(
                         "the job worker lost Redis (%s); it starts again when Redis answers",
-                        type(exc).__name__,
+                        type(error).__name__,
                     )
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(stopped.wait(), _RESTART_DELAY)
-            else:
-                return
+                await asyncio.wait({stopping}, timeout=_RESTART_DELAY)
+        finally:
+            stopping.cancel()
+            if worker.main_task is not None:
+                worker.main_task.cancel()
+
+
+async def _stop(task: asyncio.Task[None]) -> None:
+    """Cancel `task` and give it `_CLOSE_TIMEOUT` seconds to finish."""
+    task.cancel()
+    await asyncio.wait({task}, timeout=_CLOSE_TIMEOUT)
