@@ -26,13 +26,12 @@ from sqlalchemy import make_url, select
 from bastion import create_app
 from bastion.cli import main
 from bastion.core import BastionSettings
-from bastion.db import UnitOfWork, create_engine
+from bastion.db import UnitOfWork
 from bastion.jobs import JobContext, Jobs, JobsConfig, OutboxRelay, OutboxState
 from bastion.jobs.worker import JobsWorker
 from bastion.web import Resources
 from tests.conftest import TEST_SECRET
 from tests.db.conftest import temporary_database
-from tests.db.models import TestBase
 from tests.edge import TcpProxy
 from tests.jobs.app import Calls, ItemCreated, OutboxMessage, build_jobs, jobs_app
 from tests.jobs.worker_host import create_test_tables
@@ -55,19 +54,6 @@ async def redis_db(redis_url: str) -> AsyncIterator[str]:
         await client.flushdb()
     finally:
         await client.aclose()
-
-
-@pytest.fixture
-async def sqlite_jobs_settings(
-    tmp_path: Path, settings: BastionSettings
-) -> AsyncIterator[BastionSettings]:
-    """The jobs tables on SQLite: for faults of Redis, which the database does not change."""
-    async with temporary_database("sqlite", settings, tmp_path) as db:
-        engine = create_engine(db)
-        async with engine.begin() as connection:
-            await connection.run_sync(TestBase.metadata.create_all)
-        await engine.dispose()
-        yield db
 
 
 async def _states(resources: Resources) -> list[str]:
