@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from contextlib import AsyncExitStack
 from pathlib import Path
 
@@ -9,7 +10,8 @@ import pytest
 from pydantic import SecretStr
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.pool import NullPool
 
 from bastion import create_app
 from bastion.core import BastionSettings
@@ -64,19 +66,38 @@ async def test_an_in_memory_sqlite_database_is_shared_by_every_session(
 
 
 @pytest.mark.postgres
-async def test_the_postgres_schema_setting_leads_the_search_path(
+async def test_the_postgres_schema_setting_is_the_whole_search_path(
     settings: BastionSettings, postgres_url: str
 ) -> None:
+    """Nothing falls back to `public`: not a table of another app, not its Alembic version."""
+    schema = f"bastion_own_{secrets.token_hex(4)}"
+    public_table = f"bastion_public_{secrets.token_hex(4)}"
+    admin = create_async_engine(postgres_url, poolclass=NullPool)
     configured = settings.model_copy(
-        update={"database_url": SecretStr(postgres_url), "database_schema": "bastion_nowhere"}
+        update={"database_url": SecretStr(postgres_url), "database_schema": schema}
     )
     engine = create_engine(configured)
     try:
-        async with engine.connect() as connection:
+        async with admin.begin() as connection:
+            await connection.execute(text(f"CREATE SCHEMA {schema}"))
+            await connection.execute(text(f"CREATE TABLE public.{public_table} (id int)"))
+        async with engine.begin() as connection:
             path = (await connection.execute(text("SHOW search_path"))).scalar_one()
+            found = await connection.execute(text(f"SELECT to_regclass('{public_table}')"))
+            assert found.scalar_one() is None
+            await connection.execute(text(f"CREATE TABLE {public_table} (id int)"))
+            created = await connection.execute(
+                text("SELECT table_schema FROM information_schema.tables WHERE table_name = :name"),
+                {"name": public_table},
+            )
+            assert sorted(created.scalars()) == sorted([schema, "public"])
     finally:
         await engine.dispose()
-    assert path.startswith("bastion_nowhere")
+        async with admin.begin() as connection:
+            await connection.execute(text(f"DROP TABLE IF EXISTS public.{public_table}"))
+            await connection.execute(text(f"DROP SCHEMA IF EXISTS {schema} CASCADE"))
+        await admin.dispose()
+    assert path == schema
 
 
 def test_is_sqlite_tells_backends_apart() -> None:

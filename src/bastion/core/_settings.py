@@ -163,7 +163,7 @@ class BastionSettings(SecuritySettings, ObservabilitySettings, RateLimitSettings
     database_schema: str | None = Field(
         default=None,
         pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,62}$",
-        description="PostgreSQL schema put first on the `search_path`; unset means the server default.",
+        description="PostgreSQL schema that is the whole `search_path` (no fallback to `public`); unset means the server default.",
     )
     sqlite_busy_timeout: int = Field(
         default=5000, ge=0, description="Milliseconds SQLite waits for a lock before failing."

@@ -168,7 +168,7 @@ def create_engine(settings: BastionSettings) -> AsyncEngine:
     SQLite (`sqlite+aiosqlite`) gets foreign keys, WAL and the busy timeout on
     every connection; an in-memory database shares one connection. PostgreSQL
     (`postgresql+asyncpg`) gets the pool settings, the connect and statement
-    timeouts and, when set, `database_schema` first on its `search_path`.
+    timeouts and, when set, `database_schema` as its whole `search_path`.
 
     Args:
         settings: The app's settings.
@@ -203,8 +203,9 @@ def create_engine(settings: BastionSettings) -> AsyncEngine:
         if settings.database_statement_timeout:
             connect_args["command_timeout"] = settings.database_statement_timeout
         if settings.database_schema:
-            search_path = f"{settings.database_schema},public"
-            connect_args["server_settings"] = {"search_path": search_path}
+            # The schema alone: a table missing from it (migrations not yet run, say) must
+            # not resolve to another app's table, nor Alembic's version to another's, in public.
+            connect_args["server_settings"] = {"search_path": settings.database_schema}
         options["connect_args"] = connect_args
     engine = create_async_engine(url, **options)
     _install_error_handling(engine)
