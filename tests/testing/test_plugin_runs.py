@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -118,3 +121,37 @@ def test_an_app_not_built_by_create_app_is_refused_clearly(project: pytest.Pytes
     result = project.runpytest()
     result.assert_outcomes(errors=1)
     result.stdout.fnmatch_lines(["*not built by bastion's create_app*"])
+
+
+def _run_without_httpx(path: Path) -> subprocess.CompletedProcess[str]:
+    # httpx is not one of bastion's dependencies (the `testing` extra brings it):
+    # `None` in `sys.modules` makes every `import httpx` fail, as in such an environment.
+    code = (
+        "import sys; sys.modules['httpx'] = None; import pytest; "
+        "raise SystemExit(pytest.main(['-p', 'no:cacheprovider', '-q']))"
+    )
+    root = str(Path(__file__).parents[2])  # where `tests.testing.hostapp` imports from
+    return subprocess.run(  # noqa: S603 - this interpreter, fixed arguments
+        [sys.executable, "-c", code],
+        cwd=path,
+        env={**os.environ, "PYTHONPATH": root},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_without_httpx_a_run_that_uses_no_fixture_of_it_still_passes(
+    project: pytest.Pytester,
+) -> None:
+    project.makepyfile(test_plain="def test_plain():\n    assert True\n")
+    result = _run_without_httpx(project.path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "1 passed" in result.stdout
+
+
+def test_without_httpx_a_client_fixture_says_what_to_install(project: pytest.Pytester) -> None:
+    project.makepyfile(test_client="async def test_client(bastion_client):\n    pass\n")
+    result = _run_without_httpx(project.path)
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "bastion[testing]" in result.stdout

@@ -5,15 +5,18 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import anyio
-import httpx
 from fastapi import FastAPI
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from bastion._resources import Resources, app_resources
 from bastion.db import UnitOfWork, create_sessionmaker
 from bastion.security import Clock
+
+if TYPE_CHECKING:  # imported where a client is made: not a dependency of bastion itself
+    import httpx
 
 __all__ = ["AppFactory", "TestApp", "UowFactory", "running_app"]
 
@@ -59,7 +62,17 @@ class TestApp:
     lock: anyio.Lock
 
     def client(self, *, https: bool = False) -> httpx.AsyncClient:
-        """A new client of the app over ASGI (close it, or use it in `async with`)."""
+        """A new client of the app over ASGI (close it, or use it in `async with`).
+
+        Raises:
+            ModuleNotFoundError: httpx is not installed (`pip install 'bastion[testing]'`).
+        """
+        try:
+            import httpx
+        except ImportError as exc:
+            raise ModuleNotFoundError(
+                "bastion's test clients need httpx: pip install 'bastion[testing]'", name="httpx"
+            ) from exc
         transport = httpx.ASGITransport(app=_OneAtATime(self.app, self.lock))
         scheme = "https" if https else "http"
         return httpx.AsyncClient(transport=transport, base_url=f"{scheme}://testserver")

@@ -7,8 +7,8 @@ import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from contextlib import AsyncExitStack
+from typing import TYPE_CHECKING
 
-import httpx
 import pytest
 from fastapi import FastAPI
 from sqlalchemy import MetaData
@@ -21,6 +21,9 @@ from bastion.testing._clock import ManualClock
 from bastion.testing._database import BACKENDS, DatabaseRegistry, TestDatabase, database_registry
 from bastion.testing._settings import settings_with, with_fast_hashing
 from bastion.testing._users import ClientFactory, UserFactory
+
+if TYPE_CHECKING:  # the clients come from `TestApp.client`, which imports httpx
+    import httpx
 
 __all__ = [
     "bastion_app",

@@ -8,13 +8,15 @@ import uuid
 from collections.abc import Mapping, Sequence
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, replace
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
-import httpx
 from starlette.routing import NoMatchFound
 
 from bastion.auth import CSRF_HEADER, AuthHooks, AuthRuntime
 from bastion.testing._app import TestApp
+
+if TYPE_CHECKING:  # the clients come from `TestApp.client`, which imports httpx
+    import httpx
 
 __all__ = ["ClientFactory", "LoginMode", "UserCredentials", "UserFactory"]
 
