@@ -7,6 +7,7 @@ process group in `finally` whatever happened.
 from __future__ import annotations
 
 import os
+import secrets
 import signal
 import socket
 import subprocess
@@ -182,4 +183,30 @@ def test_the_documented_gunicorn_worker_answers_without_a_server_header(
         health = _get_health(process, port, log)
         assert health.status_code == 200
         assert "server" not in health.headers
+        assert _stop(process, log) == 0
+
+
+def test_several_workers_on_in_memory_rate_limits_are_warned_of_in_production(
+    tmp_path: Path,
+) -> None:
+    # Each worker counts its own budget: the warning needs the worker count, which
+    # `bastion serve` announces to its workers as uvicorn and gunicorn do.
+    (tmp_path / "prod_app.py").write_text(
+        "from bastion import create_app\n"
+        "from bastion.core import BastionSettings\n"
+        "app = create_app(BastionSettings())\n"
+    )
+    port = _free_port()
+    command = [sys.executable, "-m", "bastion.cli", "serve", "prod_app:app", "--workers", "2"]
+    environment = {
+        "BASTION_ENVIRONMENT": "production",
+        "BASTION_SECRET_KEY": secrets.token_urlsafe(48),
+        "BASTION_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'prod.db'}",
+        "BASTION_REDIS_URL": "",
+        "WEB_CONCURRENCY": "",
+    }
+    serve = [*command, "--port", str(port), "--app-dir", str(tmp_path)]
+    with _server(serve, tmp_path, **environment) as (process, log):
+        assert _get_health(process, port, log).status_code == 200
+        _wait_for_line(log, "rate limits are counted in process memory while 2 workers", process)
         assert _stop(process, log) == 0

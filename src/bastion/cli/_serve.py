@@ -271,6 +271,9 @@ def run(args: argparse.Namespace) -> int:
     # single worker with SIGTERM's status. A shutdown that was asked for and completed
     # is a clean exit, as it is with several workers.
     signal.signal(signal.SIGTERM, _exit_cleanly)
+    # The worker count, announced to the app as uvicorn's and gunicorn's own option reads
+    # it: the app warns of what each worker keeps to itself (in-memory rate limits).
+    os.environ["WEB_CONCURRENCY"] = str(config["workers"])
     uvicorn.run(**config)
     return 0
 
