@@ -221,6 +221,28 @@ async def test_a_running_worker_outlives_a_redis_outage_and_then_delivers_what_w
     assert [name for name, _, _ in calls.seen] == ["record_item", "record_item"]
 
 
+async def test_a_redis_outage_is_logged_once_not_at_every_attempt_to_reconnect(
+    sqlite_jobs_settings: BastionSettings,
+    redis_db: str,
+    calls: Calls,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.INFO)
+    async with _running_worker(sqlite_jobs_settings, redis_db, calls) as running:
+        await running.record("before")
+        assert await _until_delivered(running.resources, 1) == [OutboxState.DELIVERED]
+        await running.proxy.stop()
+        await asyncio.sleep(3.5)  # several attempts to reach Redis, a second apart
+        await running.proxy.start()
+        await running.record("after")
+        assert await _until_delivered(running.resources, 2) == [OutboxState.DELIVERED] * 2
+    starts = [r for r in caplog.records if r.getMessage().startswith("Starting worker")]
+    lost = [r for r in caplog.records if "the job worker lost Redis" in r.getMessage()]
+    # arq's loop starts once, then once more when Redis answers: not at every attempt.
+    assert len(starts) == 2, [r.getMessage() for r in caplog.records]
+    assert len(lost) == 1
+
+
 async def test_a_worker_gives_up_on_a_redis_that_never_answers_and_goes_on_when_it_does(
     sqlite_jobs_settings: BastionSettings, redis_db: str, calls: Calls
 ) -> None:

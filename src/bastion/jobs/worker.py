@@ -160,8 +160,8 @@ class JobsWorker:
         loop starts again once Redis answers, and the relay leaves rows in the
         outbox meanwhile.
         """
-        worker = self._worker
-        if worker is None:
+        worker, pool = self._worker, self._pool
+        if worker is None or pool is None:
             raise RuntimeError("enter the worker first: `async with JobsWorker(...)`")
         if self._burst:
             await self.relay.run_once(self.dispatch)
@@ -169,11 +169,11 @@ class JobsWorker:
             return
         relay = asyncio.create_task(self.relay.run(self.dispatch), name="bastion-outbox-relay")
         try:
-            await self._serve(worker)
+            await self._serve(worker, pool)
         finally:
             await _stop(relay)
 
-    async def _serve(self, worker: Worker) -> None:
+    async def _serve(self, worker: Worker, pool: ArqRedis) -> None:
         """Arq's loop, started again after Redis failed it, until a signal or a cancel stops it."""
         stopped = asyncio.Event()
 
@@ -184,34 +184,63 @@ class JobsWorker:
         stopping = asyncio.create_task(stopped.wait())
         logged = -_LOG_EVERY
         try:
-            while not stopped.is_set():
+            while True:
                 # arq's signal handler cancels the task it finds here.
                 main = worker.main_task = asyncio.ensure_future(worker.main())
-                try:
-                    # Not `await main`: a cancellation of this task is not handed to arq's
-                    # loop, which can lose it in a Redis call's clean-up and poll on.
-                    await asyncio.wait({main, stopping}, return_when=asyncio.FIRST_COMPLETED)
-                except asyncio.CancelledError:
-                    main.cancel()
-                    raise
-                if stopped.is_set() or main.cancelled():
+                if not await _before_stop(main, stopping) or stopped.is_set() or main.cancelled():
                     return
                 error = main.exception()
                 if error is None:
                     return
+                # A connection error in a WATCH is a WatchError: every RedisError counts.
                 if not isinstance(error, RedisError | OSError):
                     raise error
-                if time.monotonic() - logged >= _LOG_EVERY:  # a connection error in a WATCH
-                    logged = time.monotonic()  # is a WatchError: every RedisError counts
-                    logger.warning(
-                        "the job worker lost Redis (%s); it starts again when Redis answers",
-                        type(error).__name__,
-                    )
-                await asyncio.wait({stopping}, timeout=_RESTART_DELAY)
+                # Arq's loop starts again once Redis answers a PING, not at every attempt
+                # to reach it: each start is a line of arq's log.
+                while error is not None:
+                    if time.monotonic() - logged >= _LOG_EVERY:
+                        logged = time.monotonic()
+                        logger.warning(
+                            "the job worker lost Redis (%s); it starts again when Redis answers",
+                            type(error).__name__,
+                        )
+                    await asyncio.wait({stopping}, timeout=_RESTART_DELAY)
+                    if stopped.is_set():
+                        return
+                    ping = asyncio.ensure_future(_ping(pool))
+                    if not await _before_stop(ping, stopping):
+                        return
+                    error = ping.result()
         finally:
             stopping.cancel()
             if worker.main_task is not None:
                 worker.main_task.cancel()
+
+
+async def _before_stop(task: asyncio.Task[object], stopping: asyncio.Task[object]) -> bool:
+    """Wait for `task` until `stopping` ends; False, `task` cancelled, if the stop came first.
+
+    `task` is not awaited: a cancellation of the caller is not handed to it (arq's
+    loop can lose one in a Redis call's clean-up and poll on); it is cancelled.
+    """
+    try:
+        await asyncio.wait({task, stopping}, return_when=asyncio.FIRST_COMPLETED)
+    except asyncio.CancelledError:
+        task.cancel()
+        raise
+    if task.done():
+        return True
+    task.cancel()
+    return False
+
+
+async def _ping(pool: ArqRedis) -> RedisError | OSError | None:
+    """What a PING to `pool`'s Redis fails with, or None when Redis answers."""
+    try:
+        await pool.ping()
+    except (RedisError, OSError) as exc:
+        return exc
+    return None
 
 
 async def _stop(task: asyncio.Task[None]) -> None:
