@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import re
+
 import httpx
 import pytest
 
+from bastion.core import BastionSettings
 from bastion.idempotency import MAX_KEY_LENGTH
+from tests.idempotency.app import idempotent_app
 
 KEY = {"Idempotency-Key": "8e03978e-40d5-43e8-bc93-6894a57f9324"}
 
@@ -161,6 +165,38 @@ async def test_a_key_with_inner_spaces_is_one_key_in_either_form(
     assert first.status_code == 201
     assert again.headers["idempotent-replayed"] == "true"
     assert await _count(client) == 1
+
+
+async def test_the_documented_key_pattern_is_what_the_server_accepts(
+    client: httpx.AsyncClient, app_settings: BastionSettings
+) -> None:
+    """A schema-driven client generates keys from the pattern: each must be accepted, and
+    each value the server refuses must fall outside it."""
+    document = idempotent_app(app_settings).openapi()
+    parameters = document["paths"]["/api/v1/items"]["post"]["parameters"]
+    (schema,) = [p["schema"] for p in parameters if p["name"] == "Idempotency-Key"]
+    pattern = re.compile(schema["pattern"])
+    accepted = [
+        "k",
+        "order 42",
+        '"order 42"',
+        '" spaced "',
+        '"a\\"b"',
+        'a"b',
+        "~" * MAX_KEY_LENGTH,
+        '"' + "k" * MAX_KEY_LENGTH + '"',
+        '"' + '\\"' * MAX_KEY_LENGTH + '"',
+    ]
+    for value in accepted:
+        assert pattern.fullmatch(value), value
+        response = await client.post(
+            "/api/v1/items", json={"name": "a"}, headers={"Idempotency-Key": value}
+        )
+        assert response.status_code == 201, (value, response.text)
+    refused = ["", '""', '"', "k" * (MAX_KEY_LENGTH + 1), '"' + "k" * 256 + '"', "a\tb"]
+    refused += ['"unterminated', '"bad \\n escape"', "caf\u00e9", " lead", "trail "]
+    for value in refused:
+        assert not pattern.fullmatch(value), value
 
 
 async def test_two_key_headers_are_400(client: httpx.AsyncClient) -> None:

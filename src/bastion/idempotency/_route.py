@@ -64,8 +64,13 @@ def _replay(stored: StoredResponse, request_fingerprint: str) -> Response:
     return response
 
 
-# The header in the OpenAPI document of each unsafe operation: a bare key (the quoted
-# form is accepted too).
+# The header in the OpenAPI document of each unsafe operation. Its pattern is what
+# `read_key` accepts: a bare key (printable ASCII, inner spaces, not opening with a quote),
+# or the draft's quoted form (each character, or a `\"` or `\\` escape, counts as one).
+_MAX = MAX_KEY_LENGTH
+_KEY_PATTERN = (
+    rf'^(?:[!#-~](?:[ -~]{{0,{_MAX - 2}}}[!-~])?|"(?:[ !#-\[\]-~]|\\["\\]){{1,{_MAX}}}")$'
+)
 _KEY_PARAMETER: dict[str, object] = {
     "name": "Idempotency-Key",
     "in": "header",
@@ -74,7 +79,7 @@ _KEY_PARAMETER: dict[str, object] = {
         "Run this request once: the same key with the same request answers the first "
         "response again (`Idempotent-Replayed: true`)."
     ),
-    "schema": {"type": "string", "pattern": f"^[!#-~][!-~]{{0,{MAX_KEY_LENGTH - 1}}}$"},
+    "schema": {"type": "string", "pattern": _KEY_PATTERN},
 }
 
 
