@@ -83,6 +83,24 @@ def test_json_formatter_includes_extras_and_exceptions() -> None:
     assert "ValueError: boom" in line["exception"]
 
 
+def test_json_lines_carry_no_terminal_colours_from_uvicorns_records(
+    clean_root: logging.Logger, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # uvicorn puts a coloured copy of its message on its records (`extra=`).
+    create_app(BastionSettings(environment="production", secret_key="p" * 40))
+    logging.getLogger("uvicorn.error").info(
+        "Started server process [%d]",
+        42,
+        extra={"color_message": "Started server process [\x1b[36m%d\x1b[0m]"},
+    )
+    (output,) = [line for line in capsys.readouterr().err.splitlines() if "Started" in line]
+    line = json.loads(output)
+    assert line["message"] == "Started server process [42]"
+    assert "color_message" not in line
+    assert "\x1b" not in output
+    assert "\\u001b" not in output
+
+
 def test_text_formatter_shows_the_request_id() -> None:
     configure_logging(level="INFO", json=False)
     record = logging.getLogger("t").makeRecord("t", logging.INFO, __file__, 1, "hi", (), None)

@@ -19,10 +19,11 @@ __all__ = [
     "install_request_id_factory",
 ]
 
-# Attributes every LogRecord has; anything else was passed through `extra=`.
+# Attributes every LogRecord has; anything else was passed through `extra=`. Also left
+# out: `color_message`, uvicorn's copy of the message with terminal colour codes.
 _STANDARD_ATTRS = frozenset(
     logging.LogRecord("", 0, "", 0, "", None, None).__dict__.keys()
-    | {"message", "asctime", "request_id", "trace_id", "span_id"}
+    | {"message", "asctime", "request_id", "trace_id", "span_id", "color_message"}
 )
 _HANDLER_NAME = "bastion"
 
