@@ -195,6 +195,22 @@ def test_no_location_anywhere_is_one_line_naming_the_three_ways(
         assert way in err
 
 
+def test_refused_settings_are_one_line_naming_the_variable(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("BASTION_MIGRATIONS", "notes_app:migrations")
+    monkeypatch.setenv("BASTION_ENVIRONMENT", "production")
+    monkeypatch.setenv("BASTION_SECRET_KEY", "s3cret-" * 8)
+    monkeypatch.delenv("BASTION_DATABASE_URL", raising=False)
+    assert main(["db", "upgrade"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith(
+        "bastion db upgrade: invalid settings: BASTION_DATABASE_URL must be set explicitly"
+    ), err
+    assert "s3cret" not in err
+
+
 def test_an_invalid_pyproject_is_one_line(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -9,6 +9,7 @@ that plainly.
 from __future__ import annotations
 
 from pydantic import ValidationError
+from pydantic_core import ErrorDetails
 from sqlalchemy.exc import DBAPIError
 
 __all__ = ["database_failure", "one_line"]
@@ -99,9 +100,12 @@ def database_failure(exc: BaseException) -> str | None:
 def one_line(exc: BaseException) -> str:
     """An error's message on one line; invalid settings name each field, never its value."""
     if isinstance(exc, ValidationError):
-        fields = "; ".join(
-            f"{'.'.join(str(part) for part in error['loc'])}: {error['msg']}"
-            for error in exc.errors()
-        )
-        return f"invalid settings: {fields}"
+        return f"invalid settings: {'; '.join(_setting_error(error) for error in exc.errors())}"
     return _first_line(exc)
+
+
+def _setting_error(error: ErrorDetails) -> str:
+    """`field: message`; a check of several settings names them in its message alone."""
+    message = error["msg"].removeprefix("Value error, ")
+    field = ".".join(str(part) for part in error["loc"])
+    return f"{field}: {message}" if field else message
