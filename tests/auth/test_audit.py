@@ -295,6 +295,20 @@ async def test_logging_out_writes_session_logout_once(auth: Client, audit: Audit
     assert record.client_ip == "198.51.100.7"  # type: ignore[attr-defined]
 
 
+async def test_logging_out_an_ended_session_again_is_204_and_writes_nothing(
+    auth: Client, audit: AuditLines
+) -> None:
+    _, client = auth
+    await register(client)
+    pair = await tokens(client)
+    body = {"refresh_token": pair["refresh_token"]}
+    assert (await client.post(f"{AUTH}/logout", json=body)).status_code == 204
+    audit.clear()
+    again = await client.post(f"{AUTH}/logout", json=body)
+    assert again.status_code == 204  # logging out is idempotent
+    assert audit.events() == []  # but nothing happened: no second event, no hook
+
+
 async def test_changing_the_password_writes_password_changed_once(
     auth: Client, audit: AuditLines
 ) -> None:

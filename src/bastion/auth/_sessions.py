@@ -249,7 +249,13 @@ class SessionService:
         await self.logout_session(record.user_id, record.family_id)
 
     async def logout_session(self, user_id: uuid.UUID, family_id: uuid.UUID) -> None:
-        """Revoke one session of a user (cookie mode logs out by the access token's `sid`)."""
-        await self.repo.revoke_families(self.runtime.now(), user_id=user_id, family_ids=[family_id])
+        """Revoke one session of a user (cookie mode logs out by the access token's `sid`).
+
+        A session already ended (logged out, or revoked) stays so, and nothing more
+        happens: no `after_logout` hook and no audit event for a logout that ended nothing.
+        """
+        now = self.runtime.now()
+        if not await self.repo.revoke_families(now, user_id=user_id, family_ids=[family_id]):
+            return
         await self.runtime.hooks.after_logout(user_id, family_id)
         self.audit.on_commit(AuditEvent.LOGOUT, user_id=user_id, session_id=str(family_id))
