@@ -266,6 +266,9 @@ async def test_a_redis_outage_follows_the_policy_and_recovers(
     assert before.status_code == 200
     assert health.status_code == 200
     assert limiter.storage_errors >= 3
+    # Nothing was counted: no `RateLimit-*` header claims a budget (a full one, say).
+    for response in during:
+        assert not [name for name in response.headers if name.startswith("ratelimit")]
     if fail_open:
         assert [r.status_code for r in during] == [200, 200, 200]
     else:

@@ -107,7 +107,7 @@ class RateLimitMiddleware:
                 except ServiceUnavailableError as exc:  # the limiter fails closed
                     await error_response(exc)(scope, receive, send)
                     return
-                report.result = result
+                report.add(result)
                 if not result.allowed:
                     await self._too_many(result)(scope, receive, send)
                     return

@@ -39,8 +39,13 @@ class RateLimitReport:
     result: RateLimitResult | None = None
 
     def add(self, result: RateLimitResult) -> None:
-        """Keep `result` if it is closer to exhaustion (see `tighter`)."""
-        self.result = tighter(self.result, result)
+        """Keep `result` if it is closer to exhaustion (see `tighter`) and was counted.
+
+        An uncounted result (the storage was down) reports nothing: its figures
+        are not a count, and a header must not claim a budget nobody kept.
+        """
+        if result.counted:
+            self.result = tighter(self.result, result)
 
     @staticmethod
     def install(scope: Scope) -> RateLimitReport:

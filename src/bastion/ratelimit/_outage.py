@@ -87,4 +87,5 @@ class OutagePolicy:
             reset_after=float(item.get_expiry()),
             window=item.get_expiry(),
             name=name,
+            counted=False,
         )

@@ -21,6 +21,9 @@ class RateLimitResult(NamedTuple):
         reset_after: Seconds until the window frees capacity again (delta, never an epoch).
         window: The window length in seconds.
         name: The policy name reported in the `RateLimit-Policy` header.
+        counted: False when the storage was down and the outage policy let the request
+            through uncounted: `remaining` is then the whole budget, not a count, and
+            no `RateLimit-*` header reports it.
     """
 
     allowed: bool
@@ -29,6 +32,7 @@ class RateLimitResult(NamedTuple):
     reset_after: float
     window: int = 0
     name: str = "default"
+    counted: bool = True
 
     @property
     def retry_after(self) -> int:
