@@ -122,6 +122,20 @@ def test_production_takes_the_database_url_as_an_argument(monkeypatch: pytest.Mo
     assert settings.database_url.get_secret_value() == "sqlite+aiosqlite:////var/lib/app/app.db"
 
 
+@pytest.mark.parametrize(
+    "url", ["postgresql://app:pw-9xq@db.internal/app", "sqlite:///app.db", "mysql://db/app"]
+)
+def test_a_database_url_without_its_async_driver_is_refused_naming_the_driver(url: str) -> None:
+    # SQLAlchemy's default drivers for these are not bastion's (or not async at all): the
+    # engine would fail later with a bare "No module named ..." instead.
+    with pytest.raises(ValidationError) as caught:
+        BastionSettings(database_url=url)  # type: ignore[arg-type]
+    message = str(caught.value)
+    assert "postgresql+asyncpg://" in message
+    assert "sqlite+aiosqlite://" in message
+    assert "pw-9xq" not in message
+
+
 def test_development_still_defaults_to_a_local_sqlite_file(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("BASTION_DATABASE_URL", raising=False)
     settings = BastionSettings()

@@ -66,11 +66,17 @@ def _database_url(value: SecretStr) -> SecretStr:
     The error never repeats the URL: it may hold a password.
     """
     try:
-        make_url(value.get_secret_value()).get_dialect()
+        url = make_url(value.get_secret_value())
+        url.get_dialect()
     except (ArgumentError, NoSuchModuleError, ValueError):
         raise ValueError(
             "expected a SQLAlchemy database URL, such as `postgresql+asyncpg://user@host/db`"
         ) from None
+    if "+" not in url.drivername:  # SQLAlchemy's default driver: a synchronous or absent one
+        raise ValueError(
+            "name the async driver in the URL: `postgresql+asyncpg://user@host/db` "
+            "(pip install 'bastion[postgres]') or `sqlite+aiosqlite:///app.db`"
+        )
     return value
 
 
