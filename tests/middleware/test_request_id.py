@@ -7,7 +7,8 @@ import logging
 import re
 
 import pytest
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Request, Response
+from fastapi.responses import PlainTextResponse
 
 from bastion import create_app
 from bastion.core import BastionSettings, get_request_id
@@ -114,6 +115,24 @@ async def test_access_log_line_has_route_template_status_and_id(
     assert "/items/42" not in first.getMessage()
     assert unmatched.route == "<unmatched>"  # type: ignore[attr-defined]
     assert "secret-path-123" not in unmatched.getMessage()
+
+
+async def test_a_plain_starlette_route_is_named_by_its_template_too(
+    settings: BastionSettings, caplog: pytest.LogCaptureFixture
+) -> None:
+    # The OpenAPI document, the docs pages and `/metrics` are such routes, and so is a
+    # host's `app.add_route`: matched, they are not `<unmatched>`.
+    caplog.set_level(logging.INFO, logger="bastion.access")
+    app = create_app(settings)
+
+    async def plain(request: Request) -> PlainTextResponse:
+        return PlainTextResponse(request.path_params["name"])
+
+    app.add_route("/plain/{name}", plain)
+    async with serve(app) as client:
+        assert (await client.get("/plain/ada")).text == "ada"
+    routes = [r.route for r in caplog.records if r.name == "bastion.access"]  # type: ignore[attr-defined]
+    assert routes == ["/plain/{name}"]
 
 
 async def test_json_log_lines_carry_the_request_id(settings: BastionSettings) -> None:

@@ -83,13 +83,27 @@ def is_valid_request_id(value: bytes) -> bool:
     return _VALID_ID.fullmatch(value) is not None
 
 
+def _starlette_route(scope: Scope) -> object | None:
+    """The app's plain Starlette route that served `scope`, found by its endpoint.
+
+    FastAPI puts only its own routes in the scope (`scope["route"]`); a plain one
+    (the OpenAPI document, the docs pages, `/metrics`, a host's `add_route`) leaves
+    its endpoint there. Looked up only for those, a few requests at most.
+    """
+    endpoint = scope.get("endpoint")
+    if endpoint is None:
+        return None
+    routes: Iterable[object] = getattr(scope.get("app"), "routes", ())
+    return next((r for r in routes if getattr(r, "endpoint", None) is endpoint), None)
+
+
 def route_template(scope: Scope) -> str:
     """The matched route's full template (`/api/v1/notes/{id}`), never the raw path.
 
     What every log line about a request names: ids and personal data in the
     path stay out of the logs. An unmatched request is `<unmatched>`.
     """
-    route = scope.get("route")
+    route = scope.get("route") or _starlette_route(scope)
     template = getattr(route, "path_format", None)
     if not isinstance(template, str):
         return "<unmatched>"
