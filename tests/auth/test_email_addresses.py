@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import random
+import re
+
 import httpx
 import pytest
+from pydantic import TypeAdapter, ValidationError
 
-from bastion.auth import normalize_email
+from bastion.auth import NormalizedEmail, UserCreate, normalize_email
 from tests.auth.conftest import PASSWORD, AuthApp, login, register
 
 Client = tuple[AuthApp, httpx.AsyncClient]
@@ -165,3 +169,53 @@ async def test_a_nul_in_the_login_username_is_a_422_naming_the_field(auth: Clien
     error = response.json()["error"]
     assert error["code"] == "VALIDATION_ERROR"
     assert error["details"][0]["loc"] == ["body", "username"]
+
+
+def _email_schema() -> dict[str, object]:
+    schema = TypeAdapter(UserCreate).json_schema()
+    properties = schema["properties"]
+    assert isinstance(properties, dict)
+    email = properties["email"]
+    assert isinstance(email, dict)
+    return email
+
+
+def _accepted(value: str) -> bool:
+    try:
+        TypeAdapter(NormalizedEmail).validate_python(value)
+    except ValidationError:
+        return False
+    return True
+
+
+def test_the_schema_pattern_is_exactly_the_accepted_ascii_addresses() -> None:
+    # A client generating addresses from the published schema must never be refused; the
+    # pattern is exact for ASCII addresses (an internationalized one is accepted beyond it).
+    schema = _email_schema()
+    pattern = re.compile(str(schema["pattern"]))
+    longest = schema["maxLength"]
+    assert longest == 254
+    chooser = random.Random(1254)
+    local_chars = "aZ09.!#$%&'*+/=?^_`{|}~-\"(),:;<>[\\]"
+    label_chars, label_weights = "a0B-_", [10, 5, 3, 3, 1]
+    matched = 0
+    for _ in range(4000):
+        local = "".join(chooser.choices(local_chars, k=chooser.randint(1, 8)))
+        labels = [
+            "".join(
+                chooser.choices(
+                    label_chars, label_weights, k=chooser.choice([1, 2, 3, 4, 5, 62, 63, 64])
+                )
+            )
+            for _ in range(chooser.randint(1, 4))
+        ]
+        pad = chooser.choice(["", " ", "\t", "\n "])
+        address = f"{pad}{local}@{'.'.join(labels)}{pad[::-1]}"
+        fits = pattern.fullmatch(address) is not None and len(address) <= longest
+        matched += fits
+        assert fits == _accepted(address), (address, fits)
+    assert matched > 200  # the draw reaches both sides
+    # Refused addresses of the test above fall outside it; IDNA ones are accepted beyond it.
+    for refused in ("ada@example..com", "ada@exa_mple.com", "ada@ab--cd.com", "a@b.c" + "c" * 250):
+        assert not pattern.fullmatch(refused) or len(refused) > longest
+    assert _accepted("ada@Bücher.de")
