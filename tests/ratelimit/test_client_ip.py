@@ -110,7 +110,30 @@ def test_a_request_object_and_a_missing_peer_are_accepted() -> None:
     request = Request(_scope("10.0.0.2", (b"x-forwarded-for", b"198.51.100.1")))  # type: ignore[arg-type]
     assert client_ip(request, PROXIES) == "198.51.100.1"
     assert client_ip(_scope(None), PROXIES) is None
-    assert client_ip(_scope("unix-socket"), PROXIES) == "unix-socket"
+    assert client_ip(_scope("unix-socket")) == "unix-socket"
+
+
+@pytest.mark.parametrize("peer", ["<script>alert(1)</script>", "garbage", "unknown", "x" * 60])
+def test_behind_trusted_proxies_a_peer_that_is_not_an_address_is_no_client_ip(peer: str) -> None:
+    # Such a peer was taken from a forwarding header by the server (uvicorn's proxy
+    # headers, which `bastion serve` turns on for the trusted proxies): text a client
+    # may have written, which must neither be logged and stored as its address nor
+    # key a fresh rate-limit budget per spelling.
+    assert client_ip(_scope(peer), PROXIES) is None
+
+
+@pytest.mark.parametrize(
+    ("peer", "canonical"),
+    [
+        ("fe80::1%eth0", "fe80::1"),
+        ("fe80::1%1", "fe80::1"),
+        ("FE80::1", "fe80::1"),
+        ("[2001:db8::7]", "2001:db8::7"),
+        ("198.51.100.1:5", "198.51.100.1"),
+    ],
+)
+def test_another_spelling_of_an_address_is_not_another_client(peer: str, canonical: str) -> None:
+    assert client_ip(_scope(peer), PROXIES) == canonical
 
 
 def test_trusted_proxies_parse_cidrs_and_refuse_garbage() -> None:

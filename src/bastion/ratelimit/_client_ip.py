@@ -73,6 +73,9 @@ def _parse_ip(value: str) -> IPAddress | None:
         value = value[1 : value.find("]")] if "]" in value else ""
     elif value.count(":") == 1:
         value = value.split(":", 1)[0]
+    # An IPv6 zone (`%eth0`) names an interface of the host that saw the address, not
+    # another client: dropped, so its spellings cannot make new clients.
+    value = value.partition("%")[0]
     try:
         return ipaddress.ip_address(value)
     except ValueError:
@@ -115,7 +118,9 @@ def client_ip(
     unchanged. A hop that is not an address (`unknown`, garbage) stops the
     walk: the last trusted hop is returned, so a forged header can neither
     pick a victim's bucket nor mint new ones. Headers from an untrusted peer
-    change nothing.
+    change nothing. With trusted proxies, a peer that is not an address (the
+    server took it from a forwarding header, as uvicorn's proxy headers do) is
+    no client address: None.
 
     Args:
         source: An ASGI scope or a Starlette `Request`/`WebSocket`.
@@ -123,7 +128,7 @@ def client_ip(
             CIDR strings of proxies that write `X-Forwarded-For`.
 
     Returns:
-        The address in canonical text form, or None when the server gave no peer.
+        The address in canonical text form, or None when there is none to trust.
     """
     # `HTTPConnection` is an ABC (a slow isinstance); a scope is a plain dict.
     scope: Scope = (
@@ -141,8 +146,12 @@ def client_ip(
     if not proxies.networks:
         return peer_text
     peer = _parse_ip(peer_text)
-    if peer is None or peer not in proxies:
-        return peer_text
+    if peer is None:
+        # Behind proxies, a peer that is not an address was taken from a forwarding
+        # header by the server (uvicorn's proxy headers do): a client may have written it.
+        return None
+    if peer not in proxies:
+        return str(peer)
     hops = _forwarded_hops(scope.get("headers", []), proxies.header)
     if not hops:
         return str(peer)
