@@ -84,6 +84,8 @@ async def test_without_if_match_writes_proceed(db_settings: BastionSettings) -> 
         ('"2147483648"', 412),  # beyond the 32-bit version column: no row has it
         ('"9223372036854775808"', 412),
         ('"2147483648", "1"', 200),
+        ('"01"', 412),  # strong comparison: the same characters, not the same number
+        ('"+1"', 412),
         ("", 412),
     ],
 )

@@ -73,7 +73,8 @@ def _strong_versions(value: str) -> frozenset[int]:
             return frozenset()
         weak, opaque = found.groups()
         digits = opaque.isascii() and opaque.isdigit() and len(opaque) <= _MAX_VERSION_DIGITS
-        if weak is None and digits and int(opaque) <= _MAX_VERSION:
+        # Strong comparison is of characters: `"01"` is not the tag `"1"` (`etag`) gives.
+        if weak is None and digits and int(opaque) <= _MAX_VERSION and opaque == str(int(opaque)):
             versions.add(int(opaque))
         position = found.end()
     return frozenset(versions)
