@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import pytest
+from pydantic import ValidationError
 from redis.asyncio import Redis
 
+from bastion.auth import UserCreate
 from bastion.security import PasswordHasher
 from tests.auth.conftest import PASSWORD, AppFactory, bearer, login, register, tokens
 from tests.auth.helpers import AUTH, WRONG
@@ -129,3 +131,12 @@ async def test_throttle_keys_hold_a_hash_of_the_account_never_its_text(
         assert "ghost" not in key
         assert "example.com" not in key.lower()
         assert len(key) < 200
+
+
+@pytest.mark.parametrize("password", ["Correct-Horse-\ud800-Battery", "\udfff" * 12])
+def test_a_lone_surrogate_in_a_new_password_is_a_validation_error_not_a_hash(
+    password: str,
+) -> None:
+    # The edge layers refuse one in a JSON body; this holds for any other way in.
+    with pytest.raises(ValidationError, match="no lone surrogates"):
+        UserCreate.model_validate({"email": "ada@example.com", "password": password})

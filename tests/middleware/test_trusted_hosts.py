@@ -30,6 +30,21 @@ async def test_only_allowed_hosts_are_served(host: str, status: int) -> None:
         assert response.headers["x-frame-options"] == "DENY"
 
 
+@pytest.mark.parametrize(
+    "hosts", [["evil.example", "api.example.com"], ["api.example.com", "evil.example"]]
+)
+async def test_two_host_headers_are_refused_in_either_order(hosts: list[str]) -> None:
+    # The app reads the first (`request.url`, `base_url`): checking another would let
+    # `Host: evil.example` through to the absolute URLs the app builds (RFC 9112: 400).
+    settings = edge_settings(trusted_hosts=["api.example.com"])
+    async with serve_as(edge_app(settings)) as client:
+        response = await client.get(
+            "/api/v1/items", headers=[(b"Host", host.encode()) for host in hosts]
+        )
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "INVALID_HOST"
+
+
 async def test_a_websocket_for_an_unknown_host_is_closed() -> None:
     sent: list[Message] = []
 

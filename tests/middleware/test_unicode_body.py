@@ -80,3 +80,25 @@ async def test_a_lone_surrogate_escape_is_refused_split_at_every_position(split:
                     "msg": "Text must be valid Unicode (no lone surrogates).",
                 }
             ]
+
+
+@pytest.mark.parametrize("encoding", ["utf-16-le", "utf-16-be", "utf-32-le", "utf-32-be"])
+async def test_json_in_utf16_or_utf32_is_refused_as_not_utf8(encoding: str) -> None:
+    # Byte for byte, such a body is valid UTF-8 (ASCII and NULs), and its escapes are
+    # spread across NULs; `json.loads` would read it, surrogate escapes and all.
+    body = '{"name": "caf\\u00e9 \\ud800"}'.encode(encoding)
+    async with serve_as(edge_app(edge_settings(ratelimit_default=None))) as client:
+        response = await _post(client, [body])
+    assert response.status_code == 422, response.text
+    assert response.json()["error"]["details"][0]["type"] == "json_invalid"
+
+
+async def test_the_first_of_two_content_types_decides_as_the_app_reads_it() -> None:
+    async with serve_as(edge_app(edge_settings(ratelimit_default=None))) as client:
+        response = await client.post(
+            "/api/v1/items",
+            content=LONE,
+            headers=[(b"Content-Type", b"application/json"), (b"Content-Type", b"text/plain")],
+        )
+    assert response.status_code == 422, response.text
+    assert response.json()["error"]["details"][0]["type"] == "string_unicode"

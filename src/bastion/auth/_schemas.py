@@ -127,9 +127,25 @@ NormalizedEmail = Annotated[
 ]
 
 
+def _unicode_text(value: str) -> bytes:
+    """`value` in UTF-8; a lone surrogate, which no hasher can take, is a 422."""
+    try:
+        return value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValueError("must be valid Unicode text (no lone surrogates)") from None
+
+
+def _password_text(value: str) -> str:
+    _unicode_text(value)
+    return value
+
+
 def password_within_bytes(value: str) -> str:
-    """Refuse a password over `MAX_PASSWORD_BYTES` UTF-8 bytes (a 422, before any hashing)."""
-    if len(value.encode("utf-8", "surrogatepass")) > MAX_PASSWORD_BYTES:
+    """Refuse a password over `MAX_PASSWORD_BYTES` UTF-8 bytes (a 422, before any hashing).
+
+    A lone surrogate is refused too (the edge layers refuse one in a JSON body first).
+    """
+    if len(_unicode_text(value)) > MAX_PASSWORD_BYTES:
         raise ValueError(f"at most {MAX_PASSWORD_BYTES} bytes")
     return value
 
@@ -147,6 +163,7 @@ _NewPassword = Annotated[
         description="12 to 128 characters by default; checked by the password policy.",
         json_schema_extra={"minLength": 12, "maxLength": 128, "format": "password"},
     ),
+    AfterValidator(_password_text),
 ]
 _Code = Annotated[str, Field(min_length=1, max_length=64, description="TOTP or recovery code.")]
 _Token = Annotated[str, Field(min_length=1, max_length=4096)]

@@ -11,6 +11,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from bastion.core import PathTable
 from bastion.errors import PayloadTooLargeError, render_error
+from bastion.middleware._scope_headers import first_headers
 
 if TYPE_CHECKING:
     from bastion.core import BastionSettings
@@ -87,7 +88,7 @@ class BodyLimitMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        headers = dict(scope["headers"])
+        headers = first_headers(scope)
         length = headers.get(b"content-length")
         if (
             length is None

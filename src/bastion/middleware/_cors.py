@@ -10,6 +10,7 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from bastion.errors import render_error
+from bastion.middleware._scope_headers import first_headers
 
 if TYPE_CHECKING:
     from bastion.core import BastionSettings
@@ -120,7 +121,7 @@ class CORSMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        headers = dict(scope["headers"])
+        headers = first_headers(scope)
         origin = headers.get(b"origin")
         if origin is None:  # same-origin (or not a browser): nothing to do
             await self.app(scope, receive, send)

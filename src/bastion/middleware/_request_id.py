@@ -17,6 +17,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from bastion.core import request_id_var
 from bastion.core._process import process_name
 from bastion.errors import BastionError, error_response, render_error
+from bastion.middleware._scope_headers import first_headers
 from bastion.middleware._security_headers import SecurityHeadersConfig
 
 if TYPE_CHECKING:
@@ -181,7 +182,7 @@ class RequestIdMiddleware:
             await self.app(scope, receive, send)
             return
         name = self._name
-        incoming = dict(scope["headers"]).get(name)
+        incoming = first_headers(scope).get(name)
         if incoming is not None and _VALID_ID.fullmatch(incoming) is not None:
             request_id = incoming.decode("ascii")
         else:

@@ -44,7 +44,9 @@ class TrustedHostMiddleware:
         if scope["type"] not in ("http", "websocket") or self._any:
             await self.app(scope, receive, send)
             return
-        host = dict(scope["headers"]).get(b"host", b"").decode("latin-1").lower()
+        hosts = [value for name, value in scope["headers"] if name == b"host"]
+        # Two `Host` headers are a 400 (RFC 9112): the app would read the first.
+        host = hosts[0].decode("latin-1").lower() if len(hosts) == 1 else ""
         host = host[: host.find("]") + 1] if host.startswith("[") else host.split(":", 1)[0]
         if host in self._exact or (bool(self._suffixes) and host.endswith(self._suffixes)):
             await self.app(scope, receive, send)

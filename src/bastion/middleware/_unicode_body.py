@@ -9,6 +9,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from bastion.errors import UnencodableBodyError
 from bastion.middleware._json_text import find_lone_surrogate, may_hold_surrogate
+from bastion.middleware._scope_headers import first_headers
 
 __all__ = ["UnicodeBodyMiddleware"]
 
@@ -29,7 +30,8 @@ def _is_json(headers: Mapping[bytes, bytes]) -> bool:
 class UnicodeBodyMiddleware:
     r"""Turn undecodable JSON text into a 422 `VALIDATION_ERROR`, never a 400 or a 500.
 
-    JSON is UTF-8 (RFC 8259); FastAPI answers other bytes with a 400. And `json`
+    JSON is UTF-8 (RFC 8259); FastAPI answers other bytes with a 400, and reads
+    UTF-16 and UTF-32 too (a raw NUL byte, here a 422, tells them apart). And `json`
     accepts `"\\ud800"`, whose string fails later, where it is written to a
     database or serialized: a 500, or an error after a committed write. This
     layer watches a JSON body as the app reads it, whatever its chunks: every
@@ -49,7 +51,7 @@ class UnicodeBodyMiddleware:
         if (
             scope["type"] == "http"
             and scope["method"] not in _BODYLESS
-            and _is_json(dict(scope["headers"]))
+            and _is_json(first_headers(scope))
         ):
             receive = _checked(receive)
         await self.app(scope, receive, send)
@@ -77,6 +79,13 @@ def _checked(receive: Receive) -> Receive:
             raise UnencodableBodyError(
                 ["body"], "json_invalid", "The body is not valid UTF-8."
             ) from None
+        # JSON text never holds a raw NUL, and UTF-16 and UTF-32 JSON always do (its
+        # ASCII characters' other bytes): valid UTF-8 byte for byte, which `json.loads`
+        # would decode as what it is, escapes this layer cannot see included.
+        if b"\x00" in body:
+            raise UnencodableBodyError(
+                ["body"], "json_invalid", "The body is not UTF-8 JSON text (it holds a NUL byte)."
+            )
         if body:
             if not suspicious:
                 window = tail + body
