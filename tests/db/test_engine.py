@@ -110,6 +110,7 @@ async def test_ready_fails_when_the_database_cannot_be_reached(settings: Bastion
     async with serve(app) as client:
         response = await client.get("/ready")
     assert response.status_code == 503
+    assert response.headers["retry-after"] == "1"  # as every other 503 of an outage
     assert "database" in response.text
 
 

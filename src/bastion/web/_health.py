@@ -57,7 +57,9 @@ def health_router(router: APIRouter | None = None) -> APIRouter:
         failing = {name: outcome for name, outcome in outcomes.items() if outcome != "ok"}
         if failing:
             names = ", ".join(sorted(failing))
-            raise NotReadyError(f"Not ready: {names}.", details={"checks": outcomes})
+            raise NotReadyError(
+                f"Not ready: {names}.", details={"checks": outcomes}, headers={"Retry-After": "1"}
+            )
         return ReadyOut(checks=outcomes)
 
     return router
