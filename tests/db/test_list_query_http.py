@@ -7,6 +7,7 @@ import pytest
 
 from bastion.core import BastionSettings
 from tests.conftest import serve
+from tests.db.app import widget_app
 from tests.db.docs_app import docs_app
 
 PRICES = {"a": 1, "b": 5, "c": 5, "d": 9, "e": 12}
@@ -78,6 +79,32 @@ async def test_a_repeated_filter_is_422(db_settings: BastionSettings) -> None:
         response = await client.get("/api/v1/widgets?price=1&price=5")
     assert response.status_code == 422
     assert response.json()["error"]["code"] == "INVALID_FILTER"
+
+
+@pytest.mark.parametrize(
+    ("path", "query", "name"),
+    [
+        ("/api/v1/widgets", "sort=price&sort=-price", "sort"),
+        ("/api/v1/widgets", "limit=1&limit=100", "limit"),
+        ("/api/v1/widgets", "cursor=a&cursor=b", "cursor"),
+        ("/api/v1/widgets/by-offset", "offset=0&offset=3", "offset"),
+        ("/api/v1/widgets/by-offset", "limit=2&limit=3", "limit"),
+    ],
+)
+async def test_a_page_parameter_given_twice_is_422_like_a_repeated_filter(
+    db_settings: BastionSettings, path: str, query: str, name: str
+) -> None:
+    # Taking one of the two (FastAPI takes the last) would let a proxy or cache that
+    # reads the other see another page than the app serves.
+    app = docs_app(db_settings) if path == "/api/v1/widgets" else widget_app(db_settings)
+    async with serve(app) as client:
+        response = await client.get(f"{path}?{query}")
+    assert response.status_code == 422, response.text
+    error = response.json()["error"]
+    assert error["code"] == "VALIDATION_ERROR"
+    assert error["details"] == [
+        {"loc": ["query", name], "msg": "Give this parameter once.", "type": "repeated"}
+    ]
 
 
 async def test_a_naive_datetime_filter_is_422_not_500(db_settings: BastionSettings) -> None:

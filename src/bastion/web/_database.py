@@ -17,7 +17,7 @@ from bastion.db import (
     OffsetParams,
     UnitOfWork,
 )
-from bastion.errors import ServiceUnavailableError
+from bastion.errors import ServiceUnavailableError, ValidationFailedError
 from bastion.web._dependencies import AppResources, AppSettings
 from bastion.web._routes import api_routes, depends_on
 
@@ -77,7 +77,26 @@ def _no_database() -> AsyncSession:
     raise ServiceUnavailableError("The database is not configured.")
 
 
+def given_once(request: Request, *names: str) -> None:
+    """Refuse a query parameter among `names` given more than once: 422 `VALIDATION_ERROR`.
+
+    FastAPI keeps the last of a repeated one; a proxy or a cache in front may read
+    the first, and see another page than the app serves. A repeated filter is
+    refused too (`list_query`).
+    """
+    query = request.query_params
+    for name in names:
+        if len(query.getlist(name)) > 1:
+            raise ValidationFailedError(
+                f"The query parameter {name!r} is given more than once.",
+                details=[
+                    {"loc": ["query", name], "msg": "Give this parameter once.", "type": "repeated"}
+                ],
+            )
+
+
 async def keyset_params(
+    request: Request,
     settings: AppSettings,
     limit: Annotated[
         int, Query(ge=1, le=MAX_PAGE_SIZE, description="Items per page.")
@@ -88,11 +107,13 @@ async def keyset_params(
     ] = None,
 ) -> KeysetParams:
     """Read `limit` and `cursor` from the query; a bad cursor is a 422 `INVALID_CURSOR`."""
+    given_once(request, "limit", "cursor")
     signer = CursorSigner(settings.secret_key.get_secret_value())
     return KeysetParams.parse(signer, limit=limit, cursor=cursor)
 
 
 async def offset_params(
+    request: Request,
     limit: Annotated[
         int, Query(ge=1, le=MAX_PAGE_SIZE, description="Items per page.")
     ] = DEFAULT_PAGE_SIZE,
@@ -100,6 +121,7 @@ async def offset_params(
     total: Annotated[bool, Query(description="Also count every matching item.")] = False,
 ) -> OffsetParams:
     """Read `limit`, `offset` and `total` from the query."""
+    given_once(request, "limit", "offset", "total")
     return OffsetParams(limit=limit, offset=offset, with_total=total)
 
 

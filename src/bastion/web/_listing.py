@@ -45,7 +45,7 @@ from bastion.db import (
     NotIn,
     Search,
 )
-from bastion.web._database import KeysetQuery
+from bastion.web._database import KeysetQuery, given_once
 
 __all__ = ["OPERATORS", "list_query"]
 
@@ -179,6 +179,7 @@ def list_query(
         ] = None,
         **_documented: str | None,  # the filters, for OpenAPI: read below from the raw query
     ) -> ListParams:
+        given_once(request, "sort")
         if sort is not None and sort.removeprefix("-") not in sortable:
             raise InvalidSortError(f"Cannot sort by {sort!r}.", details={"sort": sort})
         parsed: list[Filter] = []
