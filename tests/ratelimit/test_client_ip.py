@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import pytest
-from fastapi import APIRouter
+from fastapi import APIRouter, Depends
 from pydantic import ValidationError
 from starlette.requests import Request
 
 from bastion.auth import Meta
-from bastion.ratelimit import TrustedProxies, client_ip
+from bastion.ratelimit import UNKNOWN_CLIENT, RateLimit, TrustedProxies, client_ip
 from tests.edge import edge_app, edge_settings, serve_as
 
 PROXIES = TrustedProxies(["10.0.0.0/8", "fd00::/8"])
@@ -114,12 +114,34 @@ def test_a_request_object_and_a_missing_peer_are_accepted() -> None:
 
 
 @pytest.mark.parametrize("peer", ["<script>alert(1)</script>", "garbage", "unknown", "x" * 60])
-def test_behind_trusted_proxies_a_peer_that_is_not_an_address_is_no_client_ip(peer: str) -> None:
+def test_behind_trusted_proxies_a_peer_that_is_not_an_address_is_the_unknown_client(
+    peer: str,
+) -> None:
     # Such a peer was taken from a forwarding header by the server (uvicorn's proxy
     # headers, which `bastion serve` turns on for the trusted proxies): text a client
     # may have written, which must neither be logged and stored as its address nor
     # key a fresh rate-limit budget per spelling.
-    assert client_ip(_scope(peer), PROXIES) is None
+    assert client_ip(_scope(peer), PROXIES) == UNKNOWN_CLIENT
+
+
+async def test_clients_whose_peer_is_not_an_address_share_one_per_ip_budget() -> None:
+    settings = edge_settings(trusted_proxies=["10.0.0.0/8"], ratelimit_default=None)
+    router = APIRouter(dependencies=[Depends(RateLimit("2/minute"))])
+
+    @router.get("/limited")
+    async def limited() -> dict[str, bool]:
+        return {"ok": True}
+
+    app = edge_app(settings, router)
+    statuses = []
+    async with serve_as(app, peer="garbage") as client:
+        statuses.append((await client.get("/api/v1/limited")).status_code)
+        for peer in ("other-garbage", "<script>", "garbage"):
+            async with serve_as(app, peer=peer, lifespan=False) as other:
+                statuses.append((await other.get("/api/v1/limited")).status_code)
+        async with serve_as(app, peer="198.51.100.7", lifespan=False) as addressed:
+            statuses.append((await addressed.get("/api/v1/limited")).status_code)
+    assert statuses == [200, 200, 429, 429, 200]
 
 
 @pytest.mark.parametrize(

@@ -12,6 +12,7 @@ from bastion._resources import app_resources
 from bastion.core._paths import PrefixSet
 from bastion.errors import ServiceUnavailableError, error_response, render_error
 from bastion.ratelimit import (
+    UNKNOWN_CLIENT,
     ForwardedHeader,
     HeaderMode,
     RateLimitReport,
@@ -101,7 +102,7 @@ class RateLimitMiddleware:
         if self._limit is not None and scope["path"] not in self._exempt:
             resources = app_resources(scope["app"])
             if resources is not None:
-                ip = client_ip(scope, self._proxies) or "unknown"
+                ip = client_ip(scope, self._proxies) or UNKNOWN_CLIENT
                 try:
                     result = await resources.limiter.hit(self._limit, "global", ip, name="global")
                 except ServiceUnavailableError as exc:  # the limiter fails closed

@@ -9,7 +9,12 @@ The stable core, for other capabilities (login throttling) to build on:
   one forwarding header (`ForwardedHeader`) the proxies write.
 """
 
-from bastion.ratelimit._client_ip import ForwardedHeader, TrustedProxies, client_ip
+from bastion.ratelimit._client_ip import (
+    UNKNOWN_CLIENT,
+    ForwardedHeader,
+    TrustedProxies,
+    client_ip,
+)
 from bastion.ratelimit._dependency import RateLimit, limited_router
 from bastion.ratelimit._headers import (
     HeaderMode,
@@ -26,6 +31,7 @@ from bastion.ratelimit._storage import close_rate_limiter, create_rate_limiter, 
 from bastion.ratelimit._window import SlidingWindow
 
 __all__ = [
+    "UNKNOWN_CLIENT",
     "ForwardedHeader",
     "HeaderMode",
     "KeyFunc",

@@ -9,7 +9,10 @@ from typing import Literal
 from starlette.requests import HTTPConnection
 from starlette.types import Scope
 
-__all__ = ["ForwardedHeader", "TrustedProxies", "client_ip"]
+__all__ = ["UNKNOWN_CLIENT", "ForwardedHeader", "TrustedProxies", "client_ip"]
+
+#: The client `client_ip` names behind trusted proxies when the peer is not an address.
+UNKNOWN_CLIENT = "unknown"
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -120,7 +123,8 @@ def client_ip(
     pick a victim's bucket nor mint new ones. Headers from an untrusted peer
     change nothing. With trusted proxies, a peer that is not an address (the
     server took it from a forwarding header, as uvicorn's proxy headers do) is
-    no client address: None.
+    `UNKNOWN_CLIENT`, one client for every budget, and any address found is
+    given in one canonical form.
 
     Args:
         source: An ASGI scope or a Starlette `Request`/`WebSocket`.
@@ -128,7 +132,8 @@ def client_ip(
             CIDR strings of proxies that write `X-Forwarded-For`.
 
     Returns:
-        The address in canonical text form, or None when there is none to trust.
+        The address (canonical behind trusted proxies), `UNKNOWN_CLIENT`, or None
+        when the server gave no peer.
     """
     # `HTTPConnection` is an ABC (a slow isinstance); a scope is a plain dict.
     scope: Scope = (
@@ -148,8 +153,9 @@ def client_ip(
     peer = _parse_ip(peer_text)
     if peer is None:
         # Behind proxies, a peer that is not an address was taken from a forwarding
-        # header by the server (uvicorn's proxy headers do): a client may have written it.
-        return None
+        # header by the server (uvicorn's proxy headers do): a client may have written
+        # it. All such clients are one, counted by every per-IP budget together.
+        return UNKNOWN_CLIENT
     if peer not in proxies:
         return str(peer)
     hops = _forwarded_hops(scope.get("headers", []), proxies.header)
