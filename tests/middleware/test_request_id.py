@@ -129,10 +129,12 @@ async def test_a_plain_starlette_route_is_named_by_its_template_too(
         return PlainTextResponse(request.path_params["name"])
 
     app.add_route("/plain/{name}", plain)
+    app.add_route("/other/{name}/plain", plain)  # one endpoint, two routes
     async with serve(app) as client:
         assert (await client.get("/plain/ada")).text == "ada"
+        assert (await client.get("/other/bob/plain")).text == "bob"
     routes = [r.route for r in caplog.records if r.name == "bastion.access"]  # type: ignore[attr-defined]
-    assert routes == ["/plain/{name}"]
+    assert routes == ["/plain/{name}", "/other/{name}/plain"]
 
 
 async def test_json_log_lines_carry_the_request_id(settings: BastionSettings) -> None:

@@ -12,6 +12,7 @@ from random import random
 from time import perf_counter
 from typing import TYPE_CHECKING
 
+from starlette.routing import Match, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from bastion.core import request_id_var
@@ -84,8 +85,8 @@ def is_valid_request_id(value: bytes) -> bool:
     return _VALID_ID.fullmatch(value) is not None
 
 
-def _starlette_route(scope: Scope) -> object | None:
-    """The app's plain Starlette route that served `scope`, found by its endpoint.
+def _starlette_route(scope: Scope) -> Route | None:
+    """The app's plain Starlette route that served `scope`: its endpoint, and it matches.
 
     FastAPI puts only its own routes in the scope (`scope["route"]`); a plain one
     (the OpenAPI document, the docs pages, `/metrics`, a host's `add_route`) leaves
@@ -95,7 +96,16 @@ def _starlette_route(scope: Scope) -> object | None:
     if endpoint is None:
         return None
     routes: Iterable[object] = getattr(scope.get("app"), "routes", ())
-    return next((r for r in routes if getattr(r, "endpoint", None) is endpoint), None)
+    return next(
+        (
+            route
+            for route in routes
+            if isinstance(route, Route)
+            and route.endpoint is endpoint
+            and route.matches(scope)[0] is Match.FULL
+        ),
+        None,
+    )
 
 
 def route_template(scope: Scope) -> str:
