@@ -123,11 +123,21 @@ def test_production_takes_the_database_url_as_an_argument(monkeypatch: pytest.Mo
 
 
 @pytest.mark.parametrize(
-    "url", ["postgresql://app:pw-9xq@db.internal/app", "sqlite:///app.db", "mysql://db/app"]
+    "url",
+    [
+        "postgresql://app:pw-9xq@db.internal/app",
+        "postgresql+psycopg://app:pw-9xq@db.internal/app",
+        "postgresql+psycopg2://app:pw-9xq@db.internal/app",
+        "sqlite:///app.db",
+        "sqlite+pysqlite:///app.db",
+        "mysql://db/app",
+        "mysql+aiomysql://db/app",
+    ],
 )
-def test_a_database_url_without_its_async_driver_is_refused_naming_the_driver(url: str) -> None:
-    # SQLAlchemy's default drivers for these are not bastion's (or not async at all): the
-    # engine would fail later with a bare "No module named ..." instead.
+def test_a_database_url_without_bastions_driver_is_refused_naming_the_two(url: str) -> None:
+    # Other drivers are not installed with bastion, or not async, or miss the connect and
+    # statement timeouts the engine gives asyncpg: the engine would fail later, with a
+    # bare "No module named ...", or serve without the timeouts.
     with pytest.raises(ValidationError) as caught:
         BastionSettings(database_url=url)  # type: ignore[arg-type]
     message = str(caught.value)

@@ -60,6 +60,9 @@ def _network(value: str) -> str:
     return value.strip()
 
 
+_DRIVERS = frozenset({"postgresql+asyncpg", "sqlite+aiosqlite"})
+
+
 def _database_url(value: SecretStr) -> SecretStr:
     """`value` when it is a SQLAlchemy URL of a database SQLAlchemy knows.
 
@@ -72,9 +75,11 @@ def _database_url(value: SecretStr) -> SecretStr:
         raise ValueError(
             "expected a SQLAlchemy database URL, such as `postgresql+asyncpg://user@host/db`"
         ) from None
-    if "+" not in url.drivername:  # SQLAlchemy's default driver: a synchronous or absent one
+    # The engine's timeouts and outage handling are asyncpg's and aiosqlite's; other
+    # drivers are not installed with bastion, or not async, and fail later, less clearly.
+    if url.drivername not in _DRIVERS:
         raise ValueError(
-            "name the async driver in the URL: `postgresql+asyncpg://user@host/db` "
+            "expected the driver `postgresql+asyncpg://user@host/db` "
             "(pip install 'bastion[postgres]') or `sqlite+aiosqlite:///app.db`"
         )
     return value
