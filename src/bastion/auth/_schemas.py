@@ -41,8 +41,8 @@ _EMAIL = re.compile(rf"^{_CHAR}+@{_CHAR}+\.{_CHAR}+$")
 # The schema's pattern: the ASCII addresses `_email` accepts, exactly (at most 254
 # characters, as `maxLength` says): a printable local part, and a domain of DNS labels
 # (letters, digits and inner hyphens, never in both 3rd and 4th place, 1-63 long), around
-# trimmed white space. No pattern can tell which Unicode addresses IDNA takes: those are
-# accepted beyond it, as the schema's description says.
+# trimmed white space. No pattern can tell which Unicode addresses, or which A-labels
+# (`xn--...`), IDNA takes: those are accepted beyond it, as the schema's description says.
 _A = "[A-Za-z0-9]"
 _H = "[-A-Za-z0-9]"
 _LABEL = rf"{_A}(?:{_A}|{_H}(?:{_A}(?:{_H}{{0,59}}{_A})?|-{_A}(?:{_H}{{0,58}}{_A})?))?"
@@ -117,8 +117,8 @@ NormalizedEmail = Annotated[
         max_length=EMAIL_MAX_LENGTH,
         description=(
             "An e-mail address, trimmed and lower-cased. The pattern is that of ASCII "
-            "addresses; an internationalized one (Unicode letters) is accepted too, "
-            "NFKC-normalized, its domain stored IDNA-encoded."
+            "addresses; an internationalized one (Unicode letters, or an IDNA-encoded "
+            "`xn--` domain) is accepted too, NFKC-normalized, its domain stored IDNA-encoded."
         ),
         # Published, not checked: `_email` checks every address, the Unicode ones too.
         json_schema_extra={"pattern": _EMAIL_SCHEMA_PATTERN},
