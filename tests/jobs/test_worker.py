@@ -243,6 +243,33 @@ async def test_a_redis_outage_is_logged_once_not_at_every_attempt_to_reconnect(
     assert len(lost) == 1
 
 
+async def test_a_redis_that_answers_but_fails_arq_is_retried_less_and_less_often(
+    sqlite_jobs_settings: BastionSettings,
+    redis_db: str,
+    calls: Calls,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # Redis answers a PING, yet every one of arq's calls fails (here a key of the wrong
+    # type where arq keeps its queue; a read-only replica or a full memory alike).
+    from redis.asyncio import Redis
+
+    client = Redis.from_url(redis_db)
+    try:
+        await client.set("arq:queue", "not a sorted set")
+    finally:
+        await client.aclose()
+    caplog.set_level(logging.INFO)
+    async with _running_worker(sqlite_jobs_settings, redis_db, calls) as running:
+        await asyncio.sleep(4.5)
+        assert not running.task.done()
+    starts = [r for r in caplog.records if r.getMessage().startswith("Starting worker")]
+    lost = [r.getMessage() for r in caplog.records if "the job worker lost Redis" in r.getMessage()]
+    # Once a second would be 5 starts: the pause doubles after each quick failure.
+    assert 2 <= len(starts) <= 3, [r.getMessage() for r in caplog.records]
+    assert len(lost) == 1
+    assert "WRONGTYPE" in lost[0]  # what failed, not only its type
+
+
 async def test_a_worker_gives_up_on_a_redis_that_never_answers_and_goes_on_when_it_does(
     sqlite_jobs_settings: BastionSettings, redis_db: str, calls: Calls
 ) -> None:

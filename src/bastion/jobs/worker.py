@@ -183,8 +183,10 @@ class JobsWorker:
         worker.on_stop = on_stop
         stopping = asyncio.create_task(stopped.wait())
         logged = -_LOG_EVERY
+        pause = 0.0  # before arq's loop starts again, once Redis answers
         try:
             while True:
+                started = time.monotonic()
                 # arq's signal handler cancels the task it finds here.
                 main = worker.main_task = asyncio.ensure_future(worker.main())
                 if not await _before_stop(main, stopping) or stopped.is_set() or main.cancelled():
@@ -195,14 +197,20 @@ class JobsWorker:
                 # A connection error in a WATCH is a WatchError: every RedisError counts.
                 if not isinstance(error, RedisError | OSError):
                     raise error
+                # A loop that failed soon after it started, with Redis answering (a key of
+                # the wrong type, a read-only replica, a full memory), waits twice as
+                # long each time, up to `_LOG_EVERY`; one that ran longer, not at all.
+                quick = time.monotonic() - started < _LOG_EVERY
+                pause = min(max(2 * pause, _RESTART_DELAY), _LOG_EVERY) if quick else 0.0
                 # Arq's loop starts again once Redis answers a PING, not at every attempt
                 # to reach it: each start is a line of arq's log.
                 while error is not None:
                     if time.monotonic() - logged >= _LOG_EVERY:
                         logged = time.monotonic()
                         logger.warning(
-                            "the job worker lost Redis (%s); it starts again when Redis answers",
+                            "the job worker lost Redis (%s: %s); it starts again when Redis answers",
                             type(error).__name__,
+                            error,
                         )
                     await asyncio.wait({stopping}, timeout=_RESTART_DELAY)
                     if stopped.is_set():
@@ -211,6 +219,10 @@ class JobsWorker:
                     if not await _before_stop(ping, stopping):
                         return
                     error = ping.result()
+                if pause > _RESTART_DELAY:  # the rest of the pause, after the first PING's wait
+                    await asyncio.wait({stopping}, timeout=pause - _RESTART_DELAY)
+                    if stopped.is_set():
+                        return
         finally:
             stopping.cancel()
             if worker.main_task is not None:
