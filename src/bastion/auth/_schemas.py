@@ -153,10 +153,11 @@ def password_within_bytes(value: str) -> str:
 _Password = Annotated[
     str, Field(min_length=1, max_length=MAX_PASSWORD_BYTES), AfterValidator(password_within_bytes)
 ]
-# A new password is judged by the policy alone, so that any length it refuses is a
-# 422 WEAK_PASSWORD with its reason, never a generic validation error (the policy
+# A new password's length is judged by the policy alone, so that any length it refuses
+# is a 422 WEAK_PASSWORD with its reason, never a generic validation error (the policy
 # refuses one over MAX_PASSWORD_BYTES too, before any hashing); the schema shows the
-# default policy's bounds (the body limit bounds what is read).
+# default policy's bounds (the body limit bounds what is read). Only text no hasher can
+# take (a lone surrogate) is a VALIDATION_ERROR.
 _NewPassword = Annotated[
     str,
     Field(

@@ -45,7 +45,7 @@ from bastion.db import (
     NotIn,
     Search,
 )
-from bastion.web._database import KeysetQuery, given_once
+from bastion.web._database import KeysetQuery
 
 __all__ = ["OPERATORS", "list_query"]
 
@@ -179,7 +179,9 @@ def list_query(
         ] = None,
         **_documented: str | None,  # the filters, for OpenAPI: read below from the raw query
     ) -> ListParams:
-        given_once(request, "sort")
+        sorts = request.query_params.getlist("sort")
+        if len(sorts) > 1:  # as a repeated filter is refused: FastAPI would take the last
+            raise InvalidSortError("'sort' is given more than once.", details={"sort": sorts})
         if sort is not None and sort.removeprefix("-") not in sortable:
             raise InvalidSortError(f"Cannot sort by {sort!r}.", details={"sort": sort})
         parsed: list[Filter] = []
