@@ -16,7 +16,6 @@ import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import httpx
 import pytest
@@ -32,7 +31,7 @@ from bastion.jobs.worker import JobsWorker
 from bastion.web import Resources
 from tests.conftest import TEST_SECRET
 from tests.db.conftest import temporary_database
-from tests.edge import TcpProxy
+from tests.edge import TcpProxy, proxied_redis
 from tests.jobs.app import Calls, ItemCreated, OutboxMessage, build_jobs, jobs_app
 from tests.jobs.worker_host import create_test_tables
 
@@ -106,10 +105,7 @@ async def test_rows_wait_in_the_outbox_while_redis_is_down_and_flow_when_it_retu
     calls: Calls,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    target = urlsplit(redis_db)
-    proxy = TcpProxy(target.hostname or "127.0.0.1", target.port or 6379)
-    await proxy.start()
-    through = f"redis://127.0.0.1:{proxy.port}{target.path}"
+    proxy, through = await proxied_redis(redis_db)
     settings = jobs_settings.model_copy(update={"redis_url": SecretStr(through)})
     jobs = build_jobs(calls, JobsConfig(lease=0.5))
     app = jobs_app(settings, jobs)
@@ -185,10 +181,7 @@ async def _running_worker(
     settings: BastionSettings, redis_db: str, calls: Calls, **changes: object
 ) -> AsyncIterator[_Running]:
     """A worker running (as `bastion worker` runs it) until the block ends; Redis via a proxy."""
-    target = urlsplit(redis_db)
-    proxy = TcpProxy(target.hostname or "127.0.0.1", target.port or 6379)
-    await proxy.start()
-    through = f"redis://127.0.0.1:{proxy.port}{target.path}"
+    proxy, through = await proxied_redis(redis_db)
     jobs = build_jobs(calls, JobsConfig(lease=0.5, poll_interval=0.05))
     app = jobs_app(settings.model_copy(update={"redis_url": SecretStr(through), **changes}), jobs)
     try:
@@ -291,10 +284,7 @@ async def test_a_connection_lost_inside_arqs_watched_pipeline_does_not_stop_the_
 ) -> None:
     # redis-py raises a lost connection inside WATCH ... MULTI as a WatchError, which is
     # no ConnectionError: arq's loop meets one when it starts a job as Redis goes away.
-    target = urlsplit(redis_db)
-    proxy = TcpProxy(target.hostname or "127.0.0.1", target.port or 6379)
-    await proxy.start()
-    through = f"redis://127.0.0.1:{proxy.port}{target.path}"
+    proxy, through = await proxied_redis(redis_db)
     jobs = build_jobs(calls, JobsConfig(lease=0.5, poll_interval=0.05))
     app = jobs_app(sqlite_jobs_settings.model_copy(update={"redis_url": SecretStr(through)}), jobs)
     try:

@@ -127,16 +127,12 @@ NormalizedEmail = Annotated[
 ]
 
 
-def _unicode_text(value: str) -> bytes:
-    """`value` in UTF-8; a lone surrogate, which no hasher can take, is a 422."""
+def _unicode_text(value: str) -> str:
+    """`value`, unless it holds a lone surrogate, which no hasher can take (a 422)."""
     try:
-        return value.encode("utf-8")
+        value.encode("utf-8")
     except UnicodeEncodeError:
         raise ValueError("must be valid Unicode text (no lone surrogates)") from None
-
-
-def _password_text(value: str) -> str:
-    _unicode_text(value)
     return value
 
 
@@ -145,7 +141,7 @@ def password_within_bytes(value: str) -> str:
 
     A lone surrogate is refused too (the edge layers refuse one in a JSON body first).
     """
-    if len(_unicode_text(value)) > MAX_PASSWORD_BYTES:
+    if len(_unicode_text(value).encode("utf-8")) > MAX_PASSWORD_BYTES:
         raise ValueError(f"at most {MAX_PASSWORD_BYTES} bytes")
     return value
 
@@ -164,7 +160,7 @@ _NewPassword = Annotated[
         description="12 to 128 characters by default; checked by the password policy.",
         json_schema_extra={"minLength": 12, "maxLength": 128, "format": "password"},
     ),
-    AfterValidator(_password_text),
+    AfterValidator(_unicode_text),
 ]
 _Code = Annotated[str, Field(min_length=1, max_length=64, description="TOTP or recovery code.")]
 _Token = Annotated[str, Field(min_length=1, max_length=4096)]

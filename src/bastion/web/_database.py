@@ -77,7 +77,7 @@ def _no_database() -> AsyncSession:
     raise ServiceUnavailableError("The database is not configured.")
 
 
-def given_once(request: Request, *names: str) -> None:
+def _given_once(request: Request, *names: str) -> None:
     """Refuse a query parameter among `names` given more than once: 422 `VALIDATION_ERROR`.
 
     FastAPI keeps the last of a repeated one; a proxy or a cache in front may read
@@ -107,7 +107,7 @@ async def keyset_params(
     ] = None,
 ) -> KeysetParams:
     """Read `limit` and `cursor` from the query; a bad cursor is a 422 `INVALID_CURSOR`."""
-    given_once(request, "limit", "cursor")
+    _given_once(request, "limit", "cursor")
     signer = CursorSigner(settings.secret_key.get_secret_value())
     return KeysetParams.parse(signer, limit=limit, cursor=cursor)
 
@@ -121,7 +121,7 @@ async def offset_params(
     total: Annotated[bool, Query(description="Also count every matching item.")] = False,
 ) -> OffsetParams:
     """Read `limit`, `offset` and `total` from the query."""
-    given_once(request, "limit", "offset", "total")
+    _given_once(request, "limit", "offset", "total")
     return OffsetParams(limit=limit, offset=offset, with_total=total)
 
 
