@@ -309,6 +309,25 @@ def test_a_missing_database_or_bad_credentials_is_one_line_with_its_sqlstate(
     assert err.count("\n") == 1
 
 
+@pytest.mark.postgres
+@pytest.mark.parametrize("action", ["current", "upgrade", "check"])
+def test_a_schema_that_does_not_exist_is_one_line_naming_it(
+    action: str,
+    postgres_url: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # `current` used to print nothing and exit 0, as for an empty database.
+    monkeypatch.setenv("BASTION_DATABASE_URL", postgres_url)
+    monkeypatch.setenv("BASTION_DATABASE_SCHEMA", "bastion_no_such_schema")
+    assert main(["db", action, "--migrations", "notes_app:migrations"]) == 1
+    err = capsys.readouterr().err
+    assert err == (
+        f"bastion db {action}: the schema bastion_no_such_schema does not exist; "
+        "create it or check BASTION_DATABASE_SCHEMA\n"
+    )
+
+
 def test_the_examples_migrations_are_what_init_writes() -> None:
     migrations = Path(__file__).parents[2] / "examples" / "notes" / "notes_app" / "migrations"
     scaffold = Scaffold(models=("notes_app.models",), settings="notes_app.config:NotesSettings")

@@ -75,7 +75,22 @@ def _configure(metadata: MetaData, dialect: str, **target: object) -> None:
     )
 
 
+def _require_schema(connection: Connection) -> None:
+    """Refuse a PostgreSQL `search_path` whose schema does not exist.
+
+    Alembic would read such a database as empty: `current` would print nothing and
+    exit 0, `upgrade` fail on its first `CREATE TABLE`.
+    """
+    if connection.exec_driver_sql("SELECT current_schema()").scalar() is None:
+        path = connection.exec_driver_sql("SHOW search_path").scalar()
+        raise ValueError(
+            f"the schema {path} does not exist; create it or check BASTION_DATABASE_SCHEMA"
+        )
+
+
 def _run_on(connection: Connection, metadata: MetaData) -> None:
+    if connection.dialect.name == "postgresql":
+        _require_schema(connection)
     _configure(metadata, connection.dialect.name, connection=connection)
     with context.begin_transaction():
         context.run_migrations()
