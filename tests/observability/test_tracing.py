@@ -67,6 +67,27 @@ async def test_each_request_is_a_server_span_named_by_method_and_route_template(
     assert span.instrumentation_scope.name == "bastion"
 
 
+@pytest.mark.parametrize(
+    ("trusted", "forwarded", "client"),
+    [
+        ([], "203.0.113.9", "127.0.0.1"),  # an untrusted peer's header changes nothing
+        (["127.0.0.0/8"], "203.0.113.9", "203.0.113.9"),
+        (["127.0.0.0/8"], "2001:DB8::0:1", "2001:db8::1"),
+        (["127.0.0.0/8"], "<script>", "127.0.0.1"),  # a hop that is not an address
+    ],
+)
+async def test_the_client_address_is_the_one_the_throttles_and_audit_log_use(
+    trusted: list[str], forwarded: str, client: str
+) -> None:
+    # It was the socket peer: behind a proxy, every span named the proxy.
+    provider, exporter = in_memory_tracing()
+    app = notes_app(obs_settings(trusted_proxies=trusted), tracer_provider=provider)
+    async with serve(app) as http:
+        await http.get("/api/v1/notes/5", headers={"X-Forwarded-For": forwarded})
+    (span,) = _server_spans(exporter.get_finished_spans())
+    assert dict(span.attributes or {})["client.address"] == client
+
+
 async def test_the_callers_w3c_trace_context_is_continued() -> None:
     provider, exporter = in_memory_tracing()
     async with serve(notes_app(tracer_provider=provider)) as client:

@@ -13,6 +13,7 @@ from bastion.observability._endpoint import metrics_router
 from bastion.observability._metrics import HttpMetrics
 from bastion.observability._middleware import ObservabilityMiddleware
 from bastion.observability._tracing import HttpTracing
+from bastion.ratelimit import TrustedProxies
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncEngine
@@ -44,7 +45,17 @@ class Observability:
         """The outermost layer, or nothing when both parts are off."""
         if self.metrics is None and self.tracing is None:
             return []
-        return [Middleware(ObservabilityMiddleware, metrics=self.metrics, tracing=self.tracing)]
+        proxies = TrustedProxies(
+            self.settings.trusted_proxies, header=self.settings.forwarded_header
+        )
+        return [
+            Middleware(
+                ObservabilityMiddleware,
+                metrics=self.metrics,
+                tracing=self.tracing,
+                trusted_proxies=proxies,
+            )
+        ]
 
     def router(self, router: APIRouter | None = None) -> APIRouter:
         """The `/metrics` route, when metrics are on and this environment may serve them.

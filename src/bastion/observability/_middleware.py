@@ -16,6 +16,7 @@ from bastion.core import RequestOutcome, outcome_var
 from bastion.middleware._request_id import route_template
 from bastion.observability._metrics import HttpMetrics
 from bastion.observability._tracing import HEADER_GETTER, HttpTracing, request_attributes
+from bastion.ratelimit import TrustedProxies
 
 __all__ = ["METRICS_PATH", "UNMATCHED_ROUTE", "ObservabilityMiddleware"]
 
@@ -43,11 +44,18 @@ class ObservabilityMiddleware:
         *,
         metrics: HttpMetrics | None = None,
         tracing: HttpTracing | None = None,
+        trusted_proxies: TrustedProxies | None = None,
     ) -> None:
-        """Wrap `app`; `metrics` and `tracing` None turn their part off."""
+        """Wrap `app`; `metrics` and `tracing` None turn their part off.
+
+        `trusted_proxies` are the proxies whose forwarding header names the
+        span's `client.address` (the address the throttles and the audit log
+        use); without them it is the socket peer.
+        """
         self.app = app
         self.metrics = metrics
         self.tracing = tracing
+        self.trusted_proxies = trusted_proxies or TrustedProxies()
         # The tracer is chosen when the lifespan starts (an SDK is configured
         # before the server starts the app), not looked up again per request.
         self._tracer: Tracer | None = None
@@ -85,7 +93,7 @@ class ObservabilityMiddleware:
         token = outcome_var.set(outcome)
         span = attached = None
         if tracer is not None:
-            span, attached = _start_span(tracer, scope)
+            span, attached = _start_span(tracer, scope, self.trusted_proxies)
         if metrics is not None:
             metrics.request_started()
         started = perf_counter()
@@ -113,7 +121,9 @@ class ObservabilityMiddleware:
                 )
 
 
-def _start_span(tracer: Tracer, scope: Scope) -> tuple[Span, Token[Context]]:
+def _start_span(
+    tracer: Tracer, scope: Scope, trusted_proxies: TrustedProxies
+) -> tuple[Span, Token[Context]]:
     """Start the request's server span, continuing the caller's trace, and make it current.
 
     Returns:
@@ -121,9 +131,8 @@ def _start_span(tracer: Tracer, scope: Scope) -> tuple[Span, Token[Context]]:
     """
     method = HttpMetrics.method_label(scope["method"])
     parent = propagate.extract(scope["headers"], getter=HEADER_GETTER)
-    span = tracer.start_span(
-        method, context=parent, kind=SpanKind.SERVER, attributes=request_attributes(scope, method)
-    )
+    attributes = request_attributes(scope, method, trusted_proxies)
+    span = tracer.start_span(method, context=parent, kind=SpanKind.SERVER, attributes=attributes)
     return span, otel_context.attach(trace.set_span_in_context(span, parent))
 
 

@@ -10,6 +10,7 @@ from opentelemetry.trace import NoOpTracerProvider, ProxyTracerProvider, Tracer,
 from starlette.types import Scope
 
 from bastion._version import __version__
+from bastion.ratelimit import TrustedProxies, client_ip
 
 __all__ = ["HEADER_GETTER", "TRACER_NAME", "AsgiHeaderGetter", "HttpTracing", "request_attributes"]
 
@@ -64,8 +65,14 @@ class HttpTracing:
         return cached[1]
 
 
-def request_attributes(scope: Scope, method: str) -> dict[str, str | int]:
-    """The HTTP semantic-convention attributes of a request known before it is served."""
+def request_attributes(
+    scope: Scope, method: str, trusted_proxies: TrustedProxies | None = None
+) -> dict[str, str | int]:
+    """The HTTP semantic-convention attributes of a request known before it is served.
+
+    `client.address` is `client_ip`'s answer: behind `trusted_proxies`, the
+    client their forwarding header names, not the proxy.
+    """
     attributes: dict[str, str | int] = {
         "http.request.method": method,
         "url.path": scope["path"],
@@ -74,9 +81,9 @@ def request_attributes(scope: Scope, method: str) -> dict[str, str | int]:
     }
     if method == "_OTHER":
         attributes["http.request.method_original"] = scope["method"]
-    client = scope.get("client")
-    if client:
-        attributes["client.address"] = client[0]
+    client = client_ip(scope, trusted_proxies or ())
+    if client is not None:
+        attributes["client.address"] = client
     server = scope.get("server")
     if server:
         attributes["server.address"] = server[0]
