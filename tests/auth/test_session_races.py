@@ -1,4 +1,4 @@
-"""Session writes racing revocations on PostgreSQL: the user's row makes them take turns.
+"""Session and MFA writes racing each other on PostgreSQL: the user's row makes them take turns.
 
 A revocation's `UPDATE` cannot see a session row another transaction inserted and
 has not committed. Each test pauses a login or a refresh after it wrote its session
@@ -24,6 +24,7 @@ from sqlalchemy.pool import NullPool
 from bastion import create_app
 from bastion.auth import Auth, UserOut
 from bastion.core import BastionSettings
+from bastion.security import TotpService
 from tests.auth.conftest import (
     PASSWORD,
     Clock,
@@ -43,6 +44,8 @@ from tests.db.conftest import temporary_database
 pytestmark = pytest.mark.postgres
 
 NEW_PASSWORD = "a brand new passphrase"
+#: The apps' clock: TOTP codes are computed at its (fixed) time.
+CLOCK = Clock()
 # Sessions of the test's own schema waiting for a row lock.
 _LOCK_WAITS = text(
     "SELECT count(*) FROM pg_stat_activity"
@@ -57,12 +60,20 @@ class PausingHooks(RecordingHooks):
     gate: asyncio.Event | None = None
     paused: asyncio.Event = field(default_factory=asyncio.Event)
 
-    async def access_claims(self, user: UserOut) -> dict[str, object]:
-        """Wait at the gate: the session row is written, the transaction still open."""
+    async def _pause(self) -> None:
         if self.gate is not None:
             self.paused.set()
             await self.gate.wait()
+
+    async def access_claims(self, user: UserOut) -> dict[str, object]:
+        """Wait at the gate: the session row is written, the transaction still open."""
+        await self._pause()
         return await super().access_claims(user)
+
+    async def after_mfa_change(self, user: UserOut, *, enabled: bool) -> None:
+        """Wait at the gate: the user's new MFA state is written, not yet committed."""
+        await self._pause()
+        await super().after_mfa_change(user, enabled=enabled)
 
 
 @dataclass
@@ -108,7 +119,7 @@ async def racing(
 
 
 def _app(database: BastionSettings, hooks: PausingHooks, **changes: object) -> FastAPI:
-    auth = Auth(**MODELS, hooks=hooks, clock=Clock())
+    auth = Auth(**MODELS, hooks=hooks, clock=CLOCK)
     return create_app(
         fast_settings(database, **changes),
         routers=[auth.router, protected_router()],
@@ -194,3 +205,106 @@ async def test_two_logins_rehashing_one_password_at_once_both_succeed(racing: Ra
         rehashing = Racing(client, hooks, racing.watcher, racing.database)
         first, second = await rehashing.paused_while(login(client), login(client))
     assert (first.status_code, second.status_code) == (200, 200), (first.text, second.text)
+
+
+def _mfa(
+    client: httpx.AsyncClient, action: str, access_token: str, **body: str
+) -> Awaitable[httpx.Response]:
+    return client.post(
+        f"/api/v1/auth/mfa/{action}", json=body or None, headers=bearer(access_token)
+    )
+
+
+def _totp(secret: str, offset: int = 0) -> str:
+    totp = TotpService(issuer="test", clock=CLOCK)
+    return totp.code_at(secret, totp.current_step() + offset)
+
+
+async def test_a_setup_during_an_enable_cannot_replace_the_secret_it_confirmed(
+    racing: Racing,
+) -> None:
+    # The setup used to overwrite the confirmed secret once the enable committed: MFA
+    # on with a secret nobody confirmed, the owner's authenticator refused.
+    client = racing.client
+    access = (await tokens(client))["access_token"]
+    secret = (await _mfa(client, "setup", access)).json()["secret"]
+    enabled, setup = await racing.paused_while(
+        _mfa(client, "enable", access, code=_totp(secret)), _mfa(client, "setup", access)
+    )
+    assert enabled.status_code == 200, enabled.text
+    assert (setup.status_code, setup.json()["error"]["code"]) == (409, "MFA_ALREADY_ENABLED")
+    challenge = (await login(client)).json()["mfa_token"]
+    verified = await client.post(
+        "/api/v1/auth/mfa/verify", json={"mfa_token": challenge, "code": _totp(secret, 1)}
+    )
+    assert verified.status_code == 200, verified.text
+
+
+async def test_one_factor_turns_mfa_off_once_however_many_requests_race(
+    racing: Racing,
+) -> None:
+    # A second disable, with the next step's code, used to find the step guard cleared
+    # by the first and turn MFA off again: two 204s, two audit events, two hook calls.
+    client = racing.client
+    access = (await tokens(client))["access_token"]
+    secret = (await _mfa(client, "setup", access)).json()["secret"]
+    enabled = await _mfa(client, "enable", access, code=_totp(secret, -1))
+    assert enabled.status_code == 200, enabled.text
+    first, second = await racing.paused_while(
+        _mfa(client, "disable", access, code=_totp(secret)),
+        _mfa(client, "disable", access, code=_totp(secret, 1)),
+    )
+    assert first.status_code == 204, first.text
+    assert second.status_code in {401, 409}, second.text
+    assert [event for event in racing.hooks.names() if event == "mfa_change"] == [
+        "mfa_change",
+        "mfa_change",  # the enable and one disable
+    ]
+
+
+async def test_two_recovery_codes_turn_mfa_off_once(racing: Racing) -> None:
+    client = racing.client
+    access = (await tokens(client))["access_token"]
+    secret = (await _mfa(client, "setup", access)).json()["secret"]
+    codes = (await _mfa(client, "enable", access, code=_totp(secret, -1))).json()["recovery_codes"]
+    first, second = await racing.paused_while(
+        _mfa(client, "disable", access, code=codes[0]),
+        _mfa(client, "disable", access, code=codes[1]),
+    )
+    assert first.status_code == 204, first.text
+    assert second.status_code in {401, 409}, second.text
+    assert racing.hooks.names().count("mfa_change") == 2
+
+
+async def _lock_waits(watcher: AsyncEngine, count: int) -> None:
+    for _ in range(400):  # bounded: 10 s at most
+        async with watcher.connect() as connection:
+            if (await connection.execute(_LOCK_WAITS)).scalar_one() >= count:
+                return
+        await asyncio.sleep(0.025)
+    raise AssertionError(f"fewer than {count} requests waited for the lock")
+
+
+async def test_an_enable_whose_secret_a_setup_replaced_after_its_code_leaves_mfa_off(
+    racing: Racing,
+) -> None:
+    # The enable spends its code and commits; a setup then stores a new secret before
+    # the enable turns MFA on. It used to turn MFA on with that unconfirmed secret.
+    client = racing.client
+    access = (await tokens(client))["access_token"]
+    secret = (await _mfa(client, "setup", access)).json()["secret"]
+    users = f'"{racing.database.database_schema}".users'
+    async with racing.watcher.connect() as holder:
+        await holder.execute(text(f"SELECT id FROM {users} FOR UPDATE"))  # noqa: S608
+        enabling = asyncio.ensure_future(_mfa(client, "enable", access, code=_totp(secret)))
+        await _lock_waits(racing.watcher, 1)  # the enable's code waits to be spent
+        setting_up = asyncio.ensure_future(_mfa(client, "setup", access))
+        await _lock_waits(racing.watcher, 2)  # the setup's write queues behind it
+        await holder.rollback()
+    enabled, setup = await enabling, await setting_up
+    assert setup.status_code == 200, setup.text
+    assert (enabled.status_code, enabled.json()["error"]["code"]) == (401, "INVALID_MFA_CODE")
+    assert set((await login(client)).json()) != {"mfa_required", "mfa_token"}
+    # The new secret is pending and can be confirmed.
+    confirmed = await _mfa(client, "enable", access, code=_totp(setup.json()["secret"], 1))
+    assert confirmed.status_code == 200, confirmed.text

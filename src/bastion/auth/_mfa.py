@@ -111,11 +111,11 @@ class MfaService:
         """
         compact = code.replace(" ", "")
         if compact.isascii() and compact.isdigit():
-            secret = self._secret(user)
-            if secret is None:
+            sealed, secret = user.totp_secret_encrypted, self._secret(user)
+            if sealed is None or secret is None:
                 return False
             step = self.runtime.totp.verify(secret, compact, last_step=user.totp_last_step)
-            accepted = step is not None and await self.codes.claim_totp_step(user.id, step)
+            accepted = step is not None and await self.codes.claim_totp_step(user.id, step, sealed)
         else:
             code_hash = self.runtime.recovery.hash(code)
             accepted = await self.codes.use_recovery_code(user.id, code_hash, self.runtime.now())
@@ -199,6 +199,19 @@ class MfaService:
             AuditEvent.MFA_CHALLENGE_FAILED, "failure", user_id=user_id, meta=meta, reason=reason
         )
 
+    async def _beaten(self, user_id: uuid.UUID, *, enabling: bool) -> Exception:
+        """The error for an enable or disable another request's MFA change beat.
+
+        MFA already in the state asked for is that state's 409; otherwise the
+        code confirmed a secret that is no longer the stored one (401).
+        """
+        user = await self.repo.user_by_id(user_id)
+        if user is not None and user.mfa_enabled == enabling:
+            if enabling:
+                return MfaStateError("MFA is already enabled.", code="MFA_ALREADY_ENABLED")
+            return MfaStateError("MFA is not enabled.", code="MFA_NOT_ENABLED")
+        return InvalidMfaCodeError()
+
     async def setup_mfa(self, principal: Principal) -> MfaSetup:
         """Start MFA setup: a new secret, stored encrypted, not active until confirmed.
 
@@ -211,9 +224,14 @@ class MfaService:
             raise MfaStateError("MFA is already enabled.", code="MFA_ALREADY_ENABLED")
         secret = self.runtime.totp.generate_secret()
         sealed = self.runtime.secret_box.encrypt(secret, associated_data=user.id.bytes)
-        await self.repo.update_user(
-            user.id, self.runtime.now(), totp_secret_encrypted=sealed, totp_last_step=None
-        )
+        if not await self.codes.change_mfa(
+            user.id,
+            self.runtime.now(),
+            was_enabled=False,
+            totp_secret_encrypted=sealed,
+            totp_last_step=None,
+        ):  # an enable finished meanwhile: its secret stays
+            raise MfaStateError("MFA is already enabled.", code="MFA_ALREADY_ENABLED")
         uri = self.runtime.totp.provisioning_uri(secret, user.email)
         return MfaSetup(secret=secret, otpauth_uri=uri)
 
@@ -231,21 +249,25 @@ class MfaService:
         user = await self.repo.active_user(principal.id)
         if user.mfa_enabled:
             raise MfaStateError("MFA is already enabled.", code="MFA_ALREADY_ENABLED")
-        secret = self._secret(user)
-        if secret is None:
+        sealed, secret = user.totp_secret_encrypted, self._secret(user)
+        if sealed is None or secret is None:
             raise MfaStateError("Call /mfa/setup first.", code="MFA_NOT_SET_UP")
         budgets = self.throttle.mfa(user.id)
         await self.throttle.check(budgets)
         step = self.runtime.totp.verify(secret, code, last_step=user.totp_last_step)
-        if step is None or not await self.codes.claim_totp_step(user.id, step):
+        if step is None or not await self.codes.claim_totp_step(user.id, step, sealed):
             await self.throttle.fail(budgets)
             raise InvalidMfaCodeError()
         await self._keep_spent()
         await self.throttle.forgive(budgets)
-        codes = self.runtime.recovery.generate()
         now = self.runtime.now()
+        # Only the secret this code confirmed turns on: a setup since then replaced it.
+        if not await self.codes.change_mfa(
+            user.id, now, was_enabled=False, had_secret=sealed, mfa_enabled=True
+        ):
+            raise await self._beaten(user.id, enabling=True)
+        codes = self.runtime.recovery.generate()
         await self.codes.replace_recovery_codes(user.id, codes.hashes)
-        await self.repo.update_user(user.id, now, mfa_enabled=True)
         await self.repo.revoke_families(now, user_id=user.id, keep_family=principal.session_id)
         await self.runtime.hooks.after_mfa_change(user_out(user), enabled=True)
         self.audit.on_commit(AuditEvent.MFA_ENABLED, user_id=user.id)
@@ -270,10 +292,17 @@ class MfaService:
             raise InvalidMfaCodeError()
         await self.throttle.forgive(budgets)
         now = self.runtime.now()
+        if not await self.codes.change_mfa(
+            user.id,
+            now,
+            was_enabled=True,
+            had_secret=user.totp_secret_encrypted,
+            mfa_enabled=False,
+            totp_secret_encrypted=None,
+            totp_last_step=None,
+        ):  # another request turned it off (and perhaps on again) meanwhile
+            raise await self._beaten(user.id, enabling=False)
         await self.codes.replace_recovery_codes(user.id, [])
-        await self.repo.update_user(
-            user.id, now, mfa_enabled=False, totp_secret_encrypted=None, totp_last_step=None
-        )
         await self.repo.revoke_families(now, user_id=user.id, keep_family=principal.session_id)
         await self.runtime.hooks.after_mfa_change(user_out(user), enabled=False)
         self.audit.on_commit(AuditEvent.MFA_DISABLED, user_id=user.id)

@@ -1,8 +1,8 @@
 """Data access of MFA: TOTP steps, recovery codes and login challenges.
 
 Each write that spends a one-time thing (a TOTP step, a recovery code, a
-challenge or one of its tries) is ONE conditional `UPDATE` whose row count
-says whether this caller won, as in `AuthRepository`.
+challenge or one of its tries) or changes the MFA state is ONE conditional
+`UPDATE` whose row count says whether this caller won, as in `AuthRepository`.
 """
 
 from __future__ import annotations
@@ -42,16 +42,56 @@ class MfaRepository:
         return self.uow.session
 
     @translated
-    async def claim_totp_step(self, user_id: uuid.UUID, step: int) -> bool:
-        """Record `step` as the last TOTP step used, unless it (or a later one) already was."""
+    async def claim_totp_step(self, user_id: uuid.UUID, step: int, secret: str) -> bool:
+        """Record `step` as the last TOTP step used, unless it (or a later one) already was.
+
+        `secret` is the sealed secret the code was checked against: a setup or a
+        disable that replaced it meanwhile makes the claim fail.
+        """
         user = self.m.user
         stmt = (
             update(user)
             .where(
                 user.id == user_id,
+                user.totp_secret_encrypted == secret,
                 or_(user.totp_last_step.is_(None), user.totp_last_step < step),
             )
             .values(totp_last_step=step)
+            .execution_options(**_NO_SYNC)
+        )
+        return rowcount(await self.session.execute(stmt)) == 1
+
+    @translated
+    async def change_mfa(
+        self,
+        user_id: uuid.UUID,
+        now: datetime,
+        *,
+        was_enabled: bool,
+        had_secret: str | None = None,
+        **values: object,
+    ) -> bool:
+        """Set a user's MFA columns, unless its MFA state changed since it was read.
+
+        Args:
+            user_id: The user.
+            now: The `updated_at` to write.
+            was_enabled: Whether MFA was on when read; a request that turned it on
+                or off meanwhile makes this write nothing.
+            had_secret: The sealed secret read, when it must still be the stored one.
+            **values: The columns to set.
+
+        Returns:
+            Whether this caller changed the row (False: another request won).
+        """
+        user = self.m.user
+        conditions = [user.id == user_id, user.mfa_enabled == was_enabled]
+        if had_secret is not None:
+            conditions.append(user.totp_secret_encrypted == had_secret)
+        stmt = (
+            update(user)
+            .where(*conditions)
+            .values(updated_at=now, **values)
             .execution_options(**_NO_SYNC)
         )
         return rowcount(await self.session.execute(stmt)) == 1
