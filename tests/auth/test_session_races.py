@@ -308,3 +308,25 @@ async def test_an_enable_whose_secret_a_setup_replaced_after_its_code_leaves_mfa
     # The new secret is pending and can be confirmed.
     confirmed = await _mfa(client, "enable", access, code=_totp(setup.json()["secret"], 1))
     assert confirmed.status_code == 200, confirmed.text
+
+
+@pytest.mark.parametrize("action", ["enable", "disable"])
+async def test_wrong_codes_sent_at_once_are_checked_no_more_than_the_budget(
+    racing: Racing, action: str, redis_url: str
+) -> None:
+    # Each request checked the budget, then counted its failure after the verdict: every
+    # request in flight passed the check, so a burst tried as many codes as it held.
+    hooks = PausingHooks()
+    settings = {"auth_login_limit": "3/minute", "ratelimit_storage_url": redis_url}
+    async with serve(_app(racing.database, hooks, **settings)) as client:
+        access = (await tokens(client))["access_token"]
+        secret = (await _mfa(client, "setup", access)).json()["secret"]
+        if action == "disable":
+            enabled = await _mfa(client, "enable", access, code=_totp(secret, -1))
+            assert enabled.status_code == 200, enabled.text
+        wrong = str((int(_totp(secret)) + 1) % 1_000_000).zfill(6)
+        answers = await asyncio.gather(
+            *(_mfa(client, action, access, code=wrong) for _ in range(12))
+        )
+    statuses = sorted(answer.status_code for answer in answers)
+    assert statuses == [401] * 3 + [429] * 9, [answer.text for answer in answers]
