@@ -1,3 +1,4 @@
+# --8<-- [start:imports]
 import asyncio
 import time
 
@@ -6,6 +7,7 @@ import httpx
 from bastion.testing import ClientFactory
 
 TODOS = "/api/v1/todos"
+# --8<-- [end:imports]
 
 
 # --8<-- [start:auth]

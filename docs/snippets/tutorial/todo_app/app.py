@@ -1,4 +1,5 @@
 # The todo service: accounts from bastion's auth router, and the todos each user owns.
+# --8<-- [start:imports]
 from functools import partial
 from typing import Annotated
 from uuid import UUID
@@ -10,6 +11,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 import bastion
 
+# --8<-- [end:imports]
 
 # --8<-- [start:models]
 class User(bastion.UserMixin, bastion.Base):
