@@ -13,6 +13,7 @@ import bastion
 
 # --8<-- [end:imports]
 
+
 # --8<-- [start:models]
 class User(bastion.UserMixin, bastion.Base):
     __tablename__ = "users"
