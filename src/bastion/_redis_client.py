@@ -47,13 +47,15 @@ def redis_client_options(settings: BastionSettings) -> RedisClientOptions:
 
     # One retry is enough for a connection cut by a restart; more would only
     # multiply the wait while Redis is down. A retried timeout may count a hit
-    # twice, which errs on the strict side.
+    # twice, which errs on the strict side. uvloop (`bastion serve`) raises
+    # RuntimeError, not OSError, writing to a transport a reset closed before
+    # redis-py noticed: that connection is as dead, and a fresh one is tried too.
     return RedisClientOptions(
         socket_timeout=settings.redis_socket_timeout,
         socket_connect_timeout=settings.redis_socket_timeout,
         health_check_interval=REDIS_HEALTH_CHECK_INTERVAL,
         retry=Retry(ExponentialBackoff(cap=0.1, base=0.01), retries=1),
-        retry_on_error=[RedisConnectionError, RedisTimeoutError],
+        retry_on_error=[RedisConnectionError, RedisTimeoutError, RuntimeError],
     )
 
 
@@ -68,8 +70,8 @@ def create_redis_client(
     A Redis restart leaves every pooled connection cut. Each one is repaired
     before a command is lost on it: a connection idle for
     `REDIS_HEALTH_CHECK_INTERVAL` seconds is pinged first, and a command that
-    fails with a connection error or a timeout is sent once more on a fresh
-    connection. A command therefore fails only when Redis is really down, after a
+    fails with a connection error, a timeout or a closed transport is sent once
+    more on a fresh connection. A command therefore fails only when Redis is really down, after a
     few socket timeouts at most when it hangs.
 
     With a `tracer`, each command sent while a request is traced is a child

@@ -110,3 +110,27 @@ async def test_a_redis_restart_leaves_no_window_of_uncounted_requests(
         assert during.status_code == 503
         assert during.json()["error"]["code"] == "SERVICE_UNAVAILABLE"
         assert during.headers["retry-after"]
+
+
+@pytest.mark.parametrize(
+    "anyio_backend", [pytest.param(("asyncio", {"use_uvloop": True}), id="uvloop")]
+)
+async def test_a_pooled_connection_whose_transport_closed_is_replaced_under_uvloop(
+    redis_url: str,
+) -> None:
+    # uvloop (what `bastion serve` runs) raises RuntimeError, not an OSError, when a
+    # command is written to a transport a reset closed before redis-py noticed: the
+    # request answered 500 INTERNAL_ERROR instead of retrying on a fresh connection.
+    settings = edge_settings(ratelimit_default="6/minute", redis_url=redis_url)
+    app = edge_app(settings)
+    try:
+        async with serve_as(app) as client:
+            assert (await client.get("/api/v1/items")).status_code == 200
+            redis = app.state.resources.redis
+            # Fault injection: close the pooled connections' transports under redis-py.
+            for connection in redis.connection_pool._available_connections:
+                connection._writer.transport.abort()
+            answers = [(await client.get("/api/v1/items")).status_code for _ in range(6)]
+    finally:
+        await clear_redis_keys(redis_url, settings.ratelimit_key_prefix)
+    assert answers == [200] * 5 + [429]  # counted on the fresh connection
