@@ -71,8 +71,8 @@ def create_redis_client(
     before a command is lost on it: a connection idle for
     `REDIS_HEALTH_CHECK_INTERVAL` seconds is pinged first, and a command that
     fails with a connection error, a timeout or a closed transport is sent once
-    more on a fresh connection. A command therefore fails only when Redis is really down, after a
-    few socket timeouts at most when it hangs.
+    more on a fresh connection. A command therefore fails only when Redis is
+    really down, after a few socket timeouts at most when it hangs.
 
     With a `tracer`, each command sent while a request is traced is a child
     span of it.
