@@ -57,8 +57,8 @@ def test_a_production_configuration_with_strong_choices_is_accepted() -> None:
         ({"password_hash_memory_cost": 8192}, "BASTION_PASSWORD_HASH_MEMORY_COST"),
         ({"password_hash_time_cost": 1}, "BASTION_PASSWORD_HASH_TIME_COST"),
         ({"password_min_length": 6}, "BASTION_PASSWORD_MIN_LENGTH"),
-        ({"jwt_signing_key": "short"}, "JWT key 'default'"),
-        ({"jwt_verification_keys": {"old": "short"}}, "JWT key 'old'"),
+        ({"jwt_signing_key": "short"}, r"BASTION_JWT_SIGNING_KEY must be at least 32 bytes"),
+        ({"jwt_verification_keys": {"old": "short"}}, r"BASTION_JWT_VERIFICATION_KEYS\['old'\]"),
     ],
 )
 def test_production_refuses_weak_security_settings(

@@ -91,13 +91,14 @@ def security_setting_problems(settings: BastionSettings, *, production: bool) ->
             f"PASSWORD_MIN_LENGTH must be at least {MIN_PRODUCTION_PASSWORD_LENGTH} in production"
         )
     if settings.jwt_algorithm.is_symmetric:
-        keys = dict(settings.jwt_verification_keys)
+        retired = sorted(settings.jwt_verification_keys.items())
+        named = {f"JWT_VERIFICATION_KEYS[{kid!r}]": key for kid, key in retired}
         if settings.jwt_signing_key is not None:
-            keys[settings.jwt_key_id] = settings.jwt_signing_key
-        for kid, key in sorted(keys.items()):
+            named = {"JWT_SIGNING_KEY": settings.jwt_signing_key, **named}
+        for variable, key in named.items():
             if len(key.get_secret_value().encode()) < _MIN_HMAC_KEY_BYTES:
                 problems.append(
-                    f"JWT key {kid!r} must be at least {_MIN_HMAC_KEY_BYTES} bytes in production"
+                    f"{variable} must be at least {_MIN_HMAC_KEY_BYTES} bytes in production"
                 )
     return problems
 
