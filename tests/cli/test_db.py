@@ -253,6 +253,18 @@ def test_upgrade_then_check_in_process_from_bastion_migrations(
     assert main(["db", "check"]) == 0
 
 
+def test_a_postgresql_url_without_asyncpg_installed_names_the_extra(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # As if the `postgres` extra were not installed: importing asyncpg fails.
+    monkeypatch.setitem(sys.modules, "asyncpg", None)
+    monkeypatch.setenv("BASTION_DATABASE_URL", "postgresql+asyncpg://postgres@127.0.0.1:1/app")
+    assert main(["db", "current", "--migrations", "notes_app:migrations"]) == 1
+    assert capsys.readouterr().err == (
+        "bastion db current: PostgreSQL needs asyncpg: pip install 'bastion[postgres]'\n"
+    )
+
+
 @pytest.mark.parametrize(
     ("url", "said"),
     [

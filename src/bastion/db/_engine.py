@@ -175,6 +175,9 @@ def create_engine(settings: BastionSettings) -> AsyncEngine:
 
     Returns:
         The engine; dispose of it at shutdown.
+
+    Raises:
+        ImportError: A PostgreSQL URL without asyncpg installed (the `postgres` extra).
     """
     url = make_url(settings.database_url.get_secret_value())
     options: dict[str, object] = {"echo": settings.database_echo}
@@ -207,7 +210,12 @@ def create_engine(settings: BastionSettings) -> AsyncEngine:
             # not resolve to another app's table, nor Alembic's version to another's, in public.
             connect_args["server_settings"] = {"search_path": settings.database_schema}
         options["connect_args"] = connect_args
-    engine = create_async_engine(url, **options)
+    try:
+        engine = create_async_engine(url, **options)
+    except ImportError as exc:
+        if exc.name != "asyncpg":
+            raise
+        raise ImportError("PostgreSQL needs asyncpg: pip install 'bastion[postgres]'") from exc
     _install_error_handling(engine)
     if asyncpg:
         _install_closed_check(engine)
