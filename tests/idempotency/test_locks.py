@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import uuid
 from collections.abc import AsyncIterator
 from urllib.parse import urlsplit
@@ -90,3 +91,27 @@ async def test_a_redis_outage_serves_unlocked(redis_url: str) -> None:
         await proxy.stop()
         await client.aclose()
     assert token == UNLOCKED
+
+
+@pytest.mark.redis
+async def test_an_outage_is_logged_once_in_a_while_not_once_per_request(
+    redis_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    # One warning per request flooded the log in proportion to traffic during an outage.
+    target = urlsplit(redis_url)
+    proxy = TcpProxy(target.hostname or "127.0.0.1", target.port or 6379)
+    await proxy.start()
+    client = Redis.from_url(f"redis://127.0.0.1:{proxy.port}/0", socket_timeout=0.5)
+    try:
+        locks = RedisInFlightLocks(client, prefix=f"test:{uuid.uuid4().hex}:")
+        await proxy.stop()
+        with caplog.at_level(logging.WARNING, logger="bastion.idempotency"):
+            for number in range(20):
+                token = await locks.acquire(f"k{number}", 30)
+                assert token == UNLOCKED
+                await locks.release(f"k{number}", token)
+    finally:
+        await proxy.stop()
+        await client.aclose()
+    (line,) = [record.getMessage() for record in caplog.records]
+    assert line == "idempotency lock store unavailable; serving unlocked (failed calls so far: 1)"

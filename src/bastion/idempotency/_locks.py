@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import inspect
 import logging
+import math
 import secrets
 import time
 from collections.abc import Callable
@@ -23,6 +24,9 @@ if TYPE_CHECKING:
 __all__ = ["UNLOCKED", "InFlightLocks", "MemoryInFlightLocks", "RedisInFlightLocks"]
 
 logger = logging.getLogger("bastion.idempotency")
+
+#: Lock store failures are logged at most this often (seconds); every one is counted.
+_LOG_EVERY = 10.0
 
 #: The token of a lock that could not be taken because its store is down: the
 #: request goes on unlocked (the database record still keeps the write single).
@@ -87,7 +91,8 @@ class RedisInFlightLocks:
     """In-flight locks in Redis (`SET NX PX`), shared by every worker on that Redis.
 
     A Redis outage does not fail the request: the lock is a convenience, so the
-    request goes on unlocked (one warning per failed call) and the database
+    request goes on unlocked (a warning every 10 seconds at most, with the count of
+    failed calls) and the database
     record still lets only one of two racing writes commit. A call that takes
     longer than `timeout` seconds counts as an outage: a Redis that accepts
     connections and never answers holds a request that long at most.
@@ -100,6 +105,20 @@ class RedisInFlightLocks:
         self._redis = redis
         self._prefix = prefix
         self._timeout = timeout
+        self._failures = 0
+        self._last_log = -math.inf
+
+    def _unavailable(self, then: str) -> None:
+        """Count a failed call; warn about it unless a warning went out lately."""
+        self._failures += 1
+        now = time.monotonic()
+        if now - self._last_log >= _LOG_EVERY:
+            self._last_log = now
+            logger.warning(
+                "idempotency lock store unavailable; %s (failed calls so far: %d)",
+                then,
+                self._failures,
+            )
 
     async def acquire(self, key: str, ttl: float) -> str | None:
         """Take the lock on `key` unless another request holds it."""
@@ -112,7 +131,7 @@ class RedisInFlightLocks:
                     self._prefix + key, token, nx=True, px=max(1, int(ttl * 1000))
                 )
         except (RedisError, OSError):  # TimeoutError included
-            logger.warning("idempotency lock store unavailable; serving unlocked")
+            self._unavailable("serving unlocked")
             return UNLOCKED
         return token if taken else None
 
@@ -129,4 +148,4 @@ class RedisInFlightLocks:
                 if inspect.isawaitable(pending):
                     await pending
         except (RedisError, OSError):  # TimeoutError included
-            logger.warning("idempotency lock store unavailable; the lock expires on its own")
+            self._unavailable("the lock expires on its own")
