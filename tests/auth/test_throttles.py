@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 
 import httpx
@@ -44,6 +45,31 @@ async def test_failed_logins_from_any_ip_count_in_the_accounts_own_budget(
     assert blocked.headers["ratelimit-policy"] == '"account";q=3;w=3600'
     assert blocked.headers["ratelimit-reset"] == blocked.headers["retry-after"]
     assert other.status_code == 401  # another account is untouched
+
+
+async def test_wrong_passwords_sent_at_once_get_no_more_verdicts_than_the_budget(
+    make_app: AppFactory, redis_url: str
+) -> None:
+    # Each attempt checked the budget before its hash and counted its failure after:
+    # a burst from many addresses passed the check together, every guess answered.
+    built = make_app(
+        auth_account_limit="3/hour", ratelimit_storage_url=redis_url, password_hash_queue=20
+    )
+    try:
+        async with serve(built.app) as client:
+            await register(client)
+
+            async def guess(n: int) -> int:
+                async with from_ip(built.app, f"203.0.113.{n}") as guesser:
+                    return (await post_login(guesser, password=WRONG)).status_code
+
+            statuses = sorted(await asyncio.gather(*(guess(n) for n in range(10))))
+            async with from_ip(built.app, "198.51.100.9") as owner:
+                blocked = await post_login(owner)  # the right password: the budget is spent
+    finally:
+        await clear_redis_keys(redis_url, built.settings.ratelimit_key_prefix)
+    assert statuses == [401] * 3 + [429] * 7
+    assert blocked.status_code == 429
 
 
 async def test_the_account_budget_defaults_to_100_failures_an_hour(make_app: AppFactory) -> None:

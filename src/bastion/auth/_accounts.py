@@ -150,7 +150,7 @@ class AccountService:
         Every failure (unknown e-mail, wrong password, inactive account) costs
         exactly one hash verification and raises the same error. Failures count
         per (client IP, e-mail) and per e-mail (`AuthThrottle.login`), checked
-        before and counted after the verdict: an outage spends nothing.
+        before the hash and counted before the answer: an outage spends nothing.
 
         Raises:
             RateLimitedError: A budget is spent, or the client has a hash under way.

@@ -199,17 +199,6 @@ class MfaService:
             AuditEvent.MFA_CHALLENGE_FAILED, "failure", user_id=user_id, meta=meta, reason=reason
         )
 
-    async def _locked_user(self, principal: Principal) -> UserRecord:
-        """The caller's user row, locked until this request's verdict is counted.
-
-        The codes one user tries at `/mfa/enable` and `/mfa/disable` take turns
-        (on PostgreSQL; SQLite runs one writer at a time anyway), so each finds
-        the failures counted before it: a burst of wrong codes is checked no
-        more times than the budget holds.
-        """
-        await self.repo.lock_user(user_id=principal.id)
-        return await self.repo.active_user(principal.id)
-
     async def _beaten(self, user_id: uuid.UUID, *, enabling: bool) -> Exception:
         """The error for an enable or disable another request's MFA change beat.
 
@@ -257,7 +246,7 @@ class MfaService:
             RateLimitedError: Too many wrong codes for this user.
         """
         self.codes.mfa_models()  # 409 MFA_NOT_AVAILABLE on a host without MFA
-        user = await self._locked_user(principal)
+        user = await self.repo.active_user(principal.id)
         if user.mfa_enabled:
             raise MfaStateError("MFA is already enabled.", code="MFA_ALREADY_ENABLED")
         sealed, secret = user.totp_secret_encrypted, self._secret(user)
@@ -293,7 +282,7 @@ class MfaService:
             RateLimitedError: Too many wrong codes for this user.
         """
         self.codes.mfa_models()  # 409 MFA_NOT_AVAILABLE on a host without MFA
-        user = await self._locked_user(principal)
+        user = await self.repo.active_user(principal.id)
         if not user.mfa_enabled:
             raise MfaStateError("MFA is not enabled.", code="MFA_NOT_ENABLED")
         budgets = self.throttle.mfa(user.id)

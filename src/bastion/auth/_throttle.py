@@ -55,7 +55,9 @@ class AuthThrottle:
     A step guarding a secret `check`s its budgets before the verdict (429 when
     one is spent) and, once the secret was checked, counts a wrong one with
     `fail` or forgives the budgets with `forgive`: an attempt that met a
-    database or storage outage spends nothing. Every result that is the
+    database or storage outage spends nothing. Both take the attempt's unit
+    first and refuse it (429) when attempts in flight at once spent the budget
+    meanwhile, so a burst gets no more verdicts than the budget holds. Every result that is the
     request's last word on a budget is reported, so the response's
     `RateLimit-*` headers show the budget closest to exhaustion.
 
@@ -152,20 +154,29 @@ class AuthThrottle:
         self.report(result)
 
     async def fail(self, budgets: Sequence[Budget]) -> None:
-        """Count one failure in each budget.
+        """Count one failure in each budget, before the verdict is answered.
+
+        Attempts in flight at once all passed `check`: one that finds a budget
+        already spent by the others is refused, so no more attempts are answered
+        with their verdict than the budget holds.
 
         Raises:
+            RateLimitedError: A budget had no room left for this attempt.
             ServiceUnavailableError: The limiter's storage is down.
         """
-        for budget in budgets:
-            self.report(await self.limiter.hit(budget.limit, *budget.key, name=budget.name))
+        await self._take(budgets)
 
     async def forgive(self, budgets: Sequence[Budget]) -> None:
         """Forget the failures counted in each budget (the secret was right).
 
+        The attempt takes its unit first, as a failure would: a right secret
+        among attempts in flight past the budget is refused like them.
+
         Raises:
+            RateLimitedError: A budget had no room left for this attempt.
             ServiceUnavailableError: The limiter's storage is down.
         """
+        await self._take(budgets, report=False)  # the budgets are whole again below
         for budget in budgets:
             await self.limiter.reset(budget.limit, *budget.key)
             item = parse_limit(budget.limit)
@@ -173,6 +184,15 @@ class AuthThrottle:
             self.report(
                 RateLimitResult(True, item.amount, item.amount, float(window), window, budget.name)
             )
+
+    async def _take(self, budgets: Sequence[Budget], *, report: bool = True) -> None:
+        """Count one attempt in each budget; 429 when one had no room left."""
+        for budget in budgets:
+            result = await self.limiter.hit(budget.limit, *budget.key, name=budget.name)
+            if not result.allowed:
+                self._refuse(result)
+            if report:
+                self.report(result)
 
     def _refuse(self, result: RateLimitResult) -> NoReturn:
         self.report(result)
