@@ -324,3 +324,20 @@ async def test_a_row_naming_no_registered_handler_is_dead_lettered_at_once(
         left.last_error
         == "_NoHandlerError: no handler named 'removed.in.a.later.release' is registered"
     )
+
+
+async def test_an_outbox_that_cannot_be_read_is_logged_with_the_databases_reason(
+    settings: BastionSettings, tmp_path: Path, calls: Calls, caplog: pytest.LogCaptureFixture
+) -> None:
+    # The line said only "(OperationalError)": nothing told an operator the tables were
+    # never migrated.
+    async with temporary_database("sqlite", settings, tmp_path) as empty:  # no tables
+        with caplog.at_level(logging.WARNING, logger="bastion.jobs"):
+            async with serve(jobs_app(empty, build_jobs(calls))):
+                for _ in range(250):  # bounded: the relay's first look
+                    if caplog.records:
+                        break
+                    await asyncio.sleep(0.02)
+    (line,) = {record.getMessage() for record in caplog.records}
+    assert line.startswith("reading the outbox failed (OperationalError: no such table: ")
+    assert line.endswith("); rows wait in the outbox")

@@ -12,6 +12,7 @@ from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from sqlalchemy import bindparam, select, update
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bastion.db import UnitOfWork, utcnow
@@ -224,7 +225,18 @@ class OutboxRelay:
         now = time.monotonic()
         if now - self._last_log >= _LOG_EVERY:
             self._last_log = now
-            logger.warning("%s (%s); rows wait in the outbox", what, type(exc).__name__)
+            logger.warning("%s (%s); rows wait in the outbox", what, _reason(exc))
+
+
+def _reason(exc: Exception) -> str:
+    """The error's type and its driver's first line (`no such table: outbox`), if any.
+
+    Only the driver's first line, which names what failed (a table, a refused
+    connection): SQLAlchemy's own message adds the statement and its parameters.
+    """
+    error = exc if isinstance(exc, DBAPIError) else exc.__cause__
+    said = str(error.orig).strip() if isinstance(error, DBAPIError) else ""
+    return f"{type(exc).__name__}: {said.splitlines()[0]}" if said else type(exc).__name__
 
 
 class _NoHandlerError(LookupError):
