@@ -13,7 +13,7 @@ from redis.asyncio import Redis
 
 from bastion.idempotency import InFlightLocks, MemoryInFlightLocks, RedisInFlightLocks
 from bastion.idempotency._locks import UNLOCKED
-from tests.edge import TcpProxy
+from tests.edge import TcpProxy, proxied_redis
 
 
 @pytest.fixture(params=["memory", pytest.param("redis", marks=pytest.mark.redis)])
@@ -98,10 +98,8 @@ async def test_an_outage_is_logged_once_in_a_while_not_once_per_request(
     redis_url: str, caplog: pytest.LogCaptureFixture
 ) -> None:
     # One warning per request flooded the log in proportion to traffic during an outage.
-    target = urlsplit(redis_url)
-    proxy = TcpProxy(target.hostname or "127.0.0.1", target.port or 6379)
-    await proxy.start()
-    client = Redis.from_url(f"redis://127.0.0.1:{proxy.port}/0", socket_timeout=0.5)
+    proxy, url = await proxied_redis(redis_url)
+    client = Redis.from_url(url, socket_timeout=0.5)
     try:
         locks = RedisInFlightLocks(client, prefix=f"test:{uuid.uuid4().hex}:")
         await proxy.stop()
