@@ -10,11 +10,14 @@ wrote. SQLite runs one writer at a time, so only PostgreSQL can interleave them.
 from __future__ import annotations
 
 import asyncio
+import logging
+import uuid
 from collections.abc import AsyncIterator, Awaitable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
+import jwt
 import pytest
 from fastapi import FastAPI
 from sqlalchemy import text
@@ -330,3 +333,55 @@ async def test_wrong_codes_sent_at_once_are_checked_no_more_than_the_budget(
         )
     statuses = sorted(answer.status_code for answer in answers)
     assert statuses == [401] * 3 + [429] * 9, [answer.text for answer in answers]
+
+
+@pytest.mark.parametrize("kind", ["recovery code", "wrong code"])
+async def test_a_second_factor_refused_by_a_budget_spent_meanwhile_is_audited_and_kept(
+    racing: Racing, kind: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    # A code tried while other tries spent the budget: it passed the budget's check, then
+    # waited (here on its challenge's row) while three wrong codes spent the budget. A right
+    # code was spent for good and answered 429; neither answer logged `login.throttled`.
+    hooks = PausingHooks()
+    async with serve(_app(racing.database, hooks, auth_login_limit="3/minute")) as client:
+        access = (await tokens(client))["access_token"]
+        secret = (await _mfa(client, "setup", access)).json()["secret"]
+        enabled = await _mfa(client, "enable", access, code=_totp(secret, -1))
+        recovery = enabled.json()["recovery_codes"][0]
+        paused_token, filling_token = [(await login(client)).json()["mfa_token"] for _ in range(2)]
+        challenge = jwt.decode(paused_token, options={"verify_signature": False})["sid"]
+        schema = racing.database.database_schema
+        wrong = str((int(_totp(secret)) + 1) % 1_000_000).zfill(6)
+        code = recovery if kind == "recovery code" else wrong
+
+        def verify(token: str, code: str) -> Awaitable[httpx.Response]:
+            return client.post("/api/v1/auth/mfa/verify", json={"mfa_token": token, "code": code})
+
+        async with racing.watcher.connect() as holder:
+            await holder.execute(
+                text(f'SELECT id FROM "{schema}".auth_mfa_challenges WHERE id = :id FOR UPDATE'),  # noqa: S608
+                {"id": uuid.UUID(challenge)},
+            )
+            paused = asyncio.ensure_future(verify(paused_token, code))
+            await _lock_waits(racing.watcher, 1)
+            fillers = [await verify(filling_token, wrong) for _ in range(3)]
+            assert [filler.status_code for filler in fillers] == [401] * 3
+            caplog.clear()
+            with caplog.at_level(logging.INFO, logger="bastion.audit"):
+                await holder.rollback()
+                answer = await paused
+        async with racing.watcher.connect() as connection:
+            used = await connection.execute(
+                text(
+                    f'SELECT count(*) FROM "{schema}".auth_recovery_codes'  # noqa: S608
+                    " WHERE used_at IS NOT NULL"
+                )
+            )
+            spent = used.scalar_one()
+    assert answer.status_code == 429, answer.text
+    assert spent == 0  # the recovery code can be used once the budget frees up
+    events = [record.getMessage().split()[1] for record in caplog.records]
+    expected = ["event=login.throttled"]
+    if kind == "wrong code":
+        expected = ["event=mfa.challenge_failed", *expected]
+    assert events == expected

@@ -158,3 +158,29 @@ async def test_logins_during_a_database_outage_spend_no_budget(
         assert _code(response) == "DATABASE_UNAVAILABLE"
         assert int(response.headers["retry-after"]) >= 1
     assert after.status_code == 200, after.text  # the account's budget is whole
+
+
+@pytest.mark.redis
+async def test_a_right_password_whose_forgiving_met_an_outage_spends_no_budget(
+    make_app: AppFactory, redis_url: str
+) -> None:
+    # The right password took a unit of the budget before forgiving it: Redis failing
+    # the forgiving left that unit spent, one fewer for the account's owner.
+    proxy, url = await proxied_redis(redis_url)
+    built = make_app(
+        ratelimit_storage_url=url, ratelimit_outage_cooldown=0, redis_socket_timeout=0.5
+    )
+    try:
+        async with serve(built.app) as client:
+            await register(client)
+            proxy.cut_on = b"DEL"  # Redis fails the forgiving (the budgets' reset) alone
+            during = await login(client)
+            proxy.cut_on = None
+            failures = [(await login(client, password=WRONG)).status_code for _ in range(4)]
+            right = await login(client)
+    finally:
+        await proxy.stop()
+        await clear_redis_keys(redis_url, built.settings.ratelimit_key_prefix)
+    assert during.status_code == 503, during.text
+    assert failures == [401] * 4
+    assert right.status_code == 200, right.text  # the fifth unit was still there

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import uuid
+from collections.abc import Sequence
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
@@ -17,9 +18,9 @@ from bastion.auth._records import UserRecord
 from bastion.auth._repositories import AuthRepository
 from bastion.auth._schemas import MfaSetup, RecoveryCodesOut
 from bastion.auth._sessions import SessionService, user_out
-from bastion.auth._throttle import AuthThrottle
+from bastion.auth._throttle import AuthThrottle, Budget
 from bastion.errors import RateLimitedError
-from bastion.security import MFA_TOKEN_TYPE, DecryptionError, InvalidTokenError
+from bastion.security import MFA_TOKEN_TYPE, DecryptionError, InvalidTokenError, TokenClaims
 
 if TYPE_CHECKING:
     from bastion.auth._runtime import AuthRuntime
@@ -103,11 +104,17 @@ class MfaService:
             return None  # a secret sealed under another key or row never verifies
 
     async def _second_factor(
-        self, user: UserRecord, code: str, meta: RequestMeta | None = None
+        self,
+        user: UserRecord,
+        code: str,
+        budgets: Sequence[Budget],
+        meta: RequestMeta | None = None,
     ) -> bool:
         """Accept a TOTP code (each time step once) or an unused recovery code, atomically.
 
-        An accepted code is spent for good, whatever follows (see `_keep_spent`).
+        An accepted code forgives `budgets` (429, the code unspent, when attempts
+        in flight spent them meanwhile), then is spent for good, whatever
+        follows (see `_keep_spent`).
         """
         compact = code.replace(" ", "")
         if compact.isascii() and compact.isdigit():
@@ -122,6 +129,7 @@ class MfaService:
             if accepted:
                 self.audit.on_commit(AuditEvent.RECOVERY_CODE_USED, user_id=user.id, meta=meta)
         if accepted:
+            await self.throttle.forgive(budgets)
             await self._keep_spent()
         return accepted
 
@@ -154,14 +162,24 @@ class MfaService:
             user_id, challenge = uuid.UUID(claims.subject), uuid.UUID(str(claims.session_id))
         except ValueError as exc:
             raise InvalidTokenError("claims") from exc
-        budgets = self.throttle.mfa(user_id, meta.ip or "-")
         try:
-            await self.throttle.check(budgets)
+            return await self._verify_mfa(claims, user_id, challenge, code, meta)
         except RateLimitedError:
             self.audit.now(
                 AuditEvent.LOGIN_THROTTLED, "throttled", user_id=user_id, meta=meta, factor="mfa"
             )
             raise
+
+    async def _verify_mfa(
+        self,
+        claims: TokenClaims,
+        user_id: uuid.UUID,
+        challenge: uuid.UUID,
+        code: str,
+        meta: RequestMeta,
+    ) -> IssuedTokens:
+        budgets = self.throttle.mfa(user_id, meta.ip or "-")
+        await self.throttle.check(budgets)
         now = self.runtime.now()
         if not await self.codes.try_challenge(challenge, user_id, now, MFA_CHALLENGE_ATTEMPTS):
             self._mfa_failed(user_id, meta, "challenge_closed")
@@ -172,7 +190,7 @@ class MfaService:
         mark = claims.extra.get(_MARK_CLAIM)
         if not isinstance(mark, str) or not hmac.compare_digest(mark, self._password_mark(user)):
             raise InvalidTokenError("password")  # changed since the login checked it
-        if not await self._second_factor(user, code, meta):
+        if not await self._second_factor(user, code, budgets, meta):
             # Security state that must outlive this error response: the try the
             # challenge just spent. Committed on purpose; the error rolls back the rest.
             await self.uow.commit()
@@ -181,7 +199,6 @@ class MfaService:
             raise InvalidMfaCodeError()
         if not await self.codes.use_challenge(challenge, user_id, now):
             raise InvalidTokenError("challenge")
-        await self.throttle.forgive(budgets)
         issued = await self.sessions.issue(user, meta)
         await self.runtime.hooks.after_login(user_out(user), meta)
         self.audit.on_commit(AuditEvent.MFA_CHALLENGE_PASSED, user_id=user.id, meta=meta)
@@ -258,8 +275,8 @@ class MfaService:
         if step is None or not await self.codes.claim_totp_step(user.id, step, sealed):
             await self.throttle.fail(budgets)
             raise InvalidMfaCodeError()
-        await self._keep_spent()
         await self.throttle.forgive(budgets)
+        await self._keep_spent()
         now = self.runtime.now()
         # Only the secret this code confirmed turns on: a setup since then replaced it.
         if not await self.codes.change_mfa(
@@ -287,10 +304,9 @@ class MfaService:
             raise MfaStateError("MFA is not enabled.", code="MFA_NOT_ENABLED")
         budgets = self.throttle.mfa(user.id)
         await self.throttle.check(budgets)
-        if not await self._second_factor(user, code):
+        if not await self._second_factor(user, code, budgets):
             await self.throttle.fail(budgets)
             raise InvalidMfaCodeError()
-        await self.throttle.forgive(budgets)
         now = self.runtime.now()
         if not await self.codes.change_mfa(
             user.id,

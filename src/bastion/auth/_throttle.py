@@ -55,9 +55,10 @@ class AuthThrottle:
     A step guarding a secret `check`s its budgets before the verdict (429 when
     one is spent) and, once the secret was checked, counts a wrong one with
     `fail` or forgives the budgets with `forgive`: an attempt that met a
-    database or storage outage spends nothing. Both take the attempt's unit
-    first and refuse it (429) when attempts in flight at once spent the budget
-    meanwhile, so a burst gets no more verdicts than the budget holds. Every result that is the
+    database or storage outage spends nothing. Both come before the answer (and
+    before a one-time code is spent) and refuse it (429) when attempts in flight
+    at once spent the budget meanwhile: a burst gets no more verdicts than the
+    budget holds. Every result that is the
     request's last word on a budget is reported, so the response's
     `RateLimit-*` headers show the budget closest to exhaustion.
 
@@ -164,19 +165,24 @@ class AuthThrottle:
             RateLimitedError: A budget had no room left for this attempt.
             ServiceUnavailableError: The limiter's storage is down.
         """
-        await self._take(budgets)
+        for budget in budgets:
+            result = await self.limiter.hit(budget.limit, *budget.key, name=budget.name)
+            if not result.allowed:
+                self._refuse(result)
+            self.report(result)
 
     async def forgive(self, budgets: Sequence[Budget]) -> None:
         """Forget the failures counted in each budget (the secret was right).
 
-        The attempt takes its unit first, as a failure would: a right secret
-        among attempts in flight past the budget is refused like them.
+        Called before the right secret is answered, or spent (a one-time code):
+        a budget that attempts in flight spent meanwhile refuses it (429), and
+        then nothing is spent. A right secret takes no unit.
 
         Raises:
-            RateLimitedError: A budget had no room left for this attempt.
+            RateLimitedError: A budget was spent meanwhile.
             ServiceUnavailableError: The limiter's storage is down.
         """
-        await self._take(budgets, report=False)  # the budgets are whole again below
+        await self.check(budgets)
         for budget in budgets:
             await self.limiter.reset(budget.limit, *budget.key)
             item = parse_limit(budget.limit)
@@ -184,15 +190,6 @@ class AuthThrottle:
             self.report(
                 RateLimitResult(True, item.amount, item.amount, float(window), window, budget.name)
             )
-
-    async def _take(self, budgets: Sequence[Budget], *, report: bool = True) -> None:
-        """Count one attempt in each budget; 429 when one had no room left."""
-        for budget in budgets:
-            result = await self.limiter.hit(budget.limit, *budget.key, name=budget.name)
-            if not result.allowed:
-                self._refuse(result)
-            if report:
-                self.report(result)
 
     def _refuse(self, result: RateLimitResult) -> NoReturn:
         self.report(result)
