@@ -71,6 +71,15 @@ async def test_length_counts_characters_not_bytes(policy: PasswordPolicy) -> Non
     assert await policy.check("😀" * 128) == []
 
 
+async def test_length_counts_the_characters_given_as_the_published_schema_does(
+    policy: PasswordPolicy,
+) -> None:
+    # Counted after NFKC, one character (U+FDFA, 18 after it) passed the 12-character
+    # minimum the OpenAPI schema publishes, and 128 "½" (384 after it) failed its maximum.
+    assert await policy.check("\ufdfa") == ["too_short"]
+    assert await policy.check("½" * 128) == []
+
+
 async def test_a_password_over_the_maximum_is_refused_not_truncated(
     policy: PasswordPolicy,
 ) -> None:

@@ -56,9 +56,10 @@ class PasswordPolicy:
     """Decides whether a new password is acceptable, with every reason it is not.
 
     Following NIST SP 800-63B: a length range (12..128 by default) counted in
-    characters after NFKC normalization, any Unicode including spaces, no
-    composition rules, no truncation; refused when it is a common password, or
-    equals or contains the e-mail's local part or the app name (ignoring case).
+    the characters given (code points, as the OpenAPI schema counts them), any
+    Unicode including spaces, no composition rules, no truncation; refused when,
+    NFKC-normalized, it is a common password, or equals or contains the
+    e-mail's local part or the app name (ignoring case).
     """
 
     def __init__(
@@ -120,7 +121,9 @@ class PasswordPolicy:
         """
         normalized = normalize_password(password)
         reasons: list[str] = []
-        length = len(normalized)
+        # The characters given, as the published schema's `minLength` / `maxLength` count
+        # them: NFKC can make one character many (U+FDFA is 18).
+        length = len(password)
         if length < self.min_length:
             reasons.append(WeakPasswordReason.TOO_SHORT)
         # Whatever the configured maximum, never more than the hasher is handed.
