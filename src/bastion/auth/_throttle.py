@@ -58,9 +58,9 @@ class AuthThrottle:
     database or storage outage spends nothing. Both come before the answer (and
     before a one-time code is spent) and refuse it (429) when attempts in flight
     at once spent the budget meanwhile: a burst gets no more verdicts than the
-    budget holds. Every result that is the
-    request's last word on a budget is reported, so the response's
-    `RateLimit-*` headers show the budget closest to exhaustion.
+    budget holds. Every result that is the request's last word on a budget is
+    reported, so the response's `RateLimit-*` headers show the budget closest
+    to exhaustion.
 
     Args:
         limiter: The app's limiter (its storage and key prefix are used).
