@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import unicodedata
 import zipfile
 from collections.abc import Iterable
 from pathlib import Path
@@ -78,6 +79,15 @@ async def test_length_counts_the_characters_given_as_the_published_schema_does(
     # minimum the OpenAPI schema publishes, and 128 "½" (384 after it) failed its maximum.
     assert await policy.check("\ufdfa") == ["too_short"]
     assert await policy.check("½" * 128) == []
+
+
+async def test_the_minimum_holds_for_the_password_as_hashed_too(policy: PasswordPolicy) -> None:
+    # 12 code points that NFKC composes into 3 (or 4) characters: what is hashed, and
+    # what logs in typed as such, is shorter than the minimum.
+    assert await policy.check(unicodedata.normalize("NFD", "ᾆ") * 3) == ["too_short"]
+    assert await policy.check("\u1100\u1161\u11a8" * 4) == ["too_short"]
+    # Within the maximum as given, but past what the hasher takes once normalized.
+    assert await policy.check("\ufdfa" * 128) == ["too_long"]
 
 
 async def test_a_password_over_the_maximum_is_refused_not_truncated(

@@ -56,10 +56,11 @@ class PasswordPolicy:
     """Decides whether a new password is acceptable, with every reason it is not.
 
     Following NIST SP 800-63B: a length range (12..128 by default) counted in
-    the characters given (code points, as the OpenAPI schema counts them), any
-    Unicode including spaces, no composition rules, no truncation; refused when,
-    NFKC-normalized, it is a common password, or equals or contains the
-    e-mail's local part or the app name (ignoring case).
+    the characters given (code points, as the OpenAPI schema counts them), the
+    minimum holding after NFKC normalization too, any Unicode including spaces,
+    no composition rules, no truncation; refused when, NFKC-normalized, it is a
+    common password, or equals or contains the e-mail's local part or the app
+    name (ignoring case).
     """
 
     def __init__(
@@ -121,15 +122,14 @@ class PasswordPolicy:
         """
         normalized = normalize_password(password)
         reasons: list[str] = []
-        # The characters given, as the published schema's `minLength` / `maxLength` count
-        # them: NFKC can make one character many (U+FDFA is 18).
-        length = len(password)
-        if length < self.min_length:
+        # The range counts the characters given, as the published schema's `minLength` and
+        # `maxLength` do (NFKC makes one U+FDFA 18), and the minimum holds for what is
+        # hashed too (NFKC composes 12 combining code points into as few as 3).
+        if min(len(password), len(normalized)) < self.min_length:
             reasons.append(WeakPasswordReason.TOO_SHORT)
-        # Whatever the configured maximum, never more than the hasher is handed.
-        if length > self.max_length or len(password.encode("utf-8", "surrogatepass")) > (
-            MAX_PASSWORD_BYTES
-        ):
+        # Whatever the configured maximum, never more than the hasher takes, either way.
+        longest = max(len(text.encode("utf-8", "surrogatepass")) for text in (password, normalized))
+        if len(password) > self.max_length or longest > MAX_PASSWORD_BYTES:
             reasons.append(WeakPasswordReason.TOO_LONG)
         folded = normalized.casefold()
         if load_common_passwords.cache_info().currsize:
