@@ -91,9 +91,9 @@ class RedisInFlightLocks:
     """In-flight locks in Redis (`SET NX PX`), shared by every worker on that Redis.
 
     A Redis outage does not fail the request: the lock is a convenience, so the
-    request goes on unlocked (a warning every 10 seconds at most, with the count of
-    failed calls) and the database
-    record still lets only one of two racing writes commit. A call that takes
+    request goes on unlocked (a warning every 10 seconds at most, with the count
+    of failed calls) and the database record still lets only one of two racing
+    writes commit. A call that takes
     longer than `timeout` seconds counts as an outage: a Redis that accepts
     connections and never answers holds a request that long at most.
     """
