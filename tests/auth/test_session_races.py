@@ -79,6 +79,20 @@ class PausingHooks(RecordingHooks):
         await super().after_mfa_change(user, enabled=enabled)
 
 
+async def _lock_waits(
+    watcher: AsyncEngine, count: int, *, unless: asyncio.Future[httpx.Response] | None = None
+) -> None:
+    """Return once `count` requests wait for a row lock, or `unless` ended (10 s at most)."""
+    for _ in range(400):  # bounded: 10 s at most
+        if unless is not None and unless.done():
+            return
+        async with watcher.connect() as connection:
+            if (await connection.execute(_LOCK_WAITS)).scalar_one() >= count:
+                return
+        await asyncio.sleep(0.025)
+    raise AssertionError(f"fewer than {count} requests waited for the lock")
+
+
 @dataclass
 class Racing:
     client: httpx.AsyncClient
@@ -94,15 +108,11 @@ class Racing:
         paused = asyncio.ensure_future(first)
         await asyncio.wait_for(self.hooks.paused.wait(), timeout=10)
         racing = asyncio.ensure_future(second)
-        for _ in range(400):  # bounded: 10 s at most
-            if racing.done():
-                break
-            async with self.watcher.connect() as connection:
-                if (await connection.execute(_LOCK_WAITS)).scalar_one():
-                    break
-            await asyncio.sleep(0.025)
-        self.hooks.gate = None
-        gate.set()
+        try:
+            await _lock_waits(self.watcher, 1, unless=racing)
+        finally:
+            self.hooks.gate = None
+            gate.set()
         return await paused, await racing
 
 
@@ -277,15 +287,6 @@ async def test_two_recovery_codes_turn_mfa_off_once(racing: Racing) -> None:
     assert first.status_code == 204, first.text
     assert second.status_code in {401, 409}, second.text
     assert racing.hooks.names().count("mfa_change") == 2
-
-
-async def _lock_waits(watcher: AsyncEngine, count: int) -> None:
-    for _ in range(400):  # bounded: 10 s at most
-        async with watcher.connect() as connection:
-            if (await connection.execute(_LOCK_WAITS)).scalar_one() >= count:
-                return
-        await asyncio.sleep(0.025)
-    raise AssertionError(f"fewer than {count} requests waited for the lock")
 
 
 async def test_an_enable_whose_secret_a_setup_replaced_after_its_code_leaves_mfa_off(
