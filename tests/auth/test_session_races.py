@@ -233,14 +233,32 @@ def _totp(secret: str, offset: int = 0) -> str:
     return totp.code_at(secret, totp.current_step() + offset)
 
 
+def _wrong(secret: str) -> str:
+    """A code the secret does not give now."""
+    return str((int(_totp(secret)) + 1) % 1_000_000).zfill(6)
+
+
+async def _set_up(client: httpx.AsyncClient) -> tuple[str, str]:
+    """Log in and start MFA's setup: the access token and the pending secret."""
+    access = (await tokens(client))["access_token"]
+    return access, (await _mfa(client, "setup", access)).json()["secret"]
+
+
+async def _turned_on(client: httpx.AsyncClient) -> tuple[str, str, list[str]]:
+    """Log in and turn MFA on (the previous step's code): access token, secret, recovery codes."""
+    access, secret = await _set_up(client)
+    enabled = await _mfa(client, "enable", access, code=_totp(secret, -1))
+    assert enabled.status_code == 200, enabled.text
+    return access, secret, enabled.json()["recovery_codes"]
+
+
 async def test_a_setup_during_an_enable_cannot_replace_the_secret_it_confirmed(
     racing: Racing,
 ) -> None:
     # The setup used to overwrite the confirmed secret once the enable committed: MFA
     # on with a secret nobody confirmed, the owner's authenticator refused.
     client = racing.client
-    access = (await tokens(client))["access_token"]
-    secret = (await _mfa(client, "setup", access)).json()["secret"]
+    access, secret = await _set_up(client)
     enabled, setup = await racing.paused_while(
         _mfa(client, "enable", access, code=_totp(secret)), _mfa(client, "setup", access)
     )
@@ -259,10 +277,7 @@ async def test_one_factor_turns_mfa_off_once_however_many_requests_race(
     # A second disable, with the next step's code, used to find the step guard cleared
     # by the first and turn MFA off again: two 204s, two audit events, two hook calls.
     client = racing.client
-    access = (await tokens(client))["access_token"]
-    secret = (await _mfa(client, "setup", access)).json()["secret"]
-    enabled = await _mfa(client, "enable", access, code=_totp(secret, -1))
-    assert enabled.status_code == 200, enabled.text
+    access, secret, _ = await _turned_on(client)
     first, second = await racing.paused_while(
         _mfa(client, "disable", access, code=_totp(secret)),
         _mfa(client, "disable", access, code=_totp(secret, 1)),
@@ -277,9 +292,7 @@ async def test_one_factor_turns_mfa_off_once_however_many_requests_race(
 
 async def test_two_recovery_codes_turn_mfa_off_once(racing: Racing) -> None:
     client = racing.client
-    access = (await tokens(client))["access_token"]
-    secret = (await _mfa(client, "setup", access)).json()["secret"]
-    codes = (await _mfa(client, "enable", access, code=_totp(secret, -1))).json()["recovery_codes"]
+    access, _, codes = await _turned_on(client)
     first, second = await racing.paused_while(
         _mfa(client, "disable", access, code=codes[0]),
         _mfa(client, "disable", access, code=codes[1]),
@@ -295,8 +308,7 @@ async def test_an_enable_whose_secret_a_setup_replaced_after_its_code_leaves_mfa
     # The enable spends its code and commits; a setup then stores a new secret before
     # the enable turns MFA on. It used to turn MFA on with that unconfirmed secret.
     client = racing.client
-    access = (await tokens(client))["access_token"]
-    secret = (await _mfa(client, "setup", access)).json()["secret"]
+    access, secret = await _set_up(client)
     users = f'"{racing.database.database_schema}".users'
     async with racing.watcher.connect() as holder:
         await holder.execute(text(f"SELECT id FROM {users} FOR UPDATE"))  # noqa: S608
@@ -323,12 +335,11 @@ async def test_wrong_codes_sent_at_once_are_checked_no_more_than_the_budget(
     hooks = PausingHooks()
     settings = {"auth_login_limit": "3/minute", "ratelimit_storage_url": redis_url}
     async with serve(_app(racing.database, hooks, **settings)) as client:
-        access = (await tokens(client))["access_token"]
-        secret = (await _mfa(client, "setup", access)).json()["secret"]
-        if action == "disable":
-            enabled = await _mfa(client, "enable", access, code=_totp(secret, -1))
-            assert enabled.status_code == 200, enabled.text
-        wrong = str((int(_totp(secret)) + 1) % 1_000_000).zfill(6)
+        if action == "enable":
+            access, secret = await _set_up(client)
+        else:
+            access, secret, _ = await _turned_on(client)
+        wrong = _wrong(secret)
         answers = await asyncio.gather(
             *(_mfa(client, action, access, code=wrong) for _ in range(12))
         )
@@ -345,14 +356,11 @@ async def test_a_second_factor_refused_by_a_budget_spent_meanwhile_is_audited_an
     # code was spent for good and answered 429; neither answer logged `login.throttled`.
     hooks = PausingHooks()
     async with serve(_app(racing.database, hooks, auth_login_limit="3/minute")) as client:
-        access = (await tokens(client))["access_token"]
-        secret = (await _mfa(client, "setup", access)).json()["secret"]
-        enabled = await _mfa(client, "enable", access, code=_totp(secret, -1))
-        recovery = enabled.json()["recovery_codes"][0]
+        _, secret, (recovery, *_) = await _turned_on(client)
         paused_token, filling_token = [(await login(client)).json()["mfa_token"] for _ in range(2)]
         challenge = jwt.decode(paused_token, options={"verify_signature": False})["sid"]
         schema = racing.database.database_schema
-        wrong = str((int(_totp(secret)) + 1) % 1_000_000).zfill(6)
+        wrong = _wrong(secret)
         code = recovery if kind == "recovery code" else wrong
 
         def verify(token: str, code: str) -> Awaitable[httpx.Response]:
